@@ -1,0 +1,390 @@
+"""Run checked decks in ngspice, each in a fresh worker process.
+
+Every run starts ``python -m neurospice._worker`` in a new temporary directory that is also its
+``HOME`` (so no ``.spiceinit`` is sourced), loads ngspice's shared library there through PySpice,
+runs the deck, frees ngspice and exits; nothing of ngspice lives in the calling process. A crash
+or an abort in ngspice therefore cannot take the caller down, and memory never grows across runs.
+
+ngspice's messages are turned into :class:`~neurospice.deck.DeckError` (the deck is wrong: a
+parse error, an unknown model; exit status 2 in the CLI) or :class:`SimulationError` (the deck is
+fine but the simulation failed, e.g. "timestep too small ... trouble with node X"; exit status 1),
+each naming the deck line or node and the time. A run that ngspice aborted never comes back as
+if it were whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurospice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
+
+__all__ = [
+    "DeckError",
+    "SimulationError",
+    "Waveforms",
+    "run_deck",
+    "run_text",
+    "run_prepared",
+]
+
+
+
+class SimulationError(Exception):
+    """ngspice accepted the deck but the simulation failed (CLI exit status 1)."""
+
+
+_UNITS = {1: "s", 2: "Hz", 3: "V", 4: "A"}
+ProgressFn = Callable[[str, float], None]
+
+
+@dataclass
+class Waveforms:
+    """The vectors of one ngspice analysis.
+
+    Attributes
+    ----------
+    analysis
+        ``"tran"``, ``"ac"``, ``"dc"``, ``"op"`` ...
+    scale
+        The independent variable: time (s), frequency (Hz) or the swept value.
+    vectors
+        Vector name (``"v(mem)"``, ``"v(xm1.w)"``, ``"i(v1)"``; lower case) to values (complex
+        for AC).
+    units
+        Vector name to unit (``"V"``, ``"A"``, ``"s"``, ``"Hz"``, or ``""``).
+    """
+
+    analysis: str
+    plot: str
+    scale_name: str
+    scale: np.ndarray
+    vectors: dict[str, np.ndarray]
+    units: dict[str, str] = field(default_factory=dict)
+    raw_path: Path | None = None
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the vectors (without the scale)."""
+        return list(self.vectors)
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self._key(name)
+        except KeyError:
+            return False
+        return True
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.vectors[self._key(name)]
+
+    def _key(self, name: str) -> str:
+        low = name.strip().lower()
+        if low == self.scale_name:
+            raise KeyError(name)
+        for cand in (low, f"v({low})"):
+            if cand in self.vectors:
+                return cand
+        m = re.fullmatch(r"v\((.+)\)", low)
+        if m and m.group(1) in self.vectors:
+            return m.group(1)
+        raise KeyError(f"no vector {name!r}; available: {', '.join(self.vectors)}")
+
+    @property
+    def time(self) -> np.ndarray:
+        """The time axis of a transient analysis (s)."""
+        if self.analysis != "tran":
+            raise ValueError(f"a {self.analysis} analysis has no time axis")
+        return self.scale
+
+
+def run_deck(
+    path: str | Path,
+    *,
+    params: dict[str, str | float] | None = None,
+    tstop: float | None = None,
+    raw_file: Path | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    analysis: str | None = None,
+) -> Waveforms:
+    """Check, expand and run the deck in ``path``; return the waveforms of its analysis.
+
+    Parameters
+    ----------
+    path
+        A SPICE deck (``.cir``).
+    params
+        Overrides of the deck's top-level ``.param`` values.
+    tstop
+        Overrides the ``.tran`` stop time (s).
+    raw_file
+        Where to keep ngspice's raw file of the analysis (binary); not kept if None.
+    progress
+        Called as ``progress(analysis, percent)`` while ngspice runs.
+    timeout
+        Wall-clock limit (s); the worker is killed and :class:`SimulationError` raised.
+    analysis
+        Which analysis to return when the deck has several (default: the last one run).
+    """
+    deck = prepare_deck(path)
+    return run_prepared(
+        _apply(deck, params, tstop), raw_file=raw_file, progress=progress, timeout=timeout,
+        analysis=analysis,
+    )
+
+
+def run_text(
+    text: str,
+    *,
+    base_dir: str | Path = ".",
+    params: dict[str, str | float] | None = None,
+    tstop: float | None = None,
+    raw_file: Path | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    analysis: str | None = None,
+) -> Waveforms:
+    """Like :func:`run_deck` for deck text; includes resolve relative to ``base_dir``."""
+    deck = prepare_text(text, base_dir=base_dir)
+    return run_prepared(
+        _apply(deck, params, tstop), raw_file=raw_file, progress=progress, timeout=timeout,
+        analysis=analysis,
+    )
+
+
+def _apply(
+    deck: PreparedDeck, params: dict[str, str | float] | None, tstop: float | None
+) -> PreparedDeck:
+    if params:
+        deck = deck.with_params(params)
+    if tstop is not None:
+        deck = deck.with_tstop(tstop)
+    return deck
+
+
+def run_prepared(
+    deck: PreparedDeck,
+    *,
+    raw_file: Path | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+    analysis: str | None = None,
+) -> Waveforms:
+    """Run an already checked deck in a fresh worker process (see the module docstring)."""
+    plots = run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout)
+    if analysis is not None:
+        for wf in reversed(plots):
+            if wf.analysis == analysis:
+                return wf
+        raise SimulationError(f"the deck ran no {analysis} analysis (ran: "
+                              f"{', '.join(w.analysis for w in plots)})")
+    return plots[-1]
+
+
+def run_all(
+    deck: PreparedDeck,
+    *,
+    raw_file: Path | None = None,
+    progress: ProgressFn | None = None,
+    timeout: float | None = None,
+) -> list[Waveforms]:
+    """Run ``deck`` and return the waveforms of every analysis, in the order they ran."""
+    if not deck.analyses():
+        raise DeckError(
+            "the deck has no analysis card (.tran, .ac, .dc or .op); add one",
+            path=deck.source,
+        )
+    jobdir = Path(tempfile.mkdtemp(prefix="neurospice-"))
+    try:
+        (jobdir / "deck.cir").write_text(deck.text)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
+        env["HOME"] = str(jobdir)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "neurospice._worker", str(jobdir)],
+            cwd=jobdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        tail: list[str] = []
+        reader = threading.Thread(
+            target=_read_progress, args=(proc, progress, tail), daemon=True
+        )
+        reader.start()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise SimulationError(
+                f"{_name(deck)}: the simulation did not finish within {timeout:g} s and was "
+                "stopped; shorten .tran or loosen its max step"
+            ) from None
+        reader.join(timeout=5)
+        msg_file = jobdir / "messages.json"
+        if proc.returncode != 0 or not msg_file.is_file():
+            detail = "\n".join(tail[-8:]).strip()
+            raise SimulationError(
+                f"{_name(deck)}: ngspice stopped abnormally (worker exit status "
+                f"{proc.returncode}); nothing was kept. {detail}"
+            )
+        messages = json.loads(msg_file.read_text())
+        stderr: list[str] = messages["stderr"]
+        if messages["status"] == "parse_error":
+            raise _parse_error(deck, stderr)
+        plots = _load_plots(jobdir, messages)
+        _check_complete(deck, plots, stderr)
+        if raw_file is not None and (jobdir / "result.raw").is_file():
+            raw_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(jobdir / "result.raw", raw_file)
+            plots[-1].raw_path = raw_file
+        for wf in plots:
+            wf.log = [s for s in stderr if s.strip()]
+        return plots
+    finally:
+        shutil.rmtree(jobdir, ignore_errors=True)
+
+
+def _read_progress(proc: subprocess.Popen[str], progress: ProgressFn | None,
+                   tail: list[str]) -> None:
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("@@progress "):
+            if progress is not None:
+                parts = line.split()
+                try:
+                    progress(parts[1], float(parts[2]))
+                except (IndexError, ValueError):
+                    pass
+        else:
+            tail.append(line.rstrip())
+            del tail[:-40]
+
+
+def _name(deck: PreparedDeck) -> str:
+    return str(deck.source) if deck.source else f"deck '{deck.title}'"
+
+
+def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:
+    data = np.load(jobdir / "result.npz")
+    out: list[Waveforms] = []
+    for key, plot in messages["plots"].items():
+        name: str = plot["name"]
+        analysis = re.sub(r"\d+$", "", name).lower()
+        vectors: dict[str, np.ndarray] = {}
+        units: dict[str, str] = {}
+        scale_name = ""
+        for vec, vtype in plot["vectors"].items():
+            arr = data[f"{key}/{vec}"]
+            if vec in ("time", "frequency") or vec.endswith("-sweep"):
+                scale_name = vec
+                scale = arr
+                continue
+            if vec.endswith("#branch"):
+                label = f"i({vec[: -len('#branch')]})"
+            elif vtype == 3 and not vec.startswith(("@", "v(", "i(")):
+                label = f"v({vec})"
+            else:
+                label = vec
+            vectors[label] = arr
+            units[label] = _UNITS.get(vtype, "")
+        if not scale_name:
+            scale = np.zeros(1) if analysis == "op" else np.arange(
+                len(next(iter(vectors.values()))) if vectors else 0, dtype=float)
+            scale_name = "index"
+        out.append(Waveforms(analysis, name, scale_name, np.real(scale) if scale_name != "frequency"
+                             else np.real(scale), vectors, units))
+    return out
+
+
+_TIMESTEP_RE = re.compile(
+    r"timestep too small;\s*time\s*=\s*([0-9.eE+-]+).*?trouble with node\s*\"?([^\"\s]+)\"?",
+    re.IGNORECASE,
+)
+_TIMESTEP_DEV_RE = re.compile(
+    r"timestep too small;\s*time\s*=\s*([0-9.eE+-]+).*?trouble with\s+(\S+)", re.IGNORECASE
+)
+
+
+def _check_complete(deck: PreparedDeck, plots: list[Waveforms], stderr: list[str]) -> None:
+    text = "\n".join(stderr)
+    m = _TIMESTEP_RE.search(text) or _TIMESTEP_DEV_RE.search(text)
+    if m:
+        t = float(m.group(1))
+        node = m.group(2)
+        raise SimulationError(
+            f"{_name(deck)}: the transient failed to converge at t = {t:.6g} s (timestep too "
+            f"small), trouble with node '{node}'. Check the parts on that node for a "
+            "discontinuity or a missing DC path; try a smaller .tran max step or "
+            "'.options method=gear'. No waveforms were kept."
+        )
+    low = text.lower()
+    if "aborted" in low or "no convergence" in low or "singular matrix" in low and not plots:
+        first = next((s for s in stderr if "abort" in s.lower() or "error" in s.lower()), "")
+        raise SimulationError(f"{_name(deck)}: ngspice aborted the simulation: {first.strip()}")
+    if not plots:
+        errs = [s.strip() for s in stderr if s.strip().lower().startswith("error")]
+        raise SimulationError(
+            f"{_name(deck)}: ngspice produced no results. " + (" ".join(errs[:3]) or "")
+        )
+    tran = deck.tran()
+    for wf in plots:
+        if wf.analysis == "tran" and tran is not None and len(wf.scale):
+            tstop = tran[1]
+            if wf.scale[-1] < tstop * (1 - 1e-6):
+                raise SimulationError(
+                    f"{_name(deck)}: the transient stopped at t = {wf.scale[-1]:.6g} s before "
+                    f"TSTOP = {tstop:g} s; no waveforms were kept"
+                )
+
+
+_LINE_RE = re.compile(r"error on line (\d+)", re.IGNORECASE)
+
+
+def _parse_error(deck: PreparedDeck, stderr: list[str]) -> DeckError:
+    """Turn ngspice's complaints about a deck into one message naming the user's line."""
+    lines = [s.rstrip() for s in stderr if s.strip()]
+    origin = None
+    offending = ""
+    reason = ""
+    for i, s in enumerate(lines):
+        m = _LINE_RE.search(s)
+        if m:
+            offending = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            reason = lines[i + 2].strip() if i + 2 < len(lines) else ""
+            origin = deck.find_text(offending) or deck.origin_of(int(m.group(1)))
+            break
+    if origin is None:
+        for i, s in enumerate(lines):
+            low = s.lower()
+            if "can't find model" in low or "unknown" in low or "could not find" in low:
+                reason = s.strip()
+                nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+                origin = deck.find_text(nxt) if nxt else None
+                offending = nxt if origin else ""
+                break
+    if not reason:
+        reason = next((s.strip() for s in lines if "error" in s.lower()
+                       and "circuit not parsed" not in s.lower()), "ngspice could not parse the deck")
+    msg = f"ngspice rejected the deck: {reason}"
+    if origin is not None:
+        return DeckError(msg, origin.path or deck.source, origin.line, snippet=offending or None)
+    return DeckError(msg, deck.source, snippet=offending or None)
