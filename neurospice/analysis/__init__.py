@@ -3,10 +3,21 @@
 Pure functions on numpy arrays; results are dataclasses. Nothing here runs ngspice.
 """
 
+from neurospice.analysis.locking import (
+    LockResult,
+    best_ratio,
+    classify_locking,
+    frequency_ratio,
+    instantaneous_phase,
+    phase_difference,
+    phase_locking,
+    phase_ratio,
+)
 from neurospice.analysis.spikes import (
     SpikeStats,
     SpikeTrain,
     detect_spikes,
+    half_widths,
     robust_range,
     spike_stats,
 )
@@ -14,7 +25,16 @@ from neurospice.analysis.spikes import (
 __all__ = [
     "SpikeStats",
     "SpikeTrain",
+    "LockResult",
+    "best_ratio",
+    "classify_locking",
     "detect_spikes",
+    "frequency_ratio",
+    "half_widths",
+    "instantaneous_phase",
+    "phase_difference",
+    "phase_locking",
+    "phase_ratio",
     "robust_range",
     "spike_stats",
 ]
