@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from neurospice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
+from neurospice.errors import SimulationError
 
 __all__ = [
     "DeckError",
@@ -39,10 +40,6 @@ __all__ = [
     "run_prepared",
 ]
 
-
-
-class SimulationError(Exception):
-    """ngspice accepted the deck but the simulation failed (CLI exit status 1)."""
 
 
 _UNITS = {1: "s", 2: "Hz", 3: "V", 4: "A"}
@@ -234,11 +231,16 @@ def run_all(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            reader.join(timeout=5)
+            if proc.stderr is not None:
+                proc.stderr.close()
             raise SimulationError(
                 f"{_name(deck)}: the simulation did not finish within {timeout:g} s and was "
                 "stopped; shorten .tran or loosen its max step"
             ) from None
         reader.join(timeout=5)
+        if proc.stderr is not None:
+            proc.stderr.close()
         msg_file = jobdir / "messages.json"
         if proc.returncode != 0 or not msg_file.is_file():
             detail = "\n".join(tail[-8:]).strip()
@@ -284,7 +286,8 @@ def _name(deck: PreparedDeck) -> str:
 
 
 def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:
-    data = np.load(jobdir / "result.npz")
+    with np.load(jobdir / "result.npz") as npz:
+        data = {k: npz[k] for k in npz.files}
     out: list[Waveforms] = []
     for key, plot in messages["plots"].items():
         name: str = plot["name"]

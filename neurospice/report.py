@@ -1,0 +1,200 @@
+"""From waveforms to what the designer reads: summaries, files and plots.
+
+:func:`summarise` turns the waveforms of a deck's transient into per-neuron spike statistics and
+per-memristor resistance ranges; :func:`write_outputs` writes the waveform table (CSV), a JSON
+summary and a PNG of the traces into the output folder; :func:`format_summary` renders the
+terminal summary.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurospice.analysis.spikes import SpikeStats, spike_stats
+from neurospice.deck import Instance, PreparedDeck
+from neurospice.engine import Waveforms
+
+__all__ = [
+    "NeuronSummary",
+    "MemristorSummary",
+    "RunSummary",
+    "summarise",
+    "write_outputs",
+    "format_summary",
+]
+
+
+@dataclass(frozen=True)
+class NeuronSummary:
+    """Spike statistics of one neuron's membrane voltage ``vector``."""
+
+    name: str
+    vector: str
+    stats: SpikeStats
+
+
+@dataclass(frozen=True)
+class MemristorSummary:
+    """Range of a memristor's state ``w`` (0..1) and 0.1 V-read resistance (ohm)."""
+
+    name: str
+    w_vector: str | None
+    r_vector: str | None
+    w_min: float
+    w_max: float
+    r_min: float
+    r_max: float
+
+
+@dataclass
+class RunSummary:
+    """Everything the terminal summary and ``summary.json`` report for one run."""
+
+    deck: str
+    tstop: float
+    neurons: list[NeuronSummary] = field(default_factory=list)
+    memristors: list[MemristorSummary] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        def clean(x: object) -> object:
+            if isinstance(x, float) and not math.isfinite(x):
+                return None
+            if isinstance(x, dict):
+                return {k: clean(v) for k, v in x.items()}
+            if isinstance(x, list | tuple):
+                return [clean(v) for v in x]
+            return x
+
+        return clean(asdict(self))  # type: ignore[return-value]
+
+
+def neuron_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str]]:
+    """``(label, vector)`` for each neuron instance whose membrane voltage was saved."""
+    out = []
+    for inst in deck.neurons():
+        vec = f"v({inst.nodes[0]})"
+        if vec in wf:
+            out.append((_label(inst), vec))
+    return out
+
+
+def memristor_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str | None, str | None]]:
+    """``(label, w vector, r vector)`` for each memristor instance (None where not saved)."""
+    out = []
+    for inst in deck.memristors():
+        w = f"v({inst.name}.w)"
+        r = f"v({inst.name}.r)"
+        out.append((_label(inst), w if w in wf else None, r if r in wf else None))
+    return out
+
+
+def _label(inst: Instance) -> str:
+    return inst.name[1:] if inst.name.startswith("x") and len(inst.name) > 1 else inst.name
+
+
+def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0) -> RunSummary:
+    """Spike statistics for every neuron and resistance ranges for every memristor."""
+    t = wf.time
+    summary = RunSummary(deck=str(deck.source or deck.title), tstop=float(t[-1]) if len(t) else 0.0)
+    for label, vec in neuron_vectors(deck, wf):
+        summary.neurons.append(NeuronSummary(label, vec, spike_stats(t, wf[vec], t_skip=t_skip)))
+    for label, wvec, rvec in memristor_vectors(deck, wf):
+        w = np.asarray(wf[wvec]) if wvec else np.array([math.nan])
+        r = np.asarray(wf[rvec]) if rvec else np.array([math.nan])
+        keep = t >= t_skip
+        w = w[keep] if wvec else w
+        r = r[keep] if rvec else r
+        summary.memristors.append(
+            MemristorSummary(label, wvec, rvec, float(np.min(w)), float(np.max(w)),
+                             float(np.min(r)), float(np.max(r)))
+        )
+    return summary
+
+
+def _fmt(x: float, unit: str, scale: float = 1.0, digits: int = 4) -> str:
+    if not math.isfinite(x):
+        return "-"
+    return f"{x * scale:.{digits}g} {unit}"
+
+
+def _ohms(x: float) -> str:
+    if not math.isfinite(x):
+        return "-"
+    for factor, prefix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= factor:
+            return f"{x / factor:.4g} {prefix}ohm"
+    return f"{x:.4g} ohm"
+
+
+def format_summary(summary: RunSummary) -> str:
+    """The terminal summary: one block per neuron and per memristor."""
+    lines = [f"{summary.deck}: {summary.tstop:g} s simulated"]
+    if not summary.neurons:
+        lines.append("  no neuron (subcircuit with a 'mem' pin) was found or saved in this deck")
+    for n in summary.neurons:
+        s = n.stats
+        state = "spiking" if s.count >= 2 else ("resting" if s.count == 0 else "1 spike")
+        lines.append(
+            f"  neuron {n.name:<10} {state:<8} spikes {s.count:>4}   "
+            f"f {_fmt(s.frequency_hz, 'Hz')}   width {_fmt(s.width_s, 'ms', 1e3)}   "
+            f"min {_fmt(s.vmin, 'V')}   max {_fmt(s.vmax, 'V')}"
+        )
+    for m in summary.memristors:
+        lines.append(
+            f"  memristor {m.name:<7} w {m.w_min:.3g}..{m.w_max:.3g}   "
+            f"R(0.1 V read) {_ohms(m.r_min)} .. {_ohms(m.r_max)}"
+        )
+    for key, value in summary.extra.items():
+        if isinstance(value, str):
+            lines.append(f"  {key}: {value}")
+    return "\n".join(lines)
+
+
+def write_waveforms_csv(wf: Waveforms, path: Path) -> Path:
+    """Write the scale and every real vector as columns (header: name [unit])."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [n for n in wf.names if not np.iscomplexobj(wf.vectors[n])]
+    cols = [wf.scale] + [np.asarray(wf.vectors[n]) for n in names]
+    header = [f"{wf.scale_name} [{'s' if wf.analysis == 'tran' else ''}]"] + [
+        f"{n} [{wf.units.get(n, '')}]" for n in names
+    ]
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        table = np.column_stack(cols) if cols else np.zeros((0, 0))
+        for row in table:
+            writer.writerow([f"{x:.9g}" for x in row])
+    return path
+
+
+def write_outputs(
+    deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True
+) -> list[Path]:
+    """Write ``waveforms.csv``, ``summary.json`` and ``traces.png`` into ``outdir``."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = [write_waveforms_csv(wf, outdir / "waveforms.csv")]
+    js = outdir / "summary.json"
+    js.write_text(json.dumps(summary.to_json(), indent=2))
+    written.append(js)
+    if plot:
+        from neurospice.analysis.plots import plot_traces
+
+        traces: dict[str, np.ndarray] = {}
+        for label, vec in neuron_vectors(deck, wf):
+            traces[f"{label} {vec} [V]"] = wf[vec]
+        for label, wvec, _ in memristor_vectors(deck, wf):
+            if wvec:
+                traces[f"{label} state w"] = wf[wvec]
+        if not traces:
+            traces = {f"{n} [{wf.units.get(n, '')}]": wf[n] for n in wf.names[:6]
+                      if not np.iscomplexobj(wf[n])}
+        written.append(plot_traces(wf.time, traces, outdir / "traces.png",
+                                   title=str(deck.source.name if deck.source else deck.title)))
+    return written

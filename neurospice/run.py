@@ -1,0 +1,115 @@
+"""What ``simulate FILE`` does: run, analyse, write and print.
+
+One run: check the file, run its transient with a progress bar, summarise each neuron and
+memristor, write the output folder and print the summary. ``runs > 1`` repeats the run with
+seeds ``seed, seed+1, ...`` (Monte Carlo over devices); sweeps are handed to
+:mod:`neurospice.sweep`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from neurospice.deck import DeckError, PreparedDeck
+from neurospice.engine import Waveforms, run_prepared
+from neurospice.report import RunSummary, format_summary, summarise, write_outputs
+
+__all__ = ["simulate_file", "default_output_dir", "run_with_progress"]
+
+
+def default_output_dir(path: Path) -> Path:
+    """``<folder of FILE>/<stem>_out``."""
+    return path.resolve().parent / f"{path.stem}_out"
+
+
+def run_with_progress(
+    deck: PreparedDeck,
+    *,
+    raw_file: Path | None = None,
+    timeout: float | None = None,
+    quiet: bool = False,
+    desc: str = "ngspice",
+) -> Waveforms:
+    """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal)."""
+    with tqdm(total=100.0, desc=desc, unit="%", disable=True if quiet else None,
+              bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
+
+        def progress(_analysis: str, pct: float) -> None:
+            bar.n = min(pct, 100.0)
+            bar.refresh()
+
+        return run_prepared(deck, raw_file=raw_file, progress=progress, timeout=timeout)
+
+
+def simulate_file(
+    path: Path,
+    *,
+    output: Path | None = None,
+    params: dict[str, str] | None = None,
+    tstop: float | None = None,
+    runs: int = 1,
+    seed: int | None = None,
+    sweeps: Sequence[str] = (),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    timeout: float | None = None,
+    t_skip: float = 0.0,
+    plot: bool = True,
+    quiet: bool = False,
+) -> int:
+    """Run FILE as the ``simulate`` command does; return the exit status."""
+    from neurospice.cli import load_deck
+
+    deck = load_deck(path)
+    if params:
+        deck = deck.with_params(dict(params))
+    if tstop is not None:
+        deck = deck.with_tstop(tstop)
+    if deck.tran() is None:
+        raise DeckError("the deck has no .tran card; simulate runs transients", path=path)
+    outdir = output if output is not None else default_output_dir(path)
+
+    if sweeps:
+        from neurospice.sweep import run_sweep_command
+
+        return run_sweep_command(
+            deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
+            resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot, quiet=quiet,
+        )
+    if runs > 1 or seed is not None:
+        if "seed" not in deck.params():
+            raise DeckError("--runs/--seed need a top-level '.param seed=...' in the deck",
+                            path=path)
+    if runs > 1:
+        from neurospice.montecarlo import run_monte_carlo
+
+        return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
+                               outdir=outdir, workers=workers, timeout=timeout, plot=plot,
+                               quiet=quiet)
+    if seed is not None:
+        deck = deck.with_params({"seed": seed})
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    wf = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
+                           quiet=quiet, desc=path.name)
+    summary = summarise(deck, wf, t_skip=t_skip)
+    _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+    written = write_outputs(deck, wf, summary, outdir, plot=plot)
+    print(format_summary(summary))
+    print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)} and "
+          f"{path.stem}.raw in {outdir}")
+    return 0
+
+
+def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
+                 *, t_skip: float, plot: bool) -> None:
+    """Locking analysis of the deck's pairs (see :mod:`neurospice.locking_report`)."""
+    try:
+        from neurospice.locking_report import add_locking
+    except ImportError:  # locking analysis not available
+        return
+    add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
