@@ -97,4 +97,4 @@ def source_context(text: str, line: int, column: int) -> str:
         return ""
     src = lines[line - 1]
     prefix = src[: max(column - 1, 0)].expandtabs()
-    return f"    {src.expandtabs()}\n    {' ' * len(prefix)}^\n"
+    return f"{src.expandtabs()}\n{' ' * len(prefix)}^\n"
