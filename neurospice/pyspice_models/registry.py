@@ -84,7 +84,8 @@ class Registry:
     """
 
     def __init__(self, libraries: Iterable[LibraryFile]) -> None:
-        self._libraries: dict[Path, LibraryFile] = {}
+        self._libraries: dict[Path, LibraryFile] = {}  # registered files and a parse cache
+        self._registered: list[Path] = []
         self._models: dict[str, SubcktModel] = {}
         self._owner: dict[str, Path] = {}  # subckt and .model names -> defining file
         self.duplicates: list[tuple[str, Path, Path]] = []
@@ -92,8 +93,9 @@ class Registry:
             self._add(lib)
 
     def _add(self, lib: LibraryFile) -> None:
-        if lib.path in self._libraries:
+        if lib.path in self._registered:
             return
+        self._registered.append(lib.path)
         self._libraries[lib.path] = lib
         for model in lib.subckts:
             if model.name in self._models:
@@ -129,8 +131,8 @@ class Registry:
 
     @property
     def libraries(self) -> list[Path]:
-        """The library files read, in order."""
-        return list(self._libraries)
+        """The library files whose models are registered, in order."""
+        return list(self._registered)
 
     def get(self, name: str) -> SubcktModel:
         """The model called ``name`` (case-insensitive).
