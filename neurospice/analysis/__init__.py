@@ -21,8 +21,24 @@ from neurospice.analysis.spikes import (
     robust_range,
     spike_stats,
 )
+from neurospice.analysis.timeline import (
+    DwellStats,
+    Episode,
+    Switch,
+    Timeline,
+    Window,
+    local_variation,
+    locking_timeline,
+)
 
 __all__ = [
+    "DwellStats",
+    "Episode",
+    "Switch",
+    "Timeline",
+    "Window",
+    "local_variation",
+    "locking_timeline",
     "SpikeStats",
     "SpikeTrain",
     "LockResult",
