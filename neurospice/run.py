@@ -108,8 +108,6 @@ def simulate_file(
 def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
                  *, t_skip: float, plot: bool) -> None:
     """Locking analysis of the deck's pairs (see :mod:`neurospice.locking_report`)."""
-    try:
-        from neurospice.locking_report import add_locking
-    except ImportError:  # locking analysis not available
-        return
+    from neurospice.locking_report import add_locking
+
     add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)

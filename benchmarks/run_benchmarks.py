@@ -1,0 +1,150 @@
+"""Benchmarks, reported as ratios measured in one run (never asserted by the tests).
+
+1. ``simulate`` against bare ``ngspice -b`` on the same (expanded) deck: wall-time ratio, and the
+   real-time factor (circuit seconds per wall second) of ``simulate``.
+2. A 2-D sweep on one worker process against two: the speed-up, and the cost per point against
+   bare ``ngspice -b`` on the same point.
+3. Peak resident memory of the worker processes against bare ngspice.
+
+Usage: ``python benchmarks/run_benchmarks.py [--deck netlists/fhn_neuron.cir] [--tstop 5]
+[--sweep-deck ...] [--skip-sweep] [--json out.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from neurospice.deck import prepare_deck  # noqa: E402
+
+
+def _children_maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def bare_ngspice(deck_text: str) -> float:
+    """Wall time (s) of ``ngspice -b`` on ``deck_text`` in a fresh folder."""
+    work = Path(tempfile.mkdtemp(prefix="bench-ngspice-"))
+    try:
+        (work / "deck.cir").write_text(deck_text)
+        t0 = time.perf_counter()
+        subprocess.run(["ngspice", "-b", "-r", "out.raw", "deck.cir"], cwd=work, check=True,
+                       capture_output=True, env={"HOME": str(work), "PATH": "/usr/bin:/bin"})
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def simulate_cli(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "neurospice.cli", "simulate", *args, "-q"], cwd=ROOT,
+                   check=True, capture_output=True)
+    return time.perf_counter() - t0
+
+
+def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float]:
+    deck = prepare_deck(deck_path).with_tstop(tstop)
+    out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    try:
+        bare = min(bare_ngspice(deck.text) for _ in range(repeats))
+        bare_rss = _children_maxrss_mb()
+        ours = min(simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(out),
+                                 "--no-plot"]) for _ in range(repeats))
+        ours_full = simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(out)])
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {
+        "deck": str(deck_path.relative_to(ROOT)),
+        "circuit_seconds": tstop,
+        "ngspice_b_wall_s": bare,
+        "simulate_wall_s": ours,
+        "simulate_with_plots_wall_s": ours_full,
+        "ratio_simulate_over_ngspice": ours / bare,
+        "real_time_factor": tstop / ours,
+        "peak_rss_children_mb": _children_maxrss_mb(),
+        "peak_rss_after_bare_mb": bare_rss,
+    }
+
+
+def bench_sweep(deck_path: Path, specs: list[str], tstop: float) -> dict[str, float]:
+    from neurospice.sweep import grid, parse_sweep, run_sweep
+
+    deck = prepare_deck(deck_path).with_tstop(tstop)
+    axes = [parse_sweep(s) for s in specs]
+    npts = len(grid(axes))
+    timings = {}
+    for workers in (1, 2):
+        out = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
+        try:
+            t0 = time.perf_counter()
+            run_sweep(deck, axes, out, workers=workers, quiet=True)
+            timings[workers] = time.perf_counter() - t0
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    point = grid(axes)[0]
+    bare = bare_ngspice(deck.with_params(point).text)
+    return {
+        "deck": str(deck_path.relative_to(ROOT)),
+        "points": npts,
+        "sweep": " ".join(specs),
+        "circuit_seconds_per_point": tstop,
+        "wall_1_worker_s": timings[1],
+        "wall_2_workers_s": timings[2],
+        "speedup_2_over_1": timings[1] / timings[2],
+        "per_point_s_1_worker": timings[1] / npts,
+        "ngspice_b_per_point_s": bare,
+        "per_point_over_ngspice": timings[1] / npts / bare,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--deck", type=Path, default=ROOT / "netlists" / "fhn_neuron.cir")
+    ap.add_argument("--tstop", type=float, default=5.0)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--sweep-deck", type=Path, default=ROOT / "netlists" / "coupled_fhn.cir")
+    ap.add_argument("--sweep", action="append", default=None,
+                    help="sweep specs for the sweep benchmark (default r2 and amp, 3 x 4)")
+    ap.add_argument("--sweep-tstop", type=float, default=1.0)
+    ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    args = ap.parse_args()
+
+    results: dict[str, object] = {}
+    single = bench_single(args.deck.resolve(), args.tstop, args.repeats)
+    results["simulate_vs_ngspice"] = single
+    print(f"simulate vs ngspice -b on {single['deck']} ({args.tstop:g} s of circuit time):")
+    print(f"  ngspice -b        {single['ngspice_b_wall_s']:8.3f} s")
+    print(f"  simulate          {single['simulate_wall_s']:8.3f} s   (with plots "
+          f"{single['simulate_with_plots_wall_s']:.3f} s)")
+    print(f"  ratio             {single['ratio_simulate_over_ngspice']:8.3f}")
+    print(f"  real-time factor  {single['real_time_factor']:8.3f} circuit s / wall s")
+    print(f"  peak RSS of child processes {single['peak_rss_children_mb']:.0f} MB")
+    if not args.skip_sweep and args.sweep_deck.is_file():
+        specs = args.sweep or ["r2=5k:20k:3", "amp=1.4:2.2:4"]
+        sw = bench_sweep(args.sweep_deck.resolve(), specs, args.sweep_tstop)
+        results["sweep"] = sw
+        print(f"sweep {sw['sweep']} on {sw['deck']} ({sw['points']} points, "
+              f"{args.sweep_tstop:g} s each):")
+        print(f"  1 worker {sw['wall_1_worker_s']:.2f} s, 2 workers {sw['wall_2_workers_s']:.2f} s"
+              f" -> speed-up {sw['speedup_2_over_1']:.2f}")
+        print(f"  per point {sw['per_point_s_1_worker']:.3f} s vs ngspice -b "
+              f"{sw['ngspice_b_per_point_s']:.3f} s -> {sw['per_point_over_ngspice']:.2f}x")
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

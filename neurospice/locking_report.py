@@ -1,0 +1,163 @@
+"""Locking analysis of a run: which pairs, their n:m mode, the timeline and its plot.
+
+Which pairs are analysed: every ``* neurospice lock MASTER SLAVE`` comment line of the deck (the
+network language writes one per ``lock`` statement; names are neuron instance names with or
+without the leading ``x``); a deck without such a line and with two or more neurons analyses
+its first neuron (master) against each of the others.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurospice.analysis.locking import LockResult, classify_locking
+from neurospice.analysis.spikes import SpikeTrain, detect_spikes
+from neurospice.analysis.timeline import Timeline, locking_timeline
+from neurospice.deck import DeckError, Instance, PreparedDeck
+from neurospice.engine import Waveforms
+from neurospice.report import RunSummary
+
+__all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking"]
+
+_LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)", re.IGNORECASE)
+
+
+@dataclass
+class PairAnalysis:
+    """Locking of ``slave`` to ``master`` over the analysed record."""
+
+    master: str
+    slave: str
+    f_master_hz: float
+    f_slave_hz: float
+    overall: LockResult
+    timeline: Timeline | None
+
+    @property
+    def locked_fraction(self) -> float:
+        if self.timeline is None:
+            return 1.0 if self.overall.locked else 0.0
+        return self.timeline.locked_fraction
+
+    def as_row(self) -> dict[str, Any]:
+        o = self.overall
+        return {
+            "f_master_hz": _r(self.f_master_hz),
+            "f_slave_hz": _r(self.f_slave_hz),
+            "ratio": f"{o.n}:{o.m}" if math.isfinite(o.ratio) else "",
+            "mode": o.mode if math.isfinite(o.ratio) else "silent",
+            "ratio_value": _r(o.ratio),
+            "sync_index": _r(o.sync_index),
+            "locked_fraction": _r(self.locked_fraction),
+        }
+
+    def describe(self) -> str:
+        o = self.overall
+        text = (f"{self.master} -> {self.slave}: f {self.f_master_hz:.4g} / {self.f_slave_hz:.4g} Hz,"
+                f" ratio {o.ratio:.4g} (~{o.n}:{o.m}), overall {o.mode}, sync index "
+                f"{o.sync_index:.3f}, locked {100 * self.locked_fraction:.0f} % of the time")
+        if self.timeline is not None and self.timeline.episodes:
+            parts = []
+            for mode in self.timeline.modes:
+                d = self.timeline.dwell_times(mode)
+                parts.append(f"{mode} x{len(d)} (mean {sum(d) / len(d):.3g} s)")
+            text += "; timeline: " + ", ".join(parts)
+            text += f"; {len(self.timeline.switches)} switches"
+        return text
+
+
+@dataclass
+class RunAnalysis:
+    """Spike trains of every neuron and the locking of every analysed pair."""
+
+    trains: dict[str, SpikeTrain] = field(default_factory=dict)
+    pairs: list[PairAnalysis] = field(default_factory=list)
+
+    def as_row(self) -> dict[str, Any]:
+        """The sweep-table columns: the first pair's figures (empty when there is none)."""
+        if self.pairs:
+            return self.pairs[0].as_row()
+        row: dict[str, Any] = {"mode": "no pair"}
+        freqs = [t.frequency_hz for t in self.trains.values()]
+        if freqs:
+            row["f_master_hz"] = _r(freqs[0])
+        return row
+
+
+def _r(x: float) -> float | str:
+    return round(float(x), 6) if math.isfinite(x) else ""
+
+
+def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
+    """The (master, slave) neuron instances to analyse (see the module docstring)."""
+    neurons = deck.neurons()
+    by_name: dict[str, Instance] = {}
+    for inst in neurons:
+        by_name[inst.name] = inst
+        by_name[inst.name[1:]] = inst
+    pairs = []
+    for line, org in zip(deck.lines, deck.origin, strict=True):
+        m = _LOCK_RE.match(line.strip())
+        if m:
+            a, b = m.group(1).lower(), m.group(2).lower()
+            for name in (a, b):
+                if name not in by_name:
+                    raise DeckError(f"lock pair names '{name}', which is not a neuron instance "
+                                    f"(neurons: {', '.join(i.name for i in neurons) or 'none'})",
+                                    org.path, org.line)
+            pairs.append((by_name[a], by_name[b]))
+    if not pairs and len(neurons) >= 2:
+        pairs = [(neurons[0], other) for other in neurons[1:]]
+    return pairs
+
+
+def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
+                window: float | None = None) -> RunAnalysis:
+    """Spikes of every saved neuron, and the locking of each pair after ``t_skip`` seconds."""
+    t = wf.time
+    out = RunAnalysis()
+    for inst in deck.neurons():
+        vec = f"v({inst.nodes[0]})"
+        if vec in wf:
+            out.trains[inst.name] = detect_spikes(t, wf[vec]).after(t_skip)
+    for a, b in lock_pairs(deck):
+        if a.name not in out.trains or b.name not in out.trains:
+            continue
+        ta, tb = out.trains[a.name], out.trains[b.name]
+        overall = classify_locking(ta, tb)
+        timeline = None
+        if len(ta) >= 4 and len(tb) >= 2:
+            timeline = locking_timeline(ta, tb, window=window)
+        out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz, tb.frequency_hz,
+                                      overall, timeline))
+    return out
+
+
+def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
+                *, t_skip: float, plot: bool) -> RunAnalysis:
+    """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``."""
+    analysis = analyse_run(deck, wf, t_skip=t_skip)
+    for pair in analysis.pairs:
+        key = f"locking {pair.master}->{pair.slave}"
+        summary.extra[key] = pair.describe()
+        summary.extra[f"{key} data"] = {
+            **pair.as_row(),
+            "switches": [(s.time, s.from_mode, s.to_mode) for s in pair.timeline.switches]
+            if pair.timeline else [],
+            "dwell_s": pair.timeline.dwell if pair.timeline else {},
+        }
+        if plot and pair.timeline is not None:
+            from neurospice.analysis.plots import plot_timeline
+
+            traces = {}
+            for inst in deck.neurons():
+                if inst.name[1:] in (pair.master, pair.slave):
+                    traces[inst.name[1:]] = wf[f"v({inst.nodes[0]})"]
+            outdir.mkdir(parents=True, exist_ok=True)
+            plot_timeline(wf.time, traces, pair.timeline,
+                          outdir / f"locking_{pair.master}_{pair.slave}.png")
+    return analysis
