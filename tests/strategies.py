@@ -1,0 +1,132 @@
+"""Hypothesis strategies for the network language (shared by the parser and engine tests).
+
+``valid_networks()`` draws random, valid network texts: random names and counts of
+neurons, memristors and resistors, chains of one or more hops (with inline
+``load(...)`` resistors), fan-in and fan-out, comments, blank lines, continuation
+lines, an optional ``tran`` and ``probe``.  Every declared element is wired.
+
+    from strategies import valid_networks   # or: from tests.strategies import ...
+
+    @given(valid_networks(neuron_models=("fhn",), memristor_models=("zro2",)))
+    def test_compiles(case): compile_network(case.text, ...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+__all__ = ["GeneratedNetwork", "valid_networks", "names", "garbage_text", "RESERVED"]
+
+#: Words of the language (mirrors neurospice.parser.RESERVED_WORDS; a test checks they agree).
+RESERVED = frozenset(
+    {"use", "param", "neuron", "memristor", "synapse", "resistor", "source", "isource", "node",
+     "link", "tran", "probe", "lock", "seed", "gnd", "load"}
+)
+
+_RESISTANCES = ("100", "470", "1k", "2.2k", "10k", "22k", "100k", "1meg")
+
+
+@dataclass(frozen=True)
+class GeneratedNetwork:
+    """A drawn network: its text and what it declares and wires.
+
+    ``chains`` lists every chain as item names; an inline load is ``"load(<value>)"``.
+    """
+
+    text: str
+    neurons: tuple[str, ...]
+    memristors: tuple[str, ...]
+    resistors: tuple[str, ...]
+    chains: tuple[tuple[str, ...], ...]
+
+
+def names() -> st.SearchStrategy[str]:
+    """Identifiers of the language that are not reserved words."""
+    return st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,7}", fullmatch=True).filter(
+        lambda s: s.lower() not in RESERVED
+    )
+
+
+@st.composite
+def valid_networks(
+    draw: st.DrawFn,
+    neuron_models: tuple[str, ...] = ("fhn",),
+    memristor_models: tuple[str, ...] = ("zro2",),
+    uses: tuple[str, ...] = (),
+    max_neurons: int = 5,
+) -> GeneratedNetwork:
+    """Draw a valid network (see the module docstring)."""
+    n_neurons = draw(st.integers(1, max_neurons))
+    n_mem = draw(st.integers(0, 4))
+    n_res = draw(st.integers(0, 3))
+    all_names = draw(st.lists(names(), min_size=n_neurons + n_mem + n_res,
+                              max_size=n_neurons + n_mem + n_res, unique_by=str.lower))
+    neurons = all_names[:n_neurons]
+    mems = all_names[n_neurons:n_neurons + n_mem]
+    ress = all_names[n_neurons + n_mem:]
+
+    lines: list[str] = []
+    comment = st.sampled_from(["", "", "  # a comment", "\t# x -> y"])
+    if draw(st.booleans()):
+        lines.append("# generated network")
+    for use in uses:
+        lines.append(f'use "{use}"')
+    for n in neurons:
+        lines.append(f"neuron {n} : {draw(st.sampled_from(neuron_models))}" + draw(comment))
+        if draw(st.booleans()):
+            lines.append("")
+    for m in mems:
+        lines.append(f"memristor {m}{draw(st.sampled_from([' ', '  ']))}: "
+                     f"{draw(st.sampled_from(memristor_models))}" + draw(comment))
+    for r in ress:
+        lines.append(f"resistor {r} : {draw(st.sampled_from(_RESISTANCES))}")
+
+    pool = list(mems) + list(ress)
+    pool = draw(st.permutations(pool)) if pool else []
+    unused_neurons = list(neurons)
+    chains: list[tuple[str, ...]] = []
+    while unused_neurons or pool:
+        start = unused_neurons.pop(0) if unused_neurons else draw(st.sampled_from(neurons))
+        items = [start]
+        for _ in range(draw(st.integers(1, 3))):
+            for _ in range(draw(st.integers(0, 2))):
+                if pool:
+                    items.append(pool.pop())
+                else:
+                    items.append(f"load({draw(st.sampled_from(_RESISTANCES))})")
+            if unused_neurons and draw(st.booleans()):
+                target = unused_neurons.pop(0)
+            else:
+                target = draw(st.sampled_from(neurons))
+            items.append(target)
+        chains.append(tuple(items))
+        arrow = draw(st.sampled_from([" -> ", "->", " ->  ", " ->\n    "]))
+        lines.append(arrow.join(items) + draw(comment))
+    if draw(st.booleans()):
+        lines.append(f"tran {draw(st.sampled_from(['1s', '500ms', '2']))}"
+                     + draw(st.sampled_from(["", " max_step = 50us", " step = 1m"])))
+    if draw(st.booleans()):
+        lines.append("probe " + ", ".join(draw(st.lists(st.sampled_from(neurons), min_size=1,
+                                                         max_size=3, unique=True))))
+    if len(neurons) >= 2 and draw(st.booleans()):
+        pair = draw(st.lists(st.sampled_from(neurons), min_size=2, max_size=2, unique=True))
+        lines.append(f"lock {pair[0]} {pair[1]}")
+    text = "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n\n# end\n"]))
+    return GeneratedNetwork(text, tuple(neurons), tuple(mems), tuple(ress), tuple(chains))
+
+
+_TOKENS = ["neuron", "memristor", "resistor", "source", "node", "link", "tran", "probe", "lock",
+           "use", "param", "gnd", "load", "seed", "a", "b", "m1", "fhn", "zro2", ":", "->", ",",
+           "(", ")", "=", "10k", "-1", "{x}", '"lib/fhn.lib"', "\n", " ", "#", ".", "mem", "out",
+           "sin(0 1 10)", "$", "\t", "1meg"]
+
+
+def garbage_text() -> st.SearchStrategy[str]:
+    """Random text made of the language's tokens and arbitrary characters."""
+    return st.one_of(
+        st.lists(st.sampled_from(_TOKENS), max_size=30).map(" ".join),
+        st.lists(st.sampled_from(_TOKENS), max_size=30).map("".join),
+        st.text(max_size=80),
+    )
