@@ -133,11 +133,20 @@ def load_deck(path: Path):  # type: ignore[no-untyped-def]
     from neurospice.deck import prepare_deck, prepare_text
 
     if path.suffix.lower() in NETWORK_SUFFIXES:
-        from neurospice.parser import compile_network_file
-
-        deck = compile_network_file(path)
-        return prepare_text(deck.text, base_dir=path.resolve().parent, source=path)
+        return prepare_text(network_deck_text(path), base_dir=path.resolve().parent, source=path)
     return prepare_deck(path)
+
+
+def network_deck_text(path: Path) -> str:
+    """Compile a network file to deck text, with a ``* neurospice lock A B`` line per pair."""
+    from neurospice.parser.assembler import compile_file
+
+    if not path.is_file():
+        raise UsageError(f"no such network file: {path}", path=path)
+    deck = compile_file(path)
+    title, _, rest = deck.text.partition("\n")
+    locks = "".join(f"* neurospice lock {a} {b}\n" for a, b in deck.lock_pairs)
+    return f"{title}\n{locks}{rest}"
 
 
 def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, str]:
@@ -185,14 +194,12 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from neurospice.parser import compile_network_file
-
-    deck = compile_network_file(args.file)
+    text = network_deck_text(args.file)
     if args.output:
-        args.output.write_text(deck.text)
+        args.output.write_text(text)
         print(f"wrote {args.output}")
     else:
-        sys.stdout.write(deck.text)
+        sys.stdout.write(text)
     return EXIT_OK
 
 

@@ -13,6 +13,8 @@ neurons and memristors it instantiates (subcircuits whose pins are ``mem out`` a
 
 from __future__ import annotations
 
+import ast
+import math
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -212,6 +214,25 @@ class PreparedDeck:
             done[name] = value
         return replace(self, lines=lines, overrides={**self.overrides, **done})
 
+    def with_seed(self, seed: int) -> PreparedDeck:
+        """A copy whose random draws use ``seed``.
+
+        Sets ``.param seed`` when the deck has one, else the ``seed`` of an ``.options`` line
+        (ngspice's random-number seed), else adds ``.options seed=SEED``.
+        """
+        if "seed" in self.params():
+            return self.with_params({"seed": seed})
+        lines = list(self.lines)
+        origin = list(self.origin)
+        pattern = re.compile(r"(\bseed\s*=\s*)(\S+)", re.IGNORECASE)
+        for i, line in enumerate(lines):
+            if re.match(r"^\s*\.options?\b", line, re.IGNORECASE) and pattern.search(line):
+                lines[i] = pattern.sub(lambda m: m.group(1) + str(int(seed)), line, count=1)
+                return replace(self, lines=lines)
+        lines.insert(1, f".options seed={int(seed)}")
+        origin.insert(1, Origin(self.source, 1))
+        return replace(self, lines=lines, origin=origin)
+
     # ------------------------------------------------------------- analyses
     def analyses(self) -> list[tuple[str, list[str], Origin]]:
         """Analysis cards (``tran``, ``ac``, ``dc``, ``op``, ...) with their fields."""
@@ -230,10 +251,23 @@ class PreparedDeck:
                 if len(numeric) < 2:
                     raise DeckError(".tran needs at least TSTEP and TSTOP", *_where(org))
                 try:
-                    return spice_number(numeric[0]), spice_number(numeric[1])
+                    return self.evaluate(numeric[0]), self.evaluate(numeric[1])
                 except ValueError as exc:
                     raise DeckError(f".tran: {exc}", *_where(org)) from None
         return None
+
+    def evaluate(self, text: str) -> float:
+        """Value of a number or ``{expression}`` over the deck's top-level ``.param``\s.
+
+        Supports + - * / ** (and ``^``), parentheses, SI-suffixed numbers, the params, and
+        ``min max abs sqrt exp log``.
+
+        Raises
+        ------
+        ValueError
+            For anything else (the deck's own ngspice will still evaluate it).
+        """
+        return _evaluate(text, self.params(), depth=0)
 
     def with_tstop(self, tstop: float) -> PreparedDeck:
         """A copy whose ``.tran`` stops at ``tstop`` seconds."""
@@ -595,6 +629,64 @@ def _is_continuation_of_param(lines: list[str], i: int) -> bool:
     while j > 0 and lines[j].lstrip().startswith("+"):
         j -= 1
     return bool(_PARAM_RE.match(lines[j]))
+
+
+_FUNCS = {"min": min, "max": max, "abs": abs, "sqrt": math.sqrt, "exp": math.exp,
+          "log": math.log}
+
+
+def _evaluate(text: str, params: dict[str, str], *, depth: int) -> float:
+    if depth > 20:
+        raise ValueError(f"parameter nesting too deep in {text!r}")
+    expr = text.strip()
+    if expr.startswith("{") and expr.endswith("}"):
+        expr = expr[1:-1]
+    expr = expr.strip().strip("'\"")
+    try:
+        return spice_number(expr)
+    except ValueError:
+        pass
+    expr = expr.replace("^", "**")
+
+    def number(m: re.Match[str]) -> str:
+        return repr(spice_number(m.group(0)))
+
+    # SI-suffixed numbers first (e.g. 2.2u), then names
+    expr = re.sub(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:meg|mil|[tgkmunpf])"
+                  r"[a-zA-Z]*", number, expr, flags=re.IGNORECASE)
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"cannot evaluate {text!r}") from None
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return float(node.value)
+        if isinstance(node, ast.BinOp):
+            a, b = ev(node.left), ev(node.right)
+            ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}
+            if type(node.op) in ops:
+                return ops[type(node.op)]
+            if isinstance(node.op, ast.Div):
+                return a / b
+            if isinstance(node.op, ast.Pow):
+                return float(a**b)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.Name):
+            key = node.id.lower()
+            if key in params:
+                return _evaluate(params[key], params, depth=depth + 1)
+            raise ValueError(f"unknown parameter {node.id!r} in {text!r}")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id.lower() in _FUNCS and not node.keywords):
+            return float(_FUNCS[node.func.id.lower()](*[ev(a) for a in node.args]))
+        raise ValueError(f"cannot evaluate {text!r}")
+
+    return ev(tree)
 
 
 def _format_value(value: str | float) -> str:

@@ -80,10 +80,6 @@ def simulate_file(
             deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
             resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot, quiet=quiet,
         )
-    if runs > 1 or seed is not None:
-        if "seed" not in deck.params():
-            raise DeckError("--runs/--seed need a top-level '.param seed=...' in the deck",
-                            path=path)
     if runs > 1:
         from neurospice.montecarlo import run_monte_carlo
 
@@ -91,7 +87,7 @@ def simulate_file(
                                outdir=outdir, workers=workers, timeout=timeout, plot=plot,
                                quiet=quiet)
     if seed is not None:
-        deck = deck.with_params({"seed": seed})
+        deck = deck.with_seed(seed)
 
     outdir.mkdir(parents=True, exist_ok=True)
     wf = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
@@ -99,10 +95,24 @@ def simulate_file(
     summary = summarise(deck, wf, t_skip=t_skip)
     _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
     written = write_outputs(deck, wf, summary, outdir, plot=plot)
+    if plot:
+        written += _memristor_plots(deck, wf, outdir)
     print(format_summary(summary))
     print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)} and "
           f"{path.stem}.raw in {outdir}")
     return 0
+
+
+def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Path]:
+    from neurospice.memristor_report import memristor_traces, plot_iv_cycles, plot_resistance
+
+    out = []
+    for tr in memristor_traces(deck, wf):
+        if tr.i is not None:
+            out.append(plot_iv_cycles(tr, outdir / f"iv_{tr.name}.png"))
+        if tr.r is not None or tr.w is not None:
+            out.append(plot_resistance(tr, outdir / f"resistance_{tr.name}.png"))
+    return out
 
 
 def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,

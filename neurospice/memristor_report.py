@@ -1,0 +1,162 @@
+"""Memristor views of a run: I-V curves coloured by cycle, resistance over time, Monte Carlo.
+
+A memristor instance (see :meth:`PreparedDeck.memristors`) is reported with its terminal voltage
+``v(p) - v(n)``, its current (the branch current of a voltage source in series with one of its
+terminals, e.g. a 0 V ``Vsense``; none when the deck has no such source), its state ``w`` and its
+0.1 V-read resistance ``r`` (internal nodes of the subcircuit).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from neurospice.deck import PreparedDeck
+from neurospice.engine import Waveforms
+
+__all__ = ["MemristorTrace", "memristor_traces", "cycle_starts", "plot_iv_cycles",
+           "plot_resistance", "plot_iv_scatter"]
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MemristorTrace:
+    """Waveforms of one memristor instance (arrays over ``t``, s; V; A; 1; ohm)."""
+
+    name: str
+    t: FloatArray
+    v: FloatArray
+    i: FloatArray | None
+    w: FloatArray | None
+    r: FloatArray | None
+
+
+def _node(wf: Waveforms, node: str, n: int) -> FloatArray | None:
+    if node in ("0", "gnd"):
+        return np.zeros(n)
+    vec = f"v({node})"
+    return np.asarray(wf[vec], dtype=float) if vec in wf else None
+
+
+def _series_sources(deck: PreparedDeck) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for line, _ in deck._logical_lines(top_level_only=True):
+        toks = line.split()
+        if len(toks) >= 3 and toks[0][0].lower() == "v":
+            out[toks[0].lower()] = (toks[1].lower(), toks[2].lower())
+    return out
+
+
+def memristor_traces(deck: PreparedDeck, wf: Waveforms) -> list[MemristorTrace]:
+    """Voltage, current, state and resistance of every memristor that the run saved."""
+    t = wf.time
+    sources = _series_sources(deck)
+    out = []
+    for inst in deck.memristors():
+        p, n = inst.nodes[0], inst.nodes[1]
+        vp, vn = _node(wf, p, len(t)), _node(wf, n, len(t))
+        if vp is None or vn is None:
+            continue
+        current = None
+        for name, (a, b) in sources.items():
+            vec = f"i({name})"
+            if vec not in wf:
+                continue
+            if b == p:  # current flows a -> b = into p: the device current p -> n
+                current = np.asarray(wf[vec], dtype=float)
+            elif a == p:
+                current = -np.asarray(wf[vec], dtype=float)
+            elif a == n:
+                current = np.asarray(wf[vec], dtype=float)
+            if current is not None:
+                break
+        w = f"v({inst.name}.w)"
+        r = f"v({inst.name}.r)"
+        out.append(MemristorTrace(
+            inst.name[1:] if inst.name.startswith("x") else inst.name, t, vp - vn, current,
+            np.asarray(wf[w], dtype=float) if w in wf else None,
+            np.asarray(wf[r], dtype=float) if r in wf else None,
+        ))
+    return out
+
+
+def cycle_starts(t: FloatArray, v: FloatArray, *, level: float | None = None) -> FloatArray:
+    """Times (s) where ``v`` rises through ``level`` (default 25 % of its positive peak).
+
+    One crossing per spike of the drive: the start of each drive cycle.
+    """
+    if level is None:
+        level = 0.25 * float(np.max(v)) if np.max(v) > 0 else 0.0
+    up = np.nonzero((v[:-1] < level) & (v[1:] >= level))[0]
+    # keep crossings at least a few samples apart (noise)
+    return t[up]
+
+
+def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    return out
+
+
+def plot_iv_cycles(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
+    """I-V curve, one colour per drive cycle (viridis: early dark, late bright)."""
+    fig = Figure(figsize=(7, 5))
+    ax = fig.add_subplot()
+    assert trace.i is not None
+    starts = cycle_starts(trace.t, trace.v)
+    edges = np.concatenate([[trace.t[0]], starts, [trace.t[-1] + 1]])
+    cmap = colormaps["viridis"]
+    k = max(len(edges) - 1, 1)
+    for j in range(len(edges) - 1):
+        sel = (trace.t >= edges[j]) & (trace.t < edges[j + 1])
+        ax.plot(trace.v[sel], 1e3 * trace.i[sel], color=cmap(j / max(k - 1, 1)), lw=0.8)
+    ax.set_xlabel("device voltage v(p) - v(n) (V)")
+    ax.set_ylabel("current (mA)")
+    ax.set_title(f"{trace.name}: I-V over {k} cycles (dark = early, bright = late)")
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
+    """0.1 V-read resistance (log scale) and state w over time."""
+    fig = Figure(figsize=(9, 5))
+    ax = fig.add_subplot(211)
+    if trace.r is not None:
+        ax.semilogy(trace.t, np.maximum(trace.r, 1e-3), lw=0.8)
+    ax.set_ylabel("R at 0.1 V (ohm)")
+    ax.set_title(f"{trace.name}: resistance and state")
+    ax.grid(alpha=0.3, which="both")
+    ax2 = fig.add_subplot(212, sharex=ax)
+    if trace.w is not None:
+        ax2.plot(trace.t, trace.w, lw=0.8, color="tab:orange")
+    ax2.set_ylabel("state w")
+    ax2.set_xlabel("time (s)")
+    ax2.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str]) -> Path:
+    """I-V curves of several Monte Carlo devices (one colour per seed)."""
+    fig = Figure(figsize=(7, 5))
+    ax = fig.add_subplot()
+    cmap = colormaps["tab20"]
+    for j, (seed, tr) in enumerate(traces):
+        if tr.i is None:
+            continue
+        ax.plot(tr.v, 1e3 * tr.i, lw=0.6, color=cmap(j % 20), label=f"seed {seed}" if j < 10
+                else None)
+    ax.set_xlabel("device voltage (V)")
+    ax.set_ylabel("current (mA)")
+    ax.set_title(f"I-V scatter over {len(traces)} Monte Carlo devices")
+    ax.grid(alpha=0.3)
+    if traces:
+        ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)

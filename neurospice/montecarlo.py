@@ -1,0 +1,78 @@
+"""Monte Carlo over devices: ``simulate DECK --runs N --seed S``.
+
+Runs the deck N times with seeds S, S+1, ..., S+N-1 (see :meth:`PreparedDeck.with_seed`), in
+parallel worker processes, and writes ``runs.csv`` (one row per run: seed, status, neuron
+frequencies, memristor resistance range) and ``iv_scatter.png`` (the I-V curves of every run's
+first memristor, one colour per seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from neurospice.deck import PreparedDeck
+from neurospice.engine import run_prepared
+from neurospice.errors import SimulationError
+from neurospice.memristor_report import MemristorTrace, memristor_traces, plot_iv_scatter
+from neurospice.report import summarise
+
+__all__ = ["run_monte_carlo"]
+
+
+def _one(deck: PreparedDeck, seed: int, timeout: float | None
+         ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
+    d = deck.with_seed(seed)
+    row: dict[str, Any] = {"seed": seed}
+    try:
+        wf = run_prepared(d, timeout=timeout)
+    except SimulationError as exc:
+        row.update(status="failed", error=str(exc).replace("\n", " "))
+        return seed, row, []
+    s = summarise(d, wf)
+    row["status"] = "ok"
+    for n in s.neurons:
+        row[f"f_{n.name}_hz"] = n.stats.frequency_hz
+    for m in s.memristors:
+        row[f"r_{m.name}_min_ohm"] = m.r_min
+        row[f"r_{m.name}_max_ohm"] = m.r_max
+    return seed, row, memristor_traces(d, wf)
+
+
+def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, outdir: Path,
+                    workers: int | None, timeout: float | None, plot: bool, quiet: bool) -> int:
+    """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
+            tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
+        futures = [pool.submit(_one, deck, seed + k, timeout) for k in range(runs)]
+        for fut in as_completed(futures):
+            s, row, traces = fut.result()
+            results[s] = (row, traces)
+            bar.update(1)
+    rows = [results[s][0] for s in sorted(results)]
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with (outdir / "runs.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    ok = [r for r in rows if r["status"] == "ok"]
+    print(f"{path}: {runs} Monte Carlo runs (seeds {seed}..{seed + runs - 1}): {len(ok)} ok, "
+          f"{runs - len(ok)} failed")
+    for key in columns:
+        vals = [float(r[key]) for r in ok if key.startswith(("f_", "r_")) and key in r]
+        if vals:
+            print(f"  {key:<24} min {min(vals):.4g}  max {max(vals):.4g}")
+    written = [outdir / "runs.csv"]
+    if plot:
+        scatter = [(s, results[s][1][0]) for s in sorted(results) if results[s][1]]
+        if scatter:
+            written.append(plot_iv_scatter(scatter, outdir / "iv_scatter.png"))
+    print(f"  wrote {', '.join(str(p) for p in written)}")
+    return 0 if ok else 1
