@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,3 +202,31 @@ def test_property_switch_time_recovered(t_switch: float, lag: float, f: float) -
     assert len(sw) == 1
     assert (sw[0].from_mode, sw[0].to_mode) == ("1:1", "2:1")
     assert sw[0].time == pytest.approx(t_switch, abs=STEP + 1.0 / f)
+
+
+def test_plots_write_files_without_pyplot(tmp_path: Path) -> None:
+    import sys
+
+    from neurospice.analysis.plots import mode_colors, plot_map, plot_timeline, plot_traces
+
+    t = np.arange(0.0, 4.0, 1e-3)
+    m = master(4.0)
+    s = slave_from_segments([(0.0, 2.0, 1), (2.0, 4.0, 2)])
+    v_m = -5.0 + 9.0 * np.exp(-0.5 * ((t[:, None] - m[None, :]) / 0.004) ** 2).sum(axis=1)
+    v_s = -5.0 + 9.0 * np.exp(-0.5 * ((t[:, None] - s[None, :]) / 0.004) ** 2).sum(axis=1)
+    tl = locking_timeline(m, s)
+    traces = {"master": v_m, "slave": v_s}
+    p1 = plot_traces(t, traces, tmp_path / "a" / "traces.png", title="two neurons")
+    p2 = plot_timeline(t, traces, tl, tmp_path / "timeline.png")
+    modes = np.array([["1:1", "2:1", "3:2"], ["unlocked", "irregular", "1:1"]], dtype=object)
+    p3 = plot_map([0.02, 0.05, 0.08], [1.6, 2.0], modes, tmp_path / "map2.png", "d", "A (V)")
+    p4 = plot_map([0.02, 0.05, 0.08], None, modes[0], tmp_path / "map1.svg", "d", "mode")
+    for p in (p1, p2, p3):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert p4.read_text().lstrip().startswith("<?xml")
+    assert "matplotlib.pyplot" not in sys.modules
+    colors = mode_colors(["2:1", "1:1", "unlocked", "5:3"])
+    assert colors["1:1"] == "#1f77b4" and colors["2:1"] == "#ff7f0e"
+    assert len(set(colors.values())) == 4
+    with pytest.raises(ValueError):
+        plot_map([0.0, 1.0], [1.0], modes, tmp_path / "bad.png", "d", "A")

@@ -1,0 +1,267 @@
+"""Figures of waveforms, locking timelines and parameter maps.
+
+Uses matplotlib's object API with the Agg canvas (``Figure`` objects, no
+``pyplot``), so nothing leaks into a global figure registry and it works
+headless in worker processes. Every function writes one file (format from the
+suffix: ``.png``, ``.pdf``, ``.svg``) and returns its path.
+
+Mode colours are fixed for the paper's modes ("1:1" blue, "2:1" orange,
+"unlocked" grey, "irregular" red, "silent" white); other "n:m" modes get the
+remaining colours of the tab10 palette in sorted order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap, to_rgba
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from numpy.typing import ArrayLike
+
+from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
+
+__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces"]
+
+_FIXED: dict[str, str] = {
+    "1:1": "#1f77b4",
+    "2:1": "#ff7f0e",
+    UNLOCKED: "#bdbdbd",
+    IRREGULAR: "#d62728",
+    SILENT: "#ffffff",
+}
+_SPARE = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+
+
+def mode_colors(modes: Sequence[str]) -> dict[str, str]:
+    """Colour (hex) of each mode; stable for the paper's modes, others in sorted order."""
+    out: dict[str, str] = {}
+    k = 0
+    for mode in sorted(set(modes), key=_mode_key):
+        if mode in _FIXED:
+            out[mode] = _FIXED[mode]
+        else:
+            out[mode] = _SPARE[k % len(_SPARE)]
+            k += 1
+    return out
+
+
+def _mode_key(mode: str) -> tuple[int, float, str]:
+    """Sort locked modes by ratio n/m, then the non-locked labels."""
+    if ":" in mode:
+        n, _, m = mode.partition(":")
+        try:
+            return (0, int(n) / int(m), mode)
+        except (ValueError, ZeroDivisionError):
+            return (1, 0.0, mode)
+    return (2, 0.0, mode)
+
+
+def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(out, dpi=120)
+    return out
+
+
+def plot_traces(
+    t: ArrayLike,
+    traces: Mapping[str, ArrayLike],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    xlabel: str = "time (s)",
+    ylabel: str = "V",
+) -> Path:
+    """Plot waveforms on stacked axes sharing the time axis.
+
+    Parameters
+    ----------
+    t : array_like
+        Sample times (s).
+    traces : mapping of str to array_like
+        Name -> samples (same length as ``t``), e.g. ``{"master": v1, "slave": v2}``.
+    path : str or path-like
+        Output file; the parent directory is created.
+    title : str, optional
+        Figure title.
+    xlabel, ylabel : str, optional
+        Axis labels (the y label is prefixed with each trace's name).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    ta = np.asarray(t, dtype=np.float64)
+    names = list(traces)
+    if not names:
+        raise ValueError("no traces to plot")
+    fig = Figure(figsize=(10, 1.8 + 1.6 * len(names)), layout="constrained")
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, name in zip(axes, names, strict=True):
+        ax.plot(ta, np.asarray(traces[name], dtype=np.float64), lw=0.8)
+        ax.set_ylabel(f"{name} ({ylabel})")
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel(xlabel)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_timeline(
+    t: ArrayLike,
+    traces: Mapping[str, ArrayLike],
+    timeline: Timeline,
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+    ylabel: str = "V",
+) -> Path:
+    """Plot waveforms with the locking episodes shaded by mode.
+
+    The bottom panel shows each window's synchronization index and
+    ``f_master / f_slave`` ratio; one legend entry per mode present.
+
+    Parameters
+    ----------
+    t : array_like
+        Sample times (s).
+    traces : mapping of str to array_like
+        Name -> samples, e.g. master and slave membrane voltages.
+    timeline : Timeline
+        Result of :func:`~neurospice.analysis.timeline.locking_timeline`.
+    path : str or path-like
+        Output file.
+    title : str, optional
+        Figure title; default states the locked fraction and overall ratio.
+    ylabel : str, optional
+        Unit of the traces.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    ta = np.asarray(t, dtype=np.float64)
+    names = list(traces)
+    colors = mode_colors([e.mode for e in timeline.episodes])
+    fig = Figure(figsize=(11, 2.4 + 1.6 * (len(names) + 1)), layout="constrained")
+    axes = fig.subplots(
+        len(names) + 1,
+        1,
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [2.0] * len(names) + [1.2]},
+    )[:, 0]
+    for ax in axes:
+        for e in timeline.episodes:
+            ax.axvspan(e.t_start, e.t_end, color=colors[e.mode], alpha=0.25, lw=0)
+    for ax, name in zip(axes[:-1], names, strict=True):
+        ax.plot(ta, np.asarray(traces[name], dtype=np.float64), lw=0.7, color="k")
+        ax.set_ylabel(f"{name} ({ylabel})")
+    ax_idx = axes[-1]
+    centers = np.array([w.center for w in timeline.windows])
+    ax_idx.plot(
+        centers, [w.sync_index for w in timeline.windows], "o-", ms=3, lw=0.8, label="sync index"
+    )
+    ax_idx.set_ylim(-0.05, 1.05)
+    ax_idx.set_ylabel("sync index")
+    ax_ratio = ax_idx.twinx()
+    ax_ratio.plot(
+        centers, [w.ratio for w in timeline.windows], "s", ms=2.5, color="#555555", label="ratio"
+    )
+    ax_ratio.set_ylabel("f_master / f_slave")
+    ax_idx.set_xlabel("time (s)")
+    handles = [Patch(facecolor=colors[m], alpha=0.5, edgecolor="k", label=m) for m in colors]
+    axes[0].legend(handles=handles, loc="upper right", ncols=min(len(handles), 6), fontsize=8)
+    if title is None:
+        title = (
+            f"locked {100 * timeline.locked_fraction:.0f} % of the time, "
+            f"f_master/f_slave = {timeline.overall_ratio:.3f}"
+        )
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_map(
+    x: ArrayLike,
+    y: ArrayLike | None,
+    modes: ArrayLike,
+    path: str | os.PathLike[str],
+    xlabel: str,
+    ylabel: str,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Plot a 1-D or 2-D parameter sweep coloured by locking mode (Arnold tongues).
+
+    Parameters
+    ----------
+    x : array_like, shape (nx,)
+        Values of the first swept parameter (increasing).
+    y : array_like, shape (ny,), or None
+        Values of the second parameter; None for a 1-D sweep.
+    modes : array_like of str
+        Mode labels, shape ``(nx,)`` for a 1-D sweep or ``(ny, nx)`` (row per
+        ``y`` value) for a 2-D sweep.
+    path : str or path-like
+        Output file.
+    xlabel, ylabel : str
+        Axis labels with units (``ylabel`` labels the mode axis of a 1-D map).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    xa = np.asarray(x, dtype=np.float64).reshape(-1)
+    ma = np.asarray(modes, dtype=object)
+    labels = sorted({str(v) for v in ma.reshape(-1)}, key=_mode_key)
+    colors = mode_colors(labels)
+    code = {m: k for k, m in enumerate(labels)}
+    fig = Figure(figsize=(8, 5), layout="constrained")
+    ax = fig.add_subplot()
+    if y is None:
+        if ma.shape != xa.shape:
+            raise ValueError(f"modes shape {ma.shape} does not match x {xa.shape}")
+        yk = np.array([code[str(v)] for v in ma], dtype=np.float64)
+        ax.scatter(
+            xa, yk, c=[colors[str(v)] for v in ma], edgecolors="k", linewidths=0.4, s=30, zorder=3
+        )
+        ax.plot(xa, yk, color="#999999", lw=0.6, zorder=2)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_ylim(-0.5, len(labels) - 0.5)
+        ax.grid(True, axis="x", alpha=0.3)
+    else:
+        ya = np.asarray(y, dtype=np.float64).reshape(-1)
+        if ma.shape != (ya.size, xa.size):
+            raise ValueError(
+                f"modes shape {ma.shape} is not (len(y), len(x)) = {(ya.size, xa.size)}"
+            )
+        grid = np.vectorize(lambda v: code[str(v)], otypes=[np.float64])(ma)
+        cmap = ListedColormap([to_rgba(colors[m]) for m in labels])
+        ax.pcolormesh(
+            xa,
+            ya,
+            grid,
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=len(labels) - 0.5,
+            shading="nearest",
+            edgecolors="face",
+        )
+        handles = [Patch(facecolor=colors[m], edgecolor="k", label=m) for m in labels]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return _save(fig, path)
