@@ -65,7 +65,7 @@ __all__ = ["Deck", "build_deck", "compile_network", "compile_file"]
 GROUND = "0"
 
 _SOURCE_SPEC_RE = re.compile(
-    r"^(dc|ac|sin|pulse|pwl|exp|sffm|am|trnoise|trrandom|[+-]?(\d|\.\d))", re.IGNORECASE
+    r"^(?:(?:dc|ac|sin|pulse|pwl|exp|sffm|am|trnoise|trrandom)\b|[+-]?\.?\d)", re.IGNORECASE
 )
 _TRAN_OPTIONS = ("step", "start", "max_step")
 _TRAN_FLAGS = ("uic",)
@@ -369,7 +369,7 @@ class _Assembler:
         pin = ref.pin.lower()
         if pin not in target.pins:
             raise self.error(
-                f"'{ref.name}' ({_describe(target)}) has no pin '{ref.pin}'; its pins: "
+                f"{_describe(target)} has no pin '{ref.pin}'; its pins: "
                 + ", ".join(target.pins), ref.line, ref.column, str(ref))
         return _pin_key(target.name, pin)
 
@@ -415,10 +415,10 @@ class _Assembler:
                 cur = _pin_key(resolved.name, "out")
             elif isinstance(resolved, _Element):
                 assert isinstance(item, (Ref, Load))
-                shown = "load(...)" if isinstance(item, Load) else item.name
+                shown = f"load({item.value.text})" if isinstance(item, Load) else item.name
                 if idx == last:
                     raise self.error(
-                        f"the chain ends in {_describe(resolved)} '{shown}'; a chain must end "
+                        f"the chain ends in {_describe(resolved)}; a chain must end "
                         "in a neuron, a node, a pin (x.mem) or gnd",
                         item.line, item.column, resolved.name)
                 self.place(resolved, item)
@@ -428,7 +428,7 @@ class _Assembler:
                 if cur is None:
                     if resolved.kind != "source":
                         raise self.error(
-                            f"the chain starts with {_describe(resolved)} '{shown}'; start it at "
+                            f"the chain starts with {_describe(resolved)}; start it at "
                             f"what drives it: a neuron, a source, a node, a pin or gnd (e.g. "
                             f"'gnd -> {shown}')",
                             item.line, item.column, resolved.name)
@@ -478,7 +478,7 @@ class _Assembler:
                                      hint=f"wire it in a chain, e.g. '{el.name} -> m1 -> ...'")
                 continue
             if not any(connected(k) for k in keys):
-                raise self.error(f"{_describe(el)} '{el.name}' is never connected",
+                raise self.error(f"{_describe(el)} is never connected",
                                  el.line, _decl_name_column(el), el.name)
             for pin, k in zip(el.pins, keys, strict=True):
                 if not connected(k):
@@ -501,14 +501,14 @@ class _Assembler:
             line, column = el.wired_at or (el.line, _decl_name_column(el))
             if a == b:
                 raise self.error(
-                    f"both pins of {_describe(el)} '{el.name}' are on the same node: it is "
+                    f"both pins of {_describe(el)} are on the same node: it is "
                     "shorted (a loop with no neuron)", line, column, el.name)
             if el.kind == "source" or a in neuron_roots or b in neuron_roots:
                 continue
             if forest.find(a) == forest.find(b):
                 path = _path(adjacency, a, b) + [el.name]
                 raise self.error(
-                    "loop with no neuron: " + " - ".join(path) + " close a loop of two-pin "
+                    "loop with no neuron: " + ", ".join(path) + " form a loop of two-pin "
                     "elements that passes through no neuron (nothing drives it)",
                     line, column, el.name)
             forest.union(a, b)
@@ -587,7 +587,7 @@ class _Assembler:
                 if target.model is not None:
                     inside = " or internal node of " + target.model.name
                 raise self.error(
-                    f"'{ref.name}' ({_describe(target)}) has no pin{inside} called '{ref.pin}'; "
+                    f"{_describe(target)} has no pin{inside} called '{ref.pin}'; "
                     "its pins: " + ", ".join(target.pins), ref.line, ref.column, str(ref))
 
         locks: list[tuple[str, str]] = []
@@ -689,11 +689,12 @@ def _decl_name_column(el: _Element) -> int:
 
 
 def _describe(el: _Element) -> str:
-    if el.kind == "load":
-        return "the load resistor"
+    """``memristor 'm1' (zro2)``, ``resistor 'r2'``, ``load(10k)``."""
+    if isinstance(el.decl, Load):
+        return f"load({el.decl.value.text})"
     if el.model is not None:
-        return f"{el.kind} of model {el.model.name}"
-    return f"{el.kind}"
+        return f"{el.kind} '{el.name}' ({el.model.name})"
+    return f"{el.kind} '{el.name}'"
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,28 +144,32 @@ class NetworkTransformer(Transformer[Token, Network]):
         return [Use(str(t)[1:-1], t.line or 0, t.column or 0) for t in children]
 
     def param_stmt(self, meta: Any, children: list[Any]) -> Param:
-        return Param(_name(children[0], "a param"), children[1], meta.line, meta.column,
-                     children[0].column)
+        return Param(name=_name(children[0], "a param"), value=children[1], line=meta.line,
+                     column=meta.column, name_column=children[0].column)
 
     def neuron_decl(self, meta: Any, children: list[Any]) -> Neuron:
         model, overrides = children[1]
-        return Neuron(_name(children[0], "a neuron"), str(model), overrides, meta.line,
-                      meta.column, model.line, model.column, children[0].column)
+        return Neuron(name=_name(children[0], "a neuron"), model=str(model), overrides=overrides,
+                      line=meta.line, column=meta.column, name_column=children[0].column,
+                      model_line=model.line, model_column=model.column)
 
     def memristor_decl(self, meta: Any, children: list[Any]) -> Memristor:
         model, overrides = children[1]
-        return Memristor(_name(children[0], "a memristor"), str(model), overrides, meta.line,
-                         meta.column, model.line, model.column, children[0].column)
+        return Memristor(name=_name(children[0], "a memristor"), model=str(model),
+                         overrides=overrides, line=meta.line, column=meta.column,
+                         name_column=children[0].column, model_line=model.line,
+                         model_column=model.column)
 
     def resistor_decl(self, meta: Any, children: list[Any]) -> Resistor:
-        return Resistor(_name(children[0], "a resistor"), children[1], meta.line, meta.column,
-                        children[0].column)
+        return Resistor(name=_name(children[0], "a resistor"), value=children[1],
+                        line=meta.line, column=meta.column, name_column=children[0].column)
 
     def _source(self, meta: Any, children: list[Token], kind: str) -> Source:
         spec = children[1]
-        return Source(_name(children[0], "a source"), kind, str(spec).strip(),  # type: ignore[arg-type]
-                      meta.line, meta.column, spec.line or 0, spec.column or 0,
-                      children[0].column or 0)
+        return Source(name=_name(children[0], "a source"), kind=kind,  # type: ignore[arg-type]
+                      spec=str(spec).strip(), line=meta.line, column=meta.column,
+                      name_column=children[0].column or 0, spec_line=spec.line or 0,
+                      spec_column=spec.column or 0)
 
     def source_decl(self, meta: Any, children: list[Token]) -> Source:
         return self._source(meta, children, "v")
@@ -254,6 +259,13 @@ def _describe_expected(names: set[str]) -> list[str]:
     return sorted(set(words), key=lambda w: (w in order, order.get(w, 0), w))
 
 
+def _is_keyword(terminal: str) -> bool:
+    try:
+        return isinstance(network_parser().get_terminal(terminal).pattern, PatternStr)
+    except KeyError:
+        return False
+
+
 def _end_position(text: str) -> tuple[int, int]:
     """Line and column just after the last non-blank character of ``text``."""
     body = text.rstrip()
@@ -284,10 +296,15 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: Path | None) -> Network
         elif tok.type == "_NL":
             offending = "\n"
             what = "unexpected end of line"
+        elif tok.type == "SOURCE_SPEC":
+            # lark re-lexed the rest of the line with every terminal: report only its start
+            m = re.match(r"[A-Za-z0-9_.+-]+|\S", str(tok))
+            offending = m.group() if m else str(tok)
+            kind = "character" if len(offending) == 1 and not offending.isalnum() else "text"
+            what = f"unexpected {kind} '{offending}'"
         else:
             offending = str(tok)
-            kind = "word" if tok.type.isupper() and tok.type != "NAME" else "text"
-            what = f"unexpected {kind} '{offending}'"
+            what = f"unexpected {'word' if _is_keyword(tok.type) else 'text'} '{offending}'"
             hint = _keyword_hint(text, tok)
     else:  # pragma: no cover - lark raises only the classes above
         offending = ""
