@@ -206,3 +206,21 @@ def test_property_detected_times_match_construction(
     train = detect_spikes(t, v)
     assert train.count == times.size
     np.testing.assert_allclose(train.times, times, atol=1e-4)
+
+
+def test_local_window_follows_growing_amplitude() -> None:
+    """Amplitude ramps from 1.6 V to 9 V peak-to-peak: global thresholds miss the
+    small early spikes, running thresholds over a few periods find them all."""
+    t = np.arange(0.0, 4.0, 1e-4)
+    times = np.arange(0.05, 3.95, 0.05)
+    unit = fhn_like(t, times, base=0.0, top=1.0)  # 0..1 pulses
+    amp = np.interp(t, [0.0, 4.0], [1.6, 9.0])
+    v = -amp * 5.0 / 9.0 + amp * unit  # from -0.9/+0.7 V to -5/+4 V
+    assert detect_spikes(t, v).count < times.size
+    local = detect_spikes(t, v, local_window=0.2)
+    assert local.count == times.size
+    np.testing.assert_allclose(local.times, times, atol=2e-4)
+    # A resting stretch inside the record stays silent with running thresholds.
+    quiet = np.where(t < 1.975, -amp * 5.0 / 9.0 + 0.01 * np.sin(2 * np.pi * 3 * t), v)
+    found = detect_spikes(t, quiet, local_window=0.2)
+    np.testing.assert_allclose(found.times, times[times > 1.975], atol=2e-4)

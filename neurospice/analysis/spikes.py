@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.ndimage import median_filter
+from scipy.ndimage import maximum_filter1d, median_filter, minimum_filter1d
 from scipy.signal import peak_prominences
 
 __all__ = [
@@ -260,7 +260,30 @@ def _refine_peak(
     return float(t[i] + xv * scale), float(c0 - c1 * c1 / (4.0 * c2))
 
 
-def _episodes(v: FloatArray, lower: float, upper: float) -> list[tuple[int, int]]:
+def _local_thresholds(
+    t: FloatArray,
+    v: FloatArray,
+    window: float,
+    lo_frac: float,
+    hi_frac: float,
+    floor: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Per-sample Schmitt thresholds from the running robust range over ``window`` s."""
+    if window <= 0.0:
+        raise ValueError(f"local_window must be positive, got {window}")
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 0.0
+    size = int(max(3, round(window / dt))) if dt > 0 else v.size
+    size = min(size, v.size)
+    vf = median_filter(v, size=min(_MEDIAN_SIZE, v.size), mode="nearest")
+    bottom = minimum_filter1d(vf, size=size, mode="nearest")
+    top = maximum_filter1d(vf, size=size, mode="nearest")
+    span = top - bottom
+    lower = bottom + lo_frac * span
+    upper = np.where(span >= floor, bottom + hi_frac * span, np.inf)
+    return lower, upper
+
+
+def _episodes(v: FloatArray, lower: FloatArray, upper: FloatArray) -> list[tuple[int, int]]:
     """Index ranges ``[start, stop)`` of the Schmitt-trigger high state.
 
     An excursion already high at the first sample (its rise unseen) is dropped;
@@ -287,7 +310,8 @@ def _episodes(v: FloatArray, lower: float, upper: float) -> list[tuple[int, int]
         if j >= down_idx.size:
             seg = v[start:]
             imax = int(np.argmax(seg))
-            if imax < seg.size - 1 and seg[imax] - seg[-1] >= 0.5 * (upper - lower):
+            band = float(upper[-1] - lower[-1])
+            if imax < seg.size - 1 and seg[imax] - seg[-1] >= 0.5 * band:
                 out.append((start, n))
             break
         stop = int(down_idx[j])
@@ -305,6 +329,7 @@ def detect_spikes(
     min_interval: float | None = None,
     t_skip: float = 0.0,
     min_amplitude: float = DEFAULT_MIN_AMPLITUDE,
+    local_window: float | None = None,
 ) -> SpikeTrain:
     """Find the spikes of a FHN-like waveform with a hysteresis (Schmitt) detector.
 
@@ -330,6 +355,12 @@ def detect_spikes(
         Smallest robust range (signal units) that can hold spikes; default 0.5.
         Below it, or below ``NOISE_FACTOR`` (10) times the estimated noise
         standard deviation, the trace is non-spiking.
+    local_window : float, optional
+        Derive the thresholds from the running range over this many seconds
+        (centred) instead of the whole trace: for waveforms whose amplitude
+        or offset changes along the record (give it a few spike periods).
+        Where the running range is below the amplitude/noise floor no spike
+        can start. Default: one global range.
 
     Returns
     -------
@@ -352,8 +383,13 @@ def detect_spikes(
     if span < min_amplitude or span < NOISE_FACTOR * sigma or span <= 0.0:
         return empty
     drop = max(4.0 * sigma, 1e-3 * span)
-    lower = bottom + lo_frac * span
-    upper = bottom + hi_frac * span
+    if local_window is None:
+        lower = np.full(va.size, bottom + lo_frac * span)
+        upper = np.full(va.size, bottom + hi_frac * span)
+    else:
+        lower, upper = _local_thresholds(
+            ta, va, local_window, lo_frac, hi_frac, max(min_amplitude, NOISE_FACTOR * sigma)
+        )
 
     times: list[float] = []
     peaks: list[float] = []
@@ -456,6 +492,7 @@ def spike_stats(
     hysteresis: tuple[float, float] | None = None,
     min_interval: float | None = None,
     min_amplitude: float = DEFAULT_MIN_AMPLITUDE,
+    local_window: float | None = None,
 ) -> SpikeStats:
     """Spike count, frequency, width and amplitude of a waveform.
 
@@ -467,7 +504,7 @@ def spike_stats(
         Waveform (V, or normalised units).
     t_skip : float, optional
         Initial transient to ignore (s). Default 0.
-    prominence, hysteresis, min_interval, min_amplitude
+    prominence, hysteresis, min_interval, min_amplitude, local_window
         Passed to :func:`detect_spikes`.
 
     Returns
@@ -488,6 +525,7 @@ def spike_stats(
         hysteresis=hysteresis,
         min_interval=min_interval,
         min_amplitude=min_amplitude,
+        local_window=local_window,
     )
     vmin, vmax = float(np.min(va)), float(np.max(va))
     width = math.nan
