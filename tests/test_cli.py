@@ -1,0 +1,114 @@
+"""The simulate command end to end: summary, files, locking report, Monte Carlo, help."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurospice.analysis.spikes import spike_stats
+
+from helpers import DATA, run_cli
+
+TOY = DATA / "decks" / "toy_pair.cir"
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("toy")
+    proc = run_cli("simulate", TOY, "-o", out, "-q", "--t-skip", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout
+
+
+def test_summary_names_both_neurons_with_equal_frequencies(toy_run: tuple[Path, str]) -> None:
+    out, stdout = toy_run
+    summary = json.loads((out / "summary.json").read_text())
+    names = [n["name"] for n in summary["neurons"]]
+    assert names == ["master", "slave"]
+    f = [n["stats"]["frequency_hz"] for n in summary["neurons"]]
+    # rc = 2 couples strongly: the slave runs at the master's frequency (1:1)
+    assert f[0] == pytest.approx(f[1], rel=1e-3)
+    assert 20 < f[0] < 30
+    assert "neuron master" in stdout and "neuron slave" in stdout
+    assert "master -> slave" in stdout and "overall 1:1" in stdout
+
+
+def test_waveform_table_reproduces_the_summary(toy_run: tuple[Path, str]) -> None:
+    out, _ = toy_run
+    with (out / "waveforms.csv").open() as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    assert header[0] == "time [s]" and "v(m) [V]" in header
+    data = np.array(rows[1:], dtype=float)
+    t, v = data[:, 0], data[:, header.index("v(m) [V]")]
+    stats = spike_stats(t, v, t_skip=0.2)
+    summary = json.loads((out / "summary.json").read_text())
+    assert stats.frequency_hz == pytest.approx(summary["neurons"][0]["stats"]["frequency_hz"],
+                                               rel=1e-3)
+
+
+def test_plots_and_raw_file_are_written(toy_run: tuple[Path, str]) -> None:
+    out, _ = toy_run
+    for name in ("traces.png", "locking_master_slave.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"Transient Analysis" in (out / "toy_pair.raw").read_bytes()[:300]
+
+
+def test_locking_data_in_summary(toy_run: tuple[Path, str]) -> None:
+    out, _ = toy_run
+    extra = json.loads((out / "summary.json").read_text())["extra"]
+    data = extra["locking master->slave data"]
+    assert data["ratio"] == "1:1" and data["locked_fraction"] == pytest.approx(1.0)
+
+
+def test_weak_coupling_is_reported_unlocked(tmp_path: Path) -> None:
+    proc = run_cli("simulate", TOY, "-o", tmp_path, "-q", "--t-skip", "0.2", "--param",
+                   "rc=1meg", "--no-plot")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "summary.json").read_text())["extra"][
+        "locking master->slave data"]
+    assert data["mode"] != "1:1"
+    assert data["ratio_value"] == pytest.approx(1.245, rel=0.02)  # natural frequencies' ratio
+
+
+def test_monte_carlo_runs_use_distinct_seeds(tmp_path: Path) -> None:
+    deck = tmp_path / "noisy.cir"
+    deck.write_text(
+        "A resistor divider with a random (seeded) source\n"
+        "Vn in 0 dc 0 trrandom(2 1m 0 1 0)\n"
+        "R1 in out 1k\nR2 out 0 1k\n"
+        ".tran 0.1m 20m\n.end\n"
+    )
+    proc = run_cli("simulate", deck, "--runs", "3", "--seed", "11", "-o", tmp_path / "o", "-q")
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "o" / "runs.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["seed"]) for r in rows] == [11, 12, 13]
+    assert all(r["status"] == "ok" for r in rows)
+    # the same seed twice gives the same waveform, another seed a different one
+    a = run_cli("simulate", deck, "--seed", "11", "-o", tmp_path / "a", "-q", "--no-plot")
+    b = run_cli("simulate", deck, "--seed", "11", "-o", tmp_path / "b", "-q", "--no-plot")
+    c = run_cli("simulate", deck, "--seed", "12", "-o", tmp_path / "c", "-q", "--no-plot")
+    assert a.returncode == b.returncode == c.returncode == 0
+    wa, wb, wc = (np.loadtxt(tmp_path / d / "waveforms.csv", delimiter=",", skiprows=1)
+                  for d in "abc")
+    assert np.array_equal(wa, wb)
+    assert wa.shape != wc.shape or not np.allclose(wa, wc)
+
+
+def test_help_documents_every_option() -> None:
+    proc = run_cli("simulate", "--help")
+    assert proc.returncode == 0
+    for opt in ("--output", "--param", "--tstop", "--runs", "--seed", "--sweep", "--workers",
+                "--scheduler", "--resume", "--timeout", "--no-plot", ".control"):
+        assert opt in proc.stdout
+
+
+def test_check_reports_neurons() -> None:
+    proc = run_cli("check", TOY)
+    assert proc.returncode == 0
+    assert "xmaster" in proc.stdout and "xslave" in proc.stdout
