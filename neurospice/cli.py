@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from neurospice import __version__
+from neurospice.deck import PreparedDeck
 from neurospice.errors import NeurospiceInputError, SimulationError
 
 EXIT_OK = 0
@@ -114,9 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _guard(lambda: _check(args))
 
 
-def _guard(fn: object) -> int:
+def _guard(fn: Callable[[], int]) -> int:
     try:
-        return fn()  # type: ignore[operator, no-any-return]
+        return fn()
     except NeurospiceInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -128,7 +129,7 @@ def _guard(fn: object) -> int:
         return 130
 
 
-def load_deck(path: Path):  # type: ignore[no-untyped-def]
+def load_deck(path: Path) -> PreparedDeck:
     """A checked deck from a ``.cir`` deck or a ``.nsn`` network file."""
     from neurospice.deck import prepare_deck, prepare_text
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -208,7 +209,7 @@ class PreparedDeck:
             for i, line in enumerate(lines):
                 depth = _subckt_depth(line, depth)
                 if depth == 0 and (_PARAM_RE.match(line) or _is_continuation_of_param(lines, i)):
-                    new, n = pattern.subn(lambda m, v=value: m.group(1) + v, line, count=1)
+                    new, n = pattern.subn(_keep_prefix(value), line, count=1)
                     if n:
                         lines[i] = new
             done[name] = value
@@ -257,7 +258,7 @@ class PreparedDeck:
         return None
 
     def evaluate(self, text: str) -> float:
-        """Value of a number or ``{expression}`` over the deck's top-level ``.param``\s.
+        r"""Value of a number or ``{expression}`` over the deck's top-level ``.param``\s.
 
         Supports + - * / ** (and ``^``), parentheses, SI-suffixed numbers, the params, and
         ``min max abs sqrt exp log``.
@@ -631,8 +632,16 @@ def _is_continuation_of_param(lines: list[str], i: int) -> bool:
     return bool(_PARAM_RE.match(lines[j]))
 
 
-_FUNCS = {"min": min, "max": max, "abs": abs, "sqrt": math.sqrt, "exp": math.exp,
-          "log": math.log}
+def _keep_prefix(value: str) -> Callable[[re.Match[str]], str]:
+    def sub(m: re.Match[str]) -> str:
+        return m.group(1) + value
+
+    return sub
+
+
+_FUNCS: dict[str, Callable[..., float]] = {
+    "min": min, "max": max, "abs": abs, "sqrt": math.sqrt, "exp": math.exp, "log": math.log,
+}
 
 
 def _evaluate(text: str, params: dict[str, str], *, depth: int) -> float:

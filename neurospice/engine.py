@@ -385,8 +385,11 @@ def _parse_error(deck: PreparedDeck, stderr: list[str]) -> DeckError:
                 offending = nxt if origin else ""
                 break
     if not reason:
-        reason = next((s.strip() for s in lines if "error" in s.lower()
-                       and "circuit not parsed" not in s.lower()), "ngspice could not parse the deck")
+        reason = next(
+            (s.strip() for s in lines
+             if "error" in s.lower() and "circuit not parsed" not in s.lower()),
+            "ngspice could not parse the deck",
+        )
     msg = f"ngspice rejected the deck: {reason}"
     if origin is not None:
         return DeckError(msg, origin.path or deck.source, origin.line, snippet=offending or None)

@@ -57,9 +57,10 @@ class PairAnalysis:
 
     def describe(self) -> str:
         o = self.overall
-        text = (f"{self.master} -> {self.slave}: f {self.f_master_hz:.4g} / {self.f_slave_hz:.4g} Hz,"
-                f" ratio {o.ratio:.4g} (~{o.n}:{o.m}), overall {o.mode}, sync index "
-                f"{o.sync_index:.3f}, locked {100 * self.locked_fraction:.0f} % of the time")
+        text = (f"{self.master} -> {self.slave}: f {self.f_master_hz:.4g} / "
+                f"{self.f_slave_hz:.4g} Hz, ratio {o.ratio:.4g} (~{o.n}:{o.m}), "
+                f"overall {o.mode}, sync index {o.sync_index:.3f}, "
+                f"locked {100 * self.locked_fraction:.0f} % of the time")
         if self.timeline is not None and self.timeline.episodes:
             parts = []
             for mode in self.timeline.modes:

@@ -85,7 +85,9 @@ def neuron_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str]]:
     return out
 
 
-def memristor_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str | None, str | None]]:
+def memristor_vectors(
+    deck: PreparedDeck, wf: Waveforms
+) -> list[tuple[str, str | None, str | None]]:
     """``(label, w vector, r vector)`` for each memristor instance (None where not saved)."""
     out = []
     for inst in deck.memristors():

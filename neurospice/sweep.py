@@ -253,6 +253,6 @@ def run_sweep_command(
         modes = [str(r.get("mode") or "failed") if r.get("status") == "ok" else "failed"
                  for r in rows]
         plot_map(x, y, modes, outdir / "sweep_map.png", xlabel=axes[0].name,
-                 ylabel=axes[1].name if len(axes) > 1 else None)
+                 ylabel=axes[1].name if len(axes) > 1 else "")
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
     return 0
