@@ -22,6 +22,7 @@ from pathlib import Path
 
 from neurospice import NETLISTS_DIR
 from neurospice.errors import NeurospiceInputError
+from neurospice.pyspice_models.library import parse_si as spice_number
 
 __all__ = [
     "DeckError",
@@ -51,24 +52,6 @@ _FILE_ATTR_RE = re.compile(r"""\bfile\s*=\s*["']?([^"'\s)]+)""", re.IGNORECASE)
 _PARAM_RE = re.compile(r"^\s*\.param\b", re.IGNORECASE)
 _ASSIGN_RE = re.compile(r"([A-Za-z_][\w]*)\s*=\s*(\{[^}]*\}|'[^']*'|\"[^\"]*\"|[^\s=]+)")
 
-_SI = {
-    "t": 1e12,
-    "g": 1e9,
-    "meg": 1e6,
-    "k": 1e3,
-    "mil": 25.4e-6,
-    "m": 1e-3,
-    "u": 1e-6,
-    "n": 1e-9,
-    "p": 1e-12,
-    "f": 1e-15,
-}
-_NUMBER_RE = re.compile(
-    r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|mil|[tgkmunpf])?[a-zA-Z]*\s*$",
-    re.IGNORECASE,
-)
-
-
 class DeckError(NeurospiceInputError):
     """A deck that must not, or cannot, be given to ngspice (bad input: exit status 2).
 
@@ -87,24 +70,6 @@ class DeckError(NeurospiceInputError):
     ) -> None:
         context = "    " + snippet.strip() if snippet else None
         super().__init__(message, path=path, line=line, column=column, context=context)
-
-
-def spice_number(text: str) -> float:
-    """Parse a SPICE number with an SI suffix (``10k``, ``2.2u``, ``5ms``, ``1meg``).
-
-    Follows ngspice: ``m`` is milli, ``meg`` is mega, letters after the suffix are ignored.
-
-    Raises
-    ------
-    ValueError
-        If ``text`` is not a number.
-    """
-    m = _NUMBER_RE.match(text)
-    if not m:
-        raise ValueError(f"not a number: {text!r}")
-    value = float(m.group(1))
-    suffix = (m.group(2) or "").lower()
-    return value * _SI.get(suffix, 1.0)
 
 
 @dataclass(frozen=True)

@@ -85,23 +85,56 @@ def valid_networks(
 
     pool = list(mems) + list(ress)
     pool = draw(st.permutations(pool)) if pool else []
+    # 1. chains of neurons; each hop asks for 0-2 two-pin elements
     unused_neurons = list(neurons)
-    chains: list[tuple[str, ...]] = []
-    while unused_neurons or pool:
+    skeletons: list[list[str]] = []
+    counts: list[list[int]] = []
+    while unused_neurons or not skeletons:
         start = unused_neurons.pop(0) if unused_neurons else draw(st.sampled_from(neurons))
-        items = [start]
+        chain_neurons = [start]
+        chain_counts: list[int] = []
         for _ in range(draw(st.integers(1, 3))):
-            for _ in range(draw(st.integers(0, 2))):
+            if unused_neurons and draw(st.booleans()):
+                chain_neurons.append(unused_neurons.pop(0))
+            else:
+                chain_neurons.append(draw(st.sampled_from(neurons)))
+            chain_counts.append(draw(st.integers(0, 2)))
+        skeletons.append(chain_neurons)
+        counts.append(chain_counts)
+    # 2. a direct hop (a -> b) joins a.out and b.mem; an element between two joined nodes
+    #    would be shorted (invalid), so such hops become direct too
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            key = parent[key]
+        return key
+
+    for chain_neurons, chain_counts in zip(skeletons, counts, strict=True):
+        for i, count in enumerate(chain_counts):
+            if count == 0:
+                parent[find(f"{chain_neurons[i]}.out")] = find(f"{chain_neurons[i + 1]}.mem")
+    for chain_neurons, chain_counts in zip(skeletons, counts, strict=True):
+        for i, count in enumerate(chain_counts):
+            if find(f"{chain_neurons[i]}.out") == find(f"{chain_neurons[i + 1]}.mem"):
+                chain_counts[i] = 0
+    # 3. place the declared elements (then inline loads) on the hops that take elements;
+    #    what is left goes on a chain to ground
+    chains: list[tuple[str, ...]] = []
+    for chain_neurons, chain_counts in zip(skeletons, counts, strict=True):
+        items = [chain_neurons[0]]
+        for i, count in enumerate(chain_counts):
+            for _ in range(count):
                 if pool:
                     items.append(pool.pop())
                 else:
                     items.append(f"load({draw(st.sampled_from(_RESISTANCES))})")
-            if unused_neurons and draw(st.booleans()):
-                target = unused_neurons.pop(0)
-            else:
-                target = draw(st.sampled_from(neurons))
-            items.append(target)
+            items.append(chain_neurons[i + 1])
         chains.append(tuple(items))
+    if pool:
+        chains.append((draw(st.sampled_from(neurons)), *pool, "gnd"))
+        pool = []
+    for items in chains:
         arrow = draw(st.sampled_from([" -> ", "->", " ->  ", " ->\n    "]))
         lines.append(arrow.join(items) + draw(comment))
     if draw(st.booleans()):
