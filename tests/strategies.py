@@ -115,7 +115,7 @@ def valid_networks(
             if count == 0:
                 parent[find(f"{chain_neurons[i]}.out")] = find(f"{chain_neurons[i + 1]}.mem")
     for chain_neurons, chain_counts in zip(skeletons, counts, strict=True):
-        for i, count in enumerate(chain_counts):
+        for i in range(len(chain_counts)):
             if find(f"{chain_neurons[i]}.out") == find(f"{chain_neurons[i + 1]}.mem"):
                 chain_counts[i] = 0
     # 3. place the declared elements (then inline loads) on the hops that take elements;

@@ -314,3 +314,28 @@ def test_ngspice_accepts_the_deck(name: str, tmp_path: Path) -> None:
     assert run.returncode == 0, log
     assert not re.search(r"^\s*error", log, re.I | re.M), log
     assert "singular matrix" not in log.lower(), log
+
+
+REAL_MEMRISTORS = Path(__file__).resolve().parents[1] / "netlists" / "lib" / "memristors.lib"
+
+
+@pytest.mark.skipif(shutil.which("ngspice") is None or not REAL_MEMRISTORS.exists(),
+                    reason="needs ngspice and netlists/lib/memristors.lib")
+def test_shipped_memristors_are_included_and_seeded(tmp_path: Path) -> None:
+    """zro2 of the shipped library draws with agauss: its seed becomes .options seed."""
+    text = (f'use "{LIB / "fhn.lib"}", "{LIB / "parts.lib"}"\n'
+            "neuron master : fhn(v3 = 0.35)\nneuron slave : fhn(v3 = 0.2)\n"
+            "memristor m1 : zro2(seed = 7, w0 = 0.5)\n"
+            "master -> m1 -> load(10k) -> slave\nprobe m1.w\n")
+    deck = compile_network(text, tmp_path / "net.nsn")  # package library: netlists/lib
+    assert REAL_MEMRISTORS.resolve() in deck.includes
+    assert re.findall(r"^\.options seed=(\d+)$", deck.text, re.M) == ["7"]
+    el = elements(deck.text)
+    assert "seed" not in el["m1"] and el["m1"]["w0"] == "0.5"
+    assert deck.probes == [("m1.w", "v(xm1.w)")]
+    cir = tmp_path / "op.cir"
+    cir.write_text(deck.netlist + ".op\n.end\n")
+    run = subprocess.run(["ngspice", "-b", str(cir)], capture_output=True, text=True,
+                         timeout=60, cwd=tmp_path)
+    assert run.returncode == 0 and not re.search(r"^\s*error", run.stdout + run.stderr,
+                                                 re.I | re.M), run.stdout + run.stderr

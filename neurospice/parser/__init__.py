@@ -1,8 +1,12 @@
 """The network language: grammar (``network.lark``), typed records, and assembly to SPICE.
 
 >>> from neurospice.parser import parse_network, build_deck
+>>> net = parse_network("neuron a : fhn\\nneuron b : fhn\\na -> load(10k) -> b\\n", "ab.nsn")
+>>> [n.name for n in net.neurons]
+['a', 'b']
 """
 
+from neurospice.parser.assembler import Deck, build_deck, compile_file, compile_network
 from neurospice.parser.errors import NetworkSemanticError, NetworkSyntaxError
 from neurospice.parser.network import (
     Connection,
@@ -30,6 +34,10 @@ from neurospice.parser.transformer import RESERVED_WORDS, load_network, parse_ne
 
 __all__ = [
     "Connection",
+    "Deck",
+    "build_deck",
+    "compile_file",
+    "compile_network",
     "Ground",
     "Load",
     "LockPair",

@@ -318,7 +318,8 @@ class _Assembler:
             if key == "seed" and "seed" not in model.params:
                 self.set_seed(ov.value, ov.line, ov.column)
                 continue
-            value: str | float = ov.value.number if ov.value.number is not None else ov.value.spice()
+            value: str | float = (ov.value.number if ov.value.number is not None
+                                  else ov.value.spice())
             try:
                 registry.validate_params(model.name, {ov.name: value})
             except InvalidParameterError as exc:

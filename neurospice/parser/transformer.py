@@ -280,7 +280,8 @@ def _syntax_error(exc: UnexpectedInput, text: str, path: Path | None) -> Network
     line, column = exc.line, exc.column
     context = exc.get_context(text)
     if isinstance(exc, UnexpectedCharacters):
-        offending = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        pos = exc.pos_in_stream or 0
+        offending = text[pos] if pos < len(text) else ""
         expected = _describe_expected(set(exc.allowed or ()))
         what = f"unexpected character {offending!r}"
     elif isinstance(exc, (UnexpectedToken, UnexpectedEOF)):
