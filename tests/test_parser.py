@@ -197,3 +197,14 @@ def test_mutated_networks_only_raise_network_errors(case: object, noise: str) ->
         compile_network(text[:cut] + noise + text[cut:], "mutated.nsn", library_dir=LIB)
     except (NetworkSyntaxError, NetworkSemanticError) as err:
         str(err)
+
+
+def test_grammar_header_example_compiles() -> None:
+    """The example at the top of network.lark is a valid network."""
+    from neurospice.parser.transformer import GRAMMAR_FILE
+
+    header = GRAMMAR_FILE.read_text().split("start:")[0]
+    example = "\n".join(line[4:] for line in header.splitlines() if line.startswith("//   "))
+    deck = compile_network(example, DATA / "networks" / "example.nsn", library_dir=LIB)
+    assert [label for label, _ in deck.probes] == ["master", "slave", "m1.w"]
+    assert deck.lock_pairs == [("master", "slave")]
