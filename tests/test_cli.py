@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import DATA, run_cli
 
 from neurospice.analysis.spikes import spike_stats
+
+from helpers import DATA, run_cli
 
 TOY = DATA / "decks" / "toy_pair.cir"
 

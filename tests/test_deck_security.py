@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from helpers import DATA, run_cli
 
 from neurospice.deck import DeckError, prepare_deck
 from neurospice.engine import run_deck
+
+from helpers import DATA, run_cli
 
 RC = (DATA / "decks" / "rc.cir").read_text()
 

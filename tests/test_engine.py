@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import DATA, run_cli
 
 from neurospice.deck import DeckError, prepare_deck, spice_number
 from neurospice.engine import SimulationError, run_deck
+
+from helpers import DATA, run_cli
 
 DECKS = DATA / "decks"
 

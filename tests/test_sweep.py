@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import DATA, run_cli
 
 import neurospice.sweep as sweep
 from neurospice.deck import DeckError, prepare_deck
 from neurospice.sweep import grid, parse_sweep, read_table, run_sweep
+
+from helpers import DATA, run_cli
 
 TOY = DATA / "decks" / "toy_pair.cir"
 AXES = [parse_sweep("rc=2:20:2"), parse_sweep("boom=0:1:2")]
