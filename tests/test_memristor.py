@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurospice.engine import Waveforms
 from neurospice.reference.memristor import (
     IV_DECK,
     LIB_PATH,
@@ -53,7 +54,8 @@ needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None, reason="need
 # ----------------------------------------------------------------------------------- helpers
 
 
-def _run_deck(path: Path, params: dict[str, float] | None = None, seed: int | None = None):
+def _run_deck(path: Path, params: dict[str, str | float] | None = None,
+              seed: int | None = None) -> Waveforms:
     from neurospice.deck import prepare_deck
     from neurospice.engine import run_prepared
 
@@ -65,7 +67,7 @@ def _run_deck(path: Path, params: dict[str, float] | None = None, seed: int | No
     return run_prepared(deck, timeout=300)
 
 
-def _run_text(text: str, params: dict[str, float] | None = None):
+def _run_text(text: str, params: dict[str, str | float] | None = None) -> Waveforms:
     from neurospice.engine import run_text
 
     return run_text(text, base_dir=NETLISTS, params=params, timeout=300)
@@ -131,7 +133,7 @@ def drive() -> NeuronDrive:
 
 
 @pytest.fixture(scope="module")
-def iv4():
+def iv4() -> Waveforms:
     """memristor_iv.cir as shipped: 4 V / -5 V neuron drive, starts in LRS, 10 cycles."""
     return _run_deck(IV_DECK)
 
@@ -256,7 +258,7 @@ def test_zro2_energy_nonnegative() -> None:
 @needs_ngspice
 def test_zro2_seeds_reproducible() -> None:
     """Same seed -> identical waveform; another seed -> >= 1 % RMS difference (c2c and mc)."""
-    p = {"c2c": 1, "ncycles": 4, "w0": 0}
+    p: dict[str, str | float] = {"c2c": 1, "ncycles": 4, "w0": 0}
     a = _run_deck(IV_DECK, p, seed=5)
     b = _run_deck(IV_DECK, p, seed=5)
     c = _run_deck(IV_DECK, p, seed=6)
@@ -335,6 +337,16 @@ def test_stair_drive_amplitudes() -> None:
 
 
 @needs_ngspice
+def test_zro2_no_thermal_runaway_at_high_amplitude() -> None:
+    """+8 V / -10 V: the run completes, HRS stays cool, the temperature rise stays bounded."""
+    wf = _run_deck(IV_DECK, {"amp": 8.0, "ncycles": 2})
+    assert wf.scale[-1] == pytest.approx(0.1)
+    tk, w = wf["v(xm.tk)"], wf["v(xm.w)"]
+    assert tk.max() < 700
+    assert tk[w < 0.01].max() < 350
+
+
+@needs_ngspice
 def test_param_override_amplitude() -> None:
     wf = _run_deck(IV_DECK, {"amp": 2.5, "ncycles": 1})
     assert wf["v(p)"].max() == pytest.approx(2.5, rel=0.01)
@@ -372,6 +384,8 @@ def test_switching_statistics_per_device(params: ZrO2Params, drive: NeuronDrive)
     p_switch = s1.mean()
     assert 0.05 < p_switch < 0.6
     assert 0.0 < s1.any(1).mean() < 1.0
+    # at 1.558 V (-1.95 V after-potential) a device that SETs also RESETs in the same cycle
+    assert r1.mean() == pytest.approx(p_switch, abs=0.02)
     assert np.all(res.w >= 0) and np.all(res.w <= 1)
     assert np.all(res.energy > 0)
 

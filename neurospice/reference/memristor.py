@@ -10,8 +10,8 @@ cross-checks it (``tests/test_memristor.py``).
 Model (see ``docs/memristor.md``; reconstruction of seed 000, MODELS.md 1.3)::
 
     dw/dt = b0 * [(1 - w) exp(-sp(Em - alpha1 v)/kT) - w exp(-sp(Em + alpha1 v)/kT)]
-    kT    = kb * (t0 + rth * i * v)          (quasi-static: the ngspice thermal node has
-                                              tauth = 1 us << the drive's time scale)
+    kT    = kb * (t0 + dtmax*tanh(rth*i*v/dtmax))   (quasi-static: the ngspice thermal node
+                                                     has tauth = 1 us << the drive's time scale)
     i     = area * [w v/(rho lam) + (1 - w) aa v exp(-(Eb - bpf sqrt|v|)/kT)]
 
 ``sp`` is the softplus floor of the barrier (``esm``).  The state update over a step ``h`` is exact
@@ -117,6 +117,7 @@ class ZrO2Params:
     area: float  # device area [m^2]
     t0: float  # ambient temperature [K]
     rth: float  # thermal resistance [K/W]
+    dtmax: float  # soft cap of the temperature rise [K]
     tauth: float  # thermal time constant [s] (quasi-static here)
     kb: float  # Boltzmann constant [eV/K]
     vread: float  # read voltage [V]
@@ -380,9 +381,9 @@ def simulate(drive: NeuronDrive | list[NeuronDrive], ncycles: int, p: ZrO2Params
             rho = draw.rho * np.maximum(1 + p.sig_rho * zc[2, kdraw], 0.2)
             kdraw_prev = kdraw
         v = v_mid[group, s]
-        # quasi-static Joule heating T = t0 + rth*v*i(T), one fixed-point sweep from the last T
+        # quasi-static Joule heating T = t0 + rth*v*i(T) (soft cap dtmax), one fixed-point sweep
         i = current(v, w, eb, rho, temp, p)
-        temp = p.t0 + p.rth * np.maximum(v * i, 0.0)
+        temp = p.t0 + p.dtmax * np.tanh(p.rth * np.maximum(v * i, 0.0) / p.dtmax)
         kt = p.kb * temp
         k_set = p.b0 * np.exp(-_softplus(em - p.alpha1 * v, p.esm) / kt)
         k_reset = p.b0 * np.exp(-_softplus(em + p.alpha1 * v, p.esm) / kt)
