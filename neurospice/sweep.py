@@ -34,6 +34,8 @@ __all__ = [
     "run_sweep",
     "run_sweep_command",
     "read_table",
+    "plot_sweep_map",
+    "point_mode",
 ]
 
 TABLE = "sweep.csv"
@@ -214,6 +216,27 @@ def run_sweep(
     return [rows[i] for i in sorted(rows)]
 
 
+def point_mode(row: dict[str, Any]) -> str:
+    """The mode of a table row; ``failed`` for a point whose simulation failed."""
+    if row.get("status") != "ok":
+        return "failed"
+    return str(row.get("mode") or "silent")
+
+
+def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path) -> Path:
+    """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D)."""
+    from neurospice.analysis.plots import plot_map
+
+    by_point = {int(r["point"]): point_mode(r) for r in rows}
+    modes = [by_point.get(i, "not run") for i in range(len(grid(axes)))]
+    x = axes[0].values
+    if len(axes) == 1:
+        return plot_map(x, None, modes, path, xlabel=axes[0].name, ylabel="mode")
+    # points run with the first axis slowest: modes[i0 * n1 + i1]; the map wants (ny, nx)
+    table = np.array(modes, dtype=object).reshape(axes[0].count, axes[1].count).T
+    return plot_map(x, axes[1].values, table, path, xlabel=axes[0].name, ylabel=axes[1].name)
+
+
 def run_sweep_command(
     deck: PreparedDeck,
     path: Path,
@@ -246,13 +269,6 @@ def run_sweep_command(
         else:
             print(f"  {vals}  FAILED: {str(r.get('error', ''))[:100]}")
     if plot and rows:
-        from neurospice.analysis.plots import plot_map
-
-        x = np.array([float(r[axes[0].name]) for r in rows])
-        y = np.array([float(r[axes[1].name]) for r in rows]) if len(axes) > 1 else None
-        modes = [str(r.get("mode") or "failed") if r.get("status") == "ok" else "failed"
-                 for r in rows]
-        plot_map(x, y, modes, outdir / "sweep_map.png", xlabel=axes[0].name,
-                 ylabel=axes[1].name if len(axes) > 1 else "")
+        plot_sweep_map(rows, axes, outdir / "sweep_map.png")
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
     return 0
