@@ -79,7 +79,7 @@ class CoupledParams:
     mw0 : float
         Initial memristor state w (dimensionless, 1 = LRS).
     tstop : float
-        Run length (s).
+        Run length (s); from the deck's ``.tran`` card.
     """
 
     d: float
@@ -106,8 +106,13 @@ class CoupledParams:
 
         deck = prepare_deck(path)
         known = deck.params()
-        values: dict[str, float] = {}
+        tran = deck.tran()
+        if tran is None:
+            raise KeyError(f"{path} has no .tran card")
+        values: dict[str, float] = {"tstop": tran[1]}
         for f in fields(cls):
+            if f.name == "tstop":
+                continue
             if f.name not in known:
                 raise KeyError(f"{path} has no .param {f.name}")
             values[f.name] = deck.evaluate(known[f.name])
