@@ -206,7 +206,7 @@ class PreparedDeck:
         for logical, org in self._logical_lines(top_level_only=True):
             m = re.match(r"^\s*\.(tran|ac|dc|op|noise|tf|disto|pz|sens)\b(.*)$", logical, re.I)
             if m:
-                out.append((m.group(1).lower(), m.group(2).split(), org))
+                out.append((m.group(1).lower(), split_tokens(m.group(2)), org))
         return out
 
     def tran(self) -> tuple[float, float] | None:
@@ -243,7 +243,11 @@ class PreparedDeck:
         for i, line in enumerate(lines):
             m = re.match(r"^(\s*\.tran\s+)(\S+)(\s+)(\S+)(.*)$", line, re.I)
             if m:
-                tstep = spice_number(m.group(2))
+                try:
+                    tstep = self.evaluate(m.group(2))
+                except ValueError as exc:
+                    raise DeckError(f".tran: {exc}", self.origin[i].path,
+                                    self.origin[i].line) from None
                 new_step = min(tstep, tstop / 10)
                 lines[i] = (
                     f"{m.group(1)}{_format_value(new_step) if new_step != tstep else m.group(2)}"
@@ -262,7 +266,7 @@ class PreparedDeck:
         for logical, _ in self._logical_lines(top_level_only=False):
             low = logical.strip().lower()
             if low.startswith(".subckt"):
-                toks = low.split()
+                toks = split_tokens(low)
                 names = []
                 for tok in toks[2:]:
                     if tok.startswith("params:") or "=" in tok:
@@ -283,7 +287,7 @@ class PreparedDeck:
         subs = self.subckts()
         out = []
         for logical, _ in self._logical_lines(top_level_only=True):
-            toks = logical.split()
+            toks = split_tokens(logical)
             if not toks or not toks[0].lower().startswith("x"):
                 continue
             plain = [t for t in toks[1:] if "=" not in t and not t.lower().startswith("params:")]
@@ -566,8 +570,48 @@ def _strip_comment(line: str) -> str:
     return s
 
 
+def split_tokens(text: str) -> list[str]:
+    """Split a SPICE line on white space outside ``{...}``, ``(...)`` and quotes.
+
+    ``x1 a b fhn tau0={tau0*(1 + d)}`` gives ``['x1', 'a', 'b', 'fhn', 'tau0={tau0*(1 + d)}']``;
+    ``k = v`` around an equals sign is kept as one token ``k=v``.
+    """
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            cur.append(ch)
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch in "{(":
+            depth += 1
+        elif ch in "})":
+            depth = max(0, depth - 1)
+        elif ch.isspace() and depth == 0:
+            if cur:
+                out.append("".join(cur))
+                cur = []
+            continue
+        cur.append(ch)
+    if cur:
+        out.append("".join(cur))
+    # join "k = v" and "k= v" / "k =v" into one token
+    joined: list[str] = []
+    for tok in out:
+        if joined and (tok.startswith("=") or joined[-1].endswith("=")):
+            joined[-1] += tok
+        else:
+            joined.append(tok)
+    return joined
+
+
 def _element_nodes(low: str) -> list[str]:
-    toks = low.split()
+    toks = split_tokens(low)
     kind = toks[0][0]
     n = {"r": 2, "c": 2, "l": 2, "b": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4, "h": 2,
          "f": 2, "j": 3, "q": 3, "m": 4, "s": 4, "w": 2}.get(kind)
