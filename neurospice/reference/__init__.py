@@ -1,0 +1,1 @@
+"""Reference (scipy) integrations of the models the netlists implement."""
