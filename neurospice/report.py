@@ -8,7 +8,6 @@ terminal summary.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -167,12 +166,10 @@ def write_waveforms_csv(wf: Waveforms, path: Path) -> Path:
     header = [f"{wf.scale_name} [{'s' if wf.analysis == 'tran' else ''}]"] + [
         f"{n} [{wf.units.get(n, '')}]" for n in names
     ]
+    table = np.column_stack(cols)
     with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        table = np.column_stack(cols) if cols else np.zeros((0, 0))
-        for row in table:
-            writer.writerow([f"{x:.9g}" for x in row])
+        fh.write(",".join(header) + "\n")
+        np.savetxt(fh, table, fmt="%.9g", delimiter=",")
     return path
 
 

@@ -8,14 +8,19 @@ seeds ``seed, seed+1, ...`` (Monte Carlo over devices); sweeps are handed to
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from neurospice.deck import DeckError, PreparedDeck
 from neurospice.engine import Waveforms, run_prepared
-from neurospice.report import RunSummary, format_summary, summarise, write_outputs
+
+if TYPE_CHECKING:
+    from neurospice.report import RunSummary
 
 __all__ = ["simulate_file", "default_output_dir", "run_with_progress"]
 
@@ -33,7 +38,12 @@ def run_with_progress(
     quiet: bool = False,
     desc: str = "ngspice",
 ) -> Waveforms:
-    """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal)."""
+    """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
+
+    While ngspice runs in its worker process, the analysis modules (scipy, matplotlib) are
+    imported in a background thread, so their start-up cost overlaps the simulation.
+    """
+    threading.Thread(target=_preload, daemon=True).start()
     with tqdm(total=100.0, desc=desc, unit="%", disable=True if quiet else None,
               bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
 
@@ -42,6 +52,11 @@ def run_with_progress(
             bar.refresh()
 
         return run_prepared(deck, raw_file=raw_file, progress=progress, timeout=timeout)
+
+
+def _preload() -> None:
+    for name in ("neurospice.report", "neurospice.locking_report", "neurospice.analysis.plots"):
+        importlib.import_module(name)
 
 
 def simulate_file(
@@ -92,6 +107,8 @@ def simulate_file(
     outdir.mkdir(parents=True, exist_ok=True)
     wf = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
                            quiet=quiet, desc=path.name)
+    from neurospice.report import format_summary, summarise, write_outputs
+
     summary = summarise(deck, wf, t_skip=t_skip)
     _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
     written = write_outputs(deck, wf, summary, outdir, plot=plot)
