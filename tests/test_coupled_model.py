@@ -104,7 +104,8 @@ def test_lower_edge_of_the_one_to_one_band(params: CoupledParams) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="the 1:1 band of this model does not close at d = 0.06 "
-                   "(strong excitatory pulses keep 1:1); docs/coupling.md")
+                   "(strong coupling keeps 1:1; rebound, device between the membranes and series "
+                   "load checked too, issue #5); docs/coupling.md")
 def test_fractional_band_of_the_paper(grid: dict[float, PointResult]) -> None:
     r = grid[0.08]
     assert r.mode != "1:1" and r.lock.locked
