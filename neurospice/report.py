@@ -187,7 +187,7 @@ def write_outputs(
 
         traces: dict[str, np.ndarray] = {}
         for label, vec in neuron_vectors(deck, wf):
-            traces[f"{label} {vec} [V]"] = wf[vec]
+            traces[f"{label} {vec}"] = wf[vec]
         for label, wvec, _ in memristor_vectors(deck, wf):
             if wvec:
                 traces[f"{label} state w"] = wf[wvec]
