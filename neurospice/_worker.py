@@ -31,7 +31,7 @@ def _run(jobdir: Path) -> int:
     stderr: list[str] = []
     last_progress = [-10.0]
 
-    class _Capture(NgSpiceShared):  # type: ignore[misc]
+    class _Capture(NgSpiceShared):
         def send_char(self, message: str, ngspice_id: int) -> int:
             prefix, _, content = message.partition(" ")
             (stderr if prefix == "stderr" else stdout).append(content)
@@ -85,7 +85,7 @@ def _run(jobdir: Path) -> int:
         if names and names[0] != "const":
             lib.ngSpice_Command(b"set filetype=binary")
             lib.ngSpice_Command(f"write {jobdir / 'result.raw'}".encode())
-    np.savez(jobdir / "result.npz", **arrays)
+    np.savez(jobdir / "result.npz", **arrays)  # type: ignore[arg-type]
     (jobdir / "messages.json").write_text(
         json.dumps({"status": status, "stdout": stdout, "stderr": stderr, "plots": plots})
     )
