@@ -102,6 +102,8 @@ class PointResult:
             out[f"median_{key}_s"] = _r(s["median"])
             out[f"min_{key}_s"] = _r(s["min"])
             out[f"max_{key}_s"] = _r(s["max"])
+        su = self.stats("unlocked")
+        out.update({"n_unlocked": su["n"], "median_unlocked_s": _r(su["median"])})
         out.update({
             "switches": self.switches, "switches_1to1_2to1": self.switches_11_21,
             "lrs_fraction": round(self.lrs_fraction, 3), "w_transitions": self.w_transitions,
@@ -179,7 +181,7 @@ def write_outputs(results: list[PointResult], out: Path) -> dict[str, Any]:
         wr.writeheader()
         wr.writerows(rows)
     cols = ["amp_V", "f_slave_Hz", "frac_1to1", "frac_2to1", "n_1to1", "median_1to1_s",
-            "n_2to1", "median_2to1_s", "switches_1to1_2to1", "lrs_fraction", "w_transitions",
+            "n_2to1", "median_2to1_s", "n_unlocked", "median_unlocked_s", "switches_1to1_2to1", "lrs_fraction", "w_transitions",
             "r_min_ohm", "r_max_ohm"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |"
