@@ -181,8 +181,8 @@ def write_outputs(results: list[PointResult], out: Path) -> dict[str, Any]:
         wr.writeheader()
         wr.writerows(rows)
     cols = ["amp_V", "f_slave_Hz", "frac_1to1", "frac_2to1", "n_1to1", "median_1to1_s",
-            "n_2to1", "median_2to1_s", "n_unlocked", "median_unlocked_s", "switches_1to1_2to1", "lrs_fraction", "w_transitions",
-            "r_min_ohm", "r_max_ohm"]
+            "n_2to1", "median_2to1_s", "n_unlocked", "median_unlocked_s", "switches_1to1_2to1",
+            "lrs_fraction", "w_transitions", "r_min_ohm", "r_max_ohm"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |"
               for r in rows]
