@@ -69,12 +69,11 @@ def memristor_traces(deck: PreparedDeck, wf: Waveforms) -> list[MemristorTrace]:
             vec = f"i({name})"
             if vec not in wf:
                 continue
-            if b == p:  # current flows a -> b = into p: the device current p -> n
-                current = np.asarray(wf[vec], dtype=float)
-            elif a == p:
-                current = -np.asarray(wf[vec], dtype=float)
-            elif a == n:
-                current = np.asarray(wf[vec], dtype=float)
+            # i(V) flows from the source's first node through it to its second node
+            sign = {b: 1.0, a: -1.0}.get(p) if p in (a, b) else (
+                {a: 1.0, b: -1.0}.get(n) if n in (a, b) else None)
+            if sign is not None:
+                current = sign * np.asarray(wf[vec], dtype=float)
             if current is not None:
                 break
         w = f"v({inst.name}.w)"
