@@ -4,7 +4,8 @@ and the stochastic locking timeline of a 20 s run at the calibrated amplitude
 
 The slow tests share one pool of two ngspice workers (module fixture ``runs``): the 20 s run at the
 calibrated amplitude on one worker, the two 3 s runs on the other. Together they take about
-4-5 minutes of wall time on 2 cores (ngspice: about 11-13 s of wall time per simulated second).
+2 minutes of wall time on 2 cores (measured 2 min 8 s; ngspice: about 6 s of wall time per
+simulated second).
 """
 
 from __future__ import annotations
@@ -106,7 +107,9 @@ def test_calibrated_amplitude_1to1_episodes_last_1_to_3_s(runs: dict[str, Future
     p = runs["calibrated"].result()
     s11 = p.stats("1:1")
     # measured (seed 1, 20 s, amp 1.8 V): 6 episodes of 1:1 (2.12, 6.0, 1.0, 0.25, 1.5, 2.12 s,
-    # median 1.81 s) alternating with 5 unlocked episodes of 0.75-1.75 s; 1:1 61 % of the time
+    # median 1.81 s) alternating with 5 unlocked episodes of 0.75-1.75 s; 1:1 61 % of the time.
+    # The median is seed-dependent (seed 2: 7 episodes, median 0.75 s; docs/board.md): this pins
+    # the seed-1 run, the episode counts and fractions hold for both seeds
     assert s11["n"] >= 4
     assert 1.0 <= s11["median"] <= 3.0  # the paper's 1-3 s
     assert 0.4 < p.fraction["1:1"] < 0.9  # the slave leaves 1:1 and comes back, repeatedly
