@@ -193,10 +193,13 @@ def test_garbage_only_raises_network_errors(text: str) -> None:
 def test_mutated_networks_only_raise_network_errors(case: object, noise: str) -> None:
     text = case.text  # type: ignore[attr-defined]
     cut = len(text) // 2
+    mutated = text[:cut] + noise + text[cut:]
     try:
-        compile_network(text[:cut] + noise + text[cut:], "mutated.nsn", library_dir=LIB)
+        compile_network(mutated, "mutated.nsn", library_dir=LIB)
     except (NetworkSyntaxError, NetworkSemanticError) as err:
-        str(err)
+        # the only errors are the clear ones, located inside the mutated text
+        assert str(err).startswith("mutated.nsn")
+        assert err.line is None or 1 <= err.line <= mutated.count("\n") + 1
 
 
 def test_grammar_header_example_compiles() -> None:
