@@ -27,6 +27,7 @@ __all__ = [
     "library_files",
     "parse_library",
     "parse_library_text",
+    "subckt_defaults",
 ]
 
 ModelKind = Literal["neuron", "memristor", "part"]
@@ -357,3 +358,20 @@ def parse_library(path: Path | str) -> LibraryFile:
 def parse_libraries(paths: Iterable[Path | str]) -> list[LibraryFile]:
     """Read several library files, in order."""
     return [parse_library(p) for p in paths]
+
+
+def subckt_defaults(path: Path | str, name: str) -> dict[str, float]:
+    """Numeric defaults of ``.subckt name ... params:`` in the netlist file ``path``.
+
+    Expression defaults (``{2*c0}``) are left out. The one reader of ``params:`` lines, for the
+    Python references that take their constants from the library.
+
+    Raises
+    ------
+    KeyError
+        If ``path`` defines no subcircuit ``name``.
+    """
+    for sub in parse_library(path).subckts:
+        if sub.name == name.lower():
+            return {k: float(v) for k, v in sub.params.items() if isinstance(v, float)}
+    raise KeyError(f"no .subckt {name} in {path}")

@@ -15,13 +15,14 @@ source of truth; nothing is restated here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
+
+from neurospice.pyspice_models.library import subckt_defaults
 
 __all__ = [
     "FhnParams",
@@ -36,32 +37,6 @@ FloatArray = NDArray[np.float64]
 
 #: Directory of the shipped netlists (``netlists/`` beside the package).
 NETLIST_DIR: Path = Path(__file__).resolve().parents[2] / "netlists"
-
-_SUFFIX = {
-    "t": 1e12,
-    "g": 1e9,
-    "meg": 1e6,
-    "k": 1e3,
-    "m": 1e-3,
-    "u": 1e-6,
-    "n": 1e-9,
-    "p": 1e-12,
-    "f": 1e-15,
-}
-
-
-def _spice_number(text: str) -> float:
-    """Value of a SPICE number with an optional scale suffix (``3.3k``, ``2.2u``, ``10Meg``)."""
-    m = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)([a-zA-Z]*)", text.strip())
-    if m is None:
-        raise ValueError(f"not a SPICE number: {text!r}")
-    value = float(m.group(1))
-    suffix = m.group(2).lower()
-    for key in ("meg", "t", "g", "k", "m", "u", "n", "p", "f"):
-        if suffix.startswith(key):
-            return value * _SUFFIX[key]
-    return value
-
 
 def read_subckt_params(path: Path, name: str) -> dict[str, float]:
     """Default parameters of ``.subckt name ... params: a=1 b=2`` in a netlist file.
@@ -78,23 +53,7 @@ def read_subckt_params(path: Path, name: str) -> dict[str, float]:
     dict
         Parameter name (lower case) to its default value, in SI units as written.
     """
-    lines = path.read_text().splitlines()
-    for k, line in enumerate(lines):
-        words = line.split()
-        if len(words) >= 2 and words[0].lower() == ".subckt" and words[1].lower() == name.lower():
-            text = line
-            j = k + 1
-            while j < len(lines) and lines[j].startswith("+"):
-                text += " " + lines[j][1:]
-                j += 1
-            if "params:" not in text.lower():
-                return {}
-            tail = text[text.lower().index("params:") + len("params:") :]
-            return {
-                key.lower(): _spice_number(val)
-                for key, val in re.findall(r"(\w+)\s*=\s*([^\s]+)", tail)
-            }
-    raise ValueError(f"no .subckt {name} in {path}")
+    return subckt_defaults(path, name)
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,12 @@ per-device values to the subcircuit as instance parameters with ``mc=0``.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
+
+from neurospice.pyspice_models.library import subckt_defaults
 
 __all__ = [
     "LIB_PATH",
@@ -52,48 +53,21 @@ _NETLISTS = Path(__file__).resolve().parents[2] / "netlists"
 LIB_PATH = _NETLISTS / "lib" / "memristors.lib"
 IV_DECK = _NETLISTS / "memristor_iv.cir"
 
-_SI = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9,
-       "p": 1e-12, "f": 1e-15}
-_NUM = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(meg|[tgkmunpf])?[a-z]*$", re.I)
-
-
-def _number(text: str) -> float:
-    m = _NUM.match(text.strip())
-    if not m:
-        raise ValueError(f"not a SPICE number: {text!r}")
-    scale = _SI[m.group(2).lower()] if m.group(2) else 1.0
-    return float(m.group(1)) * scale
-
-
-def _logical_lines(text: str) -> list[str]:
-    out: list[str] = []
-    for raw in text.splitlines():
-        line = raw.split("$")[0].rstrip()
-        if line.startswith("+") and out:
-            out[-1] += " " + line[1:]
-        elif line.strip() and not line.lstrip().startswith("*"):
-            out.append(line)
-    return out
-
-
 def _subckt_defaults(name: str, path: Path = LIB_PATH) -> dict[str, float]:
-    for line in _logical_lines(path.read_text()):
-        tok = line.split()
-        if len(tok) > 1 and tok[0].lower() == ".subckt" and tok[1].lower() == name:
-            body = line.split("params:", 1)[1]
-            return {k.lower(): _number(v) for k, v in re.findall(r"(\w+)\s*=\s*(\S+)", body)}
-    raise KeyError(f"no .subckt {name} in {path}")
+    return subckt_defaults(path, name)
 
 
 def _deck_params(path: Path = IV_DECK) -> dict[str, float]:
+    """The deck's top-level numeric ``.param`` values (expressions evaluated where possible)."""
+    from neurospice.deck import prepare_deck
+
+    deck = prepare_deck(path)
     out: dict[str, float] = {}
-    for line in _logical_lines(path.read_text()):
-        if line.lower().startswith(".param"):
-            for k, v in re.findall(r"(\w+)\s*=\s*(\S+)", line[6:]):
-                try:
-                    out[k.lower()] = _number(v)
-                except ValueError:
-                    pass
+    for key, text in deck.params().items():
+        try:
+            out[key] = deck.evaluate(text)
+        except ValueError:
+            pass
     return out
 
 
