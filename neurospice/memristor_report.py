@@ -17,6 +17,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
+from neurospice.analysis.plots import save_figure
 from neurospice.deck import PreparedDeck
 from neurospice.engine import Waveforms
 
@@ -98,13 +99,6 @@ def cycle_starts(t: FloatArray, v: FloatArray, *, level: float | None = None) ->
     return t[up]
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    return out
-
-
 def plot_iv_cycles(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
     """I-V curve, one colour per drive cycle (viridis: early dark, late bright)."""
     fig = Figure(figsize=(7, 5))
@@ -121,7 +115,7 @@ def plot_iv_cycles(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
     ax.set_ylabel("current (mA)")
     ax.set_title(f"{trace.name}: I-V over {k} cycles (dark = early, bright = late)")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
@@ -139,7 +133,7 @@ def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path
     ax2.set_ylabel("state w")
     ax2.set_xlabel("time (s)")
     ax2.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str]) -> Path:
@@ -158,4 +152,4 @@ def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.Pat
     ax.grid(alpha=0.3)
     if traces:
         ax.legend(fontsize=7, loc="upper left")
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
 
-__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces"]
+__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces", "save_figure"]
 
 _FIXED: dict[str, str] = {
     "1:1": "#1f77b4",
@@ -61,7 +61,8 @@ def _mode_key(mode: str) -> tuple[int, float, str]:
     return (2, 0.0, mode)
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
+    """Write ``fig`` (Agg canvas, 120 dpi) to ``path``, creating its folder; return the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
@@ -111,7 +112,7 @@ def plot_traces(
     axes[-1].set_xlabel(xlabel)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_timeline(
@@ -186,7 +187,7 @@ def plot_timeline(
             f"f_master/f_slave = {timeline.overall_ratio:.3f}"
         )
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_map(
@@ -264,4 +265,4 @@ def plot_map(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)

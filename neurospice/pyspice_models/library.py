@@ -148,7 +148,9 @@ def default_library_dir() -> Path:
     env = os.environ.get("NEUROSPICE_LIB")
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / "netlists" / "lib"
+    from neurospice import NETLISTS_DIR
+
+    return NETLISTS_DIR / "lib"
 
 
 def library_files(folder: Path | None = None) -> list[Path]:
