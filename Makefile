@@ -45,4 +45,4 @@ lint: venv
 	$(BIN)/mypy neurospice
 
 clean:
-	rm -rf $(VENV) netlists/*_out .pytest_cache
+	rm -rf $(VENV) neurospice/netlists/*_out .pytest_cache

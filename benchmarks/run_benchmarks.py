@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from neurospice.deck import prepare_deck  # noqa: E402
+from neurospice.spice.deck import prepare_deck  # noqa: E402
 
 
 def _children_maxrss_mb() -> float:
@@ -47,7 +47,7 @@ def bare_ngspice(deck_text: str) -> float:
 
 def simulate_cli(args: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "neurospice.cli", "simulate", *args, "-q"], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "neurospice.cli.main", "simulate", *args, "-q"], cwd=ROOT,
                    check=True, capture_output=True)
     return time.perf_counter() - t0
 
@@ -77,7 +77,7 @@ def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float
 
 
 def bench_sweep(deck_path: Path, specs: list[str], tstop: float) -> dict[str, float]:
-    from neurospice.sweep import grid, parse_sweep, run_sweep
+    from neurospice.batch.sweep import grid, parse_sweep, run_sweep
 
     deck = prepare_deck(deck_path).with_tstop(tstop)
     axes = [parse_sweep(s) for s in specs]

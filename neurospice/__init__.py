@@ -4,9 +4,8 @@ The circuits live in ``netlists/`` (the single source of truth); this package ch
 them in ngspice, analyses the waveforms (spikes, phase locking) and reports.
 """
 
-from pathlib import Path
+from neurospice.spice.resources import NETLISTS_DIR
 
 __version__ = "0.1.0"
 
-#: Folder holding the shipped decks and the circuit library (``netlists/lib``).
-NETLISTS_DIR = Path(__file__).resolve().parents[1] / "netlists"
+__all__ = ["NETLISTS_DIR", "__version__"]

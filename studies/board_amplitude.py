@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from neurospice.analysis.timeline import Timeline
-from neurospice.deck import prepare_deck
-from neurospice.engine import run_prepared
-from neurospice.locking_report import analyse_run
+from neurospice.report.locking import analyse_run
+from neurospice.sim.ngspice import run_prepared
+from neurospice.spice.deck import prepare_deck
 
 ROOT = Path(__file__).resolve().parents[1]
 DECK = ROOT / "netlists" / "coupled_fhn.cir"

@@ -14,9 +14,9 @@ DATA = Path(__file__).resolve().parent / "data"
 def run_cli(
     *args: str | Path, cwd: Path | None = None, timeout: float = 900
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m neurospice.cli ARGS`` as a user would; capture output."""
+    """Run ``python -m neurospice.cli.main ARGS`` as a user would; capture output."""
     return subprocess.run(
-        [sys.executable, "-m", "neurospice.cli", *map(str, args)],
+        [sys.executable, "-m", "neurospice.cli.main", *map(str, args)],
         cwd=cwd or ROOT,
         capture_output=True,
         text=True,

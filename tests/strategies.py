@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 __all__ = ["GeneratedNetwork", "valid_networks", "names", "garbage_text", "RESERVED"]
 
-#: Words of the language (mirrors neurospice.parser.RESERVED_WORDS; a test checks they agree).
+#: Words of the language (mirrors neurospice.network.RESERVED_WORDS; a test checks they agree).
 RESERVED = frozenset(
     {"use", "param", "neuron", "memristor", "synapse", "resistor", "source", "isource", "node",
      "link", "tran", "probe", "lock", "seed", "gnd", "load"}

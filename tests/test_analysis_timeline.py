@@ -207,7 +207,7 @@ def test_property_switch_time_recovered(t_switch: float, lag: float, f: float) -
 def test_plots_write_files_without_pyplot(tmp_path: Path) -> None:
     import sys
 
-    from neurospice.analysis.plots import mode_colors, plot_map, plot_timeline, plot_traces
+    from neurospice.report.plots import mode_colors, plot_map, plot_timeline, plot_traces
 
     t = np.arange(0.0, 4.0, 1e-3)
     m = master(4.0)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from neurospice.parser import NetworkSemanticError, parse_network
-from neurospice.parser.assembler import Deck, build_deck, compile_file, compile_network
-from neurospice.pyspice_models import Registry
+from neurospice.network import NetworkSemanticError, parse_network
+from neurospice.network.assembler import Deck, build_deck, compile_file, compile_network
+from neurospice.spice import Registry
 
 try:
     from strategies import GeneratedNetwork, valid_networks

@@ -39,7 +39,7 @@ def _params() -> dict[str, str]:
 
 
 def _si(text: str) -> float:
-    from neurospice.deck import prepare_deck
+    from neurospice.spice.deck import prepare_deck
 
     return prepare_deck(DECK).evaluate(text)
 

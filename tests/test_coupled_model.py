@@ -14,7 +14,6 @@ import pytest
 
 from neurospice.analysis.locking import classify_locking
 from neurospice.analysis.spikes import detect_spikes
-from neurospice.engine import run_deck
 from neurospice.reference.coupled import (
     DECK_PATH,
     CoupledParams,
@@ -25,6 +24,7 @@ from neurospice.reference.coupled import (
     simulate_master,
     simulate_slaves,
 )
+from neurospice.sim.ngspice import run_deck
 
 T_SKIP = 0.5
 #: Coupling strengths checked: two below the paper's 1:1 band, three inside it, two above.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from neurospice.deck import DeckError, prepare_deck
-from neurospice.engine import run_deck
+from neurospice.sim.ngspice import run_deck
+from neurospice.spice.deck import DeckError, prepare_deck
 
 from helpers import DATA, run_cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurospice.deck import DeckError, prepare_deck, spice_number
-from neurospice.engine import SimulationError, run_deck
+from neurospice.sim.ngspice import SimulationError, run_deck
+from neurospice.spice.deck import DeckError, prepare_deck, spice_number
 
 from helpers import DATA, run_cli
 

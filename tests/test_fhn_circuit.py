@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from neurospice.analysis.spikes import SpikeStats, spike_stats
-from neurospice.engine import Waveforms, run_deck, run_text
 from neurospice.reference.fhn import circuit_constants, params_for_setting, simulate_fhn
+from neurospice.sim.ngspice import Waveforms, run_deck, run_text
 
 NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 NEURON = NETLISTS / "fhn_neuron.cir"

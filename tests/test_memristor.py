@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurospice.engine import Waveforms
 from neurospice.reference.memristor import (
     IV_DECK,
     LIB_PATH,
@@ -44,6 +43,7 @@ from neurospice.reference.memristor import (
     simulate,
     switching_events,
 )
+from neurospice.sim.ngspice import Waveforms
 
 NETLISTS = Path(__file__).resolve().parents[1] / "netlists"
 PERSHIN_DECK = NETLISTS / "memristor_pershin.cir"
@@ -56,8 +56,8 @@ needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None, reason="need
 
 def _run_deck(path: Path, params: dict[str, str | float] | None = None,
               seed: int | None = None) -> Waveforms:
-    from neurospice.deck import prepare_deck
-    from neurospice.engine import run_prepared
+    from neurospice.sim.ngspice import run_prepared
+    from neurospice.spice.deck import prepare_deck
 
     deck = prepare_deck(path)
     if seed is not None:
@@ -68,7 +68,7 @@ def _run_deck(path: Path, params: dict[str, str | float] | None = None,
 
 
 def _run_text(text: str, params: dict[str, str | float] | None = None) -> Waveforms:
-    from neurospice.engine import run_text
+    from neurospice.sim.ngspice import run_text
 
     return run_text(text, base_dir=NETLISTS, params=params, timeout=300)
 

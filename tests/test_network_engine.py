@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 
-from neurospice.deck import prepare_text
-from neurospice.engine import run_all
-from neurospice.parser.assembler import compile_network
+from neurospice.network.assembler import compile_network
+from neurospice.sim.ngspice import run_all
+from neurospice.spice.deck import prepare_text
 
 from helpers import NETLISTS, run_cli
 from strategies import GeneratedNetwork, valid_networks
@@ -82,8 +82,8 @@ def test_network_syntax_error_exit_status_and_location(tmp_path: Path) -> None:
 def test_reference_board_network_file_matches_the_deck() -> None:
     """coupled_fhn.nsn and coupled_fhn.cir: same parameters, same spike times (within 0.5 %)."""
     from neurospice.analysis.spikes import detect_spikes
-    from neurospice.cli import load_deck
-    from neurospice.engine import run_prepared
+    from neurospice.cli.main import load_deck
+    from neurospice.sim.ngspice import run_prepared
 
     cir = load_deck(NETLISTS / "coupled_fhn.cir").with_tstop(1.0)
     nsn = load_deck(NETLISTS / "coupled_fhn.nsn").with_tstop(1.0)

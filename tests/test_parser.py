@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from neurospice.errors import NeurospiceInputError
-from neurospice.parser import (
+from neurospice.network import (
     RESERVED_WORDS,
     Ground,
     Load,
@@ -19,7 +19,7 @@ from neurospice.parser import (
     load_network,
     parse_network,
 )
-from neurospice.parser.assembler import build_deck, compile_network
+from neurospice.network.assembler import build_deck, compile_network
 
 try:
     from strategies import RESERVED, garbage_text, valid_networks
@@ -204,7 +204,7 @@ def test_mutated_networks_only_raise_network_errors(case: object, noise: str) ->
 
 def test_grammar_header_example_compiles() -> None:
     """The example at the top of network.lark is a valid network."""
-    from neurospice.parser.transformer import GRAMMAR_FILE
+    from neurospice.network.transformer import GRAMMAR_FILE
 
     header = GRAMMAR_FILE.read_text().split("start:")[0]
     example = "\n".join(line[4:] for line in header.splitlines() if line.startswith("//   "))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neurospice.errors import NeurospiceInputError
-from neurospice.pyspice_models import (
+from neurospice.spice import (
     InvalidParameterError,
     Registry,
     UnknownModelError,
@@ -22,7 +22,7 @@ from neurospice.pyspice_models import (
 )
 
 FIXTURES = Path(__file__).parent / "data" / "lib"
-REAL_LIB = Path(__file__).resolve().parents[1] / "netlists" / "lib"
+REAL_LIB = (Path(__file__).resolve().parents[1] / "netlists" / "lib").resolve()
 
 
 @pytest.fixture

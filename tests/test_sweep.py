@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import neurospice.sweep as sweep
-from neurospice.deck import DeckError, prepare_deck
-from neurospice.sweep import grid, parse_sweep, read_table, run_sweep
+import neurospice.batch.sweep as sweep
+from neurospice.batch.sweep import grid, parse_sweep, read_table, run_sweep
+from neurospice.spice.deck import DeckError, prepare_deck
 
 from helpers import DATA, run_cli
 

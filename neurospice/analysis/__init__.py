@@ -1,7 +1,7 @@
 """Analysis of simulated waveforms: spikes, phases, locking ratios, timelines, plots.
 
 Pure functions on numpy arrays; results are dataclasses. Nothing here runs ngspice.
-Figures live in :mod:`neurospice.analysis.plots` (imported on demand, it loads matplotlib).
+Figures live in :mod:`neurospice.report.plots` (imported on demand, it loads matplotlib).
 
 Ratio convention: ``f_master / f_slave ~ n / m`` for an ``"n:m"`` mode, so "2:1"
 means the master fires twice per slave spike.

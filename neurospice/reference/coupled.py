@@ -102,7 +102,7 @@ class CoupledParams:
     @classmethod
     def from_deck(cls, path: Path = DECK_PATH, **overrides: float) -> CoupledParams:
         """The top-level ``.param`` values of the deck in ``path``, with ``overrides``."""
-        from neurospice.deck import prepare_deck
+        from neurospice.spice.deck import prepare_deck
 
         deck = prepare_deck(path)
         known = deck.params()

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.integrate import solve_ivp
 
-from neurospice.pyspice_models.library import subckt_defaults
+from neurospice.spice.library import subckt_defaults
 
 __all__ = [
     "FhnParams",

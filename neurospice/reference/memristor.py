@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurospice.pyspice_models.library import subckt_defaults
+from neurospice.spice.library import subckt_defaults
 
 __all__ = [
     "LIB_PATH",
@@ -59,7 +59,7 @@ def _subckt_defaults(name: str, path: Path = LIB_PATH) -> dict[str, float]:
 
 def _deck_params(path: Path = IV_DECK) -> dict[str, float]:
     """The deck's top-level numeric ``.param`` values (expressions evaluated where possible)."""
-    from neurospice.deck import prepare_deck
+    from neurospice.spice.deck import prepare_deck
 
     deck = prepare_deck(path)
     out: dict[str, float] = {}

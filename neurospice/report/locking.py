@@ -17,9 +17,9 @@ from typing import Any
 from neurospice.analysis.locking import LockResult, classify_locking
 from neurospice.analysis.spikes import SpikeTrain, detect_spikes
 from neurospice.analysis.timeline import Timeline, locking_timeline
-from neurospice.deck import DeckError, Instance, PreparedDeck
-from neurospice.engine import Waveforms
-from neurospice.report import RunSummary
+from neurospice.report.summary import RunSummary
+from neurospice.sim.ngspice import Waveforms
+from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
 __all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking"]
 
@@ -152,7 +152,7 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
             "dwell_s": pair.timeline.dwell if pair.timeline else {},
         }
         if plot and pair.timeline is not None:
-            from neurospice.analysis.plots import plot_timeline
+            from neurospice.report.plots import plot_timeline
 
             traces = {}
             for inst in deck.neurons():

@@ -148,7 +148,7 @@ def default_library_dir() -> Path:
     env = os.environ.get("NEUROSPICE_LIB")
     if env:
         return Path(env).expanduser().resolve()
-    from neurospice import NETLISTS_DIR
+    from neurospice.spice.resources import NETLISTS_DIR
 
     return NETLISTS_DIR / "lib"
 

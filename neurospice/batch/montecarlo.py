@@ -16,11 +16,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from neurospice.deck import PreparedDeck
-from neurospice.engine import run_prepared
 from neurospice.errors import SimulationError
-from neurospice.memristor_report import MemristorTrace, memristor_traces, plot_iv_scatter
-from neurospice.report import summarise
+from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
+from neurospice.report.summary import summarise
+from neurospice.sim.ngspice import run_prepared
+from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["run_monte_carlo"]
 

@@ -2,12 +2,12 @@
 
 The ``.lib`` files are the single source of truth for pins, parameters and defaults.
 
->>> from neurospice.pyspice_models import Registry, parse_si
+>>> from neurospice.spice import Registry, parse_si
 >>> parse_si("2.2u")
 2.2e-06
 """
 
-from neurospice.pyspice_models.library import (
+from neurospice.spice.library import (
     LibraryFile,
     ModelKind,
     SubcktModel,
@@ -18,7 +18,7 @@ from neurospice.pyspice_models.library import (
     parse_library_text,
     parse_si,
 )
-from neurospice.pyspice_models.registry import (
+from neurospice.spice.registry import (
     InvalidParameterError,
     Registry,
     UnknownModelError,

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from neurospice.analysis.spikes import SpikeStats, spike_stats
-from neurospice.deck import Instance, PreparedDeck
-from neurospice.engine import Waveforms
+from neurospice.sim.ngspice import Waveforms
+from neurospice.spice.deck import Instance, PreparedDeck
 
 __all__ = [
     "NeuronSummary",
@@ -183,7 +183,7 @@ def write_outputs(
     js.write_text(json.dumps(summary.to_json(), indent=2))
     written.append(js)
     if plot:
-        from neurospice.analysis.plots import plot_traces
+        from neurospice.report.plots import plot_traces
 
         traces: dict[str, np.ndarray] = {}
         for label, vec in neuron_vectors(deck, wf):

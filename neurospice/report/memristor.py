@@ -17,9 +17,9 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from neurospice.analysis.plots import save_figure
-from neurospice.deck import PreparedDeck
-from neurospice.engine import Waveforms
+from neurospice.report.plots import save_figure
+from neurospice.sim.ngspice import Waveforms
+from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["MemristorTrace", "memristor_traces", "cycle_starts", "plot_iv_cycles",
            "plot_resistance", "plot_iv_scatter"]

@@ -1,7 +1,7 @@
 """Plain data for a parsed network file: what the user declared, where, in order.
 
 These records say what was written; they are not yet checked against the
-model library (that is :func:`neurospice.parser.assembler.build_deck`'s job).
+model library (that is :func:`neurospice.network.assembler.build_deck`'s job).
 Every record carries the 1-based ``line`` and ``column`` where it starts.
 """
 

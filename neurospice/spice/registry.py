@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from neurospice.errors import NeurospiceInputError
-from neurospice.pyspice_models.library import (
+from neurospice.spice.library import (
     LibraryFile,
     ModelKind,
     SubcktModel,

@@ -3,7 +3,7 @@
 One run: check the file, run its transient with a progress bar, summarise each neuron and
 memristor, write the output folder and print the summary. ``runs > 1`` repeats the run with
 seeds ``seed, seed+1, ...`` (Monte Carlo over devices); sweeps are handed to
-:mod:`neurospice.sweep`.
+:mod:`neurospice.batch.sweep`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from neurospice.deck import DeckError, PreparedDeck
-from neurospice.engine import Waveforms, run_prepared
+from neurospice.sim.ngspice import Waveforms, run_prepared
+from neurospice.spice.deck import DeckError, PreparedDeck
 
 if TYPE_CHECKING:
-    from neurospice.report import RunSummary
+    from neurospice.report.summary import RunSummary
 
 __all__ = ["simulate_file", "default_output_dir", "run_with_progress"]
 
@@ -55,7 +55,8 @@ def run_with_progress(
 
 
 def _preload() -> None:
-    for name in ("neurospice.report", "neurospice.locking_report", "neurospice.analysis.plots"):
+    for name in ("neurospice.report.summary", "neurospice.report.locking",
+                 "neurospice.report.plots"):
         importlib.import_module(name)
 
 
@@ -77,7 +78,7 @@ def simulate_file(
     quiet: bool = False,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
-    from neurospice.cli import load_deck
+    from neurospice.cli.main import load_deck
 
     deck = load_deck(path)
     if params:
@@ -89,14 +90,14 @@ def simulate_file(
     outdir = output if output is not None else default_output_dir(path)
 
     if sweeps:
-        from neurospice.sweep import run_sweep_command
+        from neurospice.batch.sweep import run_sweep_command
 
         return run_sweep_command(
             deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
             resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot, quiet=quiet,
         )
     if runs > 1:
-        from neurospice.montecarlo import run_monte_carlo
+        from neurospice.batch.montecarlo import run_monte_carlo
 
         return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
                                outdir=outdir, workers=workers, timeout=timeout, plot=plot,
@@ -107,7 +108,7 @@ def simulate_file(
     outdir.mkdir(parents=True, exist_ok=True)
     wf = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
                            quiet=quiet, desc=path.name)
-    from neurospice.report import format_summary, summarise, write_outputs
+    from neurospice.report.summary import format_summary, summarise, write_outputs
 
     summary = summarise(deck, wf, t_skip=t_skip)
     _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
@@ -121,7 +122,7 @@ def simulate_file(
 
 
 def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Path]:
-    from neurospice.memristor_report import memristor_traces, plot_iv_cycles, plot_resistance
+    from neurospice.report.memristor import memristor_traces, plot_iv_cycles, plot_resistance
 
     out = []
     for tr in memristor_traces(deck, wf):
@@ -134,7 +135,7 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Pa
 
 def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
                  *, t_skip: float, plot: bool) -> None:
-    """Locking analysis of the deck's pairs (see :mod:`neurospice.locking_report`)."""
-    from neurospice.locking_report import add_locking
+    """Locking analysis of the deck's pairs (see :mod:`neurospice.report.locking`)."""
+    from neurospice.report.locking import add_locking
 
     add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)

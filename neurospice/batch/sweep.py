@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from neurospice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.errors import NeurospiceInputError, SimulationError
+from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 
 __all__ = [
     "Axis",
@@ -94,9 +94,9 @@ def run_point(
 
     Takes plain data (the deck as text) so that it can be shipped to a Dask worker.
     """
-    from neurospice.deck import prepare_text
-    from neurospice.engine import run_prepared
-    from neurospice.locking_report import analyse_run
+    from neurospice.report.locking import analyse_run
+    from neurospice.sim.ngspice import run_prepared
+    from neurospice.spice.deck import prepare_text
 
     row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else ""}
     try:
@@ -225,7 +225,7 @@ def point_mode(row: dict[str, Any]) -> str:
 
 def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path) -> Path:
     """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D)."""
-    from neurospice.analysis.plots import plot_map
+    from neurospice.report.plots import plot_map
 
     by_point = {int(r["point"]): point_mode(r) for r in rows}
     modes = [by_point.get(i, "not run") for i in range(len(grid(axes)))]

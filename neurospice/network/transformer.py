@@ -24,8 +24,8 @@ from lark.exceptions import (
 from lark.lexer import PatternStr
 
 from neurospice.errors import source_context
-from neurospice.parser.errors import NetworkSemanticError, NetworkSyntaxError
-from neurospice.parser.network import (
+from neurospice.network.errors import NetworkSemanticError, NetworkSyntaxError
+from neurospice.network.network import (
     ChainItem,
     Connection,
     Ground,
@@ -47,7 +47,7 @@ from neurospice.parser.network import (
     Use,
     Value,
 )
-from neurospice.pyspice_models.library import parse_si
+from neurospice.spice.library import parse_si
 
 __all__ = ["parse_network", "load_network", "RESERVED_WORDS", "network_parser"]
 
@@ -333,7 +333,7 @@ def _keyword_hint(text: str, tok: Token) -> str | None:
 def parse_network(text: str, path: str | Path | None = None) -> Network:
     """Parse network text into a :class:`Network`.
 
-    Only the syntax is checked here; :func:`neurospice.parser.build_deck` checks
+    Only the syntax is checked here; :func:`neurospice.network.build_deck` checks
     the meaning (models, names, wiring).
 
     Parameters

@@ -1,14 +1,14 @@
 """The network language: grammar (``network.lark``), typed records, and assembly to SPICE.
 
->>> from neurospice.parser import parse_network, build_deck
+>>> from neurospice.network import parse_network, build_deck
 >>> net = parse_network("neuron a : fhn\\nneuron b : fhn\\na -> load(10k) -> b\\n", "ab.nsn")
 >>> [n.name for n in net.neurons]
 ['a', 'b']
 """
 
-from neurospice.parser.assembler import Deck, build_deck, compile_file, compile_network
-from neurospice.parser.errors import NetworkSemanticError, NetworkSyntaxError
-from neurospice.parser.network import (
+from neurospice.network.assembler import Deck, build_deck, compile_file, compile_network
+from neurospice.network.errors import NetworkSemanticError, NetworkSyntaxError
+from neurospice.network.network import (
     Connection,
     Ground,
     Load,
@@ -30,7 +30,7 @@ from neurospice.parser.network import (
     Use,
     Value,
 )
-from neurospice.parser.transformer import RESERVED_WORDS, load_network, parse_network
+from neurospice.network.transformer import RESERVED_WORDS, load_network, parse_network
 
 __all__ = [
     "Connection",

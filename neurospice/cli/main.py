@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from neurospice import __version__
-from neurospice.deck import PreparedDeck
 from neurospice.errors import NeurospiceInputError, SimulationError
+from neurospice.spice.deck import PreparedDeck
 
 EXIT_OK = 0
 EXIT_SIM = 1
@@ -131,7 +131,7 @@ def _guard(fn: Callable[[], int]) -> int:
 
 def load_deck(path: Path) -> PreparedDeck:
     """A checked deck from a ``.cir`` deck or a ``.nsn`` network file."""
-    from neurospice.deck import prepare_deck, prepare_text
+    from neurospice.spice.deck import prepare_deck, prepare_text
 
     if path.suffix.lower() in NETWORK_SUFFIXES:
         return prepare_text(network_deck_text(path), base_dir=path.resolve().parent, source=path)
@@ -140,7 +140,7 @@ def load_deck(path: Path) -> PreparedDeck:
 
 def network_deck_text(path: Path) -> str:
     """Compile a network file to deck text, with a ``* neurospice lock A B`` line per pair."""
-    from neurospice.parser.assembler import compile_file
+    from neurospice.network.assembler import compile_file
 
     if not path.is_file():
         raise UsageError(f"no such network file: {path}", path=path)
@@ -163,7 +163,7 @@ def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, 
 def _tstop(text: str | None) -> float | None:
     if text is None:
         return None
-    from neurospice.deck import spice_number
+    from neurospice.spice.deck import spice_number
 
     try:
         return spice_number(text)
@@ -172,7 +172,7 @@ def _tstop(text: str | None) -> float | None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from neurospice.run import simulate_file
+    from neurospice.cli.simulate import simulate_file
 
     if args.runs < 1:
         raise UsageError(f"--runs must be at least 1 (got {args.runs})")

@@ -1,11 +1,11 @@
 """Run checked decks in ngspice, each in a fresh worker process.
 
-Every run starts ``python -m neurospice._worker`` in a new temporary directory that is also its
+Every run starts ``python -m neurospice.sim.worker`` in a new temporary directory that is also its
 ``HOME`` (so no ``.spiceinit`` is sourced), loads ngspice's shared library there through PySpice,
 runs the deck, frees ngspice and exits; nothing of ngspice lives in the calling process. A crash
 or an abort in ngspice therefore cannot take the caller down, and memory never grows across runs.
 
-ngspice's messages are turned into :class:`~neurospice.deck.DeckError` (the deck is wrong: a
+ngspice's messages are turned into :class:`~neurospice.spice.deck.DeckError` (the deck is wrong: a
 parse error, an unknown model; exit status 2 in the CLI) or :class:`SimulationError` (the deck is
 fine but the simulation failed, e.g. "timestep too small ... trouble with node X"; exit status 1),
 each naming the deck line or node and the time. A run that ngspice aborted never comes back as
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurospice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
 from neurospice.errors import SimulationError
+from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
 
 __all__ = [
     "DeckError",
@@ -210,10 +210,10 @@ def run_all(
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+            [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "neurospice._worker", str(jobdir)],
+            [sys.executable, "-m", "neurospice.sim.worker", str(jobdir)],
             cwd=jobdir,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from neurospice import NETLISTS_DIR
 from neurospice.errors import NeurospiceInputError
-from neurospice.pyspice_models.library import parse_si as spice_number
+from neurospice.spice.library import parse_si as spice_number
+from neurospice.spice.resources import NETLISTS_DIR
 
 __all__ = [
     "DeckError",

@@ -1,11 +1,11 @@
 """Child process that runs one deck in the ngspice shared library (through PySpice).
 
-Started by :mod:`neurospice.engine` as ``python -m neurospice._worker JOBDIR`` with JOBDIR as its
-working directory and ``HOME``, so that no ``.spiceinit`` of the user's is sourced. It reads
-``JOBDIR/deck.cir``, runs every analysis, writes the vectors of each plot to ``JOBDIR/result.npz``,
-the ngspice raw file of the last plot to ``JOBDIR/result.raw``, and what ngspice printed to
-``JOBDIR/messages.json``. Progress goes to stderr as ``@@progress <analysis> <percent>`` lines.
-Then it frees ngspice (``destroy all``, ``remcirc``) and exits.
+Started by :mod:`neurospice.sim.ngspice` as ``python -m neurospice.sim.worker JOBDIR`` with
+JOBDIR as its working directory and ``HOME``, so that no ``.spiceinit`` of the user's is
+sourced. It reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of each plot to
+``JOBDIR/result.npz``, the raw file of the last plot to ``JOBDIR/result.raw`` and what ngspice
+printed to ``JOBDIR/messages.json``. Progress goes to stderr as ``@@progress <analysis>
+<percent>`` lines. Then it frees ngspice (``destroy all``, ``remcirc``) and exits.
 """
 
 from __future__ import annotations

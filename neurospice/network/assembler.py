@@ -1,4 +1,4 @@
-"""Check a parsed :class:`~neurospice.parser.network.Network` and assemble a SPICE deck.
+"""Check a parsed :class:`~neurospice.network.network.Network` and assemble a SPICE deck.
 
 Wiring rules
 ------------
@@ -36,8 +36,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neurospice.parser.errors import NetworkSemanticError
-from neurospice.parser.network import (
+from neurospice.network.errors import NetworkSemanticError
+from neurospice.network.network import (
     ChainItem,
     Connection,
     Ground,
@@ -53,8 +53,8 @@ from neurospice.parser.network import (
     Source,
     Value,
 )
-from neurospice.pyspice_models.library import SubcktModel, default_library_dir
-from neurospice.pyspice_models.registry import (
+from neurospice.spice.library import SubcktModel, default_library_dir
+from neurospice.spice.registry import (
     InvalidParameterError,
     Registry,
     UnknownModelError,
@@ -744,7 +744,7 @@ def build_deck(
     Parameters
     ----------
     network
-        From :func:`neurospice.parser.parse_network`.
+        From :func:`neurospice.network.parse_network`.
     source_path
         The network file (defaults to ``network.path``): named in the deck's
         title, and ``use`` paths and relative ``.include``\\s resolve from its folder.
@@ -847,7 +847,7 @@ def build_deck(
 
 def compile_network(text: str, path: str | Path | None = None, **kwargs: object) -> Deck:
     """Parse and assemble network text in one step (see :func:`build_deck`)."""
-    from neurospice.parser.transformer import parse_network
+    from neurospice.network.transformer import parse_network
 
     network = parse_network(text, path)
     return build_deck(network, source_path=path, **kwargs)  # type: ignore[arg-type]
@@ -855,7 +855,7 @@ def compile_network(text: str, path: str | Path | None = None, **kwargs: object)
 
 def compile_file(path: str | Path, **kwargs: object) -> Deck:
     """Read, parse and assemble a network file (see :func:`build_deck`)."""
-    from neurospice.parser.transformer import load_network
+    from neurospice.network.transformer import load_network
 
     network = load_network(path)
     return build_deck(network, source_path=path, **kwargs)  # type: ignore[arg-type]
