@@ -1,20 +1,45 @@
-"""Errors that describe bad user input (network files, decks, library values).
+"""The one error hierarchy of neurospice.
 
-Every error a user can cause by what they wrote derives from
-:class:`NeurospiceInputError`.  It carries where the problem is (file, line,
-column, all optional) and renders as ``file:line:col: message`` followed by a
-context snippet, so the command line can print it and exit with status 2
-without a Python traceback.
+::
+
+    NeurospiceError                      root: catch this to catch everything of ours
+    +-- NeurospiceInputError             the user's input is wrong (exit status 2)
+    |   +-- DeckError                    a SPICE deck refused or malformed
+    |   |   +-- LimitError               a deck beyond a size/time limit (raise it by option)
+    |   +-- UsageError                   a bad command-line option or API argument
+    |   +-- ModelError                   the model engine cannot map an element
+    |   +-- NetworkSyntaxError, NetworkSemanticError   (neurospice.network.errors)
+    |   +-- UnknownModelError, InvalidParameterError   (neurospice.spice.registry)
+    +-- SimulationError                  a run that could not complete (exit status 1)
+        +-- SimulationTimeout            stopped by the wall-time limit
+
+Input errors carry where the problem is (file, line, column, all optional) and render as
+``file:line:col: message`` followed by a context snippet, so the command line can print them
+and exit with status 2 without a Python traceback.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["NeurospiceInputError", "SimulationError", "source_context"]
+__all__ = [
+    "NeurospiceError",
+    "NeurospiceInputError",
+    "DeckError",
+    "LimitError",
+    "UsageError",
+    "ModelError",
+    "SimulationError",
+    "SimulationTimeout",
+    "source_context",
+]
 
 
-class NeurospiceInputError(Exception):
+class NeurospiceError(Exception):
+    """Root of every error neurospice raises on purpose."""
+
+
+class NeurospiceInputError(NeurospiceError):
     """Base class of every error caused by user input.
 
     Parameters
@@ -69,11 +94,49 @@ class NeurospiceInputError(Exception):
         return text
 
 
-class SimulationError(Exception):
+class DeckError(NeurospiceInputError):
+    """A deck that must not, or cannot, be given to ngspice (bad input: exit status 2).
+
+    ``DeckError(message, path, line, column, snippet=text)``: the offending card's text is shown
+    under the message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        path: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        *,
+        snippet: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        context = "    " + snippet.strip() if snippet else None
+        super().__init__(message, path=path, line=line, column=column, context=context,
+                         hint=hint)
+
+
+class LimitError(DeckError):
+    """A deck beyond one of the run limits (size, points, expansion); an option raises it."""
+
+
+class UsageError(NeurospiceInputError):
+    """A bad command-line option or API argument."""
+
+
+class ModelError(NeurospiceInputError):
+    """The model engine cannot map an element of the deck to its equations."""
+
+
+class SimulationError(NeurospiceError):
     """A simulation that ngspice could not complete (no convergence, timeout, abort).
 
     Not an input error: the command line exits with status 1 for it.
     """
+
+
+class SimulationTimeout(SimulationError):
+    """A run stopped by its wall-time limit."""
 
 
 def source_context(text: str, line: int, column: int) -> str:

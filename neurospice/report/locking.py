@@ -9,7 +9,6 @@ its first neuron (master) against each of the others.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
 __all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking"]
 
-_LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)", re.IGNORECASE)
 
 
 @dataclass
@@ -101,16 +99,13 @@ def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
         by_name[inst.name] = inst
         by_name[inst.name[1:]] = inst
     pairs = []
-    for line, org in zip(deck.lines, deck.origin, strict=True):
-        m = _LOCK_RE.match(line.strip())
-        if m:
-            a, b = m.group(1).lower(), m.group(2).lower()
-            for name in (a, b):
-                if name not in by_name:
-                    raise DeckError(f"lock pair names '{name}', which is not a neuron instance "
-                                    f"(neurons: {', '.join(i.name for i in neurons) or 'none'})",
-                                    org.path, org.line)
-            pairs.append((by_name[a], by_name[b]))
+    for a, b, org in deck.lock_pairs():
+        for name in (a, b):
+            if name not in by_name:
+                raise DeckError(f"lock pair names '{name}', which is not a neuron instance "
+                                f"(neurons: {', '.join(i.name for i in neurons) or 'none'})",
+                                org.path, org.line)
+        pairs.append((by_name[a], by_name[b]))
     if not pairs and len(neurons) >= 2:
         pairs = [(neurons[0], other) for other in neurons[1:]]
     return pairs

@@ -48,9 +48,9 @@ def _node(wf: Waveforms, node: str, n: int) -> FloatArray | None:
 
 def _series_sources(deck: PreparedDeck) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
-    for line, _ in deck._logical_lines(top_level_only=True):
-        toks = line.split()
-        if len(toks) >= 3 and toks[0][0].lower() == "v":
+    for card in deck.top_cards:
+        toks = card.tokens
+        if len(toks) >= 3 and card.letter == "v":
             out[toks[0].lower()] = (toks[1].lower(), toks[2].lower())
     return out
 

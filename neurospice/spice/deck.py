@@ -1,14 +1,11 @@
-"""Check, sanitise and expand a SPICE deck before ngspice ever sees it.
+"""A compiled deck and the questions neurospice asks of it.
 
-Netlists are code: an ngspice ``.control`` block (or a ``*#`` control line) can run shell
-commands, ``codemodel``/``osdi`` load shared objects, and ``.include`` can read any file. This
-module reads a deck, refuses those constructs with a message naming the file and line, expands
-``.include``/``.lib`` itself (only from the deck's own directory tree or the shipped library in
-``netlists/``), and keeps, for every line of the expanded text, the file and line it came from so
-that ngspice's messages can be mapped back to what the user wrote.
-
-The result, :class:`PreparedDeck`, also knows the deck's ``.param`` values, its analyses, and the
-neurons and memristors it instantiates (subcircuits whose pins are ``mem out`` and ``p n``).
+:func:`prepare_deck` and :func:`prepare_text` run the allow-list compiler
+(:mod:`neurospice.spice.compiler`) and return a :class:`PreparedDeck`: the checked cards, where
+each came from, and queries over them - the ``.param`` values, the analyses, the subcircuits and
+the neuron and memristor instances (subcircuits whose pins are ``mem out`` and ``p n``). Each
+query is computed once per deck. Changing a parameter, the seed or the stop time gives a new
+deck whose values went through the same checks (:meth:`PreparedDeck.with_params`).
 """
 
 from __future__ import annotations
@@ -18,74 +15,39 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
-from neurospice.errors import NeurospiceInputError
-from neurospice.spice.library import parse_si as spice_number
-from neurospice.spice.resources import NETLISTS_DIR
+from neurospice.errors import DeckError, LimitError
+from neurospice.spice.compiler import (
+    ANALYSES,
+    TITLE,
+    CompiledCard,
+    CompiledDeck,
+    ControlMode,
+    Limits,
+    Origin,
+    compile_text,
+)
+from neurospice.spice.lexer import check_card_text, split_tokens
+from neurospice.spice.numbers import parse_si as spice_number
 
 __all__ = [
     "DeckError",
     "Origin",
     "PreparedDeck",
     "Instance",
+    "Limits",
     "prepare_deck",
     "prepare_text",
     "spice_number",
+    "split_tokens",
 ]
-
-_MAX_INCLUDE_DEPTH = 16
-
-_INCLUDE_RE = re.compile(r"^\s*\.(include|incl|inc)\b\s*(.*)$", re.IGNORECASE)
-_LIB_RE = re.compile(r"^\s*\.lib\b\s*(.*)$", re.IGNORECASE)
-_ENDL_RE = re.compile(r"^\s*\.endl\b", re.IGNORECASE)
-_END_RE = re.compile(r"^\s*\.end\s*$", re.IGNORECASE)
-_CONTROL_RE = re.compile(r"^\s*\.(control|endc)\b", re.IGNORECASE)
-_FORBIDDEN_COMMANDS = {
-    "codemodel": "loads a compiled code model (shared object)",
-    "osdi": "loads a compiled OSDI device (shared object)",
-    "pre_osdi": "loads a compiled OSDI device (shared object)",
-    "pre_codemodel": "loads a compiled code model (shared object)",
-    "shell": "runs a shell command",
-}
-_FILE_ATTR_RE = re.compile(r"""\bfile\s*=\s*["']?([^"'\s)]+)""", re.IGNORECASE)
-_PARAM_RE = re.compile(r"^\s*\.param\b", re.IGNORECASE)
-_ASSIGN_RE = re.compile(r"([A-Za-z_][\w]*)\s*=\s*(\{[^}]*\}|'[^']*'|\"[^\"]*\"|[^\s=]+)")
-
-class DeckError(NeurospiceInputError):
-    """A deck that must not, or cannot, be given to ngspice (bad input: exit status 2).
-
-    ``DeckError(message, path, line, snippet=text)``: the offending line's text is shown under
-    the message.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        path: str | Path | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        *,
-        snippet: str | None = None,
-    ) -> None:
-        context = "    " + snippet.strip() if snippet else None
-        super().__init__(message, path=path, line=line, column=column, context=context)
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where one line of an expanded deck came from (``path`` None for in-memory text)."""
-
-    path: Path | None
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.path if self.path else '<deck>'}:{self.line}"
 
 
 @dataclass(frozen=True)
 class Instance:
-    """A subcircuit instance (an ``X`` line) of a neuron or memristor subcircuit."""
+    """A subcircuit instance (an ``X`` card) of a neuron or memristor subcircuit."""
 
     name: str  #: instance name as ngspice reports it (lower case, e.g. ``xmaster``)
     subckt: str  #: subcircuit name (lower case)
@@ -95,27 +57,54 @@ class Instance:
 
 @dataclass
 class PreparedDeck:
-    """A checked, fully expanded deck, ready for ngspice.
+    """A compiled deck, ready for ngspice.
 
-    ``lines[0]`` is the title. ``origin[i]`` says where ``lines[i]`` came from.
+    ``lines[0]`` is neurospice's title; ``lines[i]`` is one card and ``origin[i]`` where it was
+    written. :attr:`text` is what ngspice reads.
     """
 
-    lines: list[str]
-    origin: list[Origin]
+    cards: list[CompiledCard]
     source: Path | None
     base_dir: Path
+    user_title: str = ""
+    locks: list[tuple[str, str, Origin]] = field(default_factory=list)
+    control: list[tuple[str, Origin]] = field(default_factory=list)
+    dropped: list[tuple[str, Origin]] = field(default_factory=list)
+    control_mode: ControlMode = "refuse"
+    limits: Limits = field(default_factory=Limits)
     overrides: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def from_compiled(cls, compiled: CompiledDeck, limits: Limits) -> PreparedDeck:
+        return cls(compiled.cards, compiled.source, compiled.base_dir, compiled.title,
+                   compiled.lock_pairs, compiled.control, compiled.dropped,
+                   compiled.control_mode, limits)
+
     # ------------------------------------------------------------------ text
+    @cached_property
+    def lines(self) -> list[str]:
+        """The canonical deck's lines without ``.end`` (title first)."""
+        return [TITLE] + [f"* neurospice lock {a} {b}" for a, b, _ in self.locks] + [
+            c.text for c in self.cards]
+
+    @cached_property
+    def origin(self) -> list[Origin]:
+        """Where each of :attr:`lines` was written."""
+        head = Origin(self.source, 1)
+        return [head] + [o for _, _, o in self.locks] + [c.origin for c in self.cards]
+
     @property
     def text(self) -> str:
         """The deck as ngspice reads it, ending with ``.end``."""
         body = list(self.lines)
+        if self.control:
+            body += [".control", *(t for t, _ in self.control), ".endc"]
         return "\n".join(body) + "\n.end\n"
 
     @property
     def title(self) -> str:
-        return self.lines[0].strip() if self.lines else ""
+        """The user's title line."""
+        return self.user_title
 
     def origin_of(self, line_number: int) -> Origin | None:
         """Origin of 1-based ``line_number`` of :attr:`text` (as ngspice numbers it)."""
@@ -125,40 +114,64 @@ class PreparedDeck:
         return None
 
     def find_text(self, fragment: str) -> Origin | None:
-        """Origin of the first line whose text contains ``fragment`` (case-insensitive)."""
-        frag = fragment.strip().lower()
+        """Origin of the first card whose text contains ``fragment`` (case-insensitive)."""
+        frag = " ".join(fragment.split()).lower()
         if not frag:
             return None
-        for line, org in zip(self.lines, self.origin, strict=True):
-            if frag in line.lower():
-                return org
+        for card in self.cards:
+            if frag in card.text.lower():
+                return card.origin
         return None
 
+    # ----------------------------------------------------------------- cards
+    @cached_property
+    def top_cards(self) -> list[CompiledCard]:
+        """Cards outside every subcircuit."""
+        out = []
+        for c in self.cards:
+            if c.depth == 0 and c.head not in (".subckt", ".ends"):
+                out.append(c)
+        return out
+
+    def lock_pairs(self) -> list[tuple[str, str, Origin]]:
+        """``* neurospice lock MASTER SLAVE`` directives: (master, slave, where)."""
+        return list(self.locks)
+
     # ---------------------------------------------------------------- params
+    @cached_property
+    def _params(self) -> dict[str, tuple[str, int, int]]:
+        """Top-level ``.param`` name -> (value text, card index, token index)."""
+        out: dict[str, tuple[str, int, int]] = {}
+        for ci, card in enumerate(self.cards):
+            if card.head != ".param" or card.depth:
+                continue
+            for ti, tok in enumerate(card.tokens[1:], start=1):
+                name, sep, value = tok.partition("=")
+                if sep and name.strip():
+                    out[name.strip().lower()] = (value.strip(), ci, ti)
+        return out
+
     def params(self) -> dict[str, str]:
         """Top-level ``.param`` names (lower case) and their value text."""
-        out: dict[str, str] = {}
-        for logical, _ in self._logical_lines(top_level_only=True):
-            if _PARAM_RE.match(logical):
-                body = logical.split(None, 1)[1] if len(logical.split(None, 1)) > 1 else ""
-                for name, value in _ASSIGN_RE.findall(body):
-                    out[name.lower()] = value
-        return out
+        return {k: v[0] for k, v in self._params.items()}
 
     def with_params(self, overrides: dict[str, str | float]) -> PreparedDeck:
         """A copy in which each ``.param NAME`` named in ``overrides`` takes the new value.
 
+        A value is a number or one ``{expression}``; it goes through the same checks as the
+        deck's own cards, so it cannot carry a line break or a second card.
+
         Raises
         ------
         DeckError
-            If a name is not a top-level ``.param`` of the deck.
+            If a name is not a top-level ``.param`` of the deck, or a value is refused.
         """
-        known = self.params()
-        lines = list(self.lines)
+        known = self._params
+        cards = list(self.cards)
         done: dict[str, str] = {}
         for raw_name, raw_value in overrides.items():
-            name = raw_name.lower()
-            value = _format_value(raw_value)
+            name = str(raw_name).strip().lower()
+            value = _checked_value(raw_name, raw_value, self.source)
             if name not in known:
                 avail = ", ".join(sorted(known)) or "none"
                 raise DeckError(
@@ -166,60 +179,60 @@ class PreparedDeck:
                     f"(its .params: {avail})",
                     path=self.source,
                 )
-            pattern = re.compile(
-                rf"(?<![\w.])({re.escape(name)}\s*=\s*)(\{{[^}}]*\}}|'[^']*'|\"[^\"]*\"|[^\s=]+)",
-                re.IGNORECASE,
-            )
-            depth = 0
-            for i, line in enumerate(lines):
-                depth = _subckt_depth(line, depth)
-                if depth == 0 and (_PARAM_RE.match(line) or _is_continuation_of_param(lines, i)):
-                    new, n = pattern.subn(_keep_prefix(value), line, count=1)
-                    if n:
-                        lines[i] = new
+            _, ci, ti = known[name]
+            card = cards[ci]
+            toks = list(card.tokens)
+            key = toks[ti].partition("=")[0]
+            toks[ti] = f"{key}={value}"
+            cards[ci] = replace(card, tokens=tuple(toks))
             done[name] = value
-        return replace(self, lines=lines, overrides={**self.overrides, **done})
+        new = replace(self, cards=cards, overrides={**self.overrides, **done})
+        new.check_values()
+        return new
 
     def with_seed(self, seed: int) -> PreparedDeck:
         """A copy whose random draws use ``seed``.
 
-        Sets ``.param seed`` when the deck has one, else the ``seed`` of an ``.options`` line
+        Sets ``.param seed`` when the deck has one, else the ``seed`` of an ``.options`` card
         (ngspice's random-number seed), else adds ``.options seed=SEED``.
         """
-        if "seed" in self.params():
+        seed = int(seed)
+        if "seed" in self._params:
             return self.with_params({"seed": seed})
-        lines = list(self.lines)
-        origin = list(self.origin)
-        pattern = re.compile(r"(\bseed\s*=\s*)(\S+)", re.IGNORECASE)
-        for i, line in enumerate(lines):
-            if re.match(r"^\s*\.options?\b", line, re.IGNORECASE) and pattern.search(line):
-                lines[i] = pattern.sub(lambda m: m.group(1) + str(int(seed)), line, count=1)
-                return replace(self, lines=lines)
-        lines.insert(1, f".options seed={int(seed)}")
-        origin.insert(1, Origin(self.source, 1))
-        return replace(self, lines=lines, origin=origin)
+        cards = list(self.cards)
+        for i, card in enumerate(cards):
+            if card.head in (".options", ".option", ".opt") and card.depth == 0:
+                toks = list(card.tokens)
+                for j, tok in enumerate(toks):
+                    if tok.lower().startswith("seed="):
+                        toks[j] = f"seed={seed}"
+                        cards[i] = replace(card, tokens=tuple(toks))
+                        return replace(self, cards=cards)
+        cards.insert(0, CompiledCard(".options", (".options", f"seed={seed}"),
+                                     Origin(self.source, 1), 0))
+        return replace(self, cards=cards)
 
     # ------------------------------------------------------------- analyses
+    @cached_property
+    def _analyses(self) -> list[tuple[str, list[str], Origin]]:
+        return [(c.head[1:], list(c.tokens[1:]), c.origin) for c in self.top_cards
+                if c.head in ANALYSES]
+
     def analyses(self) -> list[tuple[str, list[str], Origin]]:
-        """Analysis cards (``tran``, ``ac``, ``dc``, ``op``, ...) with their fields."""
-        out = []
-        for logical, org in self._logical_lines(top_level_only=True):
-            m = re.match(r"^\s*\.(tran|ac|dc|op|noise|tf|disto|pz|sens)\b(.*)$", logical, re.I)
-            if m:
-                out.append((m.group(1).lower(), split_tokens(m.group(2)), org))
-        return out
+        """Analysis cards (``tran``, ``ac``, ``dc``, ``op`` ...) with their fields."""
+        return list(self._analyses)
 
     def tran(self) -> tuple[float, float] | None:
         """``(tstep, tstop)`` of the deck's ``.tran`` card in seconds, or None."""
-        for kind, fields, org in self.analyses():
+        for kind, fields, org in self._analyses:
             if kind == "tran":
                 numeric = [f for f in fields if f.lower() != "uic"]
                 if len(numeric) < 2:
-                    raise DeckError(".tran needs at least TSTEP and TSTOP", *_where(org))
+                    raise DeckError(".tran needs at least TSTEP and TSTOP", org.path, org.line)
                 try:
                     return self.evaluate(numeric[0]), self.evaluate(numeric[1])
                 except ValueError as exc:
-                    raise DeckError(f".tran: {exc}", *_where(org)) from None
+                    raise DeckError(f".tran: {exc}", org.path, org.line) from None
         return None
 
     def evaluate(self, text: str) -> float:
@@ -231,122 +244,170 @@ class PreparedDeck:
         Raises
         ------
         ValueError
-            For anything else (the deck's own ngspice will still evaluate it).
+            For anything else (the deck's own ngspice will still evaluate it), and for
+            arithmetic that fails (division by zero, overflow, wrong number of arguments).
         """
-        return _evaluate(text, self.params(), depth=0)
+        return _evaluate(text, self.params(), depth=0, memo={})
 
     def with_tstop(self, tstop: float) -> PreparedDeck:
         """A copy whose ``.tran`` stops at ``tstop`` seconds."""
-        if tstop <= 0:
-            raise DeckError(f"--tstop must be positive (got {tstop:g} s)", path=self.source)
-        lines = list(self.lines)
-        for i, line in enumerate(lines):
-            m = re.match(r"^(\s*\.tran\s+)(\S+)(\s+)(\S+)(.*)$", line, re.I)
-            if m:
+        if not math.isfinite(tstop) or tstop <= 0:
+            raise DeckError(f"--tstop must be a positive time (got {tstop:g} s)",
+                            path=self.source)
+        cards = list(self.cards)
+        for i, card in enumerate(cards):
+            if card.head == ".tran" and card.depth == 0 and len(card.tokens) >= 3:
+                toks = list(card.tokens)
                 try:
-                    tstep = self.evaluate(m.group(2))
+                    tstep = self.evaluate(toks[1])
                 except ValueError as exc:
-                    raise DeckError(f".tran: {exc}", self.origin[i].path,
-                                    self.origin[i].line) from None
+                    raise DeckError(f".tran: {exc}", card.origin.path, card.origin.line) from None
                 new_step = min(tstep, tstop / 10)
-                lines[i] = (
-                    f"{m.group(1)}{_format_value(new_step) if new_step != tstep else m.group(2)}"
-                    f"{m.group(3)}{_format_value(tstop)}{m.group(5)}"
-                )
-                return replace(self, lines=lines)
+                if new_step != tstep:
+                    toks[1] = _format_value(new_step)
+                toks[2] = _format_value(tstop)
+                cards[i] = replace(card, tokens=tuple(toks))
+                new = replace(self, cards=cards)
+                new.check_values()
+                return new
         raise DeckError("--tstop given but the deck has no .tran card", path=self.source)
 
+    # ---------------------------------------------------------------- checks
+    def check_values(self) -> None:
+        """Refuse parameter arithmetic that fails and analyses beyond the point limit.
+
+        Raises
+        ------
+        DeckError
+            A ``.param`` whose value divides by zero, overflows or calls a function with the
+            wrong number of arguments, naming its line.
+        LimitError
+            An analysis with more points than ``limits.max_points``.
+        """
+        params = self.params()
+        memo: dict[str, float] = {}
+        for name, (text, ci, _) in self._params.items():
+            try:
+                _evaluate(text, params, depth=0, memo=memo)
+            except _ArithmeticFailure as exc:
+                org = self.cards[ci].origin
+                raise DeckError(f".param {name} = {text}: {exc}", org.path, org.line,
+                                snippet=self.cards[ci].text) from None
+            except ValueError:
+                continue
+        for kind, fields, org in self._analyses:
+            points = self._points(kind, fields)
+            if points is not None and points > self.limits.max_points:
+                raise LimitError(
+                    f".{kind} asks for about {points:.3g} points, over the limit of "
+                    f"{self.limits.max_points:.3g}; shorten it or use a larger step "
+                    "(--max-points raises the limit)", org.path, org.line,
+                    snippet=" ".join([f".{kind}", *fields]))
+
+    def _points(self, kind: str, fields: list[str]) -> float | None:
+        nums: list[float] = []
+        try:
+            if kind == "tran":
+                vals = [self.evaluate(f) for f in fields if f.lower() != "uic"][:4]
+                if len(vals) < 2:
+                    return None
+                tstep, tstop = vals[0], vals[1]
+                tstart = vals[2] if len(vals) > 2 else 0.0
+                tmax = vals[3] if len(vals) > 3 else math.inf
+                if tstep <= 0 or tstop <= 0:
+                    raise LimitError(f".tran TSTEP and TSTOP must be positive (got {tstep:g}, "
+                                     f"{tstop:g})", self.source)
+                step = min(tstep, tmax) if tmax > 0 else tstep
+                return max(tstop - tstart, 0.0) / step
+            if kind == "ac" and len(fields) >= 4:
+                n, f1, f2 = (self.evaluate(f) for f in fields[1:4])
+                if fields[0].lower() == "lin":
+                    return n
+                if f1 <= 0 or f2 <= 0:
+                    return None
+                decades = abs(math.log10(f2 / f1))
+                return n * decades * (math.log2(10) if fields[0].lower() == "oct" else 1)
+            if kind == "dc" and len(fields) >= 4:
+                total = 1.0
+                for k in range(0, len(fields) - 3, 4):
+                    start, stop, step = (self.evaluate(f) for f in fields[k + 1:k + 4])
+                    if step == 0:
+                        return math.inf
+                    total *= abs(stop - start) / abs(step) + 1
+                    nums.append(total)
+                return total
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
+        return None
+
     # ------------------------------------------------------------ instances
-    def subckts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
-        """Subcircuits defined in the deck: name -> (pins, internal nodes)."""
+    @cached_property
+    def _subckts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
         out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-        current: str | None = None
-        pins: tuple[str, ...] = ()
-        internal: list[str] = []
-        for logical, _ in self._logical_lines(top_level_only=False):
-            low = logical.strip().lower()
-            if low.startswith(".subckt"):
-                toks = split_tokens(low)
+        stack: list[tuple[str, tuple[str, ...], list[str]]] = []
+        for card in self.cards:
+            toks = [t.lower() for t in card.tokens]
+            if card.head == ".subckt":
                 names = []
                 for tok in toks[2:]:
                     if tok.startswith("params:") or "=" in tok:
                         break
                     names.append(tok)
-                current, pins, internal = toks[1], tuple(names), []
-            elif low.startswith(".ends") and current:
-                out[current] = (pins, tuple(dict.fromkeys(internal)))
-                current = None
-            elif current and low and low[0] in "rclbvieghdjqmsxw":
-                for node in _element_nodes(low):
+                stack.append((toks[1], tuple(names), []))
+            elif card.head == ".ends" and stack:
+                name, pins, internal = stack.pop()
+                out[name] = (pins, tuple(dict.fromkeys(internal)))
+            elif stack and card.is_element:
+                _, pins, internal = stack[-1]
+                for node in _element_nodes(toks):
                     if node not in pins and node not in ("0", "gnd"):
                         internal.append(node)
         return out
 
-    def instances(self) -> list[Instance]:
-        """Top-level ``X`` instances of neuron (pins ``mem out``) or memristor subcircuits."""
-        subs = self.subckts()
+    def subckts(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Subcircuits defined in the deck: name -> (pins, internal nodes)."""
+        return dict(self._subckts)
+
+    @cached_property
+    def _instances(self) -> list[Instance]:
+        subs = self._subckts
         out = []
-        for logical, _ in self._logical_lines(top_level_only=True):
-            toks = split_tokens(logical)
-            if not toks or not toks[0].lower().startswith("x"):
+        for card in self.top_cards:
+            if card.letter != "x":
                 continue
-            plain = [t for t in toks[1:] if "=" not in t and not t.lower().startswith("params:")]
+            plain = [t for t in card.tokens[1:]
+                     if "=" not in t and not t.lower().startswith("params:")]
             if not plain:
                 continue
             model = plain[-1].lower()
             if model in subs:
-                pins, internal = subs[model]
+                _, internal = subs[model]
                 nodes = tuple(n.lower() for n in plain[:-1])
-                out.append(Instance(toks[0].lower(), model, nodes, internal))
+                out.append(Instance(card.tokens[0].lower(), model, nodes, internal))
         return out
 
+    def instances(self) -> list[Instance]:
+        """Top-level ``X`` instances of subcircuits defined in the deck."""
+        return list(self._instances)
+
     def neurons(self) -> list[Instance]:
-        """Instances whose subcircuit's first pin is ``mem`` (the FHN neuron convention)."""
-        subs = self.subckts()
-        return [i for i in self.instances() if subs[i.subckt][0][:1] == ("mem",)]
+        """Instances whose subcircuit's first pin is ``mem`` (the FHN convention)."""
+        subs = self._subckts
+        return [i for i in self._instances if subs[i.subckt][0][:1] == ("mem",)]
 
     def memristors(self) -> list[Instance]:
         """Instances of two-pin ``p n`` subcircuits with an internal state node ``w``."""
-        subs = self.subckts()
-        return [
-            i for i in self.instances() if subs[i.subckt][0] == ("p", "n") and "w" in i.internal
-        ]
-
-    # --------------------------------------------------------------- helpers
-    def _logical_lines(self, *, top_level_only: bool) -> list[tuple[str, Origin]]:
-        """Join ``+`` continuation lines; drop comments; optionally skip subcircuit bodies."""
-        joined: list[tuple[str, Origin]] = []
-        for line, org in zip(self.lines[1:], self.origin[1:], strict=True):
-            stripped = _strip_comment(line)
-            if not stripped.strip():
-                continue
-            if stripped.lstrip().startswith("+") and joined:
-                text, o = joined[-1]
-                joined[-1] = (text + " " + stripped.lstrip()[1:], o)
-            else:
-                joined.append((stripped, org))
-        if not top_level_only:
-            return joined
-        out = []
-        depth = 0
-        for text, org in joined:
-            low = text.strip().lower()
-            if low.startswith(".subckt"):
-                depth += 1
-                continue
-            if low.startswith(".ends"):
-                depth = max(0, depth - 1)
-                continue
-            if depth == 0:
-                out.append((text, org))
-        return out
+        subs = self._subckts
+        return [i for i in self._instances
+                if subs[i.subckt][0] == ("p", "n") and "w" in i.internal]
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def prepare_deck(path: str | Path) -> PreparedDeck:
-    """Read, check and expand the deck in ``path``.
+def prepare_deck(path: str | Path, *, control: ControlMode = "refuse",
+                 limits: Limits | None = None) -> PreparedDeck:
+    """Read and compile the deck in ``path`` (see :func:`prepare_text`).
 
     Raises
     ------
@@ -357,304 +418,121 @@ def prepare_deck(path: str | Path) -> PreparedDeck:
     p = Path(path)
     if not p.is_file():
         raise DeckError(f"no such deck file: {p}", path=p)
+    limits = limits or Limits()
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise DeckError(f"cannot read the deck: {exc.strerror}", path=p) from None
+    if size > limits.max_file_bytes:
+        raise LimitError(f"the deck is {size} bytes, over the limit of {limits.max_file_bytes} "
+                         "(--max-deck-bytes raises it)", path=p)
     try:
         text = p.read_text(encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:
         raise DeckError(f"the deck is not UTF-8 text ({exc.reason})", path=p) from None
-    return prepare_text(text, base_dir=p.resolve().parent, source=p)
+    except OSError as exc:
+        raise DeckError(f"cannot read the deck: {exc.strerror}", path=p) from None
+    return prepare_text(text, base_dir=p.absolute().parent, source=p, control=control,
+                        limits=limits)
 
 
-def prepare_text(text: str, *, base_dir: str | Path, source: Path | None = None) -> PreparedDeck:
-    """Check and expand deck ``text`` whose includes resolve relative to ``base_dir``."""
-    base = Path(base_dir).resolve()
-    raw = text.splitlines()
-    if not raw or not any(line.strip() for line in raw):
-        raise DeckError("the deck is empty", path=source)
-    # Check every line of the file first, including lines after .end: ngspice still
-    # executes .control sections placed there.
-    _check_lines(raw, source, start=1)
-    lines: list[str] = [raw[0]]
-    origin: list[Origin] = [Origin(source, 1)]
-    for i, line in enumerate(raw[1:], start=2):
-        if _END_RE.match(line):
-            break
-        _expand_line(line, Origin(source, i), base, lines, origin, depth=0, stack=(), top=base)
-    return PreparedDeck(lines=lines, origin=origin, source=source, base_dir=base)
+def prepare_text(text: str, *, base_dir: str | Path, source: Path | None = None,
+                 control: ControlMode = "refuse", limits: Limits | None = None) -> PreparedDeck:
+    """Compile deck ``text`` whose includes resolve relative to ``base_dir``.
 
-
-def _check_lines(raw: list[str], path: Path | None, *, start: int) -> None:
-    for i, line in enumerate(raw, start=start):
-        stripped = line.lstrip()
-        where = (path, i)
-        if stripped.startswith("*#"):
-            raise DeckError(
-                "'*#' lines are ngspice control lines (they can run shell commands) and are "
-                "refused; remove the line or make it an ordinary '*' comment",
-                *where,
-                snippet=line,
-            )
-        if _CONTROL_RE.match(stripped):
-            raise DeckError(
-                "ngspice .control blocks can run shell commands and are refused; describe "
-                "analyses with .tran/.ac/.dc/.op cards and use simulate's options instead",
-                *where,
-                snippet=line,
-            )
-        first = stripped.split(None, 1)[0].lower() if stripped else ""
-        if first in _FORBIDDEN_COMMANDS:
-            raise DeckError(
-                f"'{first}' {_FORBIDDEN_COMMANDS[first]} and is refused in a deck",
-                *where,
-                snippet=line,
-            )
-
-
-def _expand_line(
-    line: str,
-    org: Origin,
-    base: Path,
-    lines: list[str],
-    origin: list[Origin],
-    *,
-    depth: int,
-    stack: tuple[Path, ...],
-    top: Path,
-) -> None:
-    inc = _INCLUDE_RE.match(line)
-    lib = _LIB_RE.match(line) if not inc else None
-    if inc:
-        target = _resolve_include(inc.group(2), org, base, top=top)
-        _inline_file(target, None, org, lines, origin, depth=depth, stack=stack, top=top)
-        return
-    if lib:
-        args = _split_path_args(lib.group(1))
-        if len(args) >= 1 and (len(args) == 2 or _looks_like_path(args[0])):
-            target = _resolve_include(args[0], org, base, top=top)
-            section = args[1] if len(args) > 1 else None
-            _inline_file(target, section, org, lines, origin, depth=depth, stack=stack, top=top)
-            return
-    for m in _FILE_ATTR_RE.finditer(line):
-        _resolve_include(m.group(1), org, base, top=top, what="file=")
-    lines.append(line)
-    origin.append(org)
-
-
-def _inline_file(
-    target: Path,
-    section: str | None,
-    org: Origin,
-    lines: list[str],
-    origin: list[Origin],
-    *,
-    depth: int,
-    stack: tuple[Path, ...],
-    top: Path,
-) -> None:
-    if depth >= _MAX_INCLUDE_DEPTH or target in stack:
-        raise DeckError(f"include loop or nesting deeper than {_MAX_INCLUDE_DEPTH}: {target}",
-                        *_where(org))
-    try:
-        raw = target.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeckError(f"cannot read included file {target}: {exc}", *_where(org)) from None
-    _check_lines(raw, target, start=1)
-    selected: list[tuple[int, str]] = []
-    if section is None:
-        selected = list(enumerate(raw, start=1))
-    else:
-        inside = False
-        found = False
-        for i, text in enumerate(raw, start=1):
-            m = _LIB_RE.match(text)
-            if m and not inside:
-                args = _split_path_args(m.group(1))
-                if len(args) == 1 and args[0].lower() == section.lower():
-                    inside = found = True
-                    continue
-            if inside and _ENDL_RE.match(text):
-                inside = False
-                continue
-            if inside:
-                selected.append((i, text))
-        if not found:
-            raise DeckError(f"library {target} has no section '.lib {section}'", *_where(org))
-    for i, text in selected:
-        if _END_RE.match(text):
-            continue
-        _expand_line(
-            text,
-            Origin(target, i),
-            target.parent,
-            lines,
-            origin,
-            depth=depth + 1,
-            stack=(*stack, target),
-            top=top,
-        )
-
-
-def _resolve_include(
-    arg: str, org: Origin, base: Path, *, top: Path, what: str = ".include"
-) -> Path:
-    """Resolve an include path; only the deck's tree (``top``) and the library are allowed.
-
-    Relative names are looked up beside the including file (``base``), then beside the top
-    deck, then in the shipped ``netlists/`` folder.
+    Parameters
+    ----------
+    text
+        The deck; its first line is the title.
+    base_dir
+        The deck's folder (its tree is where includes and file attributes may point).
+    source
+        The deck's file, for messages.
+    control
+        ``"refuse"`` (default), ``"ignore"`` or ``"allow"`` ``.control`` blocks (see
+        :func:`neurospice.spice.compiler.compile_text`).
+    limits
+        Size, point and expansion limits.
     """
-    args = _split_path_args(arg)
-    if not args:
-        raise DeckError(f"{what} without a file name", *_where(org))
-    name = args[0]
-    if name.startswith("~") or "$" in name or "%" in name:
-        raise DeckError(
-            f"{what} '{name}': home-relative and environment-variable paths are refused; use a "
-            "path relative to the deck",
-            *_where(org),
-        )
-    library = NETLISTS_DIR.resolve()
-    roots = (top, library)
-    if Path(name).is_absolute():
-        candidates = [Path(name)]
+    limits = limits or Limits()
+    compiled = compile_text(text, base_dir=Path(base_dir), source=source, control=control,
+                            limits=limits)
+    deck = PreparedDeck.from_compiled(compiled, limits)
+    deck.check_values()
+    return deck
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+_NODE_COUNT = {"r": 2, "c": 2, "l": 2, "b": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4, "h": 2,
+               "f": 2, "j": 3, "q": 3, "m": 4, "s": 4, "w": 2, "z": 3, "t": 4, "o": 4, "u": 3}
+
+
+def _element_nodes(toks: list[str]) -> list[str]:
+    kind = toks[0][0]
+    if kind == "x":
+        plain = [t for t in toks[1:] if "=" not in t and not t.startswith("params:")]
+        return plain[:-1]
+    n = _NODE_COUNT.get(kind)
+    if n is None:
+        return []
+    return [t for t in toks[1: 1 + n] if "(" not in t and "=" not in t]
+
+
+def _checked_value(name: object, value: str | float, source: Path | None) -> str:
+    """A parameter value as one safe token, or DeckError."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise DeckError(f"--param {name}: value {value!r} is neither a number nor text",
+                        path=source)
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise DeckError(f"--param {name}={value}: not a finite number", path=source)
+        return _format_value(value)
+    text = value.strip()
+    bad = check_card_text(text)
+    if bad is not None:
+        raise DeckError(f"--param {name}: value refused ({bad[1]})", path=source)
+    toks = split_tokens(text)
+    if len(toks) != 1 or not text:
+        raise DeckError(f"--param {name}={value!r}: a value is one number or one "
+                        "{expression}", path=source)
+    if "=" in text or text.startswith((".", "+", "*")) and not _is_number(text):
+        raise DeckError(f"--param {name}={value!r}: not a number or an {{expression}}",
+                        path=source)
+    if not _is_number(text):
+        if not (text.startswith("{") and text.endswith("}")):
+            if not re.fullmatch(r"[A-Za-z_][\w]*", text):
+                text = "{" + text + "}"
     else:
-        candidates = list(dict.fromkeys([base / name, top / name, library / name]))
-    outside = []
-    for cand in candidates:
-        resolved = cand.resolve()
-        if not any(_inside(resolved, root) for root in roots):
-            outside.append(resolved)
-            continue
-        if resolved.is_file():
-            return resolved
-    if outside and (Path(name).is_absolute() or ".." in Path(name).parts
-                    or any(p.exists() for p in outside)):
-        raise DeckError(
-            f"{what} '{name}' resolves outside the deck's directory tree ({top}) and the "
-            f"neurospice library ({library}); refused - copy the file next to the deck",
-            *_where(org),
-        )
-    raise DeckError(
-        f"{what} '{name}': file not found (looked beside the deck and in {library})",
-        *_where(org),
-    )
+        v = spice_number(text)
+        if not math.isfinite(v):
+            raise DeckError(f"--param {name}={value}: not a finite number", path=source)
+    return text
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _is_number(text: str) -> bool:
     try:
-        path.relative_to(root)
+        spice_number(text)
     except ValueError:
         return False
     return True
 
 
-def _split_path_args(text: str) -> list[str]:
-    text = _strip_comment(text).strip()
-    out = []
-    for m in re.finditer(r"\"([^\"]*)\"|'([^']*)'|(\S+)", text):
-        out.append(next(g for g in m.groups() if g is not None))
-    return out
+class _ArithmeticFailure(ValueError):
+    """Arithmetic that cannot be done: division by zero, overflow, wrong arity."""
 
 
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or "." in text
-
-
-def _strip_comment(line: str) -> str:
-    s = line
-    if s.lstrip().startswith("*"):
-        return ""
-    for marker in (";", "$ "):
-        # ngspice end-of-line comments: ';' anywhere, '$' preceded by a space
-        idx = s.find(marker)
-        if idx >= 0 and (marker == ";" or idx > 0):
-            s = s[:idx]
-    return s
-
-
-def split_tokens(text: str) -> list[str]:
-    """Split a SPICE line on white space outside ``{...}``, ``(...)`` and quotes.
-
-    ``x1 a b fhn tau0={tau0*(1 + d)}`` gives ``['x1', 'a', 'b', 'fhn', 'tau0={tau0*(1 + d)}']``;
-    ``k = v`` around an equals sign is kept as one token ``k=v``.
-    """
-    out: list[str] = []
-    cur: list[str] = []
-    depth = 0
-    quote = ""
-    for ch in text:
-        if quote:
-            cur.append(ch)
-            if ch == quote:
-                quote = ""
-            continue
-        if ch in "'\"":
-            quote = ch
-        elif ch in "{(":
-            depth += 1
-        elif ch in "})":
-            depth = max(0, depth - 1)
-        elif ch.isspace() and depth == 0:
-            if cur:
-                out.append("".join(cur))
-                cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        out.append("".join(cur))
-    # join "k = v" and "k= v" / "k =v" into one token
-    joined: list[str] = []
-    for tok in out:
-        if joined and (tok.startswith("=") or joined[-1].endswith("=")):
-            joined[-1] += tok
-        else:
-            joined.append(tok)
-    return joined
-
-
-def _element_nodes(low: str) -> list[str]:
-    toks = split_tokens(low)
-    kind = toks[0][0]
-    n = {"r": 2, "c": 2, "l": 2, "b": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4, "h": 2,
-         "f": 2, "j": 3, "q": 3, "m": 4, "s": 4, "w": 2}.get(kind)
-    if kind == "x":
-        plain = [t for t in toks[1:] if "=" not in t and not t.startswith("params:")]
-        return plain[:-1]
-    if n is None:
-        return []
-    return [t for t in toks[1 : 1 + n] if "(" not in t and "=" not in t]
-
-
-def _subckt_depth(line: str, depth: int) -> int:
-    low = line.strip().lower()
-    if low.startswith(".subckt"):
-        return depth + 1
-    if low.startswith(".ends"):
-        return max(0, depth - 1)
-    return depth
-
-
-def _is_continuation_of_param(lines: list[str], i: int) -> bool:
-    if not lines[i].lstrip().startswith("+"):
-        return False
-    j = i - 1
-    while j > 0 and lines[j].lstrip().startswith("+"):
-        j -= 1
-    return bool(_PARAM_RE.match(lines[j]))
-
-
-def _keep_prefix(value: str) -> Callable[[re.Match[str]], str]:
-    def sub(m: re.Match[str]) -> str:
-        return m.group(1) + value
-
-    return sub
-
-
-_FUNCS: dict[str, Callable[..., float]] = {
-    "min": min, "max": max, "abs": abs, "sqrt": math.sqrt, "exp": math.exp, "log": math.log,
+_FUNCS: dict[str, tuple[Callable[..., float], int | None]] = {
+    "min": (min, None), "max": (max, None), "abs": (abs, 1), "sqrt": (math.sqrt, 1),
+    "exp": (math.exp, 1), "log": (math.log, 1),
 }
+_SI_RE = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:meg|mil|[tgkmunpf])"
+                    r"[a-zA-Z]*", re.IGNORECASE)
 
 
-def _evaluate(text: str, params: dict[str, str], *, depth: int) -> float:
-    if depth > 20:
+def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, float]) -> float:
+    if depth > 50:
         raise ValueError(f"parameter nesting too deep in {text!r}")
     expr = text.strip()
     if expr.startswith("{") and expr.endswith("}"):
@@ -664,17 +542,13 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int) -> float:
         return spice_number(expr)
     except ValueError:
         pass
+    if len(expr) > 10_000:
+        raise ValueError("expression too long to evaluate here")
     expr = expr.replace("^", "**")
-
-    def number(m: re.Match[str]) -> str:
-        return repr(spice_number(m.group(0)))
-
-    # SI-suffixed numbers first (e.g. 2.2u), then names
-    expr = re.sub(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:meg|mil|[tgkmunpf])"
-                  r"[a-zA-Z]*", number, expr, flags=re.IGNORECASE)
+    expr = _SI_RE.sub(lambda m: repr(spice_number(m.group(0))), expr)
     try:
         tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError):
         raise ValueError(f"cannot evaluate {text!r}") from None
 
     def ev(node: ast.AST) -> float:
@@ -684,34 +558,59 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int) -> float:
             return float(node.value)
         if isinstance(node, ast.BinOp):
             a, b = ev(node.left), ev(node.right)
-            ops = {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b}
-            if type(node.op) in ops:
-                return ops[type(node.op)]
-            if isinstance(node.op, ast.Div):
-                return a / b
-            if isinstance(node.op, ast.Pow):
-                return float(a**b)
+            try:
+                if isinstance(node.op, ast.Add):
+                    r = a + b
+                elif isinstance(node.op, ast.Sub):
+                    r = a - b
+                elif isinstance(node.op, ast.Mult):
+                    r = a * b
+                elif isinstance(node.op, ast.Div):
+                    r = a / b
+                elif isinstance(node.op, ast.Pow):
+                    r = float(a**b)
+                else:
+                    raise ValueError(f"cannot evaluate {text!r}")
+            except ZeroDivisionError:
+                raise _ArithmeticFailure("division by zero") from None
+            except OverflowError:
+                raise _ArithmeticFailure("the result overflows") from None
+            if isinstance(r, complex) or not math.isfinite(r):
+                raise _ArithmeticFailure("the result is not a finite real number")
+            return r
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             v = ev(node.operand)
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.Name):
             key = node.id.lower()
+            if key in memo:
+                return memo[key]
             if key in params:
-                return _evaluate(params[key], params, depth=depth + 1)
+                value = _evaluate(params[key], params, depth=depth + 1, memo=memo)
+                memo[key] = value
+                return value
             raise ValueError(f"unknown parameter {node.id!r} in {text!r}")
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
                 and node.func.id.lower() in _FUNCS and not node.keywords):
-            return float(_FUNCS[node.func.id.lower()](*[ev(a) for a in node.args]))
+            fn, arity = _FUNCS[node.func.id.lower()]
+            args = [ev(a) for a in node.args]
+            if (arity is not None and len(args) != arity) or (arity is None and len(args) < 2):
+                raise _ArithmeticFailure(
+                    f"{node.func.id}() takes {arity if arity else 'two or more'} argument"
+                    f"{'s' if arity != 1 else ''}, got {len(args)}")
+            try:
+                return float(fn(*args))
+            except (ValueError, OverflowError) as exc:
+                raise _ArithmeticFailure(f"{node.func.id}(): {exc}") from None
         raise ValueError(f"cannot evaluate {text!r}")
 
-    return ev(tree)
+    try:
+        return ev(tree)
+    except RecursionError:
+        raise _ArithmeticFailure("expression nested too deeply") from None
 
 
 def _format_value(value: str | float) -> str:
     if isinstance(value, str):
         return value.strip()
     return f"{value:.12g}"
-
-
-def _where(org: Origin) -> tuple[Path | None, int]:
-    return org.path, org.line

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from neurospice.spice.lexer import lex, split_tokens
+from neurospice.spice.numbers import is_number, parse_si
+
 __all__ = [
     "SubcktModel",
     "LibraryFile",
@@ -31,61 +34,6 @@ __all__ = [
 ]
 
 ModelKind = Literal["neuron", "memristor", "part"]
-
-_SCALE = {
-    "t": 1e12,
-    "g": 1e9,
-    "k": 1e3,
-    "m": 1e-3,
-    "u": 1e-6,
-    "n": 1e-9,
-    "p": 1e-12,
-    "f": 1e-15,
-}
-_NUMBER_RE = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]*)\s*$")
-
-
-def parse_si(text: str) -> float:
-    """Parse a SPICE number with an optional SI scale suffix, as ngspice does.
-
-    Suffixes (case-insensitive): ``f`` 1e-15, ``p`` 1e-12, ``n`` 1e-9, ``u`` 1e-6,
-    ``m`` 1e-3 (milli!), ``k`` 1e3, ``meg`` 1e6, ``g`` 1e9, ``t`` 1e12, ``mil``
-    25.4e-6.  Letters after the suffix (units: ``s``, ``ohm``, ``V``, ``Hz``) are
-    ignored, and so are letters that are no suffix (``1V`` = 1, ``10Hz`` = 10).
-
-    Parameters
-    ----------
-    text
-        E.g. ``"10k"``, ``"2.2u"``, ``"5ms"``, ``"1meg"``, ``"-3.5e-2V"``.
-
-    Returns
-    -------
-    float
-        The value in base units.
-
-    Raises
-    ------
-    ValueError
-        If ``text`` does not start with a number.
-    """
-    m = _NUMBER_RE.match(text)
-    if m is None:
-        raise ValueError(f"not a SPICE number: {text!r}")
-    value = float(m.group(1))
-    letters = m.group(2).lower()
-    if letters.startswith("meg"):
-        return value * 1e6
-    if letters.startswith("mil"):
-        return value * 25.4e-6
-    if letters:
-        return value * _SCALE.get(letters[0], 1.0)
-    return value
-
-
-def is_number(text: str) -> bool:
-    """True if ``text`` is a SPICE number (see :func:`parse_si`)."""
-    return _NUMBER_RE.match(text) is not None
-
 
 @dataclass(frozen=True)
 class SubcktModel:
@@ -164,57 +112,21 @@ def library_files(folder: Path | None = None) -> list[Path]:
 
 # --- reading ---------------------------------------------------------------------------------
 
-_INLINE_COMMENT_RE = re.compile(r"(\s\$|;|//).*$")
 _DESC_RE = re.compile(r"^\*+\s*model\s*:\s*([A-Za-z0-9_.$-]+)\s*(?:[-:]\s*(.*))?$", re.IGNORECASE)
 _ASSIGN_RE = re.compile(r"\s*=\s*")
 _WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 def _logical_lines(text: str) -> list[tuple[int, str, list[str]]]:
-    """Join ``+`` continuations; return (first line number, text, comments right above)."""
-    out: list[tuple[int, str, list[str]]] = []
-    comments: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped:
-            comments = []
-            continue
-        if stripped.startswith("*"):
-            comments.append(stripped)
-            continue
-        body = _INLINE_COMMENT_RE.sub("", stripped).rstrip()
-        if stripped.startswith("+") and out:
-            first, prev, above = out[-1]
-            out[-1] = (first, prev + " " + body[1:].strip(), above)
-            continue
-        out.append((number, body, comments))
-        comments = []
-    return out
+    """Cards of library text: (first line number, text, comments right above)."""
+    try:
+        _, cards = lex(text, has_title=False)
+    except ValueError:
+        return []
+    return [(c.line, c.text, list(c.comments)) for c in cards if not c.control_line]
 
 
-def _tokens(text: str) -> list[str]:
-    """Split a card on whitespace, keeping ``{...}`` and ``'...'`` groups and ``k = v`` whole."""
-    text = _ASSIGN_RE.sub("=", text)
-    tokens: list[str] = []
-    current = ""
-    depth = 0
-    quote = False
-    for ch in text:
-        if ch == "'" and depth == 0:
-            quote = not quote
-        elif ch == "{" and not quote:
-            depth += 1
-        elif ch == "}" and not quote and depth > 0:
-            depth -= 1
-        if ch.isspace() and depth == 0 and not quote:
-            if current:
-                tokens.append(current)
-            current = ""
-        else:
-            current += ch
-    if current:
-        tokens.append(current)
-    return tokens
+_tokens = split_tokens
 
 
 def _parse_value(text: str) -> str | float:

@@ -1,0 +1,608 @@
+"""The allow-list deck compiler: SPICE text in, a canonical deck for ngspice out.
+
+Netlists are code: ngspice reads dot-cards by prefix, follows includes, runs ``.control``
+blocks and reaches the shell from control code. So nothing a user wrote reaches ngspice as
+they wrote it. This module
+
+1. lexes the deck and every file it includes with :mod:`neurospice.spice.lexer`;
+2. classifies each card: an element by its first letter (of the kinds in :data:`ELEMENTS`), or
+   a dot-card whose name is exactly one of :data:`DOT_CARDS`; ``.options`` names must be in
+   :data:`OPTIONS`; anything else is refused with file, line, column and the card's text;
+3. expands ``.include``/``.lib`` itself, only from the deck's tree or the shipped library, and
+   resolves XSPICE file attributes (any ``...file...=PATH``) the same way;
+4. applies the limits of :class:`Limits` (file size, number of cards, include depth, ``.func``
+   expansion, points of an analysis, infinite numbers);
+5. re-emits one card per line from its tokens, under neurospice's own title, with no comment
+   and no text of the user's outside a checked card.
+
+``.control`` blocks and ``*#`` lines are refused unless the caller asks to drop them
+(``control="ignore"``: their ``tran``/``ac``/``dc``/``op`` commands become cards when the
+deck has no analysis of its own) or to keep them (``control="allow"``, for trusted decks; the
+run is still sandboxed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from neurospice.errors import DeckError, LimitError
+from neurospice.spice.lexer import Card, LexError, check_card_text, lex, split_tokens
+from neurospice.spice.numbers import parse_si
+from neurospice.spice.resources import NETLISTS_DIR
+
+__all__ = [
+    "ELEMENTS",
+    "DOT_CARDS",
+    "OPTIONS",
+    "ControlMode",
+    "Limits",
+    "Origin",
+    "CompiledCard",
+    "CompiledDeck",
+    "compile_text",
+    "TITLE",
+]
+
+ControlMode = Literal["refuse", "ignore", "allow"]
+
+#: The first line of every deck neurospice gives to ngspice.
+TITLE = "* neurospice canonical deck"
+
+#: Element letters and the fewest tokens each card needs (name included).
+ELEMENTS: dict[str, tuple[int, str]] = {
+    "r": (4, "resistor"), "c": (4, "capacitor"), "l": (4, "inductor"),
+    "k": (4, "coupled inductors"), "v": (3, "voltage source"), "i": (3, "current source"),
+    "e": (4, "VCVS"), "f": (4, "CCCS"), "g": (4, "VCCS"), "h": (4, "CCVS"),
+    "b": (4, "behavioural source"), "d": (4, "diode"), "j": (5, "JFET"),
+    "q": (5, "bipolar transistor"), "m": (6, "MOSFET"), "z": (5, "MESFET"),
+    "x": (3, "subcircuit instance"), "s": (5, "voltage switch"), "w": (5, "current switch"),
+    "t": (5, "lossless line"), "o": (5, "lossy line"), "u": (5, "RC line"),
+    "p": (4, "coupled lines"), "a": (3, "XSPICE code-model instance"),
+}
+
+#: Dot-cards, by their exact names (ngspice would also take any longer word).
+DOT_CARDS = frozenset({
+    ".param", ".func", ".subckt", ".ends", ".model", ".tran", ".dc", ".ac", ".op", ".tf",
+    ".noise", ".sens", ".pz", ".disto", ".four", ".options", ".option", ".opt", ".save",
+    ".meas", ".measure", ".ic", ".nodeset", ".global", ".end", ".temp", ".include", ".inc",
+    ".lib", ".endl", ".print", ".plot", ".width", ".title",
+})
+#: Cards that only shape ngspice's batch printout: accepted and not passed on.
+_DROPPED_CARDS = frozenset({".print", ".plot", ".width", ".title"})
+ANALYSES = frozenset({".tran", ".dc", ".ac", ".op", ".tf", ".noise", ".sens", ".pz", ".disto"})
+
+#: ``.options`` names ngspice may be given.
+OPTIONS = frozenset({
+    "abstol", "reltol", "vntol", "chgtol", "trtol", "gmin", "gmindc", "gminsteps", "srcsteps",
+    "itl1", "itl2", "itl3", "itl4", "itl5", "itl6", "method", "maxord", "temp", "tnom", "seed",
+    "interp", "noopiter", "noopac", "acct", "norefvalue", "savecurrents", "rshunt", "cshunt",
+    "rseries", "ramptime", "keepopinfo", "pivtol", "pivrel", "xmu", "numdgt", "warn",
+    "maxwarns", "nopage", "list", "node", "opts", "sparse", "klu", "trytocompact", "autostop",
+    "noinit", "minbreak", "defad", "defas", "defl", "defw", "scale", "bypass", "badmos3",
+    "cktcheck", "abserr", "relerr",
+})
+
+_CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
+_FILE_ATTR_RE = re.compile(
+    r"""(?<![\w])([A-Za-z_]*file[A-Za-z_]*)\s*=\s*("[^"]*"|'[^']*'|[^\s()\[\]]+)""",
+    re.IGNORECASE,
+)
+_NUMBER_LITERAL_RE = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
+_LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
+_NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what a deck may ask for; each has a command-line option to raise it.
+
+    Attributes
+    ----------
+    max_file_bytes
+        Largest deck or included file (bytes).
+    max_cards
+        Most cards after expanding includes.
+    max_include_depth
+        Deepest chain of includes.
+    max_card_chars
+        Longest card (characters, continuations joined).
+    max_func_expansion
+        Largest text a ``.func`` expands to when its calls are inlined (characters).
+    max_points
+        Most time points (``(tstop - tstart) / min(tstep, tmax)``), frequency points or DC
+        sweep points of one analysis.
+    """
+
+    max_file_bytes: int = 20_000_000
+    max_cards: int = 500_000
+    max_include_depth: int = 16
+    max_card_chars: int = 200_000
+    max_func_expansion: int = 1_000_000
+    max_points: float = 5e7
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a card came from (``path`` None for in-memory text); 1-based line and column."""
+
+    path: Path | None
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path if self.path else '<deck>'}:{self.line}"
+
+
+@dataclass(frozen=True)
+class CompiledCard:
+    """One checked card.
+
+    Attributes
+    ----------
+    head
+        ``".tran"``, ``".model"`` ... for dot-cards; the element name (lower case) otherwise.
+    tokens
+        The card's tokens as emitted (file attributes already resolved).
+    origin
+        Where the card was written.
+    depth
+        Subcircuit nesting depth (0 at top level).
+    """
+
+    head: str
+    tokens: tuple[str, ...]
+    origin: Origin
+    depth: int
+
+    @property
+    def text(self) -> str:
+        """The card as ngspice will read it: its tokens joined by spaces."""
+        return " ".join(self.tokens)
+
+    @property
+    def is_element(self) -> bool:
+        return not self.head.startswith(".")
+
+    @property
+    def letter(self) -> str:
+        """The element letter (``"r"``, ``"x"`` ...), or ``""`` for a dot-card."""
+        return "" if self.head.startswith(".") else self.head[0]
+
+
+@dataclass
+class CompiledDeck:
+    """The result of :func:`compile_text`."""
+
+    cards: list[CompiledCard]
+    source: Path | None
+    base_dir: Path
+    title: str
+    lock_pairs: list[tuple[str, str, Origin]] = field(default_factory=list)
+    control: list[tuple[str, Origin]] = field(default_factory=list)
+    dropped: list[tuple[str, Origin]] = field(default_factory=list)
+    control_mode: ControlMode = "refuse"
+
+
+def _error(message: str, origin: Origin, snippet: str | None = None, *,
+           hint: str | None = None, limit: bool = False) -> DeckError:
+    cls = LimitError if limit else DeckError
+    return cls(message, origin.path, origin.line, origin.column, snippet=snippet, hint=hint)
+
+
+class _Compiler:
+    def __init__(self, top: Path, control: ControlMode, limits: Limits) -> None:
+        self.top = top
+        self.library = NETLISTS_DIR.resolve()
+        self.control_mode = control
+        self.limits = limits
+        self.cards: list[CompiledCard] = []
+        self.control: list[tuple[str, Origin]] = []
+        self.dropped: list[tuple[str, Origin]] = []
+        self.lock_pairs: list[tuple[str, str, Origin]] = []
+        self.depth = 0
+
+    # ------------------------------------------------------------------ files
+    def read_file(self, path: Path, origin: Origin | None) -> str:
+        where = origin or Origin(path, 1)
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise _error(f"cannot read {path}: {exc.strerror}", where) from None
+        if size > self.limits.max_file_bytes:
+            raise _error(f"{path} is {size} bytes, over the limit of "
+                         f"{self.limits.max_file_bytes} (--max-deck-bytes raises it)", where,
+                         limit=True)
+        try:
+            return path.read_text(encoding="utf-8", errors="strict")
+        except UnicodeDecodeError as exc:
+            raise _error(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                         where) from None
+        except OSError as exc:
+            raise _error(f"cannot read {path}: {exc.strerror}", where) from None
+
+    def compile_file_text(self, text: str, path: Path | None, base: Path, *, has_title: bool,
+                          section: str | None, stack: tuple[Path, ...],
+                          origin: Origin | None) -> None:
+        try:
+            _, cards = lex(text, has_title=has_title)
+        except LexError as exc:
+            raise DeckError(exc.message, path, exc.line, exc.column) from None
+        if section is not None:
+            cards = self._section(cards, section, path, origin)
+        in_control = False
+        control_origin: Origin | None = None
+        after_end = False
+        for card in cards:
+            org = Origin(path, card.line)
+            head = card.head
+            if has_title and not card.control_line:
+                # directives neurospice itself writes in comments: kept as data
+                for comment in card.comments:
+                    m = _LOCK_RE.match("* " + comment)
+                    if m:
+                        self.lock_pairs.append((m.group(1).lower(), m.group(2).lower(), org))
+            if in_control:
+                if head == ".endc":
+                    in_control = False
+                    continue
+                self._control_line(card.text, org, card.raw)
+                continue
+            if card.control_line:
+                self._control_line(card.text, org, card.raw, star_hash=True)
+                continue
+            if head == ".control":
+                if len(card.text.split()) > 1:
+                    raise _error("text after .control on the same line", org, card.raw)
+                if self.control_mode == "refuse":
+                    raise _error(
+                        "ngspice .control blocks run commands (and can reach the shell) and "
+                        "are refused", org, card.raw,
+                        hint="simulate --ignore-control drops the block (its tran/ac/dc/op "
+                             "commands become analysis cards); --allow-control runs it, for "
+                             "decks you trust")
+                in_control = True
+                control_origin = org
+                continue
+            if head == ".endc":
+                raise _error(".endc without .control", org, card.raw)
+            if after_end:
+                continue
+            if head == ".end":
+                if has_title:
+                    after_end = True
+                continue
+            self._card(card, org, path, base, stack)
+        if in_control and control_origin is not None:
+            raise _error(".control block without .endc", control_origin)
+
+    def _section(self, cards: list[Card], section: str, path: Path | None,
+                 origin: Origin | None) -> list[Card]:
+        out: list[Card] = []
+        inside = found = False
+        for card in cards:
+            toks = card.text.split()
+            head = toks[0].lower() if toks else ""
+            if head == ".lib" and len(toks) == 2 and not inside:
+                if toks[1].lower() == section.lower():
+                    inside = found = True
+                continue
+            if head == ".endl":
+                inside = False
+                continue
+            if inside:
+                out.append(card)
+        if not found:
+            raise _error(f"library {path} has no section '.lib {section}'",
+                         origin or Origin(path, 1))
+        return out
+
+    def _control_line(self, text: str, org: Origin, raw: str, *, star_hash: bool = False) -> None:
+        what = "'*#' lines are ngspice control lines" if star_hash else "control code"
+        if self.control_mode == "refuse":
+            raise _error(f"{what} (they can reach the shell) are refused", org, raw,
+                         hint="simulate --ignore-control drops them; --allow-control runs them, "
+                              "for decks you trust")
+        bad = check_card_text(text)
+        if self.control_mode == "allow":
+            if bad is not None:
+                raise _error(f"control line refused: {bad[1]}", org, raw)
+            self.control.append((text, org))
+        else:
+            self.dropped.append((text, org))
+
+    # ------------------------------------------------------------------ cards
+    def _card(self, card: Card, org: Origin, path: Path | None, base: Path,
+              stack: tuple[Path, ...]) -> None:
+        text = card.text
+        if len(text) > self.limits.max_card_chars:
+            raise _error(f"card of {len(text)} characters, over the limit of "
+                         f"{self.limits.max_card_chars}", org, card.raw[:120], limit=True)
+        bad = check_card_text(text)
+        if bad is not None:
+            col = _column(card.raw, text, bad[0])
+            raise _error(f"refused: {bad[1]}", Origin(path, card.line, col), card.raw)
+        toks = split_tokens(text)
+        head = toks[0].lower()
+        if head.startswith("."):
+            if head not in DOT_CARDS:
+                near = _near(head)
+                raise _error(f"unknown card '{toks[0]}'" + (f" (did you mean {near}?)" if near
+                                                             else ""),
+                             org, card.raw,
+                             hint="neurospice passes only the cards it knows to ngspice: "
+                                  + ", ".join(sorted(c for c in DOT_CARDS
+                                                     if c not in _DROPPED_CARDS)))
+            if head in (".include", ".inc"):
+                self._include(toks, org, base, stack, card.raw)
+                return
+            if head == ".lib":
+                if len(toks) >= 3 or (len(toks) == 2 and _looks_like_path(toks[1])):
+                    self._include(toks, org, base, stack, card.raw, section=(
+                        toks[2] if len(toks) >= 3 else None))
+                    return
+                raise _error("'.lib NAME' opens a library section; it belongs in a library "
+                             "file included by '.lib FILE NAME'", org, card.raw)
+            if head == ".endl":
+                return
+            if head in _DROPPED_CARDS:
+                self.dropped.append((text, org))
+                return
+            if head in (".options", ".option", ".opt"):
+                self._options(toks, org, card.raw)
+            if head == ".subckt":
+                if len(toks) < 3:
+                    raise _error(".subckt needs a name and pins", org, card.raw)
+                self.depth += 1
+            elif head == ".ends":
+                if self.depth == 0:
+                    raise _error(".ends without .subckt", org, card.raw)
+                self.depth -= 1
+                self._emit(head, toks, org, self.depth)
+                return
+            elif head == ".model" and len(toks) < 3:
+                raise _error(".model needs a name and a type", org, card.raw)
+        else:
+            letter = head[0]
+            if letter not in ELEMENTS:
+                raise _error(
+                    f"unknown element '{toks[0]}': an element's first letter names its kind, "
+                    f"and '{letter.upper()}' is none neurospice supports",
+                    org, card.raw,
+                    hint="supported: " + ", ".join(f"{k.upper()} {v[1]}"
+                                                   for k, v in ELEMENTS.items()))
+            need, kind = ELEMENTS[letter]
+            if len(toks) < need:
+                raise _error(f"{kind} '{toks[0]}' needs at least {need - 1} fields after its "
+                             f"name (got {len(toks) - 1})", org, card.raw)
+        toks = self._files(toks, org, base, card.raw)
+        self._numbers(text, org, card.raw)
+        depth = self.depth - 1 if head == ".subckt" else self.depth
+        self._emit(head, toks, org, depth)
+
+    def _emit(self, head: str, toks: list[str], org: Origin, depth: int) -> None:
+        if len(self.cards) >= self.limits.max_cards:
+            raise _error(f"the deck expands to more than {self.limits.max_cards} cards "
+                         "(an include bomb?)", org, limit=True)
+        self.cards.append(CompiledCard(head, tuple(toks), org, depth))
+
+    def _options(self, toks: list[str], org: Origin, raw: str) -> None:
+        for tok in toks[1:]:
+            name = tok.split("=", 1)[0].strip().lower()
+            if name not in OPTIONS:
+                raise _error(f".options {name}: not an option neurospice passes to ngspice",
+                             org, raw, hint="known options: " + ", ".join(sorted(OPTIONS)))
+
+    def _numbers(self, text: str, org: Origin, raw: str) -> None:
+        for m in _NUMBER_LITERAL_RE.finditer(text):
+            try:
+                value = float(m.group(0))
+            except ValueError:
+                continue
+            if not math.isfinite(value):
+                raise _error(f"the number {m.group(0)} is infinite", org, raw)
+        for tok in split_tokens(text):
+            value_text = tok.split("=", 1)[1] if "=" in tok else tok
+            low = value_text.strip().lower()
+            if low in ("inf", "+inf", "-inf", "nan", "infinity"):
+                raise _error(f"'{value_text}' is not a finite number", org, raw)
+
+    def _files(self, toks: list[str], org: Origin, base: Path, raw: str) -> list[str]:
+        out = []
+        for tok in toks:
+            def resolve(m: re.Match[str]) -> str:
+                key, value = m.group(1), m.group(2).strip("\"'")
+                target = self.resolve(value, org, base, raw, what=f"{key}=")
+                text = str(target)
+                if check_card_text(text) is not None or '"' in text:
+                    raise _error(f"{key}= path {text} has characters a deck cannot carry", org,
+                                 raw)
+                return f'{key}="{text}"'
+            out.append(_FILE_ATTR_RE.sub(resolve, tok))
+        return out
+
+    # --------------------------------------------------------------- includes
+    def _include(self, toks: list[str], org: Origin, base: Path, stack: tuple[Path, ...],
+                 raw: str, section: str | None = None) -> None:
+        if len(toks) < 2:
+            raise _error(f"{toks[0]} without a file name", org, raw)
+        target = self.resolve(toks[1].strip("\"'"), org, base, raw, what=toks[0].lower())
+        if len(stack) >= self.limits.max_include_depth or target in stack:
+            raise _error(f"include loop or nesting deeper than "
+                         f"{self.limits.max_include_depth}: {target}", org, raw, limit=True)
+        text = self.read_file(target, org)
+        self.compile_file_text(text, target, target.parent, has_title=False, section=section,
+                               stack=(*stack, target), origin=org)
+
+    def resolve(self, name: str, org: Origin, base: Path, raw: str, *, what: str) -> Path:
+        """Resolve a file name; only the deck's tree and the shipped library are allowed.
+
+        Relative names are looked up beside the including file, then beside the top deck,
+        then in the shipped ``netlists/`` folder.
+        """
+        if not name:
+            raise _error(f"{what} without a file name", org, raw)
+        if name.startswith("~") or "%" in name:
+            raise _error(f"{what} '{name}': home-relative and environment-variable paths are "
+                         "refused; use a path relative to the deck", org, raw)
+        roots = (self.top, self.library)
+        p = Path(name)
+        candidates = [p] if p.is_absolute() else list(
+            dict.fromkeys([base / name, self.top / name, self.library / name]))
+        outside = []
+        for cand in candidates:
+            resolved = cand.resolve()
+            if not any(_inside(resolved, root) for root in roots):
+                outside.append(resolved)
+                continue
+            if resolved.is_file():
+                return resolved
+        if outside and (p.is_absolute() or ".." in p.parts or any(o.exists() for o in outside)):
+            raise _error(f"{what} '{name}' resolves outside the deck's directory tree "
+                         f"({self.top}) and the neurospice library ({self.library}); refused - "
+                         "copy the file next to the deck", org, raw)
+        raise _error(f"{what} '{name}': file not found (looked beside the deck and in "
+                     f"{self.library})", org, raw)
+
+
+def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
+                 control: ControlMode = "refuse", limits: Limits | None = None) -> CompiledDeck:
+    """Compile deck ``text`` (its first line is the title) into checked cards.
+
+    Parameters
+    ----------
+    text
+        The deck.
+    base_dir
+        The deck's folder: includes resolve from here, and the deck's tree is this folder.
+    source
+        The deck's file, for messages.
+    control
+        What to do with ``.control`` blocks and ``*#`` lines: ``"refuse"`` (default),
+        ``"ignore"`` (drop them; analysis commands become cards when the deck has none) or
+        ``"allow"`` (keep them: trusted decks only).
+    limits
+        The bounds to apply (:class:`Limits` defaults).
+
+    Raises
+    ------
+    DeckError
+        Anything refused, naming the file, line and column.
+    LimitError
+        A deck beyond one of ``limits``.
+    """
+    limits = limits or Limits()
+    base = Path(base_dir).resolve()
+    origin = Origin(source, 1)
+    if len(text.encode("utf-8", "replace")) > limits.max_file_bytes:
+        raise _error(f"the deck is over the limit of {limits.max_file_bytes} bytes "
+                     "(--max-deck-bytes raises it)", origin, limit=True)
+    if not text.strip():
+        raise _error("the deck is empty", origin)
+    comp = _Compiler(base, control, limits)
+    comp.compile_file_text(text, source, base, has_title=True, section=None,
+                           stack=(source.resolve(),) if source else (), origin=None)
+    if comp.depth:
+        last = next(c for c in reversed(comp.cards) if c.head == ".subckt")
+        raise _error(".subckt without .ends", last.origin)
+    title_line = text.split("\n", 1)[0].strip()
+    deck = CompiledDeck(comp.cards, source, base, title_line, comp.lock_pairs, comp.control,
+                        comp.dropped, control)
+    if control == "ignore":
+        _analyses_from_control(deck)
+    _check_funcs(deck, limits)
+    return deck
+
+
+def _analyses_from_control(deck: CompiledDeck) -> None:
+    """With ``--ignore-control``: the dropped block's analysis commands become cards."""
+    if any(c.head in ANALYSES and c.depth == 0 for c in deck.cards):
+        return
+    for text, org in deck.dropped:
+        toks = split_tokens(text)
+        if toks and toks[0].lower() in _CONTROL_ANALYSES and check_card_text(text) is None:
+            head = "." + toks[0].lower()
+            deck.cards.append(CompiledCard(head, (head, *toks[1:]), org, 0))
+
+
+_FUNC_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=?\s*(.*)$", re.DOTALL)
+
+
+def _check_funcs(deck: CompiledDeck, limits: Limits) -> None:
+    """Refuse ``.func`` definitions that expand beyond the limit or call themselves."""
+    bodies: dict[str, tuple[str, Origin]] = {}
+    for card in deck.cards:
+        if card.head != ".func":
+            continue
+        m = _FUNC_RE.match(" ".join(card.tokens[1:]))
+        if not m:
+            raise _error(".func needs NAME(ARGS) = {EXPRESSION}", card.origin, card.text)
+        bodies[m.group(1).lower()] = (m.group(3), card.origin)
+    if not bodies:
+        return
+    calls = {name: {g: len(re.findall(rf"(?<![\w.]){g}\s*\(", body, re.IGNORECASE))
+                    for g in bodies}
+             for name, (body, _) in bodies.items()}
+    size: dict[str, float] = {}
+
+    def expand(name: str, seen: tuple[str, ...]) -> float:
+        if name in size:
+            return size[name]
+        if name in seen:
+            raise _error(f".func {name} calls itself (through {' -> '.join(seen)})",
+                         bodies[name][1])
+        total: float = len(bodies[name][0])
+        for g, n in calls[name].items():
+            if n:
+                total += n * expand(g, (*seen, name))
+        size[name] = total
+        return total
+
+    for name, (_, org) in bodies.items():
+        if expand(name, ()) > limits.max_func_expansion:
+            raise _error(f".func {name} expands to about {size[name]:.3g} characters, over the "
+                         f"limit of {limits.max_func_expansion}", org, limit=True)
+
+
+def _column(raw: str, text: str, index: int) -> int:
+    """1-based column in ``raw`` of the character at ``index`` of the joined card ``text``."""
+    if 0 <= index < len(text):
+        ch = text[index]
+        prefix = text[:index]
+        pos = raw.find(prefix[-8:] + ch) if len(prefix) >= 1 else raw.find(ch)
+        if pos >= 0:
+            return pos + min(len(prefix), 8) + 1
+        pos = raw.find(ch)
+        if pos >= 0:
+            return pos + 1
+    return 1
+
+
+def _near(head: str) -> str | None:
+    for card in sorted(DOT_CARDS, key=len, reverse=True):
+        if head.startswith(card) or card.startswith(head):
+            return card
+    return None
+
+
+def _looks_like_path(text: str) -> bool:
+    return "/" in text or "." in text
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+    except ValueError:
+        return False
+    return True
+
+
+def check_number(text: str) -> float:
+    """A finite SPICE number (``2.2u``), or ValueError."""
+    value = parse_si(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
