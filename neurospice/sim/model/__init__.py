@@ -1,0 +1,41 @@
+"""The model engine: the board's circuit equations compiled from its deck, integrated in numba.
+
+Public API (by task):
+
+* run a deck: :func:`run_model` (one :class:`~neurospice.sim.ngspice.Waveforms` per parameter
+  point, same vector names as ngspice), :func:`iter_model` (chunk by chunk, for maps);
+* compile once, run many times: :func:`compile_model` -> :class:`CompiledModel`
+  (``.run(points)``, ``.iter(points)``, ``.program.describe()``);
+* what cannot be mapped: :class:`UnmappableElementError` (a
+  :class:`~neurospice.errors.NeurospiceInputError`; ``.element`` names the element);
+* the neuron's measured nonlinearity: :func:`characterise_fhn`, :class:`NeuronTables`,
+  :func:`cache_dir`.
+
+See docs/model_engine.md for the equations, the step, the agreement with ngspice and the speed.
+"""
+
+from neurospice.sim.model.characterise import NeuronTables, cache_dir, characterise_fhn
+from neurospice.sim.model.compile import ModelProgram, UnmappableElementError, compile_deck
+from neurospice.sim.model.engine import (
+    DEFAULT_STEP,
+    CompiledModel,
+    ModelParameterError,
+    compile_model,
+    iter_model,
+    run_model,
+)
+
+__all__ = [
+    "DEFAULT_STEP",
+    "CompiledModel",
+    "ModelParameterError",
+    "ModelProgram",
+    "NeuronTables",
+    "UnmappableElementError",
+    "cache_dir",
+    "characterise_fhn",
+    "compile_deck",
+    "compile_model",
+    "iter_model",
+    "run_model",
+]

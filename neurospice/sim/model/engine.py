@@ -1,0 +1,529 @@
+"""Run a deck with the model engine: parameter points in, ngspice-shaped waveforms out.
+
+>>> from neurospice.spice.deck import prepare_deck
+>>> from neurospice.sim.model import run_model
+>>> deck = prepare_deck("netlists/coupled_fhn.cir")
+>>> [wf] = run_model(deck, tstop=5.0)                     # doctest: +SKIP
+>>> wf.time, wf["v(smem)"], wf["v(xm1.w)"], wf["v(xm1.r)"]  # doctest: +SKIP
+
+:func:`run_model` returns one :class:`~neurospice.sim.ngspice.Waveforms` per point, with the
+vector names ngspice gives (``v(<mem node>)`` per neuron, ``v(<out node>)``, ``v(x<n>.v3)``,
+``v(x<m>.w)``, ``v(x<m>.r)``, ``v(x<m>.emx|ebx|rhox)``, ``i(<sense source>)``, the nodes along each
+coupling path), restricted to the deck's ``.save`` list when it has one; the analysis, spike and
+locking code therefore reads them as it reads an ngspice run. :func:`iter_model` yields them
+chunk by chunk (bounded memory for maps).
+
+Seeds: the memristors' per-device (``mc``) and cycle-to-cycle (``c2c``) draws come from
+``numpy.random.default_rng([seed, device_index])`` - the same law as ngspice's ``agauss`` /
+``trrandom`` (standard normal, same floors, same hold intervals), not the same numbers. ``seed``
+is, in order: a point's ``"seed"`` entry, the ``seed`` argument, the deck's ``.param seed``,
+its ``.options seed=``, else 1. Every point of a map gets the same draws unless its entry differs
+(as every point of an ngspice sweep runs with the deck's one seed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurospice.errors import NeurospiceInputError
+from neurospice.sim.model.characterise import (
+    DYNAMIC_PARAMS,
+    NeuronTables,
+    characterise_fhn,
+)
+from neurospice.sim.model.compile import ModelProgram, compile_deck, evaluate
+from neurospice.sim.model.integrate import (
+    DEV_BIOLEK,
+    DEV_PERSHIN,
+    DEV_ZRO2,
+    NPRM,
+    P,
+    integrate,
+)
+from neurospice.sim.ngspice import Waveforms
+from neurospice.spice.deck import PreparedDeck
+
+__all__ = [
+    "DEFAULT_STEP",
+    "BoundPoints",
+    "CompiledModel",
+    "ModelParameterError",
+    "ProgressFn",
+    "compile_model",
+    "iter_model",
+    "run_model",
+]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+#: ``progress(points_done, points_total)``, called after each chunk.
+ProgressFn = Callable[[int, int], None]
+
+#: Default integration step (s): spike times within 0.1 % of a 4x finer step (docs/model_engine.md).
+DEFAULT_STEP = 50e-6
+#: Points integrated per call of the compiled kernel (bounds the recorded arrays' memory).
+DEFAULT_CHUNK = 16
+_DEV_CODE = {"zro2": DEV_ZRO2, "biolek": DEV_BIOLEK, "pershin": DEV_PERSHIN}
+_ZRO2_SLOTS = {"alpha1": P.ALPHA1, "b0": P.B0, "esm": P.ESM, "bpf": P.BPF, "aa": P.AA,
+               "lam": P.LAM, "area": P.AREA, "t0": P.T0, "rth": P.RTH, "dtmax": P.DTMAX,
+               "kb": P.KB, "tc2c": P.TC2C, "td2c": P.TD2C}
+
+
+class ModelParameterError(NeurospiceInputError):
+    """A parameter value the model engine cannot use (not evaluable, out of range)."""
+
+
+@dataclass
+class BoundPoints:
+    """The kernel's input arrays for a list of points (see :func:`integrate`)."""
+
+    nsteps: int
+    h: float
+    rec_every: int
+    arrays: dict[str, Any]
+    tables: list[NeuronTables]
+    seeds: list[int]
+    draw_tab: FloatArray
+    extra: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _deck_seed(deck: PreparedDeck) -> int:
+    params = deck.params()
+    if "seed" in params:
+        try:
+            return int(deck.evaluate(params["seed"]))
+        except ValueError:
+            pass
+    for line in deck.lines:
+        m = re.match(r"^\s*\.options?\b.*\bseed\s*=\s*(\d+)", line, re.IGNORECASE)
+        if m:
+            return int(m.group(1))
+    return 1
+
+
+class CompiledModel:
+    """A deck compiled once, run for any list of parameter points.
+
+    Parameters
+    ----------
+    deck
+        A checked deck.
+
+    Raises
+    ------
+    UnmappableElementError
+        When the deck holds an element the engine cannot map.
+    """
+
+    def __init__(self, deck: PreparedDeck) -> None:
+        self.deck = deck
+        self.program: ModelProgram = compile_deck(deck)
+        self._tables: dict[tuple[tuple[str, float], ...], NeuronTables] = {}
+
+    # ------------------------------------------------------------------ binding
+    def _table(self, subckt: str, static: dict[str, float]) -> NeuronTables:
+        key = tuple(sorted(static.items()))
+        if key not in self._tables:
+            self._tables[key] = characterise_fhn(self.program.definitions, static, subckt=subckt,
+                                                 base_dir=self.deck.base_dir)
+        return self._tables[key]
+
+    def _point_deck(self, point: dict[str, Any]) -> PreparedDeck:
+        params = {k: v for k, v in point.items() if k != "seed" or "seed" in self.deck.params()}
+        return self.deck.with_params(params) if params else self.deck
+
+    def bind(self, points: Sequence[dict[str, Any]], *, tstop: float | None = None,
+             seed: int | None = None, dt: float | None = None,
+             record_step: float | None = None) -> BoundPoints:
+        """Evaluate every point's parameters, draws and initial state into kernel arrays.
+
+        Parameters
+        ----------
+        points
+            Parameter overrides per point (``.param`` names; ``"seed"`` for the draws).
+        tstop
+            Run length (s); default the deck's ``.tran`` stop time.
+        seed
+            Default seed of the draws (see the module docstring).
+        dt
+            Integration step (s); default :data:`DEFAULT_STEP` (or the deck's max step if smaller).
+        record_step
+            Spacing of the returned samples (s), rounded to a multiple of ``dt``; default the
+            deck's ``.tran`` step.
+        """
+        prog = self.program
+        tstep, tstop_deck, tmax = prog.tran
+        t_end = float(tstop if tstop is not None else tstop_deck)
+        if not t_end > 0:
+            raise ModelParameterError(f"tstop must be positive (got {t_end:g} s)")
+        h = float(dt) if dt is not None else min(DEFAULT_STEP, tmax if tmax > 0 else DEFAULT_STEP)
+        nsteps = int(math.ceil(t_end / h - 1e-9))
+        rec = record_step if record_step is not None else tstep
+        rec_every = max(1, int(round(rec / h)))
+        npts, nn, nbr, nd = len(points), len(prog.neurons), len(prog.branches), len(prog.devices)
+        a: dict[str, Any] = {
+            "v_init": np.zeros((npts, nn)), "il_init": np.zeros((npts, nn)),
+            "w_init": np.zeros((npts, nd)), "c0": np.zeros((npts, nn)),
+            "lval": np.zeros((npts, nn)), "rs": np.zeros((npts, nn)), "v3": np.zeros((npts, nn)),
+            "kout": np.zeros((npts, nn)), "tab_of": np.zeros((npts, nn), dtype=np.int64),
+            "rser": np.zeros((npts, nbr)), "emf": np.zeros((npts, nbr)),
+            "prm": np.zeros((npts, nd, NPRM)),
+        }
+        tables: list[NeuronTables] = []
+        tab_index: dict[str, int] = {}
+        seeds: list[int] = []
+        draws_per_point: list[list[FloatArray]] = []
+        base_seed = seed if seed is not None else _deck_seed(self.deck)
+        extra: list[dict[str, Any]] = []
+        for ip, point in enumerate(points):
+            d = self._point_deck(point)
+            s = int(point.get("seed", base_seed))
+            seeds.append(s)
+            info: dict[str, Any] = {"neurons": {}}
+            for k, nrn in enumerate(prog.neurons):
+                vals = self._values(d, nrn.params, nrn.name)
+                static = {n: v for n, v in vals.items() if n not in DYNAMIC_PARAMS}
+                tb = self._table(nrn.subckt, static)
+                if tb.key not in tab_index:
+                    tab_index[tb.key] = len(tables)
+                    tables.append(tb)
+                a["tab_of"][ip, k] = tab_index[tb.key]
+                a["c0"][ip, k] = vals["c0"]
+                a["lval"][ip, k] = tb.lval
+                a["rs"][ip, k] = tb.rs
+                a["v3"][ip, k] = tb.v3_of(vals["pot"])
+                a["kout"][ip, k] = vals.get("kout", 1.0)
+                v0, i0 = self._initial(d, nrn.v_init, tb, a["v3"][ip, k])
+                a["v_init"][ip, k] = v0
+                a["il_init"][ip, k] = i0
+                info["neurons"][nrn.name] = {"v3": a["v3"][ip, k], "c0": vals["c0"],
+                                             "kout": a["kout"][ip, k]}
+            values: dict[str, float] = {}
+            info["values"] = values
+            for b, br in enumerate(prog.branches):
+                rsum = 0.0
+                emf = 0.0
+                for kind, name, _n1, _n2, text in br.walk:
+                    if kind == "r":
+                        values[name] = self._value(d, text, name)
+                        rsum += values[name]
+                    elif kind == "v":
+                        values[name] = self._value(d, text[1:], name)
+                        emf += (1.0 if text.startswith("+") else -1.0) * values[name]
+                a["rser"][ip, b] = rsum
+                a["emf"][ip, b] = emf
+            draws_j: list[FloatArray] = []
+            for j, dev in enumerate(prog.devices):
+                vals = self._values(d, dev.params, dev.name)
+                w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, j, t_end)
+                a["w_init"][ip, j] = w0
+                draws_j.append(dtab)
+            draws_per_point.append(draws_j)
+            extra.append(info)
+        ni = max([1] + [dt_.shape[0] for dj in draws_per_point for dt_ in dj])
+        draw_tab = np.zeros((npts, nd, ni, 3))
+        for ip, dj in enumerate(draws_per_point):
+            for j, dtab in enumerate(dj):
+                draw_tab[ip, j, : dtab.shape[0]] = dtab
+                draw_tab[ip, j, dtab.shape[0]:] = dtab[-1]
+        return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
+
+    def _value(self, d: PreparedDeck, text: str, owner: str) -> float:
+        try:
+            return evaluate(d, text)
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ModelParameterError(f"{owner}: cannot evaluate '{text}': {exc}",
+                                      path=self.deck.source) from None
+
+    def _values(self, d: PreparedDeck, params: dict[str, str], owner: str) -> dict[str, float]:
+        return {k: self._value(d, v, f"{owner} {k}") for k, v in params.items()}
+
+    def _initial(self, d: PreparedDeck, v_ic: str | None, tb: NeuronTables,
+                 v3: float) -> tuple[float, float]:
+        if self.program.uic:
+            v0 = self._value(d, v_ic, ".ic") if v_ic is not None else 0.0
+            return v0, 0.0
+        # operating point of the uncoupled neuron: F(V) + (V - V3 - H(V))/Rs = 0
+        g = tb.f_cubic + (tb.v_grid - v3 - tb.h_ref) / tb.rs
+        idx = np.nonzero(np.diff(np.sign(g)))[0]
+        if idx.size == 0:
+            return 0.0, 0.0
+        i = int(idx[np.argmin(np.abs(tb.v_grid[idx]))])
+        v0 = float(tb.v_grid[i] - g[i] * (tb.v_grid[i + 1] - tb.v_grid[i]) / (g[i + 1] - g[i]))
+        if v_ic is not None:
+            v0 = self._value(d, v_ic, ".ic")
+        href = float(np.interp(v0, tb.v_grid, tb.h_ref))
+        return v0, (v0 - v3 - href) / tb.rs
+
+    def _device(self, model: str, vals: dict[str, float], prm: FloatArray, seed: int, j: int,
+                t_end: float) -> tuple[float, FloatArray]:
+        if model == "zro2":
+            for name, slot in _ZRO2_SLOTS.items():
+                prm[slot] = vals[name]
+            rng = np.random.default_rng([seed, j])
+            g = rng.standard_normal(3)
+            mc = vals["mc"]
+            nominal = np.array([vals["em"], vals["eb"], vals["rho"]])
+            sig = np.array([vals["sig_em"], vals["sig_eb"], vals["sig_rho"]])
+            dev = nominal * np.maximum(1.0 + mc * sig * g, 0.2)
+            c2c = vals["c2c"]
+            tc = vals["tc2c"]
+            if c2c != 0.0 and tc > 0.0:
+                ni = int(math.ceil(max(t_end - vals["td2c"], 0.0) / tc)) + 1
+                z = rng.standard_normal((ni, 3))
+                tab = dev[None, :] * np.maximum(1.0 + c2c * sig[None, :] * z, 0.2)
+            else:
+                tab = dev[None, :]
+            return vals["w0"], tab
+        if model == "biolek":
+            prm[P.RON], prm[P.ROFF] = vals["ron"], vals["roff"]
+            prm[P.KMOB] = vals["uv"] * vals["ron"] / vals["d"] ** 2
+            prm[P.PEXP] = vals["p"]
+            return vals["w0"], np.zeros((1, 3))
+        prm[P.RON], prm[P.ROFF] = vals["ron"], vals["roff"]
+        prm[P.PALPHA], prm[P.PBETA] = vals["alpha"], vals["beta"]
+        prm[P.VTH], prm[P.DLIM] = vals["vth"], vals["dlim"]
+        return (vals["roff"] - vals["rinit"]) / (vals["roff"] - vals["ron"]), np.zeros((1, 3))
+
+    # ------------------------------------------------------------------ running
+    def run(self, points: Sequence[dict[str, Any]] | None = None, *, tstop: float | None = None,
+            seed: int | None = None, dt: float | None = None, record_step: float | None = None,
+            progress: ProgressFn | None = None, chunk: int = DEFAULT_CHUNK) -> list[Waveforms]:
+        """Waveforms of every point (see :func:`run_model`)."""
+        return [wf for _, wf in self.iter(points, tstop=tstop, seed=seed, dt=dt,
+                                          record_step=record_step, progress=progress,
+                                          chunk=chunk)]
+
+    def iter(self, points: Sequence[dict[str, Any]] | None = None, *,
+             tstop: float | None = None, seed: int | None = None, dt: float | None = None,
+             record_step: float | None = None, progress: ProgressFn | None = None,
+             chunk: int = DEFAULT_CHUNK) -> Iterator[tuple[int, Waveforms]]:
+        """Yield ``(point index, waveforms)`` chunk by chunk (see :func:`iter_model`)."""
+        pts = list(points) if points else [{}]
+        total = len(pts)
+        for start in range(0, total, max(1, chunk)):
+            part = pts[start:start + chunk]
+            bound = self.bind(part, tstop=tstop, seed=seed, dt=dt, record_step=record_step)
+            recs = self.integrate(bound)
+            for i in range(len(part)):
+                yield start + i, self._waveforms(bound, recs, i)
+            if progress is not None:
+                progress(start + len(part), total)
+
+    def integrate(self, bound: BoundPoints) -> dict[str, FloatArray]:
+        """Run the compiled kernel on bound points; the raw records."""
+        prog = self.program
+        a = bound.arrays
+        npts = a["v_init"].shape[0]
+        nn, nbr, nd = len(prog.neurons), len(prog.branches), len(prog.devices)
+        nrec = bound.nsteps // bound.rec_every + 1
+        recs = {"v": np.zeros((npts, nrec, 2 * nn)), "w": np.zeros((npts, nrec, nd)),
+                "i": np.zeros((npts, nrec, nbr)), "vd": np.zeros((npts, nrec, nd))}
+        tab = bound.tables
+        ends = _ends(prog)
+        integrate(
+            bound.nsteps, bound.h, bound.rec_every, a["v_init"], a["il_init"], a["w_init"],
+            a["c0"], a["lval"], a["rs"], a["v3"], a["kout"], a["tab_of"],
+            np.stack([t.f_cubic for t in tab]), np.stack([t.h_ref for t in tab]),
+            np.stack([t.b_out for t in tab]), np.array([t.rout for t in tab]),
+            float(tab[0].v_grid[0]), float(tab[0].v_grid[1] - tab[0].v_grid[0]),
+            a["rser"], a["emf"], ends["kind"], ends["idx"], ends["dev"], ends["dev_branch"],
+            ends["dev_sign"], ends["dev_model"], a["prm"], bound.draw_tab,
+            recs["v"], recs["w"], recs["i"], recs["vd"],
+        )
+        return recs
+
+    def _waveforms(self, bound: BoundPoints, recs: dict[str, FloatArray], i: int) -> Waveforms:
+        prog = self.program
+        a = bound.arrays
+        nn = len(prog.neurons)
+        nrec = recs["v"].shape[1]
+        t: FloatArray = np.arange(nrec, dtype=np.float64) * (bound.rec_every * bound.h)
+        vec: dict[str, FloatArray] = {}
+        units: dict[str, str] = {}
+        out_v: dict[str, FloatArray] = {}
+        for k, nrn in enumerate(prog.neurons):
+            tb = bound.tables[int(a["tab_of"][i, k])]
+            v = recs["v"][i, :, k].copy()
+            vec[f"v({nrn.mem})"] = v
+            vec[f"v({nrn.name}.v3)"] = a["v3"][i, k] + np.interp(v, tb.v_grid, tb.h_ref)
+            vec[f"i({nrn.name}.l)"] = recs["v"][i, :, nn + k].copy()
+            out_v[nrn.out] = a["kout"][i, k] * np.interp(v, tb.v_grid, tb.b_out)
+        for br_i, br in enumerate(prog.branches):
+            cur = recs["i"][i, :, br_i]
+            # walk the path A -> B: node voltages behind each element
+            kind, k = br.a
+            if kind == "mem":
+                v_node = vec[f"v({prog.neurons[k].mem})"]
+            elif kind == "out":
+                nrn = prog.neurons[k]
+                tb = bound.tables[int(a["tab_of"][i, k])]
+                v_node = out_v[nrn.out] - tb.rout * cur
+                out_v[nrn.out] = v_node
+            else:
+                v_node = np.zeros(nrec)
+            for ekind, name, _before, after, text in br.walk:
+                value = bound.extra[i]["values"].get(name, 0.0)
+                if ekind == "r":
+                    v_node = v_node - value * cur
+                elif ekind == "v":
+                    sign = 1.0 if text.startswith("+") else -1.0
+                    vec[f"i({name})"] = sign * cur
+                    v_node = v_node - sign * value
+                else:
+                    j = br.device
+                    dev = prog.devices[j]
+                    vpn = recs["vd"][i, :, j]
+                    v_node = v_node - dev.sign * vpn
+                if after not in ("0", "gnd") and f"v({after})" not in vec:
+                    vec[f"v({after})"] = np.asarray(v_node, dtype=float).copy()
+        for node, v in out_v.items():
+            vec.setdefault(f"v({node})", v)
+        for j, dev in enumerate(prog.devices):
+            w = recs["w"][i, :, j].copy()
+            vec[f"v({dev.name}.w)"] = w
+            vec[f"v({dev.name}.r)"] = self._read_r(dev.model, bound, i, j, w, t)
+            if dev.model == "zro2":
+                q = _interval(bound, i, j, t)
+                for c, name in enumerate(("emx", "ebx", "rhox")):
+                    vec[f"v({dev.name}.{name})"] = bound.draw_tab[i, j, q, c]
+        for name in vec:
+            units[name] = "A" if name.startswith("i(") else "V"
+        saves = [s for s in self.program.saves if s not in ("all",)]
+        if saves:
+            keep = {}
+            for s in saves:
+                key = s if "(" in s else f"v({s})"
+                if key in vec:
+                    keep[key] = vec[key]
+            missing = [s for s in saves if (s if "(" in s else f"v({s})") not in keep]
+            vec = keep
+            log = [f"model engine: not computed: {', '.join(missing)}"] if missing else []
+        else:
+            log = []
+        log.insert(0, f"model engine: {self.program.describe()}; step {bound.h:g} s, "
+                      f"seed {bound.seeds[i]}")
+        return Waveforms("tran", "tran1", "time", t, vec, {k: units[k] for k in vec}, None, log)
+
+    def _read_r(self, model: str, bound: BoundPoints, i: int, j: int, w: FloatArray,
+                t: FloatArray) -> FloatArray:
+        prm = bound.arrays["prm"][i, j]
+        wc = np.clip(w, 0.0, 1.0)
+        if model == "zro2":
+            q = _interval(bound, i, j, t)
+            eb = bound.draw_tab[i, j, q, 1]
+            rho = bound.draw_tab[i, j, q, 2]
+            dev = self.program.devices[j]
+            vread = float(evaluate(self.deck, dev.params.get("vread", "0.1")))
+            kt0 = prm[P.KB] * prm[P.T0]
+            g = prm[P.AREA] * (wc / (rho * prm[P.LAM]) + (1 - wc) * prm[P.AA]
+                               * np.exp(-(eb - prm[P.BPF] * math.sqrt(vread)) / kt0))
+            return 1.0 / g
+        if model == "biolek":
+            return prm[P.RON] * wc + prm[P.ROFF] * (1 - wc)
+        return prm[P.ROFF] - (prm[P.ROFF] - prm[P.RON]) * wc
+
+
+def _interval(bound: BoundPoints, i: int, j: int, t: FloatArray) -> IntArray:
+    prm = bound.arrays["prm"][i, j]
+    tc, td = prm[P.TC2C], prm[P.TD2C]
+    ni = bound.draw_tab.shape[2]
+    if tc <= 0:
+        return np.zeros(t.shape, dtype=np.int64)
+    q = np.where(t >= td, np.floor((t - td) / tc), 0).astype(np.int64)
+    return np.minimum(q, ni - 1)
+
+
+def _ends(prog: ModelProgram) -> dict[str, Any]:
+    nbr, nd = len(prog.branches), len(prog.devices)
+    kind = np.zeros((nbr, 2), dtype=np.int64)
+    idx = np.zeros((nbr, 2), dtype=np.int64)
+    dev = np.full(nbr, -1, dtype=np.int64)
+    dev_branch = np.zeros(max(nd, 1), dtype=np.int64)[:nd]
+    codes = {"gnd": 0, "mem": 1, "out": 2}
+    for b, br in enumerate(prog.branches):
+        for side, (k, n) in enumerate((br.a, br.b)):
+            kind[b, side] = codes[k]
+            idx[b, side] = max(n, 0)
+        dev[b] = br.device
+        if br.device >= 0:
+            dev_branch[br.device] = b
+    sign = np.array([float(d.sign) for d in prog.devices])
+    model = np.array([_DEV_CODE[d.model] for d in prog.devices], dtype=np.int64)
+    return {"kind": kind, "idx": idx, "dev": dev, "dev_branch": dev_branch, "dev_sign": sign,
+            "dev_model": model}
+
+
+def compile_model(deck: PreparedDeck) -> CompiledModel:
+    """Compile ``deck`` for the model engine (see :class:`CompiledModel`)."""
+    return CompiledModel(deck)
+
+
+def run_model(
+    deck: PreparedDeck,
+    *,
+    tstop: float | None = None,
+    seed: int | None = None,
+    points: list[dict[str, Any]] | None = None,
+    progress: ProgressFn | None = None,
+    dt: float | None = None,
+    record_step: float | None = None,
+) -> list[Waveforms]:
+    """Run ``deck`` with the model engine, once per parameter point.
+
+    Parameters
+    ----------
+    deck
+        A checked deck (:func:`neurospice.spice.deck.prepare_deck`).
+    tstop
+        Run length (s); default the deck's ``.tran`` stop time.
+    seed
+        Seed of the memristors' draws (see the module docstring).
+    points
+        Parameter overrides per point (``{"r2": 2e3, "amp": 1.8}``, optionally ``"seed"``);
+        default one point with the deck's own values.
+    progress
+        Called as ``progress(points_done, points_total)``.
+    dt
+        Integration step (s), default :data:`DEFAULT_STEP`.
+    record_step
+        Sample spacing of the waveforms (s); default the deck's ``.tran`` step.
+
+    Returns
+    -------
+    list of Waveforms
+        One per point, in order; ``Waveforms.log[0]`` says what was mapped.
+
+    Raises
+    ------
+    UnmappableElementError
+        The deck holds an element the engine cannot map (the message names it).
+    ModelParameterError
+        A parameter expression cannot be evaluated.
+    """
+    return CompiledModel(deck).run(points, tstop=tstop, seed=seed, dt=dt,
+                                   record_step=record_step, progress=progress)
+
+
+def iter_model(
+    deck: PreparedDeck | CompiledModel,
+    points: list[dict[str, Any]],
+    *,
+    tstop: float | None = None,
+    seed: int | None = None,
+    progress: ProgressFn | None = None,
+    dt: float | None = None,
+    record_step: float | None = None,
+    chunk: int = DEFAULT_CHUNK,
+) -> Iterator[tuple[int, Waveforms]]:
+    """Like :func:`run_model`, yielding ``(point index, waveforms)`` as each chunk finishes."""
+    model = deck if isinstance(deck, CompiledModel) else CompiledModel(deck)
+    return model.iter(points, tstop=tstop, seed=seed, dt=dt, record_step=record_step,
+                      progress=progress, chunk=chunk)

@@ -1,0 +1,334 @@
+"""The compiled integrator: many parameter points of one board at once (numba, fixed step).
+
+One call integrates ``npts`` independent copies of the compiled board (each its own parameters,
+random draws and initial state), in parallel over points (``numba.prange``; threads, no GIL).
+
+Per step ``h`` (s):
+
+* neurons (``V``, ``I_L``): classical Runge-Kutta 4; every stage re-solves each branch's current
+  (algebraic: ``i = G E / (1 + G R)`` for a device of conductance ``G`` in series with ``R``, two
+  fixed-point passes for the Poole-Frenkel conductance and the device temperature);
+* memristor state ``w``: held during the stage evaluations, then advanced over ``h`` with the rates
+  of the mid-step stage. ``zro2``: exactly, ``w -> w_inf + (w - w_inf) exp(-(k_set + k_reset) h)``
+  (the two-rate equation is linear in ``w``; rates up to ``b0`` = 1e6 /s make it stiff, and this
+  update is unconditionally stable and stays in [0, 1]); ``biolek``, ``pershin``: explicit Euler,
+  clipped to [0, 1] (their windows stop the state there);
+* device temperature quasi-static: ``T = t0 + dtmax tanh(rth max(v i, 0) / dtmax)`` (``tauth`` =
+  1 us, far below ``h``).
+
+Tables (``F``, ``H``, ``B`` on a uniform voltage grid) are interpolated linearly and extrapolated
+with their end slopes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["DEV_BIOLEK", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
+
+FloatArray = NDArray[np.float64]
+
+DEV_ZRO2, DEV_BIOLEK, DEV_PERSHIN = 0, 1, 2
+
+
+class P:
+    """Slots of the per-device parameter vector (``prm[point, device, slot]``)."""
+
+    # zro2
+    ALPHA1, B0, ESM, BPF, AA, LAM, AREA, T0, RTH, DTMAX, KB, TC2C, TD2C = range(13)
+    # biolek: ron, roff, k = uv*ron/d^2, p
+    RON, ROFF, KMOB, PEXP = 0, 1, 2, 3
+    # pershin: ron, roff, alpha, beta, vth, dlim
+    PALPHA, PBETA, VTH, DLIM = 2, 3, 4, 5
+
+
+NPRM = 13
+# module-level copies of the slots (numba reads globals, not class attributes)
+_ALPHA1, _B0, _ESM, _BPF, _AA, _LAM, _AREA, _T0, _RTH, _DTMAX, _KB, _TC2C, _TD2C = range(13)
+_RON, _ROFF, _KMOB, _PEXP = 0, 1, 2, 3
+_PALPHA, _PBETA, _VTH, _DLIM = 2, 3, 4, 5
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _interp(tab: FloatArray, x: float, vmin: float, inv_dv: float) -> float:
+    n = tab.shape[0]
+    s = (x - vmin) * inv_dv
+    i = int(math.floor(s))
+    if i < 0:
+        i = 0
+    elif i > n - 2:
+        i = n - 2
+    f = s - i
+    return tab[i] + f * (tab[i + 1] - tab[i])
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _softplus(x: float, s: float) -> float:
+    if x > 30.0 * s:
+        return x
+    return s * math.log1p(math.exp(x / s))
+
+
+@nb.njit(cache=True, fastmath=True)
+def _zro2_g(v: float, w: float, eb: float, rho: float, temp: float, prm: FloatArray) -> float:
+    wc = min(max(w, 0.0), 1.0)
+    g = wc / (rho * prm[_LAM])
+    if wc < 1.0:
+        sq = math.sqrt(math.sqrt(v * v + 1e-8))
+        ex = -(eb - prm[_BPF] * sq) / (prm[_KB] * temp)
+        if ex > 80.0:
+            ex = 80.0
+        g += (1.0 - wc) * prm[_AA] * math.exp(ex)
+    return prm[_AREA] * g
+
+
+@nb.njit(cache=True, fastmath=True)
+def _zro2_temp(p_el: float, prm: FloatArray) -> float:
+    if p_el <= 0.0:
+        return prm[_T0]
+    return prm[_T0] + prm[_DTMAX] * math.tanh(prm[_RTH] * p_el / prm[_DTMAX])
+
+
+@nb.njit(cache=True, fastmath=True)
+def _lin_g(w: float, model: int, prm: FloatArray) -> float:
+    wc = min(max(w, 0.0), 1.0)
+    if model == DEV_BIOLEK:
+        return 1.0 / (prm[_RON] * wc + prm[_ROFF] * (1.0 - wc))
+    return 1.0 / (prm[_ROFF] - (prm[_ROFF] - prm[_RON]) * wc)
+
+
+@nb.njit(cache=True, fastmath=True)
+def _branch_currents(
+    vn: FloatArray, w: FloatArray, temp: FloatArray, kout: FloatArray, rser: FloatArray,
+    emf: FloatArray, end_kind: NDArray[np.int64], end_idx: NDArray[np.int64],
+    dev: NDArray[np.int64], dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray,
+    tab_b: FloatArray, rout: FloatArray, tab_of: NDArray[np.int64], vmin: float, inv_dv: float,
+    ib: FloatArray, vdev: FloatArray,
+) -> None:
+    """Branch currents A -> B (A) and device voltages v(p) - v(n) (V) for neuron voltages vn."""
+    nb_ = rser.shape[0]
+    for b in range(nb_):
+        e = emf[b]
+        rt = rser[b]
+        for side in range(2):
+            kind = end_kind[b, side]
+            k = end_idx[b, side]
+            if kind == 1:
+                vk = vn[k]
+            elif kind == 2:
+                vk = kout[k] * _interp(tab_b[tab_of[k]], vn[k], vmin, inv_dv)
+                rt += rout[tab_of[k]]
+            else:
+                vk = 0.0
+            if side == 0:
+                e += vk
+            else:
+                e -= vk
+        j = dev[b]
+        if j < 0:
+            i = e / rt
+            ib[b] = i
+            continue
+        m = dev_model[j]
+        if m == DEV_ZRO2:
+            pj = prm[j]
+            t = temp[j]
+            d = e
+            i = 0.0
+            for _ in range(2):
+                g = _zro2_g(d, w[j], draws[j, 1], draws[j, 2], t, pj)
+                i = g * e / (1.0 + g * rt)
+                d = e - rt * i
+                t = _zro2_temp(d * i, pj)
+            temp[j] = t
+        else:
+            g = _lin_g(w[j], m, prm[j])
+            i = g * e / (1.0 + g * rt)
+            d = e - rt * i
+        ib[b] = i
+        vdev[j] = d  # drop along A -> B; the caller applies the device's orientation
+
+
+@nb.njit(cache=True, fastmath=True)
+def _derivs(
+    vn: FloatArray, il: FloatArray, ib: FloatArray, end_kind: NDArray[np.int64],
+    end_idx: NDArray[np.int64], c0: FloatArray, lval: FloatArray, rs: FloatArray,
+    v3: FloatArray, tab_f: FloatArray, tab_h: FloatArray, tab_of: NDArray[np.int64],
+    vmin: float, inv_dv: float, dv_out: FloatArray, di_out: FloatArray,
+) -> None:
+    nn = vn.shape[0]
+    for k in range(nn):
+        dv_out[k] = 0.0
+    for b in range(ib.shape[0]):
+        if end_kind[b, 0] == 1:
+            dv_out[end_idx[b, 0]] -= ib[b]
+        if end_kind[b, 1] == 1:
+            dv_out[end_idx[b, 1]] += ib[b]
+    for k in range(nn):
+        t = tab_of[k]
+        v = vn[k]
+        f = _interp(tab_f[t], v, vmin, inv_dv)
+        h = _interp(tab_h[t], v, vmin, inv_dv)
+        dv_out[k] = (dv_out[k] - f - il[k]) / c0[k]
+        di_out[k] = (v - v3[k] - h - rs[k] * il[k]) / lval[k]
+
+
+@nb.njit(cache=True, fastmath=True)
+def _update_state(
+    w: FloatArray, vpn: FloatArray, ipn: FloatArray, temp: FloatArray,
+    dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
+) -> None:
+    for j in range(w.shape[0]):
+        m = dev_model[j]
+        pj = prm[j]
+        v = vpn[j]
+        if m == DEV_ZRO2:
+            kt = pj[_KB] * temp[j]
+            em = draws[j, 0]
+            es = _softplus(em - pj[_ALPHA1] * v, pj[_ESM]) / kt
+            er = _softplus(em + pj[_ALPHA1] * v, pj[_ESM]) / kt
+            ks = pj[_B0] * math.exp(-min(es, 700.0))
+            kr = pj[_B0] * math.exp(-min(er, 700.0))
+            ktot = ks + kr
+            if ktot > 0.0:
+                winf = ks / ktot
+                w[j] = winf + (w[j] - winf) * math.exp(-ktot * h)
+        elif m == DEV_BIOLEK:
+            i = ipn[j]
+            stp = 1.0 if i <= 0.0 else 0.0
+            x = w[j] - stp
+            win = 1.0 - x ** (2.0 * pj[_PEXP])
+            w[j] = min(max(w[j] + h * pj[_KMOB] * i * win, 0.0), 1.0)
+        else:
+            a = pj[_PALPHA]
+            bt = pj[_PBETA]
+            vth = pj[_VTH]
+            f = bt * v + 0.5 * (a - bt) * (abs(v + vth) - abs(v - vth))
+            w[j] = min(max(w[j] - h * f / (pj[_ROFF] - pj[_RON]), 0.0), 1.0)
+
+
+@nb.njit(cache=True, fastmath=True, parallel=True)
+def integrate(
+    nsteps: int, h: float, rec_every: int,
+    v_init: FloatArray, il_init: FloatArray, w_init: FloatArray,
+    c0: FloatArray, lval: FloatArray, rs: FloatArray, v3: FloatArray, kout: FloatArray,
+    tab_of: NDArray[np.int64], tab_f: FloatArray, tab_h: FloatArray, tab_b: FloatArray,
+    rout: FloatArray, vmin: float, dv: float,
+    rser: FloatArray, emf: FloatArray, end_kind: NDArray[np.int64], end_idx: NDArray[np.int64],
+    dev: NDArray[np.int64], dev_branch: NDArray[np.int64], dev_sign: FloatArray,
+    dev_model: NDArray[np.int64], prm: FloatArray, draw_tab: FloatArray,
+    rec_v: FloatArray, rec_w: FloatArray, rec_i: FloatArray, rec_vd: FloatArray,
+) -> None:
+    """Integrate every point over ``nsteps`` steps of ``h`` seconds, recording every
+    ``rec_every`` steps (record 0 is the initial state).
+
+    Shapes: ``npts`` points, ``nn`` neurons, ``nb`` branches, ``nd`` devices, ``ni`` draw
+    intervals. Per point: ``v_init, il_init, c0, lval, rs, v3, kout, tab_of`` (npts, nn);
+    ``w_init`` (npts, nd); ``rser, emf`` (npts, nb); ``prm`` (npts, nd, NPRM); ``draw_tab``
+    (npts, nd, ni, 3): Em (eV), Eb (eV), rho (ohm m) in force in each hold interval of
+    ``prm[TC2C]`` seconds after ``prm[TD2C]`` (interval 0 before it). Shared: tables
+    ``tab_f, tab_h, tab_b`` (ntab, ngrid) on ``vmin + dv*k`` (V), ``rout`` (ntab), the branch
+    ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and ``end_idx`` (neuron), ``dev`` (nb:
+    device or -1), ``dev_branch``, ``dev_sign`` (+1: the branch enters at pin p), ``dev_model``.
+    Outputs: ``rec_v`` (npts, nrec, 2*nn: V then I_L), ``rec_w`` (npts, nrec, nd), ``rec_i``
+    (npts, nrec, nb), ``rec_vd`` (npts, nrec, nd: v(p) - v(n)).
+    """
+    npts = v_init.shape[0]
+    nn = v_init.shape[1]
+    nbr = rser.shape[1]
+    nd = w_init.shape[1]
+    ni = draw_tab.shape[2]
+    inv_dv = 1.0 / dv
+    nrec = rec_v.shape[1]
+    for p in nb.prange(npts):
+        vn = v_init[p].copy()
+        il = il_init[p].copy()
+        w = w_init[p].copy()
+        temp = np.empty(nd)
+        tmid = np.empty(nd)
+        draws = np.zeros((nd, 3))
+        for j in range(nd):
+            temp[j] = prm[p, j, _T0] if dev_model[j] == DEV_ZRO2 else 300.0
+        ib = np.zeros(nbr)
+        vdev = np.zeros(nd)
+        vpn = np.zeros(nd)
+        ipn = np.zeros(nd)
+        k1v = np.empty(nn)
+        k1i = np.empty(nn)
+        k2v = np.empty(nn)
+        k2i = np.empty(nn)
+        k3v = np.empty(nn)
+        k3i = np.empty(nn)
+        k4v = np.empty(nn)
+        k4i = np.empty(nn)
+        sv = np.empty(nn)
+        si = np.empty(nn)
+        prm_p = prm[p]
+        r = 0
+        for step in range(nsteps + 1):
+            t = step * h
+            for j in range(nd):
+                if dev_model[j] == DEV_ZRO2:
+                    tc = prm_p[j, _TC2C]
+                    td = prm_p[j, _TD2C]
+                    q = 0
+                    if t >= td and tc > 0.0:
+                        q = int((t - td) / tc)
+                    if q > ni - 1:
+                        q = ni - 1
+                    draws[j, 0] = draw_tab[p, j, q, 0]
+                    draws[j, 1] = draw_tab[p, j, q, 1]
+                    draws[j, 2] = draw_tab[p, j, q, 2]
+            _branch_currents(vn, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
+                             ib, vdev)
+            if step % rec_every == 0 and r < nrec:
+                for k in range(nn):
+                    rec_v[p, r, k] = vn[k]
+                    rec_v[p, r, nn + k] = il[k]
+                for j in range(nd):
+                    rec_w[p, r, j] = w[j]
+                    rec_vd[p, r, j] = dev_sign[j] * vdev[j]
+                for b in range(nbr):
+                    rec_i[p, r, b] = ib[b]
+                r += 1
+            if step == nsteps:
+                break
+            _derivs(vn, il, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
+                    tab_of[p], vmin, inv_dv, k1v, k1i)
+            for k in range(nn):
+                sv[k] = vn[k] + 0.5 * h * k1v[k]
+                si[k] = il[k] + 0.5 * h * k1i[k]
+            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
+                             ib, vdev)
+            for j in range(nd):
+                vpn[j] = dev_sign[j] * vdev[j]
+                ipn[j] = dev_sign[j] * ib[dev_branch[j]]
+                tmid[j] = temp[j]
+            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
+                    tab_of[p], vmin, inv_dv, k2v, k2i)
+            for k in range(nn):
+                sv[k] = vn[k] + 0.5 * h * k2v[k]
+                si[k] = il[k] + 0.5 * h * k2i[k]
+            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
+                             ib, vdev)
+            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
+                    tab_of[p], vmin, inv_dv, k3v, k3i)
+            for k in range(nn):
+                sv[k] = vn[k] + h * k3v[k]
+                si[k] = il[k] + h * k3i[k]
+            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
+                             ib, vdev)
+            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
+                    tab_of[p], vmin, inv_dv, k4v, k4i)
+            for k in range(nn):
+                vn[k] += h / 6.0 * (k1v[k] + 2.0 * k2v[k] + 2.0 * k3v[k] + k4v[k])
+                il[k] += h / 6.0 * (k1i[k] + 2.0 * k2i[k] + 2.0 * k3i[k] + k4i[k])
+            _update_state(w, vpn, ipn, tmid, dev_model, prm_p, draws, h)
