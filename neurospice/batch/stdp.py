@@ -1,0 +1,343 @@
+"""Spike-timing protocols for the second-order memristor: pairs, triplets, quadruplets.
+
+A spike on the device (seed 001, Fig. 5) is a programming pulse (amplitude ``vp``, ``ts`` ~ 20 ns)
+followed at once (``tsh = ts``) by a heating pulse of opposite polarity (``vh = 0.8 V``,
+``th`` ~ 1 us).  With the device's pin p on the presynaptic side and pin n on the postsynaptic
+side, a presynaptic spike is ``+vp`` then ``-vh`` across the device and a postsynaptic spike is
+``-vp`` then ``+vh`` (``v > 0`` depresses, ``v < 0`` potentiates; ``docs/second_order.md``).
+
+``dt`` is the paper's ``(gamma - 1) th``: the time from the end of one spike's heating pulse to
+the start of the next spike's programming pulse.  Protocols (``dt > 0``; a pair with ``dt < 0`` is
+post/pre with ``|dt|``):
+
+==================== ========================================================================
+``pair``             pre, dt, post (dt > 0)  or  post, |dt|, pre (dt < 0)
+``post-pre-post``    post, dt, pre, dt, post
+``pre-post-pre``     pre, dt, post, dt, pre
+``post-pre-pre-post`` post, dt, pre, tq, pre, dt, post  (two pairs ``tq`` apart)
+``pre-post-post-pre`` pre, dt, post, tq, post, dt, pre
+==================== ========================================================================
+
+The block is repeated ``cycles`` times with a rest ``interval`` (s) from the end of one block to the
+start of the next.  Engines: ``model`` (the simplified (G, T) model), ``full`` (the full model in
+SciPy) and ``spice`` (a PWL deck through ngspice, :func:`neurospice.sim.ngspice.run_text`).
+
+Command: :func:`add_stdp_arguments` / :func:`stdp_command` (``neurospice stdp``) write
+``stdp.csv`` (``protocol, dt_over_th, interval_s, cycles, g0_s, g_final_s, dg_over_g``) and
+``stdp.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neurospice.errors import NeurospiceInputError
+from neurospice.reference.second_order import (
+    SecondOrderParams,
+    Segment,
+    simulate_full,
+    simulate_simplified,
+)
+
+__all__ = [
+    "PROTOCOLS",
+    "SpikeShape",
+    "StdpPoint",
+    "spike_segments",
+    "protocol_segments",
+    "pwl_deck",
+    "run_protocol",
+    "stdp_sweep",
+    "write_csv",
+    "plot_stdp",
+    "parse_range",
+    "add_stdp_arguments",
+    "stdp_command",
+]
+
+log = logging.getLogger("neurospice.stdp")
+
+#: Protocol name -> the spike sequence ("pre"/"post") and the gap kinds between them.
+PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "pair": (("pre", "post"), ("dt",)),
+    "post-pre-post": (("post", "pre", "post"), ("dt", "dt")),
+    "pre-post-pre": (("pre", "post", "pre"), ("dt", "dt")),
+    "post-pre-pre-post": (("post", "pre", "pre", "post"), ("dt", "tq", "dt")),
+    "pre-post-post-pre": (("pre", "post", "post", "pre"), ("dt", "tq", "dt")),
+}
+
+ENGINES = ("model", "full", "spice")
+
+
+@dataclass(frozen=True)
+class SpikeShape:
+    """Shape of one spike: programming ``vp`` (V) for ``ts`` (s), heating ``vh`` (V) for ``th``.
+
+    ``vpost`` (V) is the postsynaptic programming amplitude (the paper's ``Vpost``; ``vp`` is
+    ``Vpre``); ``tq`` (s) is the time between the two pairs of a quadruplet.
+    """
+
+    vp: float = 2.2
+    vpost: float = 2.1
+    ts: float = 20e-9
+    vh: float = 0.8
+    th: float = 1.0e-6
+    tq: float = 1.0e-6
+
+
+def spike_segments(kind: str, shape: SpikeShape) -> list[Segment]:
+    """The two segments of a ``"pre"`` or ``"post"`` spike across the device (V, s)."""
+    if kind == "pre":
+        return [Segment(shape.vp, shape.ts), Segment(-shape.vh, shape.th)]
+    return [Segment(-shape.vpost, shape.ts), Segment(shape.vh, shape.th)]
+
+
+def protocol_segments(
+    protocol: str,
+    dt: float,
+    shape: SpikeShape,
+    *,
+    cycles: int = 1,
+    interval: float = 10e-6,
+) -> list[Segment]:
+    """The whole protocol as constant-voltage segments.
+
+    Parameters
+    ----------
+    protocol
+        A key of :data:`PROTOCOLS`.
+    dt
+        Spike interval (s): end of a heating pulse to the next programming pulse. For ``pair`` a
+        negative ``dt`` gives post/pre; the other protocols use ``|dt|``.
+    shape
+        Spike shape.
+    cycles
+        Repetitions of the block.
+    interval
+        Rest between blocks (s), end of one block to the start of the next; also the rest after
+        the last block.
+    """
+    if protocol not in PROTOCOLS:
+        raise NeurospiceInputError(
+            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+        )
+    spikes, gaps = PROTOCOLS[protocol]
+    if protocol == "pair" and dt < 0:
+        spikes = ("post", "pre")
+    block: list[Segment] = []
+    for k, kind in enumerate(spikes):
+        block += spike_segments(kind, shape)
+        if k < len(gaps):
+            gap = abs(dt) if gaps[k] == "dt" else shape.tq
+            if gap > 0:
+                block.append(Segment(0.0, gap))
+    out: list[Segment] = []
+    for _ in range(cycles):
+        out += block
+        out.append(Segment(0.0, interval))
+    return out
+
+
+def pwl_deck(segments: Sequence[Segment], g0: float, params: SecondOrderParams,
+             *, edge: float = 1e-9, lead: float = 10e-9, max_step: float = 2e-9) -> str:
+    """An ngspice deck driving ``second_order`` with the protocol (PWL source, ``edge`` s ramps).
+
+    Saves ``v(p)``, the device current ``i(vd)`` (negative for current p -> n), ``v(xd.w)``,
+    ``v(xd.ghat)``, ``v(xd.gap)``, ``v(xd.tk)``, ``v(xd.tb)``.
+    """
+    pts: list[tuple[float, float]] = [(0.0, 0.0), (lead, 0.0)]
+    t = lead
+    for seg in segments:
+        pts.append((t + edge, seg.v))
+        t += seg.duration
+        pts.append((t, seg.v))
+    body = " ".join(f"{a:.6e} {b:.6g}" for a, b in pts)
+    lines = [
+        "* neurospice stdp: second-order memristor under a spike protocol (generated)",
+        ".include lib/memristors.lib",
+        ".options method=gear",
+        f"Vd p 0 pwl({body})",
+        f"Xd p 0 second_order w0={params.w_of_g(g0):.9g}",
+        f".tran 1n {t:.6e} 0 {max_step:.3e}",
+        ".save v(p) i(vd) v(xd.w) v(xd.ghat) v(xd.gap) v(xd.tk) v(xd.tb)",
+        ".end",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_protocol(
+    segments: Sequence[Segment],
+    g0: float,
+    *,
+    engine: str = "model",
+    params: SecondOrderParams | None = None,
+) -> float:
+    """Final conductance ``G(r)`` (S) after the protocol, with the chosen engine."""
+    p = params or SecondOrderParams.from_library()
+    if engine == "model":
+        return simulate_simplified(segments, g0, p).g_final
+    if engine == "full":
+        return simulate_full(segments, g0, p).g_final
+    if engine == "spice":
+        from neurospice.sim.ngspice import run_text
+
+        lib_dir = Path(__file__).resolve().parents[1] / "netlists"
+        wf = run_text(pwl_deck(segments, g0, p), base_dir=lib_dir)
+        return float(wf["v(xd.ghat)"][-1])
+    raise NeurospiceInputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+@dataclass(frozen=True)
+class StdpPoint:
+    """One row of ``stdp.csv`` (conductances in S, interval in s)."""
+
+    protocol: str
+    dt_over_th: float
+    interval_s: float
+    cycles: int
+    g0_s: float
+    g_final_s: float
+
+    @property
+    def dg_over_g(self) -> float:
+        """Relative change ``(G_final - G0)/G0`` (-)."""
+        return (self.g_final_s - self.g0_s) / self.g0_s
+
+
+def stdp_sweep(
+    protocol: str,
+    dts_over_th: Sequence[float],
+    *,
+    g0s: Sequence[float] = (1e-3,),
+    intervals: Sequence[float] = (10e-6,),
+    cycles: int = 1,
+    shape: SpikeShape | None = None,
+    engine: str = "model",
+    params: SecondOrderParams | None = None,
+) -> list[StdpPoint]:
+    """Run ``protocol`` over every ``dt/th`` x ``g0`` (S) x ``interval`` (s)."""
+    sh = shape or SpikeShape()
+    p = params or SecondOrderParams.from_library()
+    out: list[StdpPoint] = []
+    for g0 in g0s:
+        if not p.gmin < g0 <= p.gmax:
+            raise NeurospiceInputError(
+                f"--g0 {g0:g} S is outside (Gmin, Gmax] = ({p.gmin:.4g}, {p.gmax:.4g}] S"
+            )
+        for interval in intervals:
+            for x in dts_over_th:
+                segs = protocol_segments(protocol, x * sh.th, sh, cycles=cycles,
+                                         interval=interval)
+                gf = run_protocol(segs, g0, engine=engine, params=p)
+                out.append(StdpPoint(protocol, float(x), float(interval), cycles, g0, gf))
+    return out
+
+
+def write_csv(points: Sequence[StdpPoint], path: Path) -> None:
+    """Write ``stdp.csv`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(["protocol", "dt_over_th", "interval_s", "cycles", "g0_s", "g_final_s",
+                     "dg_over_g"])
+        for pt in points:
+            wr.writerow([pt.protocol, f"{pt.dt_over_th:.6g}", f"{pt.interval_s:.6g}", pt.cycles,
+                         f"{pt.g0_s:.6g}", f"{pt.g_final_s:.6g}", f"{pt.dg_over_g:.6g}"])
+    os.replace(tmp, path)
+
+
+def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
+    """``dG/G`` against ``dt/th``, one curve per (protocol, G0, interval); written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    keys = sorted({(pt.protocol, pt.g0_s, pt.interval_s) for pt in points})
+    for key in keys:
+        sel = sorted((pt for pt in points if (pt.protocol, pt.g0_s, pt.interval_s) == key),
+                     key=lambda q: q.dt_over_th)
+        ax.plot([q.dt_over_th for q in sel], [q.dg_over_g for q in sel], "o-", ms=3,
+                label=f"{key[0]}, G0 {key[1] * 1e3:.2f} mS, tf {key[2] * 1e6:.3g} us")
+    ax.axhline(0.0, color="k", lw=0.6)
+    ax.set_xlabel("dt / tH")
+    ax.set_ylabel("dG / G")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def parse_range(text: str) -> list[float]:
+    """``START:STOP:COUNT`` (inclusive, linear) or a single number -> list of floats."""
+    parts = text.split(":")
+    try:
+        if len(parts) == 1:
+            return [float(parts[0])]
+        if len(parts) == 3:
+            start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+            if count < 1:
+                raise ValueError
+            return [float(x) for x in np.linspace(start, stop, count)]
+    except ValueError:
+        pass
+    raise NeurospiceInputError(f"bad range {text!r}: expected START:STOP:COUNT or a number")
+
+
+def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``neurospice stdp``."""
+    parser.add_argument("--protocol", choices=list(PROTOCOLS), default="pair")
+    parser.add_argument("--dt", default="-1:1:21", metavar="START:STOP:COUNT",
+                        help="spike interval dt/tH (end of heating to next programming pulse)")
+    parser.add_argument("--cycles", type=int, default=1, help="repetitions of the block")
+    parser.add_argument("--interval", type=float, action="append", default=None, metavar="TF",
+                        help="rest between blocks (s); repeat for several curves (default 10e-6)")
+    parser.add_argument("--g0", type=float, action="append", default=None, metavar="G0",
+                        help="initial conductance (S); repeat for several curves (default 1e-3)")
+    parser.add_argument("--engine", choices=ENGINES, default="model")
+    parser.add_argument("--vp", type=float, default=SpikeShape.vp, help="programming pulse (V)")
+    parser.add_argument("--vh", type=float, default=SpikeShape.vh, help="heating pulse (V)")
+    parser.add_argument("--ts", type=float, default=SpikeShape.ts, help="programming time (s)")
+    parser.add_argument("--th", type=float, default=SpikeShape.th, help="heating time (s)")
+    parser.add_argument("--tq", type=float, default=SpikeShape.tq,
+                        help="time between the two pairs of a quadruplet (s)")
+    parser.add_argument("-o", "--output", type=Path, default=Path("stdp_out"), metavar="DIR")
+    parser.add_argument("--no-plot", action="store_true")
+
+
+def stdp_command(args: argparse.Namespace) -> int:
+    """Run ``neurospice stdp``; return the exit status (2 for bad input)."""
+    try:
+        dts = parse_range(args.dt)
+        shape = SpikeShape(vp=args.vp, ts=args.ts, vh=args.vh, th=args.th, tq=args.tq)
+        if args.cycles < 1:
+            raise NeurospiceInputError("--cycles must be >= 1")
+        points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
+                            intervals=args.interval or [10e-6], cycles=args.cycles,
+                            shape=shape, engine=args.engine)
+    except NeurospiceInputError as exc:
+        print(f"error: {exc}")
+        return 2
+    out = Path(args.output)
+    write_csv(points, out / "stdp.csv")
+    if not args.no_plot:
+        plot_stdp(points, out / "stdp.png")
+    for pt in points:
+        print(f"{pt.protocol:18s} dt/tH {pt.dt_over_th:+7.3f}  tf {pt.interval_s:9.3g} s  "
+              f"G0 {pt.g0_s * 1e3:6.3f} mS -> {pt.g_final_s * 1e3:6.3f} mS  "
+              f"dG/G {pt.dg_over_g:+.3f}")
+    return 0
