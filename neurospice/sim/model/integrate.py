@@ -54,8 +54,8 @@ _PALPHA, _PBETA, _VTH, _DLIM = 2, 3, 4, 5
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
-def _interp(tab: FloatArray, x: float, vmin: float, inv_dv: float) -> float:
-    n = tab.shape[0]
+def _interp(tab: FloatArray, row: int, x: float, vmin: float, inv_dv: float) -> float:
+    n = tab.shape[1]
     s = (x - vmin) * inv_dv
     i = int(math.floor(s))
     if i < 0:
@@ -63,7 +63,7 @@ def _interp(tab: FloatArray, x: float, vmin: float, inv_dv: float) -> float:
     elif i > n - 2:
         i = n - 2
     f = s - i
-    return tab[i] + f * (tab[i + 1] - tab[i])
+    return tab[row, i] + f * (tab[row, i + 1] - tab[row, i])
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -73,43 +73,45 @@ def _softplus(x: float, s: float) -> float:
     return s * math.log1p(math.exp(x / s))
 
 
-@nb.njit(cache=True, fastmath=True)
-def _zro2_g(v: float, w: float, eb: float, rho: float, temp: float, prm: FloatArray) -> float:
-    wc = min(max(w, 0.0), 1.0)
-    g = wc / (rho * prm[_LAM])
-    if wc < 1.0:
-        sq = math.sqrt(math.sqrt(v * v + 1e-8))
-        ex = -(eb - prm[_BPF] * sq) / (prm[_KB] * temp)
-        if ex > 80.0:
-            ex = 80.0
-        g += (1.0 - wc) * prm[_AA] * math.exp(ex)
-    return prm[_AREA] * g
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _zro2_gpf(v: float, eb: float, temp: float, prm: FloatArray, j: int) -> float:
+    """Poole-Frenkel conductance of the whole area (S) at device voltage ``v`` (V)."""
+    sq = math.sqrt(math.sqrt(v * v + 1e-8))
+    ex = -(eb - prm[j, _BPF] * sq) / (prm[j, _KB] * temp)
+    if ex > 80.0:
+        ex = 80.0
+    return prm[j, _AREA] * prm[j, _AA] * math.exp(ex)
 
 
-@nb.njit(cache=True, fastmath=True)
-def _zro2_temp(p_el: float, prm: FloatArray) -> float:
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _zro2_temp(p_el: float, prm: FloatArray, j: int) -> float:
     if p_el <= 0.0:
-        return prm[_T0]
-    return prm[_T0] + prm[_DTMAX] * math.tanh(prm[_RTH] * p_el / prm[_DTMAX])
+        return prm[j, _T0]
+    return prm[j, _T0] + prm[j, _DTMAX] * math.tanh(prm[j, _RTH] * p_el / prm[j, _DTMAX])
 
 
-@nb.njit(cache=True, fastmath=True)
-def _lin_g(w: float, model: int, prm: FloatArray) -> float:
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _lin_g(w: float, model: int, prm: FloatArray, j: int) -> float:
     wc = min(max(w, 0.0), 1.0)
     if model == DEV_BIOLEK:
-        return 1.0 / (prm[_RON] * wc + prm[_ROFF] * (1.0 - wc))
-    return 1.0 / (prm[_ROFF] - (prm[_ROFF] - prm[_RON]) * wc)
+        return 1.0 / (prm[j, _RON] * wc + prm[j, _ROFF] * (1.0 - wc))
+    return 1.0 / (prm[j, _ROFF] - (prm[j, _ROFF] - prm[j, _RON]) * wc)
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=True, inline="always")
 def _branch_currents(
     vn: FloatArray, w: FloatArray, temp: FloatArray, kout: FloatArray, rser: FloatArray,
     emf: FloatArray, end_kind: NDArray[np.int64], end_idx: NDArray[np.int64],
     dev: NDArray[np.int64], dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray,
     tab_b: FloatArray, rout: FloatArray, tab_of: NDArray[np.int64], vmin: float, inv_dv: float,
-    ib: FloatArray, vdev: FloatArray,
+    ib: FloatArray, vdev: FloatArray, gpf: FloatArray, refresh: bool,
 ) -> None:
-    """Branch currents A -> B (A) and device voltages v(p) - v(n) (V) for neuron voltages vn."""
+    """Branch currents A -> B (A) and device voltages (drop along A -> B, V) for voltages vn.
+
+    ``zro2``: the conductance is ``w G_lin + (1 - w) G_pf`` with ``G_pf`` (the Poole-Frenkel
+    part, weakly voltage- and temperature-dependent) and the quasi-static temperature refreshed
+    when ``refresh`` is set (from the previous device voltage; twice per step), else reused.
+    """
     nb_ = rser.shape[0]
     for b in range(nb_):
         e = emf[b]
@@ -120,7 +122,7 @@ def _branch_currents(
             if kind == 1:
                 vk = vn[k]
             elif kind == 2:
-                vk = kout[k] * _interp(tab_b[tab_of[k]], vn[k], vmin, inv_dv)
+                vk = kout[k] * _interp(tab_b, tab_of[k], vn[k], vmin, inv_dv)
                 rt += rout[tab_of[k]]
             else:
                 vk = 0.0
@@ -135,25 +137,23 @@ def _branch_currents(
             continue
         m = dev_model[j]
         if m == DEV_ZRO2:
-            pj = prm[j]
-            t = temp[j]
-            d = e
-            i = 0.0
-            for _ in range(2):
-                g = _zro2_g(d, w[j], draws[j, 1], draws[j, 2], t, pj)
-                i = g * e / (1.0 + g * rt)
-                d = e - rt * i
-                t = _zro2_temp(d * i, pj)
-            temp[j] = t
+            if refresh:
+                gpf[j] = _zro2_gpf(vdev[j], draws[j, 1], temp[j], prm, j)
+            wc = min(max(w[j], 0.0), 1.0)
+            g = wc * prm[j, _AREA] / (draws[j, 2] * prm[j, _LAM]) + (1.0 - wc) * gpf[j]
+            i = g * e / (1.0 + g * rt)
+            d = e - rt * i
+            if refresh:
+                temp[j] = _zro2_temp(d * i, prm, j)
         else:
-            g = _lin_g(w[j], m, prm[j])
+            g = _lin_g(w[j], m, prm, j)
             i = g * e / (1.0 + g * rt)
             d = e - rt * i
         ib[b] = i
         vdev[j] = d  # drop along A -> B; the caller applies the device's orientation
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=True, inline="always")
 def _derivs(
     vn: FloatArray, il: FloatArray, ib: FloatArray, end_kind: NDArray[np.int64],
     end_idx: NDArray[np.int64], c0: FloatArray, lval: FloatArray, rs: FloatArray,
@@ -171,28 +171,27 @@ def _derivs(
     for k in range(nn):
         t = tab_of[k]
         v = vn[k]
-        f = _interp(tab_f[t], v, vmin, inv_dv)
-        h = _interp(tab_h[t], v, vmin, inv_dv)
+        f = _interp(tab_f, t, v, vmin, inv_dv)
+        h = _interp(tab_h, t, v, vmin, inv_dv)
         dv_out[k] = (dv_out[k] - f - il[k]) / c0[k]
         di_out[k] = (v - v3[k] - h - rs[k] * il[k]) / lval[k]
 
 
-@nb.njit(cache=True, fastmath=True)
+@nb.njit(cache=True, fastmath=True, inline="always")
 def _update_state(
     w: FloatArray, vpn: FloatArray, ipn: FloatArray, temp: FloatArray,
     dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
 ) -> None:
     for j in range(w.shape[0]):
         m = dev_model[j]
-        pj = prm[j]
         v = vpn[j]
         if m == DEV_ZRO2:
-            kt = pj[_KB] * temp[j]
+            kt = prm[j, _KB] * temp[j]
             em = draws[j, 0]
-            es = _softplus(em - pj[_ALPHA1] * v, pj[_ESM]) / kt
-            er = _softplus(em + pj[_ALPHA1] * v, pj[_ESM]) / kt
-            ks = pj[_B0] * math.exp(-min(es, 700.0))
-            kr = pj[_B0] * math.exp(-min(er, 700.0))
+            es = _softplus(em - prm[j, _ALPHA1] * v, prm[j, _ESM]) / kt
+            er = _softplus(em + prm[j, _ALPHA1] * v, prm[j, _ESM]) / kt
+            ks = prm[j, _B0] * math.exp(-min(es, 700.0))
+            kr = prm[j, _B0] * math.exp(-min(er, 700.0))
             ktot = ks + kr
             if ktot > 0.0:
                 winf = ks / ktot
@@ -201,14 +200,14 @@ def _update_state(
             i = ipn[j]
             stp = 1.0 if i <= 0.0 else 0.0
             x = w[j] - stp
-            win = 1.0 - x ** (2.0 * pj[_PEXP])
-            w[j] = min(max(w[j] + h * pj[_KMOB] * i * win, 0.0), 1.0)
+            win = 1.0 - x ** (2.0 * prm[j, _PEXP])
+            w[j] = min(max(w[j] + h * prm[j, _KMOB] * i * win, 0.0), 1.0)
         else:
-            a = pj[_PALPHA]
-            bt = pj[_PBETA]
-            vth = pj[_VTH]
+            a = prm[j, _PALPHA]
+            bt = prm[j, _PBETA]
+            vth = prm[j, _VTH]
             f = bt * v + 0.5 * (a - bt) * (abs(v + vth) - abs(v - vth))
-            w[j] = min(max(w[j] - h * f / (pj[_ROFF] - pj[_RON]), 0.0), 1.0)
+            w[j] = min(max(w[j] - h * f / (prm[j, _ROFF] - prm[j, _RON]), 0.0), 1.0)
 
 
 @nb.njit(cache=True, fastmath=True, parallel=True)
@@ -249,12 +248,12 @@ def integrate(
         il = il_init[p].copy()
         w = w_init[p].copy()
         temp = np.empty(nd)
-        tmid = np.empty(nd)
         draws = np.zeros((nd, 3))
         for j in range(nd):
             temp[j] = prm[p, j, _T0] if dev_model[j] == DEV_ZRO2 else 300.0
         ib = np.zeros(nbr)
         vdev = np.zeros(nd)
+        gpf = np.zeros(nd)
         vpn = np.zeros(nd)
         ipn = np.zeros(nd)
         k1v = np.empty(nn)
@@ -267,7 +266,15 @@ def integrate(
         k4i = np.empty(nn)
         sv = np.empty(nn)
         si = np.empty(nn)
-        prm_p = prm[p]
+        prm_p = prm[p].copy()
+        kout_p = kout[p].copy()
+        rser_p = rser[p].copy()
+        emf_p = emf[p].copy()
+        c0_p = c0[p].copy()
+        lval_p = lval[p].copy()
+        rs_p = rs[p].copy()
+        v3_p = v3[p].copy()
+        tab_p = tab_of[p].copy()
         r = 0
         for step in range(nsteps + 1):
             t = step * h
@@ -283,9 +290,9 @@ def integrate(
                     draws[j, 0] = draw_tab[p, j, q, 0]
                     draws[j, 1] = draw_tab[p, j, q, 1]
                     draws[j, 2] = draw_tab[p, j, q, 2]
-            _branch_currents(vn, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
-                             ib, vdev)
+            _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                             ib, vdev, gpf, step == 0)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
                     rec_v[p, r, k] = vn[k]
@@ -298,37 +305,43 @@ def integrate(
                 r += 1
             if step == nsteps:
                 break
-            _derivs(vn, il, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
-                    tab_of[p], vmin, inv_dv, k1v, k1i)
+            # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
+            # start) with the rates at v(t), then hold it through the RK4 stages of [t, t + h]
+            if nd > 0:
+                for j in range(nd):
+                    vpn[j] = dev_sign[j] * vdev[j]
+                    ipn[j] = dev_sign[j] * ib[dev_branch[j]]
+                _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
+                              0.5 * h if step == 0 else h)
+                _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                                 dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                                 ib, vdev, gpf, False)
+            _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
+                    tab_p, vmin, inv_dv, k1v, k1i)
             for k in range(nn):
                 sv[k] = vn[k] + 0.5 * h * k1v[k]
                 si[k] = il[k] + 0.5 * h * k1i[k]
-            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
-                             ib, vdev)
-            for j in range(nd):
-                vpn[j] = dev_sign[j] * vdev[j]
-                ipn[j] = dev_sign[j] * ib[dev_branch[j]]
-                tmid[j] = temp[j]
-            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
-                    tab_of[p], vmin, inv_dv, k2v, k2i)
+            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                             ib, vdev, gpf, True)
+            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
+                    tab_p, vmin, inv_dv, k2v, k2i)
             for k in range(nn):
                 sv[k] = vn[k] + 0.5 * h * k2v[k]
                 si[k] = il[k] + 0.5 * h * k2i[k]
-            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
-                             ib, vdev)
-            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
-                    tab_of[p], vmin, inv_dv, k3v, k3i)
+            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                             ib, vdev, gpf, False)
+            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
+                    tab_p, vmin, inv_dv, k3v, k3i)
             for k in range(nn):
                 sv[k] = vn[k] + h * k3v[k]
                 si[k] = il[k] + h * k3i[k]
-            _branch_currents(sv, w, temp, kout[p], rser[p], emf[p], end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_of[p], vmin, inv_dv,
-                             ib, vdev)
-            _derivs(sv, si, ib, end_kind, end_idx, c0[p], lval[p], rs[p], v3[p], tab_f, tab_h,
-                    tab_of[p], vmin, inv_dv, k4v, k4i)
+            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                             ib, vdev, gpf, True)
+            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
+                    tab_p, vmin, inv_dv, k4v, k4i)
             for k in range(nn):
                 vn[k] += h / 6.0 * (k1v[k] + 2.0 * k2v[k] + 2.0 * k3v[k] + k4v[k])
                 il[k] += h / 6.0 * (k1i[k] + 2.0 * k2i[k] + 2.0 * k3i[k] + k4i[k])
-            _update_state(w, vpn, ipn, tmid, dev_model, prm_p, draws, h)
