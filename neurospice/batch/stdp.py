@@ -87,7 +87,7 @@ class SpikeShape:
     """
 
     vp: float = 2.2
-    vpost: float = 2.1
+    vpost: float = 2.08
     ts: float = 20e-9
     vh: float = 0.8
     th: float = 1.0e-6

@@ -80,7 +80,7 @@ class CrossbarConfig:
     th_ratio: float = 2.0
     ts_ratio: float = 0.108
     vp: float = 2.2
-    vpost: float = 2.1
+    vpost: float = 2.08
     vh: float = 0.8
     tau_m_ratio: float = 4.0
     theta: float = 0.5

@@ -43,6 +43,7 @@ __all__ = [
     "simulate_simplified",
     "simulate_full",
     "device_current",
+    "gap_rate",
     "programming_temperature",
     "pulse_variation",
 ]
@@ -85,6 +86,7 @@ class SecondOrderParams:
     vs: float
     dlt: float
     esm: float
+    vgmax: float
 
     @classmethod
     def from_library(cls, path: Path = LIB_PATH, **overrides: float) -> SecondOrderParams:
@@ -393,13 +395,32 @@ def _sp(x: float, s: float) -> float:
     return x if x / s > 30 else s * math.log1p(math.exp(min(x / s, 30.0)))
 
 
+def gap_rate(g_nm: float, v: float, temp: float, p: SecondOrderParams) -> float:
+    """Reconstructed ``dg/dt`` (nm/s) at gap ``g_nm`` (nm), voltage ``v`` (V), temperature (K).
+
+    ``f [2a sinh(a v/(g kT)) exp(-Ea/kT) - alpha a^2 exp(-Ea/kT)/(L0 - g)]`` for ``g >> a``, with
+    the lowered barriers floored at 0, the field length ``sqrt(g^2 + a^2)`` and the speed limit
+    ``rate/(1 + |rate|/vgmax)`` (see the subcircuit).  Its zero ``g_hat(v, T)`` is the largest gap the device reaches (Appendix A).
+    """
+    an, dn, l0n = p.a * 1e9, p.dlt * 1e9, p.l0 * 1e9
+    gapc = min(max(g_nm, 0.0), l0n - 0.05)
+    kt = p.kb * temp
+    field = an * v / math.sqrt(gapc * gapc + an * an)
+    win = gapc / (gapc + dn)
+    raw = p.f0 * (
+        an * (math.exp(-_sp(p.ea - field, p.esm) / kt)
+              - math.exp(-_sp(p.ea + field, p.esm) / kt) * win)
+        - p.alpha * an * an * math.exp(-p.ea / kt) / (l0n - gapc) * win
+    )
+    return raw / (1.0 + abs(raw) / (p.vgmax * 1e9))
+
+
 def _full_rhs(v: float, y: FloatArray, p: SecondOrderParams) -> list[float]:
     """Time derivatives of ``(w, g [nm], T [K], Tb [K])`` (the subcircuit's equations)."""
     w, gap, temp, tb = float(y[0]), float(y[1]), float(y[2]), float(y[3])
-    r0n, rmn, an, dn, l0n = p.r0 * 1e9, p.rm * 1e9, p.a * 1e9, p.dlt * 1e9, p.l0 * 1e9
+    r0n, rmn, an, dn = p.r0 * 1e9, p.rm * 1e9, p.a * 1e9, p.dlt * 1e9
     rad = rmn + (r0n - rmn) * min(max(w, 0.0), 1.0)
     radu = (r0n - rmn) * w
-    gapc = min(max(gap, 0.0), l0n - 0.05)
     i = device_current(v, rad, gap, p)
     pw = max(v * i, 0.0)
     temp_c = max(temp, 1.0)
@@ -409,15 +430,9 @@ def _full_rhs(v: float, y: FloatArray, p: SecondOrderParams) -> list[float]:
     drdt = p.beta * p.f0 * an * an / 2.0 * arr * (
         -max(th, 0.0) * radu / (radu * radu + dn * dn)
         + max(-th, 0.0) * (r0n / rad) ** 2 / math.sqrt(radu * radu + dn * dn)
-        * (1.0 - math.exp(-max(1.0 - w, 0.0) * (r0n - rmn) / dn))
+        * (1.0 - math.exp(min(-(1.0 - w) * (r0n - rmn) / dn, 80.0)))
     )
-    field = an * v / math.sqrt(gapc * gapc + an * an)
-    win = gapc / (gapc + dn)
-    dgdt = p.f0 * (
-        an * (math.exp(-_sp(p.ea - field, p.esm) / kt)
-              - math.exp(-_sp(p.ea + field, p.esm) / kt) * win)
-        - p.alpha * an * an * arr / (l0n - gapc) * win
-    )
+    dgdt = gap_rate(gap, v, temp_c, p)
     dtdt = (pw / p.kth1 + tb - temp) / p.tau_t
     dtbdt = (pw / p.kth2 + p.t0 - tb) / p.tau_b
     return [drdt / (r0n - rmn), dgdt, dtdt, dtbdt]

@@ -1,0 +1,121 @@
+"""The second-order memristor: shipped constants, the subcircuit in ngspice (pinched, passive,
+bounded, agreeing with the SciPy full model), the reconstructed gap law, and the simplified (G, T)
+model against the full model on single pairs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from neurospice.batch.stdp import SpikeShape, protocol_segments, pwl_deck
+from neurospice.reference.second_order import (
+    SecondOrderParams,
+    Segment,
+    gap_rate,
+    simulate_full,
+    simulate_simplified,
+)
+from neurospice.sim.ngspice import run_text
+from neurospice.spice.deck import prepare_text
+
+P = SecondOrderParams.from_library()
+SHAPE = SpikeShape()
+
+
+def _netlists():
+    from neurospice.reference.second_order import LIB_PATH
+
+    return LIB_PATH.parents[1]
+
+
+def test_shipped_constants() -> None:
+    assert P.tau_t == pytest.approx(0.325e-9, rel=0.01)
+    assert P.tau_b == pytest.approx(0.185e-6, rel=0.005)
+    assert P.rs == pytest.approx(280.0, rel=0.002)
+    assert P.gmax == pytest.approx(1.0 / 560.0, rel=0.002)
+    assert P.gmin == pytest.approx(1.0 / (280.0 * (1 + (2.5 / 0.8) ** 2)), rel=0.002)
+    # eq. 11 inverts eq. 10
+    for g in (0.4e-3, 1e-3, 1.7e-3):
+        assert P.g_of_r(P.r_of_g(g)) == pytest.approx(g, rel=1e-12)
+
+
+def test_subcircuit_is_detected_as_memristor() -> None:
+    deck = prepare_text(
+        "* title\n.include lib/memristors.lib\nV1 a 0 dc 0\nXd a 0 second_order\n.tran 1n 10n\n.end\n",
+        base_dir=_netlists(),
+    )
+    assert [m.name.lower() for m in deck.memristors()] == ["xd"]
+
+
+def test_gap_zero_matches_appendix_a() -> None:
+    """alpha = 3e4 on the closing term puts g_hat(1 V, 400 K) at ~0.4 nm, g_hat(2 V) < 0.8 nm."""
+
+    def ghat(v: float, temp: float) -> float:
+        return brentq(lambda g: gap_rate(g, v, temp, P), 0.01, 2.4)
+
+    assert 0.35 < ghat(1.0, 400.0) < 0.4
+    assert 0.7 < ghat(2.0, 400.0) < 0.8
+    assert ghat(2.0, 700.0) < ghat(2.0, 500.0) < ghat(2.0, 400.0)  # falls with T
+    assert ghat(0.5, 400.0) < ghat(1.0, 400.0)  # grows with v
+    for g in (0.05, 0.5, 1.5):  # negative voltages only close the gap
+        assert gap_rate(g, -1.0, 500.0, P) < 0
+
+
+def _pair_segments(dt_over_th: float, vp: float = SHAPE.vp) -> list[Segment]:
+    sh = SpikeShape(vp=vp, vpost=vp if vp != SHAPE.vp else SHAPE.vpost)
+    return protocol_segments("pair", dt_over_th * sh.th, sh, interval=1.5e-6)
+
+
+def test_ngspice_pair_pinched_passive_bounded_and_matches_scipy() -> None:
+    segs = _pair_segments(-0.1)  # post/pre: both polarities, heated second pulse
+    g0 = 1.0e-3
+    wf = run_text(pwl_deck(segs, g0, P), base_dir=_netlists())
+    v = wf["v(p)"]
+    i = -wf["i(vd)"]  # current p -> n
+    assert np.max(np.abs(i[np.abs(v) < 1e-9])) < 1e-12  # pinched at v = 0
+    assert np.min(v * i) > -1e-12  # passive at every sample
+    w, gap, tk, tb = wf["v(xd.w)"], wf["v(xd.gap)"], wf["v(xd.tk)"], wf["v(xd.tb)"]
+    assert -0.01 < w.min() and w.max() < 1.01
+    assert gap.min() > -0.2 and gap.max() < P.l0 * 1e9
+    assert tb.min() > 299.9 and tk.min() > 299.5 and tk.max() < 1500
+    assert np.all(tk >= tb - 0.5)  # the filament is never colder than the bulk
+    g_spice = float(wf["v(xd.ghat)"][-1])
+    g_full = simulate_full(segs, g0, P).g_final
+    assert (g_spice - g0) / g0 < -0.02  # depression
+    assert g_spice == pytest.approx(g_full, rel=0.02)
+
+
+def test_ngspice_strong_drive_stays_bounded() -> None:
+    """+-2.5 V pulses of 200 ns drive r to its bounds; states stay in range, no runaway."""
+    segs = [Segment(-2.5, 200e-9), Segment(0.0, 200e-9), Segment(2.5, 200e-9),
+            Segment(0.0, 300e-9)]
+    wf = run_text(pwl_deck(segs, 1.0e-3, P), base_dir=_netlists())
+    w = wf["v(xd.w)"]
+    ghat = wf["v(xd.ghat)"]
+    assert w.max() < 1.01 and w.min() > -0.01
+    assert ghat.max() <= P.gmax * 1.001 and ghat.min() >= P.gmin * 0.999
+    assert ghat.max() > 0.95 * P.gmax  # the -2.5 V pulse reaches Gmax
+    assert ghat[-1] < 0.5 * P.gmax  # the +2.5 V pulse depresses it again
+    assert wf["v(xd.tk)"].max() < 1000
+
+
+@pytest.mark.parametrize("g0", [0.9e-3, 1.0e-3, 1.1e-3])
+def test_simplified_follows_full_on_pairs(g0: float) -> None:
+    """Tolerance: |dG/G (simplified) - dG/G (full)| <= 0.035 for single pairs."""
+    for dt in (-1.0, -0.3, -0.05, 0.05, 0.3, 1.0):
+        segs = _pair_segments(dt)
+        a = simulate_simplified(segs, g0, P).g_final
+        b = simulate_full(segs, g0, P).g_final
+        assert abs(a - b) / g0 <= 0.035, (g0, dt, a, b)
+
+
+def test_simplified_temperature_is_eq16() -> None:
+    """During a lone programming pulse T = Tb + G v^2/kth1 (eq. 16), Tb barely moved."""
+    g0 = 1.0e-3
+    res = simulate_simplified([Segment(-1.0, 20e-9)], g0, P)  # 1 V: G does not move
+    assert res.g_final == pytest.approx(g0, rel=1e-3)
+    expected = P.t0 + g0 / P.kth1 + g0 / P.kth2 * (1 - math.exp(-20e-9 / P.tau_b))
+    assert res.temp[0] == pytest.approx(expected, abs=1.5)
