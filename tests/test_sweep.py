@@ -12,6 +12,7 @@ import pytest
 
 import neurospice.batch.sweep as sweep
 from neurospice.batch.sweep import grid, parse_sweep, read_table, run_sweep
+from neurospice.errors import NeurospiceInputError
 from neurospice.spice.deck import DeckError, prepare_deck
 
 from helpers import DATA, run_cli
@@ -27,7 +28,7 @@ def test_parse_sweep_with_si_suffixes() -> None:
 
 @pytest.mark.parametrize("spec", ["r2", "r2=1k:2k", "r2=a:b:3", "r2=1:2:0"])
 def test_bad_sweep_specs_are_input_errors(spec: str) -> None:
-    with pytest.raises(DeckError, match="--sweep"):
+    with pytest.raises(NeurospiceInputError, match="--sweep"):
         parse_sweep(spec)
 
 
@@ -38,7 +39,7 @@ def test_grid_is_the_cartesian_product() -> None:
 
 
 def test_sweeping_an_unknown_param_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DeckError, match="no top-level .param nosuch"):
+    with pytest.raises(DeckError, match="nosuch: the deck has no top-level .param or component"):
         run_sweep(prepare_deck(TOY), [parse_sweep("nosuch=1:2:2")], tmp_path, quiet=True)
 
 

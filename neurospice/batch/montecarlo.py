@@ -17,6 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from neurospice.errors import SimulationError
+from neurospice.files import atomic_write
 from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
 from neurospice.report.summary import summarise
 from neurospice.sim.ngspice import run_prepared
@@ -58,7 +59,7 @@ def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, out
             bar.update(1)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
-    with (outdir / "runs.csv").open("w", newline="") as fh:
+    with atomic_write(outdir / "runs.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)

@@ -11,9 +11,12 @@ with its error and does not stop the others.
 from __future__ import annotations
 
 import csv
+import hashlib
 import itertools
 import math
 import os
+import re
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,8 +26,10 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from neurospice.errors import NeurospiceInputError, SimulationError
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
+from neurospice.files import atomic_write
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
+from neurospice.spice.numbers import E_SERIES, format_si, series_values
 
 __all__ = [
     "Axis",
@@ -39,45 +44,111 @@ __all__ = [
 ]
 
 TABLE = "sweep.csv"
-FIXED_COLUMNS = ["point", "status", "seed", "f_master_hz", "f_slave_hz", "ratio", "mode",
-                 "ratio_value", "sync_index", "locked_fraction", "error"]
+FIXED_COLUMNS = ["point", "status", "engine", "seed", "f_master_hz", "f_slave_hz", "ratio",
+                 "mode", "ratio_value", "sync_index", "locked_fraction", "error", "key"]
+MAX_POINTS = 1_000_000
 
 
 @dataclass(frozen=True)
 class Axis:
-    """One swept ``.param``: ``count`` evenly spaced values from ``start`` to ``stop``."""
+    """One swept quantity (a ``.param`` or a component by instance name) and its values."""
 
     name: str
-    start: float
-    stop: float
-    count: int
+    values_: tuple[float, ...]
+    spec: str = ""
 
     @property
     def values(self) -> list[float]:
-        return [float(v) for v in np.linspace(self.start, self.stop, self.count)]
+        return list(self.values_)
+
+    @property
+    def count(self) -> int:
+        return len(self.values_)
+
+    @property
+    def log(self) -> bool:
+        """True when the values are spaced geometrically (log axis on plots)."""
+        v = self.values_
+        return len(v) > 2 and min(v) > 0 and self.spec.split("=", 1)[-1].lower().startswith(
+            ("log:", "e6:", "e12:", "e24:", "e96:"))
 
 
 def parse_sweep(spec: str) -> Axis:
-    """Parse ``NAME=START:STOP:COUNT`` (values may carry SI suffixes: ``R2=1k:20k:8``)."""
+    """Parse a sweep as designers write it.
+
+    Forms: ``NAME=START:STOP:COUNT`` (linear), ``NAME=log:START:STOP:COUNT`` (geometric),
+    ``NAME=E24:START:STOP`` (the values of an E-series in the range; E6, E12, E24, E96),
+    ``NAME=V1,V2,V3`` (a list). Values may carry SI suffixes (``r2=1k:20k:8``).
+
+    Raises
+    ------
+    UsageError
+        A malformed spec, a non-finite value or a count outside 1..1,000,000.
+    """
     name, sep, rng = spec.partition("=")
-    parts = rng.split(":")
-    if not sep or not name.strip() or len(parts) != 3:
-        raise DeckError(f"--sweep {spec!r}: expected NAME=START:STOP:COUNT, e.g. r2=1k:20k:8")
+    name = name.strip().lower()
+    example = "e.g. r2=1k:20k:8, r2=log:1k:100k:5, r2=E24:1k:10k or r2=1k,2k,5k"
+    if not sep or not name or not rng.strip():
+        raise UsageError(f"--sweep {spec!r}: expected NAME=START:STOP:COUNT ({example})")
+    if not _NAME_RE.fullmatch(name):
+        raise UsageError(f"--sweep {spec!r}: '{name}' is not a parameter or instance name")
+    body = rng.strip()
+    parts = body.split(":")
     try:
-        start, stop = spice_number(parts[0]), spice_number(parts[1])
-        count = int(parts[2])
-    except ValueError:
-        raise DeckError(f"--sweep {spec!r}: START and STOP must be numbers and COUNT a whole "
-                        "number") from None
-    if count < 1:
-        raise DeckError(f"--sweep {spec!r}: COUNT must be at least 1")
-    return Axis(name.strip().lower(), start, stop, count)
+        if "," in body and ":" not in body:
+            values = [spice_number(v) for v in body.split(",") if v.strip()]
+        elif parts[0].lower() in ("log", "lin") and len(parts) == 4:
+            start, stop, count = spice_number(parts[1]), spice_number(parts[2]), int(parts[3])
+            _check_count(spec, count)
+            if parts[0].lower() == "log":
+                if start <= 0 or stop <= 0:
+                    raise UsageError(f"--sweep {spec!r}: a log sweep needs positive ends")
+                values = [float(v) for v in np.geomspace(start, stop, count)]
+            else:
+                values = [float(v) for v in np.linspace(start, stop, count)]
+        elif parts[0].upper() in E_SERIES and len(parts) == 3:
+            values = series_values(parts[0], spice_number(parts[1]), spice_number(parts[2]))
+            if not values:
+                raise UsageError(f"--sweep {spec!r}: no {parts[0].upper()} value in the range")
+        elif len(parts) == 3:
+            start, stop, count = spice_number(parts[0]), spice_number(parts[1]), int(parts[2])
+            _check_count(spec, count)
+            values = [float(v) for v in np.linspace(start, stop, count)]
+        else:
+            raise UsageError(f"--sweep {spec!r}: expected NAME=START:STOP:COUNT ({example})")
+    except ValueError as exc:
+        raise UsageError(f"--sweep {spec!r}: {exc} ({example})") from None
+    if not values:
+        raise UsageError(f"--sweep {spec!r}: no values")
+    if not all(math.isfinite(v) for v in values):
+        raise UsageError(f"--sweep {spec!r}: values must be finite numbers")
+    _check_count(spec, len(values))
+    return Axis(name, tuple(values), spec)
+
+
+_NAME_RE = re.compile(r"[a-z_][\w.]*")
+
+
+def _check_count(spec: str, count: int) -> None:
+    if not 1 <= count <= MAX_POINTS:
+        raise UsageError(f"--sweep {spec!r}: COUNT must be between 1 and {MAX_POINTS} "
+                         f"(got {count})")
 
 
 def grid(axes: Sequence[Axis]) -> list[dict[str, float]]:
     """All points of the grid, first axis slowest."""
     return [dict(zip([a.name for a in axes], vals, strict=True))
             for vals in itertools.product(*(a.values for a in axes))]
+
+
+def point_key(deck_text: str, params: dict[str, float], seed: int | None, engine: str) -> str:
+    """What a finished row is reused for: the deck's content (with the point's values and
+    stop time in it), the point's values, the seed and the engine."""
+    h = hashlib.sha256()
+    h.update(deck_text.encode())
+    h.update(repr(sorted(params.items())).encode())
+    h.update(repr((seed, engine)).encode())
+    return h.hexdigest()[:16]
 
 
 def run_point(
@@ -89,23 +160,24 @@ def run_point(
     seed: int | None,
     timeout: float | None,
     t_skip: float,
+    control: str = "refuse",
+    key: str = "",
 ) -> dict[str, Any]:
-    """Run one sweep point and analyse it; never raises for a failed simulation.
+    """Run one sweep point (its values already in ``deck_text``); never raises for a failure.
 
-    Takes plain data (the deck as text) so that it can be shipped to a Dask worker.
+    Takes plain data (the deck as text) so that it can be shipped to a Dask worker; the text
+    goes through the compiler again there.
     """
     from neurospice.report.locking import analyse_run
     from neurospice.sim.ngspice import run_prepared
     from neurospice.spice.deck import prepare_text
 
-    row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else ""}
+    row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else "",
+                           "engine": "spice", "key": key}
     try:
         deck = prepare_text(deck_text, base_dir=base_dir,
-                            source=Path(source) if source else None)
-        overrides: dict[str, str | float] = dict(params)
-        if seed is not None:
-            overrides["seed"] = seed
-        deck = deck.with_params(overrides)
+                            source=Path(source) if source else None,
+                            control=control)  # type: ignore[arg-type]
         wf = run_prepared(deck, timeout=timeout)
         row.update(analyse_run(deck, wf, t_skip=t_skip).as_row())
         row["status"] = "ok"
@@ -116,30 +188,69 @@ def run_point(
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
-    """Rows of a sweep table (empty when the file does not exist)."""
+    """Rows of a sweep table (empty when the file does not exist or cannot be read)."""
     if not path.is_file():
         return []
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with path.open(newline="") as fh:
+            return list(csv.DictReader(fh))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
+
+
+class _Table:
+    """The sweep table, rewritten atomically (at most every ``interval`` s, and at the end)."""
+
+    def __init__(self, path: Path, columns: list[str], interval: float = 0.5) -> None:
+        self.path = path
+        self.columns = columns
+        self.rows: dict[int, dict[str, Any]] = {}
+        self.interval = interval
+        self._last = 0.0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows[int(row["point"])] = row
+        if time.monotonic() - self._last >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        with atomic_write(self.path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.columns, extrasaction="ignore")
+            writer.writeheader()
+            for i in sorted(self.rows):
+                writer.writerow(self.rows[i])
+        self._last = time.monotonic()
 
 
 def _submit_local(
     jobs: list[tuple[Any, ...]], workers: int
 ) -> Iterator[dict[str, Any]]:
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    from neurospice.sim.ngspice import terminate_all
+
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
         futures: list[Future[dict[str, Any]]] = [pool.submit(run_point, *job) for job in jobs]
         for fut in as_completed(futures):
             yield fut.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        terminate_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _submit_dask(jobs: list[tuple[Any, ...]], address: str) -> Iterator[dict[str, Any]]:
-    from distributed import Client
-    from distributed import as_completed as dask_as_completed
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_as_completed
+    except ImportError:
+        raise UsageError("--scheduler needs Dask: pip install 'neurospice[dask]'") from None
 
     try:
         client = Client(address, timeout="20s")
-    except OSError as exc:
-        raise DeckError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") \
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") \
             from None
     try:
         futures = [client.submit(run_point, *job, pure=False) for job in jobs]
@@ -162,58 +273,54 @@ def run_sweep(
     t_skip: float = 0.0,
     quiet: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run every point of the grid; return all rows (old and new) sorted by point."""
-    known = deck.params()
-    for axis in axes:
-        if axis.name not in known:
-            raise DeckError(
-                f"--sweep {axis.name}: the deck has no top-level .param {axis.name} "
-                f"(its .params: {', '.join(sorted(known)) or 'none'})", path=deck.source)
-    if seed is not None and "seed" not in known:
-        raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
+    """Run every point of the grid; return all rows sorted by point.
+
+    ``resume`` reuses the rows of ``sweep.csv`` whose key (deck content, values, stop time,
+    seed, engine) matches a point of this grid and whose run succeeded; failed points are run
+    again. The table is rewritten (atomically) as points finish, sorted by point, so an
+    interrupted sweep keeps every finished point and ``--resume`` completes it.
+    """
     points = grid(axes)
+    if len(points) > MAX_POINTS:
+        raise UsageError(f"--sweep: {len(points)} points, over the limit of {MAX_POINTS}")
+    if seed is not None and "seed" not in deck.params():
+        raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
+    prepared = []
+    for i, p in enumerate(points):
+        overrides: dict[str, str | float] = dict(p)
+        if seed is not None:
+            overrides["seed"] = seed
+        d = deck.with_values(overrides)
+        prepared.append((i, p, d.text, point_key(d.text, p, seed, "spice")))
     outdir.mkdir(parents=True, exist_ok=True)
-    table = outdir / TABLE
     names = [a.name for a in axes]
     columns = ["point", *names] + FIXED_COLUMNS[1:]
-    done: dict[int, dict[str, Any]] = {}
+    table = _Table(outdir / TABLE, columns)
     if resume:
-        for row in read_table(table):
-            try:
-                idx = int(row["point"])
-            except (KeyError, ValueError):
-                continue
-            if idx < len(points) and row.get("status") == "ok" and all(
-                math.isclose(float(row[n]), points[idx][n], rel_tol=1e-9, abs_tol=1e-300)
-                for n in names
-            ):
-                done[idx] = row
-    elif table.exists():
-        table.unlink()
+        wanted = {key: i for i, _, _, key in prepared}
+        for row in read_table(outdir / TABLE):
+            found = wanted.get(row.get("key", ""))
+            if found is not None and row.get("status") == "ok":
+                row["point"] = str(found)
+                table.rows[found] = row
+    done = dict(table.rows)
+    control = deck.control_mode
     jobs = [
-        (deck.text, str(deck.base_dir), str(deck.source) if deck.source else None,
-         i, p, seed, timeout, t_skip)
-        for i, p in enumerate(points) if i not in done
+        (text, str(deck.base_dir), str(deck.source) if deck.source else None,
+         i, p, seed, timeout, t_skip, control, key)
+        for i, p, text, key in prepared if i not in done
     ]
-    rows = dict(done)
-    write_header = not table.exists() or not done
-    with table.open("w" if write_header else "a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        if write_header:
-            writer.writeheader()
-            for row in done.values():
-                writer.writerow(row)
-        fh.flush()
-        n_workers = workers or os.cpu_count() or 1
+    n_workers = workers or os.cpu_count() or 1
+    try:
         stream = _submit_dask(jobs, scheduler) if scheduler else _submit_local(jobs, n_workers)
         with tqdm(total=len(points), initial=len(done), desc="sweep", unit="pt",
                   disable=True if quiet else None) as bar:
             for row in stream:
-                writer.writerow(row)
-                fh.flush()
-                rows[int(row["point"])] = row
+                table.add(row)
                 bar.update(1)
-    return [rows[i] for i in sorted(rows)]
+    finally:
+        table.flush()
+    return [table.rows[i] for i in sorted(table.rows)]
 
 
 def point_mode(row: dict[str, Any]) -> str:
@@ -237,6 +344,16 @@ def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: P
     return plot_map(x, axes[1].values, table, path, xlabel=axes[0].name, ylabel=axes[1].name)
 
 
+def _fraction(value: object) -> str:
+    """A locked fraction as text: ``0.00`` for zero, ``-`` when there is none."""
+    if value is None or value == "":
+        return "-"
+    try:
+        return f"{float(str(value)):.2f}"
+    except ValueError:
+        return "-"
+
+
 def run_sweep_command(
     deck: PreparedDeck,
     path: Path,
@@ -254,7 +371,7 @@ def run_sweep_command(
 ) -> int:
     """``simulate --sweep``: run, write the table and map, print a one-line-per-point digest."""
     if len(specs) > 2:
-        raise DeckError("--sweep: give one or two parameters")
+        raise UsageError("--sweep: give one or two parameters")
     axes = [parse_sweep(s) for s in specs]
     rows = run_sweep(deck, axes, outdir, workers=workers, scheduler=scheduler, resume=resume,
                      timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet)
@@ -262,10 +379,10 @@ def run_sweep_command(
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
           f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
     for r in rows:
-        vals = "  ".join(f"{a.name}={float(r[a.name]):.4g}" for a in axes)
+        vals = "  ".join(f"{a.name}={format_si(float(r[a.name]))}" for a in axes)
         if r.get("status") == "ok":
             print(f"  {vals}  mode {r.get('mode', '-'):>8}  ratio {r.get('ratio', '-'):>5}  "
-                  f"locked {float(r.get('locked_fraction') or 'nan'):.2f}")
+                  f"locked {_fraction(r.get('locked_fraction'))}")
         else:
             print(f"  {vals}  FAILED: {str(r.get('error', ''))[:100]}")
     if plot and rows:

@@ -1,63 +1,97 @@
-"""Command line: ``simulate FILE`` and ``neurospice {simulate,build,check} FILE``.
+"""Command line: ``simulate FILE`` and ``neurospice {simulate,build,check,bom,...} FILE``.
 
 Exit status: 0 when the run succeeded, 2 for bad input (a deck or network file that is refused
-or wrong, a bad option), 1 for a simulation that failed (no convergence, ngspice abort). User
-errors print one paragraph naming the file and line, never a Python traceback.
+or wrong, a bad option), 1 for a run that failed (no convergence, a limit reached, a full disk).
+Errors print one paragraph naming the file and line, never a Python traceback; an unexpected
+error (a bug of ours) prints one paragraph too and leaves its traceback in a log file.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import math
+import os
+import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from neurospice import __version__
-from neurospice.errors import NeurospiceInputError, SimulationError
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
+from neurospice.files import atomic_write_text
+from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import PreparedDeck
+from neurospice.spice.numbers import parse_si
 
 EXIT_OK = 0
 EXIT_SIM = 1
 EXIT_INPUT = 2
 
 NETWORK_SUFFIXES = (".nsn",)
+MAX_WORKERS = 256
+MAX_RUNS = 100_000
+
+log = logging.getLogger(__name__)
+
+__all__ = ["main", "simulate_main", "load_deck", "UsageError", "Settings"]
 
 
-class UsageError(NeurospiceInputError):
-    """A bad command-line option."""
+def _add_limits_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("deck handling and limits")
+    g.add_argument("--ignore-control", action="store_true",
+                   help="drop .control blocks and '*#' lines (listing what was dropped); their "
+                        "tran/ac/dc/op commands become analysis cards when the deck has none")
+    g.add_argument("--allow-control", action="store_true",
+                   help="run .control blocks as ngspice would (trusted decks only; still "
+                        "inside the sandbox)")
+    g.add_argument("--max-points", default="5e7", metavar="N",
+                   help="refuse analyses of more than N points (default 5e7)")
+    g.add_argument("--max-deck-bytes", default="20meg", metavar="B",
+                   help="refuse decks or included files larger than B bytes (default 20meg)")
+    g.add_argument("--max-memory", default="4g", metavar="B",
+                   help="address-space limit of each ngspice worker (default 4g = 4 GiB)")
 
 
 def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", type=Path,
                    help="a SPICE deck (.cir) or a network file (.nsn) to simulate")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                   help="output folder (default: FILE's folder / <name>_out)")
+                   help="output folder (default: FILE's folder / <name>_out for .cir, "
+                        "<name>_nsn_out for .nsn)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a top-level .param of the deck (repeatable); SI suffixes "
                         "allowed, e.g. --param r2=10k")
     p.add_argument("--tstop", default=None, metavar="T",
                    help="stop the transient at T (seconds, SI suffixes allowed: 500m, 2)")
     p.add_argument("--runs", type=int, default=1, metavar="N",
-                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ... (the deck "
-                        "must have a .param seed)")
+                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ...")
     p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="seed of the first run (sets .param seed); default: the deck's own")
-    p.add_argument("--sweep", action="append", default=[], metavar="NAME=START:STOP:COUNT",
-                   help="sweep a .param over COUNT evenly spaced values (give once or twice "
-                        "for a 1-D or 2-D map); points run in parallel worker processes")
+    p.add_argument("--sweep", action="append", default=[], metavar="NAME=SPEC",
+                   help="sweep a .param or a component: NAME=START:STOP:COUNT, "
+                        "NAME=log:START:STOP:COUNT, NAME=E24:START:STOP or NAME=V1,V2,V3 "
+                        "(once or twice for a 1-D or 2-D map)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="parallel worker processes for sweeps and runs (default: CPU count)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run sweep points on a Dask distributed scheduler, e.g. "
                         "tcp://127.0.0.1:8786, instead of local processes")
     p.add_argument("--resume", action="store_true",
-                   help="sweeps: keep the points already in the output table, run the rest")
-    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="wall-clock limit for each ngspice run")
-    p.add_argument("--t-skip", type=float, default=0.0, metavar="SECONDS",
+                   help="sweeps: reuse the finished points of the output table whose deck, "
+                        "values, stop time and seed match; run the rest")
+    p.add_argument("--timeout", default="3600", metavar="SECONDS",
+                   help="wall-clock limit for each ngspice run (default 3600)")
+    p.add_argument("--t-skip", default="0", metavar="SECONDS",
                    help="ignore the first SECONDS of the transient in the analysis")
     p.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log what neurospice does (deck compilation, sandbox, workers)")
+    _add_limits_args(p)
 
 
 def build_parser(prog: str = "neurospice") -> argparse.ArgumentParser:
@@ -78,20 +112,27 @@ def build_parser(prog: str = "neurospice") -> argparse.ArgumentParser:
                        help="write the deck to this file instead of standard output")
     check = sub.add_parser("check", help="check a deck or network file without running it")
     check.add_argument("file", type=Path)
+    check.add_argument("--canonical", action="store_true",
+                       help="print the canonical deck neurospice would give to ngspice")
+    _add_limits_args(check)
     return parser
 
 
 SIMULATE_DESCRIPTION = """\
-Run FILE's transient in ngspice and report, for each neuron (an instance of a subcircuit whose
-first pin is 'mem', such as 'fhn'), the spike count, frequency, spike width at half height and
+Run FILE in ngspice and report, for each neuron (an instance of a subcircuit whose first pin
+is 'mem', such as 'fhn'), the spike count, frequency, spike width at half height and
 minimum/maximum membrane voltage; for each memristor, the range of its state w and of its
-resistance. Writes into the output folder: waveforms.csv, the ngspice raw file, summary.json and
-traces.png.
+resistance; for each analysed pair, the locking ratio and timeline. Writes into the output
+folder: waveforms.csv, the ngspice raw file, summary.json and plots.
 
-Before ngspice sees FILE, .include/.lib are expanded and checked: .control blocks, '*#' control
-lines, codemodel/osdi/shell lines and includes outside the deck's folder tree or the neurospice
-library are refused (exit status 2). A simulation that fails (no convergence) exits with 1.
+FILE is compiled before ngspice sees it: every card is parsed and re-emitted, includes are
+expanded from the deck's folder tree or the neurospice library only, and anything unknown is
+refused (exit status 2), .control blocks included (see --ignore-control). ngspice runs in a
+sandboxed worker (seccomp, Landlock, rlimits). A run that fails exits with 1.
 """
+
+
+# ------------------------------------------------------------------------------ entry points
 
 
 def simulate_main(argv: Sequence[str] | None = None) -> int:
@@ -102,20 +143,31 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     )
     _add_simulate_args(parser)
     args = parser.parse_args(argv)
-    return _guard(lambda: _simulate(args))
+    return _guard(lambda: _simulate(args), args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurospice`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "simulate":
-        return _guard(lambda: _simulate(args))
+        return _guard(lambda: _simulate(args), args)
     if args.command == "build":
-        return _guard(lambda: _build(args))
-    return _guard(lambda: _check(args))
+        return _guard(lambda: _build(args), args)
+    return _guard(lambda: _check(args), args)
 
 
-def _guard(fn: Callable[[], int]) -> int:
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
+    """Run a command; turn every error into one paragraph and an exit status."""
+    if getattr(args, "verbose", False):
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread (tests calling main() from a thread)
+        previous = None
     try:
         return fn()
     except NeurospiceInputError as exc:
@@ -125,17 +177,77 @@ def _guard(fn: Callable[[], int]) -> int:
         print(f"simulation failed: {exc}", file=sys.stderr)
         return EXIT_SIM
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        from neurospice.sim.ngspice import terminate_all
+
+        terminate_all()
+        print("interrupted: finished results are kept", file=sys.stderr)
         return 130
+    except OSError as exc:
+        print(f"failed: {exc.strerror or exc} ({exc.filename or 'no file'}); nothing already "
+              "written was truncated", file=sys.stderr)
+        return EXIT_SIM
+    except Exception as exc:  # noqa: BLE001 - the last guard: no traceback for the user
+        where = _write_crash_log(args)
+        print(f"internal error: {type(exc).__name__}: {exc}. This is a bug in neurospice, not "
+              f"in your input; the details are in {where}.", file=sys.stderr)
+        return EXIT_SIM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
-def load_deck(path: Path) -> PreparedDeck:
-    """A checked deck from a ``.cir`` deck or a ``.nsn`` network file."""
+def _write_crash_log(args: argparse.Namespace) -> Path:
+    text = traceback.format_exc()
+    folder = getattr(args, "_outdir", None)
+    candidates = [Path(folder)] if folder else []
+    candidates.append(Path(tempfile.gettempdir()))
+    for cand in candidates:
+        try:
+            path = cand / f"neurospice-error-{os.getpid()}.log"
+            path.write_text(text)
+            return path
+        except OSError:
+            continue
+    return Path("(no writable folder for the log)")
+
+
+# ------------------------------------------------------------------------------ settings
+
+
+class Settings:
+    """The validated options shared by the commands."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        if args.__dict__.get("ignore_control") and args.__dict__.get("allow_control"):
+            raise UsageError("--ignore-control and --allow-control exclude each other")
+        self.control: ControlMode = ("ignore" if args.__dict__.get("ignore_control") else
+                                     "allow" if args.__dict__.get("allow_control") else "refuse")
+        self.limits = Limits(
+            max_points=_positive(args.max_points, "--max-points"),
+            max_file_bytes=int(_positive(args.max_deck_bytes, "--max-deck-bytes")),
+        )
+        self.memory = int(_positive(args.max_memory, "--max-memory"))
+
+
+def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
+    try:
+        value = parse_si(str(text))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a number") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise UsageError(f"{option} {text!r}: must be a positive finite number")
+    return value
+
+
+def load_deck(path: Path, *, control: ControlMode = "refuse",
+              limits: Limits | None = None) -> PreparedDeck:
+    """A compiled deck from a ``.cir`` deck or a ``.nsn`` network file."""
     from neurospice.spice.deck import prepare_deck, prepare_text
 
     if path.suffix.lower() in NETWORK_SUFFIXES:
-        return prepare_text(network_deck_text(path), base_dir=path.resolve().parent, source=path)
-    return prepare_deck(path)
+        return prepare_text(network_deck_text(path), base_dir=path.absolute().parent,
+                            source=path, control=control, limits=limits)
+    return prepare_deck(path, control=control, limits=limits)
 
 
 def network_deck_text(path: Path) -> str:
@@ -163,19 +275,27 @@ def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, 
 def _tstop(text: str | None) -> float | None:
     if text is None:
         return None
-    from neurospice.spice.deck import spice_number
-
     try:
-        return spice_number(text)
+        value = parse_si(text)
     except ValueError:
         raise UsageError(f"--tstop {text!r}: not a time (examples: 2, 500m, 1.5)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"--tstop {text!r}: must be a positive finite time")
+    return value
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from neurospice.cli.simulate import simulate_file
 
-    if args.runs < 1:
-        raise UsageError(f"--runs must be at least 1 (got {args.runs})")
+    settings = Settings(args)
+    if not 1 <= args.runs <= MAX_RUNS:
+        raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {args.runs})")
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
+    timeout = _positive(args.timeout, "--timeout")
+    t_skip = _positive(args.t_skip, "--t-skip", allow_zero=True)
+    if args.output is not None and args.output.exists() and not args.output.is_dir():
+        raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
     return simulate_file(
         args.file,
         output=args.output,
@@ -187,17 +307,23 @@ def _simulate(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         resume=args.resume,
-        timeout=args.timeout,
-        t_skip=args.t_skip,
+        timeout=timeout,
+        t_skip=t_skip,
         plot=not args.no_plot,
         quiet=args.quiet,
+        control=settings.control,
+        limits=settings.limits,
+        memory=settings.memory,
+        args=args,
     )
 
 
 def _build(args: argparse.Namespace) -> int:
     text = network_deck_text(args.file)
     if args.output:
-        args.output.write_text(text)
+        if args.output.is_dir():
+            raise UsageError(f"-o {args.output}: is a folder; give a file name")
+        atomic_write_text(args.output, text)
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
@@ -205,9 +331,18 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    deck = load_deck(args.file)
+    settings = Settings(args)
+    deck = load_deck(args.file, control=settings.control, limits=settings.limits)
+    from neurospice.spice.checks import resolve_names
+
+    resolve_names(deck)
+    if args.canonical:
+        sys.stdout.write(deck.text)
+        return EXIT_OK
     neurons = ", ".join(i.name for i in deck.neurons()) or "none"
-    print(f"{args.file}: ok ({len(deck.lines)} lines after expansion; neurons: {neurons})")
+    print(f"{args.file}: ok ({len(deck.cards)} cards after expansion; neurons: {neurons})")
+    for text, org in deck.dropped:
+        print(f"  dropped {org}: {text}")
     return EXIT_OK
 
 

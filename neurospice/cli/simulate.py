@@ -9,14 +9,18 @@ seeds ``seed, seed+1, ...`` (Monte Carlo over devices); sweeps are handed to
 from __future__ import annotations
 
 import importlib
+import logging
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from neurospice.sim.ngspice import Waveforms, run_prepared
+from neurospice.files import OutputLock, prepare_output_dir
+from neurospice.sim.ngspice import RunLimits, Waveforms, run_all
+from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import DeckError, PreparedDeck
 
 if TYPE_CHECKING:
@@ -24,10 +28,17 @@ if TYPE_CHECKING:
 
 __all__ = ["simulate_file", "default_output_dir", "run_with_progress"]
 
+log = logging.getLogger(__name__)
+
 
 def default_output_dir(path: Path) -> Path:
-    """``<folder of FILE>/<stem>_out``."""
-    return path.resolve().parent / f"{path.stem}_out"
+    """``<folder of FILE>/<stem>_out`` for a deck, ``<stem>_nsn_out`` for a network file.
+
+    The folder is taken as the user wrote it (links not resolved), so ``netlists/x.cir``
+    writes to ``netlists/x_out``.
+    """
+    suffix = "_nsn_out" if path.suffix.lower() == ".nsn" else "_out"
+    return path.absolute().parent / f"{path.stem}{suffix}"
 
 
 def run_with_progress(
@@ -37,7 +48,8 @@ def run_with_progress(
     timeout: float | None = None,
     quiet: bool = False,
     desc: str = "ngspice",
-) -> Waveforms:
+    limits: RunLimits | None = None,
+) -> list[Waveforms]:
     """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
 
     While ngspice runs in its worker process, the analysis modules (scipy, matplotlib) are
@@ -51,7 +63,8 @@ def run_with_progress(
             bar.n = min(pct, 100.0)
             bar.refresh()
 
-        return run_prepared(deck, raw_file=raw_file, progress=progress, timeout=timeout)
+        return run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout,
+                       limits=limits)
 
 
 def _preload() -> None:
@@ -76,49 +89,95 @@ def simulate_file(
     t_skip: float = 0.0,
     plot: bool = True,
     quiet: bool = False,
+    control: ControlMode = "refuse",
+    limits: Limits | None = None,
+    memory: int | None = None,
+    args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
     from neurospice.cli.main import load_deck
 
-    deck = load_deck(path)
+    deck = load_deck(path, control=control, limits=limits)
+    _report_control(deck)
     if params:
-        deck = deck.with_params(dict(params))
+        deck = deck.with_values(dict(params))
     if tstop is not None:
         deck = deck.with_tstop(tstop)
-    if deck.tran() is None:
-        raise DeckError("the deck has no .tran card; simulate runs transients", path=path)
-    outdir = output if output is not None else default_output_dir(path)
+    if not deck.analyses():
+        raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
+                        path=path)
+    outdir = prepare_output_dir(output if output is not None else default_output_dir(path))
+    if args is not None:
+        args._outdir = outdir
+    with OutputLock(outdir):
+        if sweeps or runs > 1:
+            if deck.tran() is None:
+                raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has "
+                                "no .tran card", path=path)
+        if sweeps:
+            from neurospice.batch.sweep import run_sweep_command
 
-    if sweeps:
-        from neurospice.batch.sweep import run_sweep_command
+            return run_sweep_command(
+                deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
+                resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot,
+                quiet=quiet,
+            )
+        if runs > 1:
+            from neurospice.batch.montecarlo import run_monte_carlo
 
-        return run_sweep_command(
-            deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
-            resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot, quiet=quiet,
-        )
-    if runs > 1:
-        from neurospice.batch.montecarlo import run_monte_carlo
+            return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
+                                   outdir=outdir, workers=workers, timeout=timeout, plot=plot,
+                                   quiet=quiet)
+        if seed is not None:
+            deck = deck.with_seed(seed)
+        run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
+                               memory=memory or RunLimits.memory)
+        plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
+                                  quiet=quiet, desc=path.name, limits=run_limits)
+        wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
+        log.info("sandbox: %s", wf.sandbox)
+        if wf.analysis != "tran":
+            from neurospice.report.analyses import report_analyses
 
-        return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
-                               outdir=outdir, workers=workers, timeout=timeout, plot=plot,
-                               quiet=quiet)
-    if seed is not None:
-        deck = deck.with_seed(seed)
+            return report_analyses(deck, plots, path, outdir, plot=plot)
+        from neurospice.report.summary import format_summary, summarise, write_outputs
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    wf = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
-                           quiet=quiet, desc=path.name)
-    from neurospice.report.summary import format_summary, summarise, write_outputs
+        summary = summarise(deck, wf, t_skip=t_skip)
+        summary.extra["sandbox"] = _sandbox_line(wf)
+        meas = wf.measurements
+        if meas:
+            summary.extra["measurements"] = meas
+        _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+        written = write_outputs(deck, wf, summary, outdir, plot=plot)
+        if plot:
+            written += _memristor_plots(deck, wf, outdir)
+        print(format_summary(summary))
+        print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)} and "
+              f"{path.stem}.raw in {outdir}")
+        return 0
 
-    summary = summarise(deck, wf, t_skip=t_skip)
-    _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
-    written = write_outputs(deck, wf, summary, outdir, plot=plot)
-    if plot:
-        written += _memristor_plots(deck, wf, outdir)
-    print(format_summary(summary))
-    print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)} and "
-          f"{path.stem}.raw in {outdir}")
-    return 0
+
+def _report_control(deck: PreparedDeck) -> None:
+    """Say what --ignore-control dropped and warn loudly when --allow-control is on."""
+    if deck.control_mode == "ignore" and deck.dropped:
+        print(f"{deck.source}: dropped {len(deck.dropped)} control line(s) "
+              "(--ignore-control):", file=sys.stderr)
+        for text, org in deck.dropped[:20]:
+            print(f"  {org}: {text}", file=sys.stderr)
+    if deck.control_mode == "allow" and deck.control:
+        print(f"WARNING: {deck.source}: running {len(deck.control)} ngspice control line(s) "
+              "(--allow-control); they run inside the sandbox", file=sys.stderr)
+
+
+def _sandbox_line(wf: Waveforms) -> str:
+    sb = wf.sandbox
+    if not sb:
+        return "unknown"
+    parts = []
+    for key in ("seccomp", "landlock", "no_new_privs", "rlimits"):
+        value = str(sb.get(key, "off"))
+        parts.append(f"{key} {'off' if value.startswith(('off', 'failed', 'unavail')) else 'on'}")
+    return ", ".join(parts)
 
 
 def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Path]:

@@ -24,6 +24,7 @@ from matplotlib.patches import Patch
 from numpy.typing import ArrayLike
 
 from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
+from neurospice.files import atomic_write_with
 
 __all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces", "save_figure"]
 
@@ -62,12 +63,12 @@ def _mode_key(mode: str) -> tuple[int, float, str]:
 
 
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` (Agg canvas, 120 dpi) to ``path``, creating its folder; return the path."""
+    """Write ``fig`` (Agg canvas, 120 dpi) to ``path`` atomically, creating its folder."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
-    fig.savefig(out, dpi=120)
-    return out
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    return atomic_write_with(out, lambda tmp: fig.savefig(tmp, dpi=120, format=fmt))
 
 
 def plot_traces(

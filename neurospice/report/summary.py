@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from neurospice.analysis.spikes import SpikeStats, spike_stats
+from neurospice.files import atomic_write, atomic_write_text
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
 
@@ -167,7 +168,7 @@ def write_waveforms_csv(wf: Waveforms, path: Path) -> Path:
         f"{n} [{wf.units.get(n, '')}]" for n in names
     ]
     table = np.column_stack(cols)
-    with path.open("w", newline="") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         fh.write(",".join(header) + "\n")
         np.savetxt(fh, table, fmt="%.9g", delimiter=",")
     return path
@@ -180,7 +181,7 @@ def write_outputs(
     outdir.mkdir(parents=True, exist_ok=True)
     written = [write_waveforms_csv(wf, outdir / "waveforms.csv")]
     js = outdir / "summary.json"
-    js.write_text(json.dumps(summary.to_json(), indent=2))
+    atomic_write_text(js, json.dumps(summary.to_json(), indent=2))
     written.append(js)
     if plot:
         from neurospice.report.plots import plot_traces

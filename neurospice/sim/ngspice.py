@@ -15,6 +15,7 @@ if it were whole.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -25,11 +26,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from neurospice.errors import SimulationError
+from neurospice.errors import SimulationError, SimulationTimeout
 from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
+from neurospice.spice.resources import NETLISTS_DIR
 
 __all__ = [
     "DeckError",
@@ -71,6 +74,8 @@ class Waveforms:
     units: dict[str, str] = field(default_factory=dict)
     raw_path: Path | None = None
     log: list[str] = field(default_factory=list)
+    stdout: list[str] = field(default_factory=list)
+    sandbox: dict[str, object] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -100,11 +105,38 @@ class Waveforms:
         raise KeyError(f"no vector {name!r}; available: {', '.join(self.vectors)}")
 
     @property
+    def measurements(self) -> dict[str, float]:
+        """``.meas`` results of the run (name, lower case -> value)."""
+        return measurements(self.stdout)
+
+    @property
     def time(self) -> np.ndarray:
         """The time axis of a transient analysis (s)."""
         if self.analysis != "tran":
             raise ValueError(f"a {self.analysis} analysis has no time axis")
         return self.scale
+
+
+_MEAS_RE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+                      r"(?:\s|$)")
+
+
+def measurements(stdout: list[str]) -> dict[str, float]:
+    """``.meas`` results from what ngspice printed (``name = value`` lines after a
+    "Measurements for ..." heading)."""
+    out: dict[str, float] = {}
+    inside = False
+    for line in stdout:
+        if "measurements for" in line.lower():
+            inside = True
+            continue
+        if inside:
+            m = _MEAS_RE.match(line)
+            if m:
+                out[m.group(1).lower()] = float(m.group(2))
+            elif line.strip() and not line.strip().startswith(("*", "-")):
+                inside = "=" in line
+    return out
 
 
 def run_deck(
@@ -191,12 +223,36 @@ def run_prepared(
     return plots[-1]
 
 
+@dataclass(frozen=True)
+class RunLimits:
+    """Bounds on one ngspice run (each has a command-line option).
+
+    Attributes
+    ----------
+    timeout
+        Wall-clock limit (s); the worker is killed after it. Default one hour.
+    memory
+        Address-space limit of the worker (bytes). Default 4 GiB.
+    file_size
+        Largest file the worker may write (bytes), the raw file included. Default 4 GiB.
+    sandbox
+        Apply the OS sandbox (always on for users; tests of the sandbox itself may not turn it
+        off either - the switch exists for diagnosing a kernel that lacks seccomp).
+    """
+
+    timeout: float = 3600.0
+    memory: int = 4 << 30
+    file_size: int = 4 << 30
+    sandbox: bool = True
+
+
 def run_all(
     deck: PreparedDeck,
     *,
     raw_file: Path | None = None,
     progress: ProgressFn | None = None,
     timeout: float | None = None,
+    limits: RunLimits | None = None,
 ) -> list[Waveforms]:
     """Run ``deck`` and return the waveforms of every analysis, in the order they ran."""
     if not deck.analyses():
@@ -204,11 +260,91 @@ def run_all(
             "the deck has no analysis card (.tran, .ac, .dc or .op); add one",
             path=deck.source,
         )
-    jobdir = Path(tempfile.mkdtemp(prefix="neurospice-"))
+    read = [str(deck.base_dir), str(NETLISTS_DIR)]
+    return _execute(deck.text, _name(deck), deck=deck, read_paths=read, raw_file=raw_file,
+                    progress=progress, timeout=timeout, limits=limits)
+
+
+_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE_LOCK = threading.Lock()
+_JOB_PREFIX = "neurospice-job-"
+
+
+def terminate_all() -> int:
+    """Kill every ngspice worker this process started that is still running.
+
+    Called when a sweep is interrupted (SIGINT/SIGTERM), so that no worker outlives it.
+    Returns how many were killed.
+    """
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+    return len(procs)
+
+
+def _remove_stale_jobdirs() -> None:
+    """Remove job folders left by processes that no longer exist (e.g. a SIGKILLed sweep)."""
+    tmp = Path(tempfile.gettempdir())
+    for path in tmp.glob(f"{_JOB_PREFIX}*"):
+        try:
+            pid = int(path.name[len(_JOB_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict, list[str]]:
+    """Run deck text that did NOT go through the compiler, inside the sandbox.
+
+    For the sandbox's own tests only (a deck that reaches ngspice's shell must still do no
+    harm). Returns ngspice's messages and the worker's stderr tail.
+    """
+    tail: list[str] = []
+    messages = _execute(text, "<uncompiled>", deck=None, read_paths=[], raw_file=None,
+                        progress=None, timeout=timeout, limits=None, raw_messages=tail)
+    assert isinstance(messages, dict)
+    return messages, tail
+
+
+def _execute(
+    text: str,
+    name: str,
+    *,
+    deck: PreparedDeck | None,
+    read_paths: list[str],
+    raw_file: Path | None,
+    progress: ProgressFn | None,
+    timeout: float | None,
+    limits: RunLimits | None,
+    raw_messages: list[str] | None = None,
+) -> Any:
+    limits = limits or RunLimits()
+    wall = timeout if timeout is not None else limits.timeout
+    if not (wall > 0 and math.isfinite(wall)):
+        raise SimulationError(f"the time limit must be a positive number of seconds (got {wall})")
+    _remove_stale_jobdirs()
+    jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
+    proc: subprocess.Popen[str] | None = None
     try:
-        (jobdir / "deck.cir").write_text(deck.text)
+        (jobdir / "deck.cir").write_text(text)
+        job = {
+            "read_paths": read_paths,
+            "cpu_seconds": int(wall * 1.5 + 30),
+            "address_space": limits.memory,
+            "file_size": limits.file_size,
+            "sandbox": limits.sandbox,
+        }
+        (jobdir / "job.json").write_text(json.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)
+        env["OPENBLAS_NUM_THREADS"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(
             [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep)
@@ -221,48 +357,74 @@ def run_all(
             stderr=subprocess.PIPE,
             text=True,
         )
-        tail: list[str] = []
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
+        tail: list[str] = raw_messages if raw_messages is not None else []
         reader = threading.Thread(
             target=_read_progress, args=(proc, progress, tail), daemon=True
         )
         reader.start()
         try:
-            proc.wait(timeout=timeout)
+            proc.wait(timeout=wall)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             reader.join(timeout=5)
-            if proc.stderr is not None:
-                proc.stderr.close()
-            raise SimulationError(
-                f"{_name(deck)}: the simulation did not finish within {timeout:g} s and was "
-                "stopped; shorten .tran or loosen its max step"
+            raise SimulationTimeout(
+                f"{name}: the simulation did not finish within {wall:g} s and was "
+                "stopped; shorten .tran, loosen its max step, or raise --timeout"
             ) from None
         reader.join(timeout=5)
-        if proc.stderr is not None:
-            proc.stderr.close()
         msg_file = jobdir / "messages.json"
         if proc.returncode != 0 or not msg_file.is_file():
             detail = "\n".join(tail[-8:]).strip()
+            why = _signal_reason(proc.returncode)
             raise SimulationError(
-                f"{_name(deck)}: ngspice stopped abnormally (worker exit status "
-                f"{proc.returncode}); nothing was kept. {detail}"
+                f"{name}: ngspice stopped abnormally ({why}); nothing was kept. {detail}"
             )
         messages = json.loads(msg_file.read_text())
+        if deck is None:
+            return messages
+        if messages["status"] == "sandbox_error":
+            raise SimulationError(f"{name}: the ngspice worker could not be sandboxed "
+                                  f"({messages['error']}); refusing to run it unconfined")
         stderr: list[str] = messages["stderr"]
         if messages["status"] == "parse_error":
             raise _parse_error(deck, stderr)
         plots = _load_plots(jobdir, messages)
         _check_complete(deck, plots, stderr)
         if raw_file is not None and (jobdir / "result.raw").is_file():
-            raw_file.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(jobdir / "result.raw", raw_file)
+            from neurospice.files import atomic_copy
+
+            atomic_copy(jobdir / "result.raw", raw_file)
             plots[-1].raw_path = raw_file
         for wf in plots:
             wf.log = [s for s in stderr if s.strip()]
+            wf.stdout = list(messages.get("stdout", []))
+            wf.sandbox = dict(messages.get("sandbox", {}))
         return plots
     finally:
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
+            if proc.stderr is not None:
+                proc.stderr.close()
         shutil.rmtree(jobdir, ignore_errors=True)
+
+
+def _signal_reason(code: int | None) -> str:
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        sig = -code
+        names = {9: "killed (SIGKILL): the memory limit or the CPU-time limit",
+                 24: "the CPU-time limit (SIGXCPU)", 25: "the file-size limit (SIGXFSZ)",
+                 11: "a crash in ngspice (SIGSEGV)", 6: "an abort in ngspice (SIGABRT)"}
+        return names.get(sig, f"signal {sig}")
+    return f"worker exit status {code}"
 
 
 def _read_progress(proc: subprocess.Popen[str], progress: ProgressFn | None,

@@ -22,10 +22,47 @@ import numpy as np
 _SCALE_NAMES = ("time", "frequency")
 
 
+def _die_with_parent() -> None:
+    """Ask the kernel to kill this worker when the process that started it dies."""
+    import ctypes
+    import os
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
+
+
 def _run(jobdir: Path) -> int:
+    _die_with_parent()
     warnings.filterwarnings("ignore")
     logging.disable(logging.CRITICAL)
+    job = json.loads((jobdir / "job.json").read_text())
+    # Load every Python module first (their files are read now), then lock the process down
+    # before ngspice's shared library is opened: ngspice never runs outside the sandbox.
     from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
+
+    from neurospice.sim.sandbox import SandboxPolicy, SandboxUnavailable, apply, system_read_paths
+
+    policy = SandboxPolicy(
+        read_paths=tuple(system_read_paths() + job["read_paths"]),
+        write_paths=(str(jobdir),),
+        cpu_seconds=job.get("cpu_seconds"),
+        address_space=job.get("address_space"),
+        file_size=job.get("file_size"),
+    )
+    if job.get("sandbox", True):
+        try:
+            report = apply(policy).as_dict()
+        except SandboxUnavailable as exc:
+            (jobdir / "messages.json").write_text(json.dumps(
+                {"status": "sandbox_error", "error": str(exc), "stdout": [], "stderr": [],
+                 "plots": {}}))
+            return 0
+    else:
+        report = {"no_new_privs": "off", "seccomp": "off", "landlock": "off",
+                  "rlimits": "off", "notes": ["sandbox disabled"]}
 
     stdout: list[str] = []
     stderr: list[str] = []
@@ -87,7 +124,8 @@ def _run(jobdir: Path) -> int:
             lib.ngSpice_Command(f"write {jobdir / 'result.raw'}".encode())
     np.savez(jobdir / "result.npz", **arrays)  # type: ignore[arg-type]
     (jobdir / "messages.json").write_text(
-        json.dumps({"status": status, "stdout": stdout, "stderr": stderr, "plots": plots})
+        json.dumps({"status": status, "stdout": stdout, "stderr": stderr, "plots": plots,
+                    "sandbox": report})
     )
     lib.ngSpice_Command(b"destroy all")
     lib.ngSpice_Command(b"remcirc")

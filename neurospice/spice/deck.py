@@ -190,6 +190,40 @@ class PreparedDeck:
         new.check_values()
         return new
 
+    def with_values(self, overrides: dict[str, str | float]) -> PreparedDeck:
+        """Like :meth:`with_params`, and a name that is no ``.param`` may name a top-level
+        component (``rload=4.7k`` sets the value of the resistor ``Rload``).
+
+        Raises
+        ------
+        DeckError
+            A name that is neither a top-level ``.param`` nor a top-level R, C, L, V or I.
+        """
+        params: dict[str, str | float] = {}
+        cards = list(self.cards)
+        changed = False
+        for raw_name, value in overrides.items():
+            name = str(raw_name).strip().lower()
+            if name in self._params:
+                params[raw_name] = value
+                continue
+            idx = next((i for i, c in enumerate(cards) if c.depth == 0 and c.is_element
+                        and c.head == name and c.letter in "rclvi"), None)
+            if idx is None:
+                elements = sorted(c.head for c in self.top_cards
+                                  if c.is_element and c.letter in "rclvi")
+                raise DeckError(
+                    f"{raw_name}: the deck has no top-level .param or component of that name "
+                    f"(.params: {', '.join(sorted(self._params)) or 'none'}; components: "
+                    f"{', '.join(elements[:20]) or 'none'})", path=self.source)
+            card = cards[idx]
+            toks = list(card.tokens)
+            toks[3] = _checked_value(raw_name, value, self.source)
+            cards[idx] = replace(card, tokens=tuple(toks))
+            changed = True
+        new = replace(self, cards=cards) if changed else self
+        return new.with_params(params) if params else new
+
     def with_seed(self, seed: int) -> PreparedDeck:
         """A copy whose random draws use ``seed``.
 

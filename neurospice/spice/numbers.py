@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["parse_si", "is_number", "format_si"]
+__all__ = ["parse_si", "is_number", "format_si", "E_SERIES", "series_values", "nearest_in_series"]
 
 _SCALE = {
     "t": 1e12,
@@ -83,3 +83,47 @@ def format_si(value: float, digits: int = 4) -> str:
         if mag >= scale * (1 - 1e-12):
             return f"{value / scale:.{digits}g}{prefix}"
     return f"{value:.{digits}g}"
+
+
+#: The IEC 60063 preferred-number series (one decade, 1.0 .. <10).
+E_SERIES: dict[str, tuple[float, ...]] = {
+    "E6": (1.0, 1.5, 2.2, 3.3, 4.7, 6.8),
+    "E12": (1.0, 1.2, 1.5, 1.8, 2.2, 2.7, 3.3, 3.9, 4.7, 5.6, 6.8, 8.2),
+    "E24": (1.0, 1.1, 1.2, 1.3, 1.5, 1.6, 1.8, 2.0, 2.2, 2.4, 2.7, 3.0, 3.3, 3.6, 3.9, 4.3,
+            4.7, 5.1, 5.6, 6.2, 6.8, 7.5, 8.2, 9.1),
+    # E96 is the rounded geometric series (the published table has no exceptions)
+    "E96": tuple(round(10 ** (i / 96), 2) for i in range(96)),
+}
+
+def _decade_values(series: str) -> tuple[float, ...]:
+    key = series.upper()
+    if key not in E_SERIES:
+        raise ValueError(f"unknown series {series!r} (known: {', '.join(E_SERIES)})")
+    return E_SERIES[key]
+
+
+def series_values(series: str, start: float, stop: float) -> list[float]:
+    """The values of an E-series between ``start`` and ``stop`` inclusive, ascending."""
+    lo, hi = sorted((abs(start), abs(stop)))
+    if lo <= 0:
+        raise ValueError("E-series ranges must be positive")
+    base = _decade_values(series)
+    out = []
+    for exp in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        for m in base:
+            v = float(f"{m * 10.0 ** exp:.6g}")
+            if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9):
+                out.append(v)
+    return sorted(set(out))
+
+
+def nearest_in_series(value: float, series: str) -> float:
+    """The value of ``series`` nearest to ``value`` (relative distance; sign kept)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    mag = abs(value)
+    exp = math.floor(math.log10(mag))
+    cands = [float(f"{m * 10.0 ** e:.6g}") for e in (exp - 1, exp, exp + 1)
+             for m in _decade_values(series)]
+    best = min(cands, key=lambda c: abs(math.log(c / mag)))
+    return math.copysign(best, value)
