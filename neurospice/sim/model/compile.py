@@ -357,7 +357,7 @@ def _branches(
             continue
         if len(members) != 2:
             card = elements[members[0]][0]
-            names = ", ".join(elements[i][2] for i in members)
+            names = ", ".join(split_tokens(elements[i][0].text)[0] for i in members)
             what = "ends an open path" if len(members) == 1 else f"joins {len(members)} elements"
             raise _refuse(card, f"node '{node}'", f"it {what} ({names}); the engine maps series "
                           "paths between neuron pins and ground only")
