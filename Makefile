@@ -5,7 +5,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-DEBS    = ngspice libngspice0 libngspice0-dev
+DEBS    = ngspice libngspice0 libngspice0-dev libseccomp2
 SUDO    = $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DECK   ?= netlists/coupled_fhn.cir
 
