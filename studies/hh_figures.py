@@ -5,7 +5,7 @@ core; one ngspice run at a time). Prints a table per figure and writes them as J
 
 * f-I: steps of 0-50 uA/cm2 (200 ms, frequency from the spikes after 55 ms), circuit and scipy;
 * the repetitive-firing onset from rest and the long-step single-spike threshold, each by
-  bisection (0.1 %) on the circuit and on scipy;
+  bisection (0.002 %) on the circuit and on scipy;
 * spike times with the deck's 10 us maximum step against 1 us;
 * the power balance of hh_neuron.cir over 100 ms and the dissipation of each channel;
 * the loop area of hh_k and hh_na under a sine drive at ten frequencies over 3 Hz - 3 kHz.
@@ -80,10 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     out["fi"] = rows
 
     # thresholds ------------------------------------------------------------------------------
-    onset_ref = ref.firing_onset(5e-6, 8e-6, rel=1e-3)
-    onset_ckt = bisect(lambda i: ref.repetitive(circuit_spikes(i, 0.25), 0.25), 5e-6, 8e-6, 1e-3)
-    thr_ref = ref.single_spike_threshold(1e-6, 4e-6, rel=1e-3)
-    thr_ckt = bisect(lambda i: circuit_spikes(i, 0.1).size > 0, 1e-6, 4e-6, 1e-3)
+    onset_ref = ref.firing_onset(5e-6, 8e-6, rel=2e-5)
+    onset_ckt = bisect(lambda i: ref.repetitive(circuit_spikes(i, 0.25), 0.25), 5e-6, 8e-6, 2e-5)
+    thr_ref = ref.single_spike_threshold(1e-6, 4e-6, rel=2e-5)
+    thr_ckt = bisect(lambda i: circuit_spikes(i, 0.1).size > 0, 1e-6, 4e-6, 2e-5)
     out["onset"] = {"circuit_ua": onset_ckt * 1e6, "scipy_ua": onset_ref * 1e6,
                     "rel": onset_ckt / onset_ref - 1}
     out["single_spike"] = {"circuit_ua": thr_ckt * 1e6, "scipy_ua": thr_ref * 1e6,
