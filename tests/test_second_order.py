@@ -44,7 +44,8 @@ def test_shipped_constants() -> None:
 
 def test_subcircuit_is_detected_as_memristor() -> None:
     deck = prepare_text(
-        "* title\n.include lib/memristors.lib\nV1 a 0 dc 0\nXd a 0 second_order\n.tran 1n 10n\n.end\n",
+        "* title\n.include lib/memristors.lib\nV1 a 0 dc 0\nXd a 0 second_order\n"
+        ".tran 1n 10n\n.end\n",
         base_dir=_netlists(),
     )
     assert [m.name.lower() for m in deck.memristors()] == ["xd"]

@@ -302,14 +302,18 @@ def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``neurospice stdp``."""
     parser.add_argument("--protocol", choices=list(PROTOCOLS), default="pair")
     parser.add_argument("--dt", default="-1:1:21", metavar="START:STOP:COUNT",
-                        help="spike interval dt/tH (end of heating to next programming pulse)")
+                        help="spike interval dt/tH (end of heating to next programming pulse); "
+                        "write --dt=-1:1:21 when START is negative")
     parser.add_argument("--cycles", type=int, default=1, help="repetitions of the block")
     parser.add_argument("--interval", type=float, action="append", default=None, metavar="TF",
                         help="rest between blocks (s); repeat for several curves (default 10e-6)")
     parser.add_argument("--g0", type=float, action="append", default=None, metavar="G0",
                         help="initial conductance (S); repeat for several curves (default 1e-3)")
     parser.add_argument("--engine", choices=ENGINES, default="model")
-    parser.add_argument("--vp", type=float, default=SpikeShape.vp, help="programming pulse (V)")
+    parser.add_argument("--vp", type=float, default=SpikeShape.vp,
+                        help="presynaptic programming pulse (V)")
+    parser.add_argument("--vpost", type=float, default=SpikeShape.vpost,
+                        help="postsynaptic programming pulse (V)")
     parser.add_argument("--vh", type=float, default=SpikeShape.vh, help="heating pulse (V)")
     parser.add_argument("--ts", type=float, default=SpikeShape.ts, help="programming time (s)")
     parser.add_argument("--th", type=float, default=SpikeShape.th, help="heating time (s)")
@@ -323,7 +327,8 @@ def stdp_command(args: argparse.Namespace) -> int:
     """Run ``neurospice stdp``; return the exit status (2 for bad input)."""
     try:
         dts = parse_range(args.dt)
-        shape = SpikeShape(vp=args.vp, ts=args.ts, vh=args.vh, th=args.th, tq=args.tq)
+        shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
+                           tq=args.tq)
         if args.cycles < 1:
             raise NeurospiceInputError("--cycles must be >= 1")
         points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],

@@ -400,7 +400,8 @@ def gap_rate(g_nm: float, v: float, temp: float, p: SecondOrderParams) -> float:
 
     ``f [2a sinh(a v/(g kT)) exp(-Ea/kT) - alpha a^2 exp(-Ea/kT)/(L0 - g)]`` for ``g >> a``, with
     the lowered barriers floored at 0, the field length ``sqrt(g^2 + a^2)`` and the speed limit
-    ``rate/(1 + |rate|/vgmax)`` (see the subcircuit).  Its zero ``g_hat(v, T)`` is the largest gap the device reaches (Appendix A).
+    ``rate/(1 + |rate|/vgmax)`` (see the subcircuit).  Its zero ``g_hat(v, T)`` is the largest
+    gap the device reaches (Appendix A).
     """
     an, dn, l0n = p.a * 1e9, p.dlt * 1e9, p.l0 * 1e9
     gapc = min(max(g_nm, 0.0), l0n - 0.05)
