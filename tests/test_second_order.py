@@ -90,17 +90,17 @@ def test_ngspice_pair_pinched_passive_bounded_and_matches_scipy() -> None:
 
 
 def test_ngspice_strong_drive_stays_bounded() -> None:
-    """+-2.5 V pulses of 200 ns drive r to its bounds; states stay in range, no runaway."""
-    segs = [Segment(-2.5, 200e-9), Segment(0.0, 200e-9), Segment(2.5, 200e-9),
+    """+-4 V pulses of 200 ns drive r to its bounds; states stay in range, no runaway."""
+    segs = [Segment(-4.0, 200e-9), Segment(0.0, 200e-9), Segment(4.0, 200e-9),
             Segment(0.0, 300e-9)]
     wf = run_text(pwl_deck(segs, 1.0e-3, P), base_dir=_netlists())
     w = wf["v(xd.w)"]
     ghat = wf["v(xd.ghat)"]
     assert w.max() < 1.01 and w.min() > -0.01
     assert ghat.max() <= P.gmax * 1.001 and ghat.min() >= P.gmin * 0.999
-    assert ghat.max() > 0.95 * P.gmax  # the -2.5 V pulse reaches Gmax
-    assert ghat[-1] < 0.5 * P.gmax  # the +2.5 V pulse depresses it again
-    assert wf["v(xd.tk)"].max() < 1000
+    assert ghat.max() > 0.95 * P.gmax  # the -4 V pulse reaches Gmax
+    assert ghat[-1] < 0.5 * P.gmax  # the +4 V pulse depresses it again
+    assert 1500 < wf["v(xd.tk)"].max() < 1800  # P/kth1 at Gmax and 4 V, plus the bulk
 
 
 @pytest.mark.parametrize("g0", [0.9e-3, 1.0e-3, 1.1e-3])
