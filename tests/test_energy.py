@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -13,9 +14,15 @@ from neurospice.analysis.energy import (
     cumulative_energy,
     element_energy,
     loop_area,
+    netlist_balance,
+    netlist_branches,
     pinch_current,
     power_balance,
 )
+from neurospice.sim.ngspice import run_text
+from neurospice.spice.deck import prepare_text
+
+from helpers import NETLISTS
 
 
 def test_resistor_constant_voltage_energy_is_exact() -> None:
@@ -128,3 +135,87 @@ def test_cumulative_energy_and_length_checks() -> None:
         cumulative_energy(t, [1.0, 2.0])
     with pytest.raises(ValueError):
         loop_area(t, t, t, period=10.0)
+
+
+# --------------------------------------------------------------------------- whole netlists
+
+_MIXED = """* every kind of branch
+V1 a 0 SIN(0 1 1k)
+R1 a b 1k
+C1 b 0 1u
+B1 0 c I = 1m*v(a)
+R2 c 0 1k
+E1 d 0 a 0 2
+R3 d 0 1k
+G1 0 e a 0 1m
+R4 e 0 1k
+D1 a f dmod
+R5 f 0 1k
+I1 0 g dc 1m
+R6 g 0 1k
+L1 b h 1m
+R7 h 0 1k
+X1 a k half
+.subckt half p n
+Rh p m 500
+Bv m n V = 0.5*v(p, n)
+.ends half
+Rk k 0 2k
+.model dmod D
+.options savecurrents
+.save all
+.tran 10u 3m
+.end
+"""
+
+
+def test_netlist_balance_of_every_branch_kind() -> None:
+    """Sources (V, I, B, E, G, a B voltage source inside a subcircuit) deliver what the
+    resistors, the diode, C and L take (Tellegen on ngspice's saved currents), and each
+    resistor's term equals v^2/R integrated from the node voltages."""
+    wf = run_text(_MIXED, base_dir=NETLISTS)
+    branches = netlist_branches(prepare_text(_MIXED, base_dir=NETLISTS).text)
+    names = {b.name: b for b in branches}
+    assert {"v1", "b1", "e1", "g1", "i1", "d1", "l1", "r.x1.rh", "b.x1.bv"} <= set(names)
+    assert names["b.x1.bv"].terminals[0][1] == "i(b.x1.bv)"
+    bal = netlist_balance(wf.time, wf, branches)
+    assert bal.relative_error < 1e-4
+    terms = bal.by_name()
+    assert all(terms[b.name] > 0 for b in branches if b.kind in ("source", "dissipator")
+               and b.name != "b.x1.bv")
+    assert terms["i1"] == pytest.approx(1e-3 * 3e-3, rel=1e-6)  # 1 mA into 1 kOhm, 3 ms
+    t = wf.time
+    # the subcircuit's voltage source takes the current Rh passes: it absorbs energy
+    i_rh = (wf["v(a)"] - wf["v(x1.m)"]) / 500.0
+    absorbed = cumulative_energy(t, (wf["v(x1.m)"] - wf["v(k)"]) * i_rh)[-1]
+    assert absorbed > 0
+    assert terms["b.x1.bv"] == pytest.approx(-absorbed, rel=1e-5)
+    for r, (n1, n2), ohm in (("r1", ("a", "b"), 1e3), ("r3", ("d", "0"), 1e3),
+                             ("r.x1.rh", ("a", "x1.m"), 500.0)):
+        va = wf[f"v({n1})"]
+        vb = wf[f"v({n2})"] if n2 != "0" else 0.0 * va
+        expect = cumulative_energy(t, (va - vb) ** 2 / ohm)[-1]
+        assert terms[r] == pytest.approx(expect, rel=1e-5), r
+
+
+@pytest.mark.slow
+def test_board_power_balance_closes_over_1s() -> None:
+    """The reference board (coupled_fhn.cir, 1 s, savecurrents): the circuit connected to the
+    master's membrane without passing through ground (both neurons, the memristor's conduction
+    path, R2) closes its balance within 1 % of the source energy; the memristor's dissipation
+    from the balance equals the one from its terminal voltage and the sense current."""
+    body = (NETLISTS / "coupled_fhn.cir").read_text()
+    body = re.sub(r"(?m)^\.tran .*$", ".tran 0.1m 1 0 0.1m uic", body)
+    body = re.sub(r"(?m)^\.save .*$", ".options savecurrents\n.save all", body)
+    wf = run_text(body, base_dir=NETLISTS)
+    t = wf.time
+    assert t[-1] == pytest.approx(1.0)
+    branches = netlist_branches(prepare_text(body, base_dir=NETLISTS).text, memristors=["zro2"])
+    bal = netlist_balance(t, wf, branches, around="mmem")
+    names = bal.by_name()
+    assert any("xslave" in n for n in names) and "r2" in names and "b.xm1.bi" in names
+    assert not any(n in names for n in ("b.xm1.bw", "c.xm1.cw", "b.xm1.bpth"))  # state, heat
+    assert bal.relative_error < 0.01
+    dev = element_energy(t, wf["v(mn)"] - wf["v(mp)"], -wf["i(vsense)"])
+    assert dev.e_diss > 0
+    assert names["b.xm1.bi"] == pytest.approx(dev.e_diss, rel=1e-3)

@@ -20,26 +20,35 @@ Public API, by task:
   (``Term.source``/``Term.dissipator`` from (v, i) pairs, ``Term.storage`` from an energy trace,
   :func:`capacitor_energy` for ``0.5 C v^2``)
 * cumulative integrals: :func:`cumulative_energy`
+* a whole netlist from its saved vectors (``.options savecurrents``): :func:`netlist_branches`
+  flattens the deck into :class:`Branch` records, :func:`netlist_balance` adds them up
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "Branch",
     "ElementEnergy",
     "PowerBalance",
     "Term",
+    "VectorSource",
+    "branch_power",
     "capacitor_energy",
+    "connected_nodes",
     "cumulative_energy",
     "element_energy",
     "loop_area",
+    "netlist_balance",
+    "netlist_branches",
     "pinch_current",
     "power_balance",
 ]
@@ -372,3 +381,249 @@ def power_balance(t: ArrayLike, terms: Sequence[Term]) -> PowerBalance:
             raise ValueError(f"term {term.name!r} has {term.energy.size} samples, t {ta.size}")
         tot[term.kind] = tot[term.kind] + term.energy
     return PowerBalance(ta, tot["source"], tot["storage"], tot["dissipator"], tuple(terms))
+
+
+# --------------------------------------------------------------------------- whole netlists
+
+
+class VectorSource(Protocol):
+    """Anything that maps a saved vector name (``"v(a)"``, ``"@r1[i]"``) to its samples."""
+
+    def __getitem__(self, name: str) -> ArrayLike: ...
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One device of a flattened netlist, for a power balance from saved vectors.
+
+    Attributes
+    ----------
+    name : str
+        ngspice's device name (``"r2"``, ``"r.xslave.rtop"`` inside instance ``xslave``).
+    kind : {"source", "storage", "dissipator"}
+        Its role in the balance.
+    terminals : tuple of (node, vector, sign)
+        For each terminal, the node (ngspice's name, ``"0"`` ground) and the current *into* the
+        device there, ``sign * vectors[vector]`` [A]. Its absorbed power is
+        ``sum(v(node) * current)`` [W].
+    """
+
+    name: str
+    kind: TermKind
+    terminals: tuple[tuple[str, str, float], ...]
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(n for n, _, _ in self.terminals)
+
+
+_KIND_OF = {"r": "dissipator", "d": "dissipator", "j": "dissipator", "c": "storage",
+            "l": "storage", "v": "source", "i": "source", "b": "source", "e": "source",
+            "f": "source", "g": "source", "h": "source"}
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth = max(0, depth - 1)
+        if ch.isspace() and depth == 0:
+            if cur:
+                out.append("".join(cur))
+                cur = []
+            continue
+        cur.append(ch)
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def _logical(text: str) -> list[str]:
+    lines: list[str] = []
+    for raw in text.splitlines()[1:]:  # the first line is the title
+        s = raw.split(";", 1)[0].rstrip()
+        if not s.strip() or s.lstrip().startswith("*"):
+            continue
+        if s.lstrip().startswith("+") and lines:
+            lines[-1] += " " + s.lstrip()[1:]
+        else:
+            lines.append(s.strip())
+    return lines
+
+
+def netlist_branches(
+    text: str, *, conduction: Sequence[str] = ("bi",), memristors: Sequence[str] = ()
+) -> list[Branch]:
+    """Flatten a SPICE netlist (includes already expanded) into :class:`Branch` records.
+
+    Devices R C L D J V I B E F G H are kept (others are ignored); subcircuit instances are
+    expanded with ngspice's names (device ``r.xa.xb.r1``, node ``xa.xb.n1``). The current vectors
+    are those ngspice saves with ``.options savecurrents`` and ``.save all``: ``@r1[i]``,
+    ``@c1[i]``, ``@d1[id]``, ``@j1[id]``/``[ig]``/``[is]``, ``@g1[i]``, ``@b1[i]`` (current
+    source), ``@f1[i]``, ``@i1[current]``, and the branch currents ``i(v1)``, ``i(e1)``,
+    ``i(h1)``, ``i(l1)``, ``i(b1)`` (voltage-type B).
+
+    Parameters
+    ----------
+    text : str
+        The deck as ngspice reads it (e.g. ``prepare_deck(path).text``).
+    conduction : sequence of str
+        Device names that, inside an instance of one of ``memristors``, carry the element's
+        conduction current (the library convention ``Bi``): classified as dissipators.
+    memristors : sequence of str
+        Subcircuit names of memristive elements (e.g. ``zro2``, ``hh_k``).
+    """
+    subckts: dict[str, tuple[list[str], list[str]]] = {}
+    top: list[str] = []
+    current: str | None = None
+    for line in _logical(text):
+        low = line.lower()
+        if low.startswith(".subckt"):
+            toks = _tokens(low)
+            pins = []
+            for tok in toks[2:]:
+                if tok.startswith("params:") or "=" in tok:
+                    break
+                pins.append(tok)
+            current = toks[1]
+            subckts[current] = (pins, [])
+        elif low.startswith(".ends"):
+            current = None
+        elif low.startswith(".") or low == "":
+            continue
+        elif current is not None:
+            subckts[current][1].append(low)
+        else:
+            top.append(low)
+    mem = {m.lower() for m in memristors}
+    cond = {c.lower() for c in conduction}
+    out: list[Branch] = []
+
+    def expand(lines: list[str], path: str, nodemap: dict[str, str], model: str) -> None:
+        for line in lines:
+            toks = _tokens(line)
+            name, letter = toks[0], toks[0][0]
+            if letter == "x":
+                plain = [t for t in toks[1:] if "=" not in t and not t.startswith("params:")]
+                sub = plain[-1]
+                if sub not in subckts:
+                    continue
+                pins, body = subckts[sub]
+                inner = {p: nodemap.get(n, _node(n, path)) for p, n in
+                         zip(pins, plain[:-1], strict=False)}
+                expand(body, f"{path}.{name}" if path else name, inner, sub)
+                continue
+            if letter not in _KIND_OF:
+                continue
+            nodes = [nodemap.get(n, _node(n, path)) for n in toks[1:4]]
+            dev = f"{letter}.{path}.{name}" if path else name
+            kind: TermKind = _KIND_OF[letter]  # type: ignore[assignment]
+            if model in mem and name in cond:
+                kind = "dissipator"
+            out.append(Branch(dev, kind, _terminals(letter, dev, nodes, line)))
+
+    expand(top, "", {}, "")
+    return out
+
+
+def _node(n: str, path: str) -> str:
+    if n in ("0", "gnd"):
+        return "0"
+    return f"{path}.{n}" if path else n
+
+
+def _terminals(
+    letter: str, dev: str, nodes: list[str], line: str
+) -> tuple[tuple[str, str, float], ...]:
+    a, b = nodes[0], nodes[1]
+    if letter == "j":
+        d, g, s = nodes
+        return ((d, f"@{dev}[id]", 1.0), (g, f"@{dev}[ig]", 1.0), (s, f"@{dev}[is]", 1.0))
+    if letter in "vehl" or (letter == "b" and re.search(r"\bv\s*=", line) is not None):
+        vec = f"i({dev})"
+    elif letter == "d":
+        vec = f"@{dev}[id]"
+    elif letter == "i":
+        vec = f"@{dev}[current]"
+    else:  # r c g f and current-type b
+        vec = f"@{dev}[i]"
+    return ((a, vec, 1.0), (b, vec, -1.0))
+
+
+def _voltage(vectors: VectorSource, node: str, n: int) -> FloatArray:
+    if node == "0":
+        return np.zeros(n)
+    return np.asarray(vectors[f"v({node})"], dtype=np.float64)
+
+
+def branch_power(t: ArrayLike, vectors: VectorSource, branch: Branch) -> FloatArray:
+    """Power absorbed by one branch [W] over ``t`` (``sum v(node) * current into the node``)."""
+    ta = np.asarray(t, dtype=np.float64)
+    p = np.zeros(ta.size)
+    for node, vec, sign in branch.terminals:
+        p += _voltage(vectors, node, ta.size) * sign * np.asarray(vectors[vec], dtype=np.float64)
+    return p
+
+
+def connected_nodes(branches: Sequence[Branch], node: str) -> set[str]:
+    """The nodes connected to ``node`` through the branches, not through ground ``"0"``."""
+    adj: dict[str, set[str]] = {}
+    for br in branches:
+        ns = [n for n in br.nodes if n != "0"]
+        for x in ns:
+            adj.setdefault(x, set()).update(ns)
+    seen = {node}
+    todo = [node]
+    while todo:
+        for y in adj.get(todo.pop(), set()):
+            if y not in seen:
+                seen.add(y)
+                todo.append(y)
+    return seen
+
+
+def netlist_balance(
+    t: ArrayLike,
+    vectors: VectorSource,
+    branches: Sequence[Branch],
+    *,
+    around: str | None = None,
+) -> PowerBalance:
+    """The power balance of a flattened netlist from its saved vectors.
+
+    Parameters
+    ----------
+    t : array_like
+        Sample times [s].
+    vectors : VectorSource
+        The run's vectors (a :class:`~neurospice.sim.ngspice.Waveforms` works), with every node
+        voltage and every branch current of :func:`netlist_branches` saved
+        (``.options savecurrents`` and ``.save all``).
+    branches : sequence of Branch
+        From :func:`netlist_branches`.
+    around : str, optional
+        Keep only the branches of the sub-circuit connected to this node without passing
+        through ground (e.g. the membrane node of a neuron): that part closes its own balance,
+        and it leaves out computational sub-circuits such as a memristor's state integrator or
+        a thermal node, which are connected to the rest only through ground.
+
+    Returns
+    -------
+    PowerBalance
+        Sources: delivered energy (minus their absorbed power); storage: the integral of the
+        absorbed power of capacitors and inductors; dissipators: their absorbed energy.
+    """
+    ta = np.asarray(t, dtype=np.float64)
+    keep = list(branches)
+    if around is not None:
+        nodes = connected_nodes(branches, around)
+        keep = [b for b in branches if any(n in nodes for n in b.nodes)]
+    terms = []
+    for br in keep:
+        e = cumulative_energy(ta, branch_power(ta, vectors, br))
+        terms.append(Term(br.name, br.kind, -e if br.kind == "source" else e))
+    return power_balance(ta, terms)
