@@ -80,10 +80,10 @@ class CrossbarConfig:
     th_ratio: float = 2.0
     ts_ratio: float = 0.108
     vp: float = 2.2
-    vpost: float = 2.08
+    vpost: float = 2.16
     vh: float = 0.8
-    tau_m_ratio: float = 4.0
-    theta: float = 0.5
+    tau_m_ratio: float = 3.0
+    theta: float = 0.34
     g_init: float = 1.0e-3
     presentations: int = 240
 

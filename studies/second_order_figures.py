@@ -1,0 +1,78 @@
+"""Second-order memristor (issue #14): the figures of docs/second_order.md in one run.
+
+* STDP of single pairs (simplified model, G0 = 0.8 ... 1.2 mS) and the sign-crossover;
+* 30-cycle protocols at two intervals (pairs, triplets, quadruplets);
+* the cost of one pair: ngspice (subcircuit, PWL deck, worker process), the SciPy full model,
+  the simplified model;
+* the crossbar map, N = 60, tH = 2 tau_b, T/tH = 1.25, 1.3, 1.4, 1.45.
+
+Writes ``studies/second_order_figures.json`` and prints a summary.  ~15 s of CPU.
+
+Usage::
+
+    python studies/second_order_figures.py
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from neurospice.batch.stdp import PROTOCOLS, SpikeShape, protocol_segments, run_protocol, stdp_sweep
+from neurospice.reference.crossbar import CrossbarConfig, simulate_crossbar
+from neurospice.reference.second_order import SecondOrderParams
+
+OUT = Path(__file__).with_suffix(".json")
+
+
+def _timed(fn: Any, repeat: int) -> float:
+    t = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - t) / repeat
+
+
+def main() -> None:
+    p = SecondOrderParams.from_library()
+    sh = SpikeShape()
+    out: dict[str, Any] = {"tau_t_s": p.tau_t, "tau_b_s": p.tau_b, "rs_ohm": p.rs,
+                           "gmin_s": p.gmin, "gmax_s": p.gmax, "shape": sh.__dict__}
+    dts = [-2.0, -1.0, -0.5, -0.3, -0.1, -0.02, 0.0, 0.02, 0.1, 0.3, 0.5, 1.0, 2.0]
+    pairs = {}
+    for g0 in (0.8e-3, 0.9e-3, 1.0e-3, 1.1e-3, 1.2e-3):
+        pairs[f"{g0:.2e}"] = {f"{q.dt_over_th:+.2f}": round(q.dg_over_g, 4)
+                              for q in stdp_sweep("pair", dts, g0s=[g0])}
+    out["pairs_dg_over_g"] = pairs
+    cyc: dict[str, Any] = {}
+    for prot in PROTOCOLS:
+        for tf in (0.3e-6, 3e-6):
+            cyc[f"{prot} tf={tf:g}"] = {
+                f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
+                for q in stdp_sweep(prot, [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                                    intervals=[tf])}
+    cyc["post-pre-post vpost=2.16 tf=3e-06"] = {
+        f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
+        for q in stdp_sweep("post-pre-post", [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                            intervals=[3e-6], shape=SpikeShape(vpost=2.16))}
+    out["cycles30_dg_over_g"] = cyc
+    segs = protocol_segments("pair", 0.1 * sh.th, sh, interval=1e-6)
+    out["cost_per_pair_s"] = {
+        "ngspice_worker": _timed(lambda: run_protocol(segs, 1e-3, engine="spice", params=p), 3),
+        "scipy_full": _timed(lambda: run_protocol(segs, 1e-3, engine="full", params=p), 5),
+        "simplified": _timed(lambda: run_protocol(segs, 1e-3, engine="model", params=p), 50),
+    }
+    cb = {}
+    for ratio in (1.25, 1.3, 1.4, 1.45):
+        res = simulate_crossbar(CrossbarConfig(period_ratio=ratio))
+        cb[str(ratio)] = {"spatial_period": res.spatial_period,
+                          "post_period_over_t": round(res.post_period_over_t, 3),
+                          "g_ms": [round(float(x) * 1e3, 4) for x in res.g[:12]]}
+    out["crossbar"] = {"config": CrossbarConfig().__dict__, "results": cb}
+    OUT.write_text(json.dumps(out, indent=1))
+    print(json.dumps({k: out[k] for k in ("cost_per_pair_s", "crossbar")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
