@@ -1,0 +1,410 @@
+"""Model-engine benchmarks, measured side by side in one run (never asserted by the tests).
+
+1. Compilation: the first run of the board (neuron characterisation from the cache or ngspice,
+   numba's cached machine code), then one 20 s board point, CPU time on one thread after
+   compilation (target <= 0.2 s).
+2. A 32 x 32 map of 20 s points of the full board (amp 1.4-2.2 V x slave pot 0.54-0.58, device
+   noise on), on 2 worker processes with a progress bar, each point classified by the locking
+   analysis (target <= 2 min wall); and the ngspice cost of the same map, from a bare
+   ``ngspice -b`` run of one point (1 s of circuit time, scaled to 20 s), as a ratio.
+3. The simplified board of issue 11 (two normalised FHN neurons, a drift memristor with an exact
+   state update, forward Euler at a 20 us step, 1000 boards with d = 0 ... 0.2, 2 s): board-seconds
+   per CPU second of
+
+   * numba (this engine's tool; one thread),
+   * Brian2's C++ standalone mode (in its own virtual environment, ``/tmp/brian2-venv``, created
+     here when missing: ``brian2`` with ``numpy<2.3``; its pins conflict with ours), single
+     thread; the C++ compile time is excluded (the binary is run again and timed alone),
+   * JAX (``/tmp/jax-venv`` if present or installable; ``lax.scan`` over the steps, the boards as
+     one vector), compile time excluded.
+
+   Each prints the slave's mean spike count so that the three implementations can be checked
+   against each other. A tool that cannot be installed is skipped with a message.
+
+Results: ``benchmarks/model_results.json``. Usage::
+
+    python benchmarks/bench_model.py [--skip-map] [--skip-simplified] [--map-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from neurospice.spice.deck import PreparedDeck, prepare_deck  # noqa: E402
+
+BOARD = ROOT / "netlists" / "coupled_fhn.cir"
+RESULTS = ROOT / "benchmarks" / "model_results.json"
+BRIAN2_VENV = Path(os.environ.get("BRIAN2_VENV", "/tmp/brian2-venv"))
+JAX_VENV = Path(os.environ.get("JAX_VENV", "/tmp/jax-venv"))
+
+# ---------------------------------------------------------------- the simplified board
+#: Simplified board constants (the normalised model of netlists/coupled_model.cir, with a
+#: drift device): time unit (s), slave detuning, FHN shape, drive (V per unit), device.
+SIMPLE = {
+    "tau": 1.1302e-3, "detune": 0.0325, "eps": 0.1, "alpha": 0.5, "beta": 2.0, "i0": 0.0,
+    "amp": 2.0, "gon": 1 / 2e3, "goff": 1 / 200e3, "iref": 0.5e-3, "k": 50.0,
+    "dt": 20e-6, "t": 2.0, "n": 1000, "dmax": 0.2,
+}
+
+
+def _simple_numba(c: dict[str, float]) -> dict[str, float]:
+    import numba as nb
+
+    @nb.njit(cache=False, fastmath=True)
+    def run(nsteps: int, h: float, d: np.ndarray, tau: float, tau2: float, eps: float,
+            alpha: float, beta: float, i0: float, amp: float, gon: float, goff: float,
+            iref: float, k: float) -> np.ndarray:
+        # time outer, boards inner (as Brian2's generated code): the inner loop vectorises
+        n = d.shape[0]
+        u1 = np.full(n, -1.5)
+        v1 = np.full(n, -0.5)
+        u2 = np.full(n, 0.5)
+        v2 = np.zeros(n)
+        w = np.zeros(n)
+        above = np.zeros(n)
+        count = np.zeros(n)
+        ht = h / tau
+        ht2 = h / tau2
+        for _ in range(nsteps):
+            for b in range(n):
+                x1 = u1[b]
+                x2 = u2[b]
+                vd = amp * x1
+                j = (goff + w[b] * (gon - goff)) * vd / iref
+                g1 = (alpha if x1 < 0.0 else beta) * x1
+                g2 = (alpha if x2 < 0.0 else beta) * x2
+                u1[b] = x1 + ht * (x1 - x1 * x1 * x1 / 3.0 - v1[b])
+                v1[b] += ht * eps * (g1 - i0)
+                u2[b] = x2 + ht2 * (x2 - x2 * x2 * x2 / 3.0 - v2[b] + d[b] * j)
+                v2[b] += ht2 * eps * (g2 - i0)
+                a = k * max(vd, 0.0)
+                r = k * max(-vd, 0.0)
+                tot = a + r
+                winf = a / tot if tot > 0.0 else w[b]
+                w[b] = winf + (w[b] - winf) * math.exp(-tot * h)
+                up = 1.0 if u2[b] > 1.0 else 0.0
+                count[b] += up * (1.0 - above[b])
+                above[b] = up
+        return count
+
+    import numba
+
+    numba.set_num_threads(1)
+    d = np.linspace(0.0, c["dmax"], int(c["n"]))
+    args = (c["tau"], c["tau"] * (1 + c["detune"]), c["eps"], c["alpha"], c["beta"], c["i0"],
+            c["amp"], c["gon"], c["goff"], c["iref"], c["k"])
+    run(10, c["dt"], d, *args)  # compile
+    nsteps = int(round(c["t"] / c["dt"]))
+    t0 = time.process_time()
+    count = run(nsteps, c["dt"], d, *args)
+    cpu = time.process_time() - t0
+    return {"cpu_s": cpu, "board_s_per_cpu_s": c["n"] * c["t"] / cpu,
+            "ns_per_board_step": 1e9 * cpu / (c["n"] * nsteps),
+            "mean_slave_spikes": float(np.mean(count))}
+
+
+_BRIAN2_SCRIPT = textwrap.dedent('''
+    import json, resource, subprocess, sys, time
+    import numpy as np
+    from brian2 import (NeuronGroup, run, second, set_device, device, prefs, defaultclock)
+    c = json.loads(sys.argv[1]); out_dir = sys.argv[2]
+    set_device("cpp_standalone", directory=out_dir, build_on_run=False)
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    defaultclock.dt = c["dt"] * second
+    eqs = """
+    du1/dt = (u1 - u1*u1*u1/3 - v1)/tau : 1
+    dv1/dt = eps*((alpha*int(u1 < 0) + beta*int(u1 >= 0))*u1 - i0)/tau : 1
+    du2/dt = (u2 - u2*u2*u2/3 - v2 + d*(w*gon + (1 - w)*goff)*vamp*u1/iref)/tau2 : 1
+    dv2/dt = eps*((alpha*int(u2 < 0) + beta*int(u2 >= 0))*u2 - i0)/tau2 : 1
+    w : 1
+    d : 1
+    n : 1
+    above : 1
+    """
+    ns = {k: c[k] for k in ("eps", "alpha", "beta", "i0", "gon", "goff", "iref")}
+    ns["vamp"] = c["amp"]  # "amp" is a Brian2 unit
+    ns["tau"] = c["tau"] * second
+    ns["tau2"] = c["tau"] * (1 + c["detune"]) * second
+    ns["k"] = c["k"] / second
+    g = NeuronGroup(int(c["n"]), eqs, method="euler", namespace=ns)
+    g.u1 = -1.5; g.v1 = -0.5; g.u2 = 0.5; g.v2 = 0; g.w = 0
+    g.d = np.linspace(0, c["dmax"], int(c["n"]))
+    g.run_regularly("""
+    a = k*clip(vamp*u1, 0, inf)
+    r = k*clip(-vamp*u1, 0, inf)
+    winf = a/(a + r + 1e-30/second)
+    w = winf + (w - winf)*exp(-(a + r)*dt)
+    n += int(u2 > 1 and above < 0.5)
+    above = int(u2 > 1)
+    """, when="after_groups")
+    run(c["t"] * second)
+    t0 = time.perf_counter()
+    device.build(directory=out_dir, compile=True, run=True)
+    build_and_run = time.perf_counter() - t0
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(["./main"], cwd=out_dir, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(json.dumps({"cpu_s": cpu, "wall_s": wall, "build_and_first_run_s": build_and_run,
+                      "mean_slave_spikes": float(np.mean(g.n[:]))}))
+''')
+
+_JAX_SCRIPT = textwrap.dedent('''
+    import json, sys, time
+    import numpy as np
+    import jax, jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    c = json.loads(sys.argv[1])
+    tau, tau2 = c["tau"], c["tau"] * (1 + c["detune"])
+    eps, alpha, beta, i0 = c["eps"], c["alpha"], c["beta"], c["i0"]
+    amp, gon, goff, iref, k, h = c["amp"], c["gon"], c["goff"], c["iref"], c["k"], c["dt"]
+    d = jnp.linspace(0.0, c["dmax"], int(c["n"]))
+    def step(s, _):
+        u1, v1, u2, v2, w, above, n = s
+        vd = amp*u1
+        j = (w*gon + (1 - w)*goff)*vd/iref
+        g1 = jnp.where(u1 < 0, alpha, beta)*u1
+        g2 = jnp.where(u2 < 0, alpha, beta)*u2
+        u1n = u1 + h*(u1 - u1*u1*u1/3 - v1)/tau
+        v1n = v1 + h*eps*(g1 - i0)/tau
+        u2n = u2 + h*(u2 - u2*u2*u2/3 - v2 + d*j)/tau2
+        v2n = v2 + h*eps*(g2 - i0)/tau2
+        a = k*jnp.maximum(vd, 0.0); r = k*jnp.maximum(-vd, 0.0)
+        tot = a + r
+        winf = jnp.where(tot > 0, a/jnp.where(tot > 0, tot, 1.0), w)
+        wn = winf + (w - winf)*jnp.exp(-tot*h)
+        up = (u2n > 1).astype(jnp.float64)
+        n = n + up*(1 - above)
+        return (u1n, v1n, u2n, v2n, wn, up, n), None
+    nsteps = int(round(c["t"]/h))
+    @jax.jit
+    def run(s):
+        return jax.lax.scan(step, s, None, length=nsteps)[0]
+    z = jnp.zeros_like(d)
+    s0 = (z - 1.5, z - 0.5, z + 0.5, z, z, z, z)
+    t0 = time.perf_counter(); run(s0)[6].block_until_ready(); first = time.perf_counter() - t0
+    t0 = time.process_time(); w0 = time.perf_counter()
+    out = run(s0)[6].block_until_ready()
+    cpu = time.process_time() - t0; wall = time.perf_counter() - w0
+    print(json.dumps({"cpu_s": cpu, "wall_s": wall, "compile_and_first_run_s": first,
+                      "mean_slave_spikes": float(np.mean(np.asarray(out)))}))
+''')
+
+
+def _venv(path: Path, packages: list[str]) -> Path | None:
+    """The venv's python, creating the venv with ``packages`` if missing; None if impossible."""
+    py = path / "bin" / "python"
+    mod = packages[0].split("[")[0].split("<")[0]
+    if py.is_file() and subprocess.run([str(py), "-c", f"import {mod}"],
+                                       capture_output=True).returncode == 0:
+        return py
+    try:
+        subprocess.run(["python3", "-m", "venv", str(path)], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  cannot create {path}: {exc}")
+        return None
+    r = subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], capture_output=True,
+                       text=True, timeout=1200)
+    if r.returncode != 0:
+        print(f"  cannot install {packages} in {path}: {r.stderr.strip()[-300:]}")
+        return None
+    return py
+
+
+def _external(py: Path | None, script: str, c: dict[str, float], what: str,
+              with_dir: bool = False) -> dict[str, Any] | None:
+    if py is None:
+        print(f"  {what}: skipped (not installable here)")
+        return None
+    work = Path(tempfile.mkdtemp(prefix="bench-model-"))
+    try:
+        (work / "bench.py").write_text(script)
+        args = [str(py), str(work / "bench.py"), json.dumps(c)]
+        if with_dir:
+            args.append(str(work / "standalone"))
+        r = subprocess.run(args, capture_output=True, text=True, timeout=3600, cwd=work)
+        if r.returncode != 0:
+            print(f"  {what}: failed: {r.stderr.strip()[-600:]}")
+            return None
+        res: dict[str, Any] = json.loads(r.stdout.strip().splitlines()[-1])
+        nsteps = round(c["t"] / c["dt"])
+        res["board_s_per_cpu_s"] = c["n"] * c["t"] / res["cpu_s"]
+        res["ns_per_board_step"] = 1e9 * res["cpu_s"] / (c["n"] * nsteps)
+        return res
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_simplified() -> dict[str, Any]:
+    """Numba, Brian2 C++ standalone and JAX on the simplified board."""
+    c = dict(SIMPLE)
+    out: dict[str, Any] = {"setup": c}
+    print(f"simplified board: {int(c['n'])} boards x {c['t']:g} s, step {c['dt'] * 1e6:g} us")
+    out["numba"] = _simple_numba(c)
+    print(f"  numba               {out['numba']['board_s_per_cpu_s']:8.0f} board-s / CPU s "
+          f"({out['numba']['ns_per_board_step']:.1f} ns per board-step), mean slave spikes "
+          f"{out['numba']['mean_slave_spikes']:.2f}")
+    py = _venv(BRIAN2_VENV, ["brian2", "numpy<2.3"])
+    out["brian2_cpp_standalone"] = _external(py, _BRIAN2_SCRIPT, c, "Brian2 C++ standalone",
+                                             with_dir=True)
+    if out["brian2_cpp_standalone"]:
+        b = out["brian2_cpp_standalone"]
+        print(f"  Brian2 C++ standalone {b['board_s_per_cpu_s']:6.0f} board-s / CPU s "
+              f"({b['ns_per_board_step']:.1f} ns per board-step), mean slave spikes "
+              f"{b['mean_slave_spikes']:.2f}")
+        out["numba_over_brian2"] = out["numba"]["board_s_per_cpu_s"] / b["board_s_per_cpu_s"]
+        print(f"  numba / Brian2 C++ standalone: {out['numba_over_brian2']:.2f}")
+    py = _venv(JAX_VENV, ["jax[cpu]"])
+    out["jax"] = _external(py, _JAX_SCRIPT, c, "JAX")
+    if out["jax"]:
+        j = out["jax"]
+        print(f"  JAX (jit, lax.scan)  {j['board_s_per_cpu_s']:7.0f} board-s / CPU s "
+              f"({j['ns_per_board_step']:.1f} ns per board-step; compile + first run "
+              f"{j['compile_and_first_run_s']:.1f} s), mean slave spikes "
+              f"{j['mean_slave_spikes']:.2f}")
+    return out
+
+
+# ---------------------------------------------------------------- the full board
+
+
+def _row(deck: PreparedDeck, point: dict[str, Any], wf: Any) -> dict[str, Any]:
+    """Map reducer: the locking analysis of one point, as ``simulate`` classifies a run."""
+    from neurospice.report.locking import analyse_run
+
+    a = analyse_run(deck, wf, t_skip=0.5)
+    row = {**point, **a.as_row()}
+    if a.pairs and a.pairs[0].timeline is not None:
+        tl = a.pairs[0].timeline
+        row["fractions"] = {m: tl.fraction(m) for m in tl.modes}
+    return row
+
+
+def bench_board(map_size: int, skip_map: bool) -> dict[str, Any]:
+    import numba
+
+    from neurospice.sim.model import DEFAULT_STEP, compile_model
+    from neurospice.sim.model.maps import map_model
+
+    out: dict[str, Any] = {"step_s": DEFAULT_STEP}
+    deck = prepare_deck(BOARD)
+    t0 = time.perf_counter()
+    model = compile_model(deck)
+    model.run([{}], tstop=0.01)
+    out["compile_and_first_run_s"] = time.perf_counter() - t0
+    print(f"board: compile + first run {out['compile_and_first_run_s']:.2f} s "
+          f"({model.program.describe()})")
+    numba.set_num_threads(1)
+    for dt in (DEFAULT_STEP, 25e-6):
+        bound = model.bind([{}], tstop=20.0, dt=dt)
+        cpus = []
+        for _ in range(3):
+            t0 = time.process_time()
+            model.integrate(bound)
+            cpus.append(time.process_time() - t0)
+        key = f"point_20s_cpu_s_dt{dt * 1e6:g}us"
+        out[key] = min(cpus)
+        print(f"  one 20 s point, step {dt * 1e6:g} us: {min(cpus):.3f} s CPU "
+              f"({20.0 / min(cpus):.0f}x real time per core)")
+    numba.set_num_threads(os.cpu_count() or 1)
+    wf = model.run([{}], tstop=20.0)[0]
+    t0 = time.process_time()
+    _row(deck, {}, wf)
+    out["analysis_cpu_s_per_point"] = time.process_time() - t0
+    print(f"  locking analysis of one 20 s point: {out['analysis_cpu_s_per_point']:.3f} s CPU")
+    ng = _ngspice_point_cost(deck)
+    out["ngspice_20s_point_s_estimate"] = ng
+    if skip_map:
+        return out
+    from tqdm import tqdm
+
+    amps = np.linspace(1.4, 2.2, map_size)
+    pots = np.linspace(0.54, 0.58, map_size)
+    points = [{"amp": float(a), "pots": float(p)} for p in pots for a in amps]
+    t0 = time.perf_counter()
+    with tqdm(total=len(points), desc=f"{map_size}x{map_size} map, 20 s points",
+              unit="pt") as bar:
+        rows = map_model(deck, points, reduce=_row, workers=2, tstop=20.0, chunk=4,
+                         progress=bar.update)
+    wall = time.perf_counter() - t0
+    out["map"] = {"size": map_size, "points": len(points), "wall_s": wall,
+                  "workers": 2, "modes": _count([r.get("mode", "") for r in rows])}
+    if ng:
+        out["map"]["ngspice_cpu_s_estimate"] = ng * len(points)
+        out["map"]["ngspice_wall_s_2_workers_estimate"] = ng * len(points) / 2
+        out["map"]["speedup_vs_ngspice_wall"] = ng * len(points) / 2 / wall
+    print(f"  {map_size}x{map_size} map: {wall:.1f} s wall on 2 workers; modes "
+          f"{out['map']['modes']}")
+    if ng:
+        print(f"  ngspice on the same map: ~{ng * len(points) / 3600:.1f} CPU hours "
+              f"(~{ng * len(points) / 2 / 3600:.1f} h on 2 cores): "
+              f"{out['map']['speedup_vs_ngspice_wall']:.0f}x the model engine's wall time")
+    (ROOT / "studies" / "out").mkdir(parents=True, exist_ok=True)
+    (ROOT / "studies" / "out" / "bench_model_map.json").write_text(json.dumps(rows))
+    return out
+
+
+def _count(items: list[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _ngspice_point_cost(deck: PreparedDeck) -> float | None:
+    """CPU s of bare ``ngspice -b`` for 1 s of the board, scaled to 20 s."""
+    if shutil.which("ngspice") is None:
+        print("  ngspice: not installed, no ratio")
+        return None
+    text = deck.with_tstop(1.0).text.replace(".end\n", ".print tran v(smem)\n.end\n")
+    work = Path(tempfile.mkdtemp(prefix="bench-ngspice-"))
+    try:
+        (work / "deck.cir").write_text(text)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(["ngspice", "-b", "-o", "log.txt", "deck.cir"], cwd=work, check=True,
+                       capture_output=True, env={"HOME": str(work), "PATH": "/usr/bin:/bin"})
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    print(f"  ngspice -b, 1 s of the board: {cpu:.1f} s CPU -> ~{20 * cpu:.0f} s per 20 s point")
+    return 20 * cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--skip-map", action="store_true")
+    ap.add_argument("--skip-simplified", action="store_true")
+    ap.add_argument("--map-size", type=int, default=32)
+    args = ap.parse_args(argv)
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()},
+                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results["board"] = bench_board(args.map_size, args.skip_map)
+    if not args.skip_simplified:
+        results["simplified"] = bench_simplified()
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"results: {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

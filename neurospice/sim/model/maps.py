@@ -1,0 +1,120 @@
+"""Maps with the model engine: many points over worker processes, reduced as they finish.
+
+A 20 s point's waveforms hold ~10 MB; a 32 x 32 map would not fit in memory as waveforms. Each
+worker process compiles the deck once, integrates chunks of points (numba, one thread per
+process) and hands every point's :class:`~neurospice.sim.ngspice.Waveforms` to ``reduce`` - a
+picklable function ``reduce(deck, point, waveforms) -> row`` (e.g. the locking analysis) - so
+only the rows travel back. ``progress`` (e.g. a tqdm bar's ``update``) is called with the number
+of points finished.
+
+>>> rows = map_model(deck, points, reduce=my_row, workers=2, tstop=20.0)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from neurospice.sim.ngspice import Waveforms
+from neurospice.spice.deck import PreparedDeck
+
+__all__ = ["ReduceFn", "map_model"]
+
+#: ``reduce(point_deck, point, waveforms) -> row``; must be picklable (a module-level function).
+ReduceFn = Callable[[PreparedDeck, dict[str, Any], Waveforms], dict[str, Any]]
+
+_STATE: dict[str, Any] = {}
+
+
+def _init(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any]) -> None:
+    import numba
+
+    from neurospice.sim.model.engine import CompiledModel
+
+    numba.set_num_threads(1)
+    _STATE["model"] = CompiledModel(deck)
+    _STATE["reduce"] = reduce
+    _STATE["options"] = options
+
+
+def _run_chunk(start: int, points: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    model = _STATE["model"]
+    reduce: ReduceFn = _STATE["reduce"]
+    out = []
+    for i, wf in model.iter(points, chunk=len(points), **_STATE["options"]):
+        point_deck = model._point_deck(points[i])
+        out.append((start + i, reduce(point_deck, points[i], wf)))
+    return out
+
+
+def _chunks(points: Sequence[dict[str, Any]], size: int) -> Iterator[tuple[int, list[dict]]]:
+    for s in range(0, len(points), size):
+        yield s, list(points[s:s + size])
+
+
+def map_model(
+    deck: PreparedDeck,
+    points: Sequence[dict[str, Any]],
+    *,
+    reduce: ReduceFn,
+    workers: int | None = None,
+    chunk: int = 4,
+    progress: Callable[[int], object] | None = None,
+    tstop: float | None = None,
+    seed: int | None = None,
+    dt: float | None = None,
+    record_step: float | None = None,
+) -> list[dict[str, Any]]:
+    """Run every point with the model engine and return ``reduce``'s rows, in point order.
+
+    Parameters
+    ----------
+    deck
+        A checked deck (compiled once per worker).
+    points
+        Parameter overrides per point (``"seed"`` allowed).
+    reduce
+        ``reduce(point_deck, point, waveforms) -> row``, run in the worker.
+    workers
+        Worker processes (default: the CPU count); 1 runs in this process.
+    chunk
+        Points per task.
+    progress
+        Called with the number of points just finished.
+    tstop, seed, dt, record_step
+        As for :func:`~neurospice.sim.model.engine.run_model`.
+
+    Returns
+    -------
+    list of dict
+        One row per point.
+    """
+    options = {"tstop": tstop, "seed": seed, "dt": dt, "record_step": record_step}
+    n_workers = workers or os.cpu_count() or 1
+    rows: list[dict[str, Any] | None] = [None] * len(points)
+    if n_workers <= 1:
+        _init(deck, reduce, options)
+        for start, part in _chunks(points, chunk):
+            for i, row in _run_chunk(start, part):
+                rows[i] = row
+            if progress is not None:
+                progress(len(part))
+        return [r for r in rows if r is not None]
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init,
+                             initargs=(deck, reduce, options)) as pool:
+        pending: set[Future[list[tuple[int, dict[str, Any]]]]] = set()
+        for start, part in _chunks(points, chunk):
+            pending.add(pool.submit(_run_chunk, start, part))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                result = fut.result()
+                for i, row in result:
+                    rows[i] = row
+                if progress is not None:
+                    progress(len(result))
+    return [r for r in rows if r is not None]
