@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -350,6 +351,7 @@ def parse_network(text: str, path: str | Path | None = None) -> Network:
     """
     p = Path(path) if path is not None else None
     source = text if text.endswith("\n") else text + "\n"
+    _refuse_odd_characters(source, p)
     try:
         tree = network_parser().parse(source)
     except UnexpectedInput as exc:
@@ -369,6 +371,24 @@ def parse_network(text: str, path: str | Path | None = None) -> Network:
         if isinstance(orig, ValueError):  # pragma: no cover - SI_NUMBER always parses
             raise NetworkSemanticError(str(orig), p) from None
         raise
+
+
+def _refuse_odd_characters(source: str, path: Path | None) -> None:
+    """Refuse control characters and Unicode line or paragraph separators anywhere.
+
+    Readers disagree on whether vertical tab, form feed, U+0085, U+2028 or U+2029 end a line;
+    a field holding one could reach the SPICE deck as a second card. None belongs in a
+    network file.
+    """
+    for number, line in enumerate(source.replace("\r\n", "\n").split("\n"), start=1):
+        for col, ch in enumerate(line, start=1):
+            cat = unicodedata.category(ch)
+            if (cat == "Cc" and ch not in "\t\r") or cat in ("Zl", "Zp"):
+                raise NetworkSyntaxError(
+                    f"character U+{ord(ch):04X} ({unicodedata.name(ch, 'control character')}) "
+                    "is not allowed in a network file", path, number, col, text=ch,
+                    context=source_context(source, number, col),
+                    hint="remove it; statements end at a plain line break")
 
 
 def load_network(path: str | Path) -> Network:

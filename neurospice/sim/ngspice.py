@@ -304,11 +304,16 @@ def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict,
     """Run deck text that did NOT go through the compiler, inside the sandbox.
 
     For the sandbox's own tests only (a deck that reaches ngspice's shell must still do no
-    harm). Returns ngspice's messages and the worker's stderr tail.
+    harm). Returns ngspice's messages (with ``"jobdir_files"``: what the job folder held when
+    the worker ended, or ``"crashed"`` when ngspice crashed) and the worker's stderr tail.
     """
     tail: list[str] = []
-    messages = _execute(text, "<uncompiled>", deck=None, read_paths=[], raw_file=None,
-                        progress=None, timeout=timeout, limits=None, raw_messages=tail)
+    try:
+        messages = _execute(text, "<uncompiled>", deck=None, read_paths=[], raw_file=None,
+                            progress=None, timeout=timeout, limits=None, raw_messages=tail)
+    except SimulationError as exc:
+        return {"status": "crashed", "error": str(exc), "stderr": [], "stdout": [],
+                "jobdir_files": []}, tail
     assert isinstance(messages, dict)
     return messages, tail
 
@@ -376,6 +381,9 @@ def _execute(
             ) from None
         reader.join(timeout=5)
         msg_file = jobdir / "messages.json"
+        if deck is None and (proc.returncode != 0 or not msg_file.is_file()):
+            return {"status": "crashed", "returncode": proc.returncode, "stderr": [],
+                    "stdout": [], "jobdir_files": sorted(p.name for p in jobdir.iterdir())}
         if proc.returncode != 0 or not msg_file.is_file():
             detail = "\n".join(tail[-8:]).strip()
             why = _signal_reason(proc.returncode)
@@ -384,6 +392,7 @@ def _execute(
             )
         messages = json.loads(msg_file.read_text())
         if deck is None:
+            messages["jobdir_files"] = sorted(p.name for p in jobdir.iterdir())
             return messages
         if messages["status"] == "sandbox_error":
             raise SimulationError(f"{name}: the ngspice worker could not be sandboxed "

@@ -108,6 +108,8 @@ class Limits:
         Most cards after expanding includes.
     max_include_depth
         Deepest chain of includes.
+    max_includes
+        Most ``.include``/``.lib`` expansions in all (a file included twice counts twice).
     max_card_chars
         Longest card (characters, continuations joined).
     max_func_expansion
@@ -120,6 +122,7 @@ class Limits:
     max_file_bytes: int = 20_000_000
     max_cards: int = 500_000
     max_include_depth: int = 16
+    max_includes: int = 10_000
     max_card_chars: int = 200_000
     max_func_expansion: int = 1_000_000
     max_points: float = 5e7
@@ -204,6 +207,8 @@ class _Compiler:
         self.dropped: list[tuple[str, Origin]] = []
         self.lock_pairs: list[tuple[str, str, Origin]] = []
         self.depth = 0
+        self.includes = 0
+        self._texts: dict[Path, str] = {}
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: Path, origin: Origin | None) -> str:
@@ -433,7 +438,13 @@ class _Compiler:
         if len(stack) >= self.limits.max_include_depth or target in stack:
             raise _error(f"include loop or nesting deeper than "
                          f"{self.limits.max_include_depth}: {target}", org, raw, limit=True)
-        text = self.read_file(target, org)
+        self.includes += 1
+        if self.includes > self.limits.max_includes:
+            raise _error(f"more than {self.limits.max_includes} includes in all (an include "
+                         "bomb?)", org, raw, limit=True)
+        if target not in self._texts:
+            self._texts[target] = self.read_file(target, org)
+        text = self._texts[target]
         self.compile_file_text(text, target, target.parent, has_title=False, section=section,
                                stack=(*stack, target), origin=org)
 
@@ -502,6 +513,7 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
                      "(--max-deck-bytes raises it)", origin, limit=True)
     if not text.strip():
         raise _error("the deck is empty", origin)
+    _check_title(text.split("\n", 1)[0], origin)
     comp = _Compiler(base, control, limits)
     comp.compile_file_text(text, source, base, has_title=True, section=None,
                            stack=(source.resolve(),) if source else (), origin=None)
@@ -515,6 +527,25 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
         _analyses_from_control(deck)
     _check_funcs(deck, limits)
     return deck
+
+
+_TITLE_TRAPS = (".inc", ".lib", ".control", ".endc", "*ng_script")
+
+
+def _check_title(title: str, origin: Origin) -> None:
+    """Refuse a first line that ngspice could read as more than a title.
+
+    The first line of a deck is its title and neurospice replaces it with its own; but
+    ngspice follows an include written there and turns a deck titled ``*ng_script`` into a
+    script. A title that looks like one of those is a mistake at best.
+    """
+    low = title.strip().lower()
+    for trap in _TITLE_TRAPS:
+        if low.startswith(trap):
+            raise _error(
+                f"the first line of a deck is its title, and this one reads as '{trap}'; "
+                "refused", origin, title[:120],
+                hint="start the deck with a title line (any text), then the cards")
 
 
 def _analyses_from_control(deck: CompiledDeck) -> None:

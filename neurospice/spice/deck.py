@@ -330,7 +330,7 @@ class PreparedDeck:
             except ValueError:
                 continue
         for kind, fields, org in self._analyses:
-            points = self._points(kind, fields)
+            points = self._points(kind, fields, org)
             if points is not None and points > self.limits.max_points:
                 raise LimitError(
                     f".{kind} asks for about {points:.3g} points, over the limit of "
@@ -338,7 +338,7 @@ class PreparedDeck:
                     "(--max-points raises the limit)", org.path, org.line,
                     snippet=" ".join([f".{kind}", *fields]))
 
-    def _points(self, kind: str, fields: list[str]) -> float | None:
+    def _points(self, kind: str, fields: list[str], org: Origin) -> float | None:
         nums: list[float] = []
         try:
             if kind == "tran":
@@ -349,8 +349,8 @@ class PreparedDeck:
                 tstart = vals[2] if len(vals) > 2 else 0.0
                 tmax = vals[3] if len(vals) > 3 else math.inf
                 if tstep <= 0 or tstop <= 0:
-                    raise LimitError(f".tran TSTEP and TSTOP must be positive (got {tstep:g}, "
-                                     f"{tstop:g})", self.source)
+                    raise DeckError(f".tran TSTEP and TSTOP must be positive (got {tstep:g}, "
+                                    f"{tstop:g})", org.path, org.line)
                 step = min(tstep, tmax) if tmax > 0 else tstep
                 return max(tstop - tstart, 0.0) / step
             if kind == "ac" and len(fields) >= 4:
