@@ -9,6 +9,7 @@ dissipation bound), or the element's defining property (pinched at v = 0).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -78,6 +79,23 @@ def test_rest_is_the_reference_equilibrium() -> None:
     # before the step (5 ms) the patch stays there
     before = wf.time < 4.9e-3
     assert np.ptp(wf["v(mem)"][before]) < 1e-9
+
+
+def test_uic_start_and_scaled_output() -> None:
+    """With 'uic' the patch starts at vinit = -65 mV with the gates at x_inf(-65 mV) (scipy);
+    the out pin is kout*(v(mem) - voff)."""
+    text = HH_DECK.read_text()
+    text = text.replace("Xn mem out hh area={area}", "Xn mem out hh area={area} kout=40 voff=-65m")
+    text = text.replace(".save v(mem)", ".save v(out) v(mem)")
+    text = re.sub(r"(?m)^\.tran .*$", ".tran 10u 20m 0 10u uic", text)
+    wf = run_text(text, base_dir=NETLISTS)
+    m0, h0, n0 = (float(x) for x in ref.gate_inf(-0.065))
+    assert wf["v(mem)"][0] == pytest.approx(-0.065, abs=1e-9)
+    assert wf["v(xn.xna.gm)"][0] == pytest.approx(m0, abs=1e-9)
+    assert wf["v(xn.xna.gh)"][0] == pytest.approx(h0, abs=1e-9)
+    assert wf["v(xn.xk.gn)"][0] == pytest.approx(n0, abs=1e-9)
+    np.testing.assert_allclose(wf["v(out)"], 40 * (wf["v(mem)"] + 0.065), atol=1e-9)
+    assert wf["v(out)"].max() > 4.0  # a spike reached +35 mV
 
 
 def test_spike_at_10ua_matches_reference_and_area_scales() -> None:
