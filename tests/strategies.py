@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-__all__ = ["GeneratedNetwork", "valid_networks", "names", "garbage_text", "RESERVED"]
+__all__ = ["GeneratedNetwork", "valid_networks", "names", "garbage_text", "RESERVED", "spice_decks"]
 
 #: Words of the language (mirrors neurospice.network.RESERVED_WORDS; a test checks they agree).
 RESERVED = frozenset(
@@ -163,3 +163,45 @@ def garbage_text() -> st.SearchStrategy[str]:
         st.lists(st.sampled_from(_TOKENS), max_size=30).map("".join),
         st.text(max_size=80),
     )
+
+
+# --- SPICE decks for the compiler's fuzzing ----------------------------------------------------
+
+_DOT_WORDS = (".param", ".func", ".subckt", ".ends", ".model", ".tran", ".dc", ".ac", ".op",
+              ".options", ".save", ".meas", ".ic", ".global", ".end", ".include", ".inc",
+              ".lib", ".endl", ".control", ".endc", ".controlx", ".incx", ".libx", ".option",
+              ".print", ".temp", ".title", ".if", ".csparam")
+_TOKENS = ("1k", "2.2u", "{a*2}", "{1/0}", "{(((1)))}", "a", "b", "0", "gnd", "out", "in",
+           "pulse(0 1 0 1n 1n 5n 10n)", "sin(0 1 1k)", "dc", "1", "uic", "file=\"x.txt\"",
+           "input_file=/etc/passwd", "params:", "r=1k", "x", "fhn", "d1n4148", "1e999", "nan",
+           "`ls`", "$HOME", "~/x", "../../etc/passwd", "'a+b'", "\"q\"", "{", "}", "(", ")",
+           "=", "+", "*", ";", "//", "\\", "%v", "[a b]", "1e-300", "-5", "seed=3", "reltol=1e-3")
+_ODD = ("\x0b", "\x0c", "\x00", "\u2028", "\u2029", "\x85", "\t", "\r", "\u00b5", "\u03a9")
+
+
+@st.composite
+def spice_decks(draw: st.DrawFn) -> str:
+    """Deck-like text: a title and cards mixing known and near-miss dot-cards, elements with
+    plausible and hostile tokens, continuations, comments and odd characters."""
+    lines = [draw(st.sampled_from(("title", "* t", ".include x", "*ng_script", "")))]
+    for _ in range(draw(st.integers(0, 14))):
+        kind = draw(st.integers(0, 6))
+        if kind == 0:
+            head = draw(st.sampled_from(_DOT_WORDS))
+        elif kind == 1:
+            head = draw(st.sampled_from("RCLVIEFGHBDJQMXSWKATOUPNYZrcl")) + draw(
+                st.sampled_from(("1", "2", "a", "_x", "load")))
+        elif kind == 2:
+            head = draw(st.sampled_from(("+", "*", "*#", "  ", ";")))
+        elif kind == 3:
+            head = draw(st.text(max_size=8))
+        else:
+            head = draw(st.sampled_from(("R1 a b", "V1 in 0", "X1 a b", ".tran 1u",
+                                         ".param a=", "C1 a 0", ".model dx d(")))
+        toks = draw(st.lists(st.sampled_from(_TOKENS), max_size=6))
+        line = " ".join([head, *toks])
+        if draw(st.booleans()) and draw(st.booleans()):
+            pos = draw(st.integers(0, len(line)))
+            line = line[:pos] + draw(st.sampled_from(_ODD)) + line[pos:]
+        lines.append(line)
+    return "\n".join(lines) + draw(st.sampled_from(("", "\n", "\n.end\n", "\r\n")))

@@ -1,0 +1,73 @@
+"""Fuzz the deck compiler and the network parser with hypothesis (one command).
+
+    .venv/bin/python benchmarks/fuzz.py [--examples 100000]
+
+Each input must compile or raise a documented input error (a NeurospiceInputError) within 1 s,
+and a compiled deck must compile again to itself. Prints the outcome counts and the slowest
+input's time, and writes them to benchmarks/fuzz_results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fuzzing import check_deck, check_network  # noqa: E402
+
+from strategies import garbage_text, spice_decks, valid_networks  # noqa: E402
+
+BASE = ROOT / "tests" / "data" / "decks"
+
+
+def run(name: str, strategy: st.SearchStrategy[str], check: Callable[[str, Path], str],
+        examples: int) -> dict[str, object]:
+    counts: collections.Counter[str] = collections.Counter()
+    slowest = [0.0]
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+    @given(strategy)
+    def one(text: str) -> None:
+        t0 = time.perf_counter()
+        counts[check(text, BASE)] += 1
+        slowest[0] = max(slowest[0], time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    one()
+    total = sum(counts.values())
+    print(f"{name}: {total} inputs in {time.perf_counter() - start:.0f} s; slowest "
+          f"{1e3 * slowest[0]:.1f} ms; outcomes {dict(counts.most_common())}")
+    return {"inputs": total, "slowest_s": slowest[0], "outcomes": dict(counts)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--examples", type=int, default=100_000)
+    args = ap.parse_args()
+    results = {
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "decks": run("deck compiler (deck-like)", spice_decks(), check_deck, args.examples),
+        "text": run("deck compiler (any text)", st.text(max_size=400), check_deck,
+                    args.examples // 4),
+        "networks": run("network compiler", st.one_of(garbage_text(),
+                                                      valid_networks().map(lambda n: n.text)),
+                        check_network, args.examples // 4),
+    }
+    (ROOT / "benchmarks" / "fuzz_results.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

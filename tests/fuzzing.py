@@ -1,0 +1,50 @@
+"""Fuzzing of the deck compiler and the network parser (shared by the test and the benchmark).
+
+:func:`check_deck` and :func:`check_network` run one input and fail (``AssertionError``) on
+anything but success or a documented input error, and on an input that takes over
+``MAX_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from neurospice.errors import NeurospiceInputError
+from neurospice.network.assembler import compile_network
+from neurospice.spice.deck import prepare_text
+
+MAX_SECONDS = 1.0
+
+
+def check_deck(text: str, base: Path) -> str:
+    """Compile ``text``; return ``"ok"`` or the error class name."""
+    start = time.perf_counter()
+    try:
+        deck = prepare_text(text, base_dir=base)
+        _ = deck.text, deck.neurons(), deck.memristors(), deck.analyses()
+        outcome = "ok"
+    except NeurospiceInputError as exc:
+        assert str(exc), "an input error without a message"
+        outcome = type(exc).__name__
+    elapsed = time.perf_counter() - start
+    assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s on {text[:200]!r}"
+    if outcome == "ok":
+        # what the compiler emits compiles again to the same deck
+        assert prepare_text(deck.text, base_dir=base).text == deck.text
+    return outcome
+
+
+def check_network(text: str, base: Path) -> str:
+    """Compile network ``text`` and its deck; return ``"ok"`` or the error class name."""
+    start = time.perf_counter()
+    try:
+        deck = compile_network(text, base / "fuzz.nsn")
+        prepare_text(deck.text, base_dir=base)
+        outcome = "ok"
+    except NeurospiceInputError as exc:
+        assert str(exc)
+        outcome = type(exc).__name__
+    elapsed = time.perf_counter() - start
+    assert elapsed < MAX_SECONDS, f"{elapsed:.2f} s on {text[:200]!r}"
+    return outcome
