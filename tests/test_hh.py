@@ -8,8 +8,10 @@ dissipation bound), or the element's defining property (pinched at v = 0).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,3 +360,35 @@ def test_memcapacitor_charge_and_energy_check() -> None:
     ])
     assert bal.relative_error < 0.01
     assert bal.sources[-1] > 0
+
+
+# --------------------------------------------------------------------------- with the board
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", ["hh-fhn", "fhn-hh"])
+def test_hh_and_fhn_lock_through_the_memristor(direction: str) -> None:
+    """The hh subcircuit's interface works on the board: HH -> ZrO2 -> R2 -> FHN (the HH's
+    scaled output drives the device) and FHN -> ZrO2 -> R2 -> HH (area 20 cm2) both lock n:m
+    over the second half of a 1 s run (index >= 0.8, drift < pi)."""
+    from neurospice.analysis.locking import classify_locking
+    from neurospice.analysis.spikes import detect_spikes
+
+    spec = importlib.util.spec_from_file_location(
+        "hh_coupled", Path(__file__).resolve().parents[1] / "studies" / "hh_coupled.py")
+    assert spec is not None and spec.loader is not None
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    if direction == "hh-fhn":
+        text = study.HH_TO_FHN.format(istim=10e-6, r2=2e3, c0s="3.3u", pots=0.562, tstop=1.0)
+    else:
+        text = study.FHN_TO_HH.format(area=20.0, r2=2e3, c0m="1u", potm=0.6, tstop=1.0)
+    wf = run_text(text, base_dir=NETLISTS)
+    t = wf.time
+    hh = ref.spike_times(t, wf["v(hmem)"])
+    fhn = detect_spikes(t, wf["v(smem)" if direction == "hh-fhn" else "v(mmem)"]).times
+    master, slave = (hh, fhn) if direction == "hh-fhn" else (fhn, hh)
+    assert hh.size >= 20 and fhn.size >= 10
+    res = classify_locking(master, slave, t0=0.5)
+    assert res.locked, res
+    assert res.ratio == pytest.approx(res.n / res.m, rel=1e-3)
