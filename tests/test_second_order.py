@@ -120,3 +120,40 @@ def test_simplified_temperature_is_eq16() -> None:
     assert res.g_final == pytest.approx(g0, rel=1e-3)
     expected = P.t0 + g0 / P.kth1 + g0 / P.kth2 * (1 - math.exp(-20e-9 / P.tau_b))
     assert res.temp[0] == pytest.approx(expected, abs=1.5)
+
+
+def test_simplified_subcircuit_shares_defaults_and_follows_python() -> None:
+    from neurospice.reference.second_order import LIB_PATH
+    from neurospice.spice.library import subckt_defaults
+
+    full = subckt_defaults(LIB_PATH, "second_order")
+    gt = subckt_defaults(LIB_PATH, "second_order_gt")
+    assert gt and all(full[k] == v for k, v in gt.items())
+    for dt in (-0.1, 0.1):
+        segs = _pair_segments(dt)
+        deck = pwl_deck(segs, 1.0e-3, P).replace("second_order w0", "second_order_gt w0")
+        deck = deck.replace(" v(xd.gap)", "")
+        wf = run_text(deck, base_dir=_netlists())
+        g_py = simulate_simplified(segs, 1.0e-3, P).g_final
+        assert float(wf["v(xd.ghat)"][-1]) == pytest.approx(g_py, rel=0.015)
+
+
+def test_board_deck_is_accepted() -> None:
+    from neurospice.spice.deck import prepare_deck
+
+    deck = prepare_deck(_netlists() / "coupled_fhn_2nd.cir")
+    assert [m.subckt for m in deck.memristors()] == ["second_order"]
+    assert {n.name for n in deck.neurons()} == {"xmaster", "xslave"}
+
+
+@pytest.mark.slow
+def test_board_short_run_device_in_range() -> None:
+    """0.25 s of the board (~1.5 s CPU): the interface keeps the device within +-1.5 V."""
+    from neurospice.sim.ngspice import run_deck
+
+    wf = run_deck(_netlists() / "coupled_fhn_2nd.cir", tstop=0.25)
+    v = wf["v(dp)"]
+    assert 0.2 < np.max(np.abs(v)) < 1.5
+    g = wf["v(xm1.ghat)"]
+    assert P.gmin * 0.999 <= g.min() and g.max() <= P.gmax * 1.001
+    assert 299.0 < wf["v(xm1.tk)"].min() and wf["v(xm1.tk)"].max() < 400.0
