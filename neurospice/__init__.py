@@ -1,11 +1,80 @@
-"""neurospice: SPICE-style simulation of FitzHugh-Nagumo neuron circuits coupled through memristors.
+"""neurospice: SPICE-style simulation of neuron circuits coupled through memristive synapses.
 
-The circuits live in ``netlists/`` (the single source of truth); this package checks and runs
-them in ngspice, analyses the waveforms (spikes, phase locking) and reports.
+The circuits live in ``netlists/`` (package data, the single source of truth); neurospice
+compiles them through an allow-list deck compiler, runs them in a sandboxed ngspice worker (or
+the model engine), analyses the waveforms (spikes, phase locking, energy) and reports.
+
+The public API, by task
+-----------------------
+Run and analyse
+    :func:`simulate` (deck path or text -> :class:`Run`: ``run.time``, ``run["v(node)"]``,
+    ``run.summary``, ``run.locking``, ``run.to_dataframe()``, ``run.plot()``)
+Many runs
+    :func:`sweep` (a grid -> DataFrame, as ``sweep.csv``), :func:`monte_carlo` (seeds ->
+    DataFrame, as ``runs.csv``)
+Decks and networks
+    :func:`check` (compile and resolve names), :func:`build` (network file -> SPICE deck),
+    :func:`load` (compile only)
+Errors
+    :class:`NeurospiceError` at the root; :class:`NeurospiceInputError` (bad input, with file,
+    line and column: :class:`DeckError`, :class:`LimitError`, :class:`UsageError`,
+    :class:`ModelError`, the network language's errors) and :class:`SimulationError` (a run
+    that could not complete).
+
+>>> import neurospice
+>>> run = neurospice.simulate("netlists/coupled_fhn.cir", tstop=0.5)  # doctest: +SKIP
+>>> run.to_dataframe().shape  # doctest: +SKIP
+
+Importing :mod:`neurospice` is cheap: the API's modules load on first use.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from neurospice.errors import (
+    DeckError,
+    LimitError,
+    ModelError,
+    NeurospiceError,
+    NeurospiceInputError,
+    SimulationError,
+    SimulationTimeout,
+    UsageError,
+)
 from neurospice.spice.resources import NETLISTS_DIR
 
 __version__ = "0.1.0"
 
-__all__ = ["NETLISTS_DIR", "__version__"]
+__all__ = [
+    "NETLISTS_DIR",
+    "__version__",
+    "Run",
+    "simulate",
+    "sweep",
+    "monte_carlo",
+    "build",
+    "check",
+    "load",
+    "NeurospiceError",
+    "NeurospiceInputError",
+    "DeckError",
+    "LimitError",
+    "UsageError",
+    "ModelError",
+    "SimulationError",
+    "SimulationTimeout",
+]
+
+_API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"}
+
+if TYPE_CHECKING:
+    from neurospice.api import Run, build, check, load, monte_carlo, simulate, sweep
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from neurospice import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'neurospice' has no attribute {name!r}")

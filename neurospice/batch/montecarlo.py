@@ -23,7 +23,7 @@ from neurospice.report.summary import summarise
 from neurospice.sim.ngspice import run_prepared
 from neurospice.spice.deck import PreparedDeck
 
-__all__ = ["run_monte_carlo"]
+__all__ = ["run_monte_carlo", "run_builds"]
 
 
 def _one(deck: PreparedDeck, seed: int, timeout: float | None
@@ -45,18 +45,41 @@ def _one(deck: PreparedDeck, seed: int, timeout: float | None
     return seed, row, memristor_traces(d, wf)
 
 
+def _run_all(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
+             timeout: float | None, quiet: bool
+             ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
+    from neurospice.sim.ngspice import terminate_all
+
+    results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        with tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
+            futures = [pool.submit(_one, deck, seed + k, timeout) for k in range(runs)]
+            for fut in as_completed(futures):
+                s, row, traces = fut.result()
+                results[s] = (row, traces)
+                bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        terminate_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def run_builds(deck: PreparedDeck, *, runs: int, seed: int = 1, workers: int | None = None,
+               timeout: float | None = None, quiet: bool = True) -> list[dict[str, Any]]:
+    """Rows of ``runs.csv``: one per seed ``seed .. seed+runs-1``."""
+    results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout, quiet=quiet)
+    return [results[s][0] for s in sorted(results)]
+
+
 def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, outdir: Path,
                     workers: int | None, timeout: float | None, plot: bool, quiet: bool) -> int:
     """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
-    results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool, \
-            tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
-        futures = [pool.submit(_one, deck, seed + k, timeout) for k in range(runs)]
-        for fut in as_completed(futures):
-            s, row, traces = fut.result()
-            results[s] = (row, traces)
-            bar.update(1)
+    results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout, quiet=quiet)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_write(outdir / "runs.csv", "w", newline="") as fh:

@@ -23,8 +23,8 @@ from types import FrameType
 from neurospice import __version__
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text
+from neurospice.network.loading import load_deck, network_deck_text
 from neurospice.spice.compiler import ControlMode, Limits
-from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.numbers import parse_si
 
 EXIT_OK = 0
@@ -237,29 +237,6 @@ def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         raise UsageError(f"{option} {text!r}: must be a positive finite number")
     return value
-
-
-def load_deck(path: Path, *, control: ControlMode = "refuse",
-              limits: Limits | None = None) -> PreparedDeck:
-    """A compiled deck from a ``.cir`` deck or a ``.nsn`` network file."""
-    from neurospice.spice.deck import prepare_deck, prepare_text
-
-    if path.suffix.lower() in NETWORK_SUFFIXES:
-        return prepare_text(network_deck_text(path), base_dir=path.absolute().parent,
-                            source=path, control=control, limits=limits)
-    return prepare_deck(path, control=control, limits=limits)
-
-
-def network_deck_text(path: Path) -> str:
-    """Compile a network file to deck text, with a ``* neurospice lock A B`` line per pair."""
-    from neurospice.network.assembler import compile_file
-
-    if not path.is_file():
-        raise UsageError(f"no such network file: {path}", path=path)
-    deck = compile_file(path)
-    title, _, rest = deck.text.partition("\n")
-    locks = "".join(f"* neurospice lock {a} {b}\n" for a, b in deck.lock_pairs)
-    return f"{title}\n{locks}{rest}"
 
 
 def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, str]:

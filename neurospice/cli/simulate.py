@@ -95,7 +95,7 @@ def simulate_file(
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
-    from neurospice.cli.main import load_deck
+    from neurospice.network.loading import load_deck
 
     deck = load_deck(path, control=control, limits=limits)
     _report_control(deck)

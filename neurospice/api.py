@@ -1,0 +1,255 @@
+"""The public Python API, re-exported by :mod:`neurospice` (see its docstring for a map).
+
+Every function takes a deck as a path (``.cir`` or ``.nsn``) or as deck text, compiles it with
+the allow-list compiler and runs it in the sandboxed ngspice worker - the same path as the
+``simulate`` command, without writing files unless asked.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neurospice.errors import UsageError
+from neurospice.sim.ngspice import RunLimits, Waveforms, run_all
+from neurospice.spice.deck import PreparedDeck, prepare_text
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from neurospice.report.locking import PairAnalysis
+
+__all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"]
+
+DeckLike = str | Path
+
+
+def load(deck: DeckLike, *, control: str = "refuse") -> PreparedDeck:
+    """Compile ``deck``: a path to a ``.cir``/``.nsn`` file, or deck text (with a newline).
+
+    Raises
+    ------
+    neurospice.DeckError, neurospice.NetworkSyntaxError, ...
+        Any input error, with file, line and column.
+    """
+    from neurospice.network.loading import load_deck
+
+    if isinstance(deck, str) and "\n" in deck:
+        return prepare_text(deck, base_dir=Path.cwd(), control=control)  # type: ignore[arg-type]
+    path = Path(deck)
+    if not path.exists():
+        raise UsageError(f"no such deck file: {path} (deck text must contain a line break)")
+    return load_deck(path, control=control)  # type: ignore[arg-type]
+
+
+@dataclass
+class Run:
+    """The result of :func:`simulate`: the vectors of the run and their analysis.
+
+    ``run["v(xmaster.mem)"]`` or ``run["master"]``-style names give a vector; ``run.time`` the
+    time axis (s); ``run.summary`` the same data as ``summary.json``; ``run.locking`` the pair
+    analyses; :meth:`to_dataframe` a pandas table; :meth:`plot` a figure of the traces.
+    """
+
+    deck: PreparedDeck
+    waveforms: Waveforms
+    summary: dict[str, Any] = field(default_factory=dict)
+    locking: list[PairAnalysis] = field(default_factory=list)
+    analyses: list[Waveforms] = field(default_factory=list)
+
+    @property
+    def time(self) -> np.ndarray:
+        """Time axis of the transient (s)."""
+        return self.waveforms.time
+
+    @property
+    def vectors(self) -> dict[str, np.ndarray]:
+        """Vector name (lower case, e.g. ``"v(mem)"``) -> samples."""
+        return self.waveforms.vectors
+
+    @property
+    def units(self) -> dict[str, str]:
+        """Vector name -> unit (``"V"``, ``"A"``, ``""``)."""
+        return self.waveforms.units
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.waveforms[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.waveforms
+
+    def __repr__(self) -> str:
+        src = self.deck.source.name if self.deck.source else "deck"
+        return (f"<Run {src}: {self.waveforms.analysis}, {len(self.waveforms.scale)} points, "
+                f"{len(self.vectors)} vectors>")
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The vectors as a pandas DataFrame indexed by the scale (time, frequency ...).
+
+        Column names are the vector names; ``df.attrs["units"]`` maps them to units.
+        """
+        import pandas as pd
+
+        wf = self.waveforms
+        df = pd.DataFrame({n: np.asarray(v) for n, v in wf.vectors.items()},
+                          index=pd.Index(np.real(wf.scale), name=wf.scale_name))
+        df.attrs["units"] = dict(wf.units)
+        return df
+
+    def plot(self, names: Sequence[str] | None = None, path: str | Path | None = None) -> Any:
+        """A matplotlib figure of ``names`` (default: the neurons' membrane voltages).
+
+        Written to ``path`` when given; the figure is returned either way.
+        """
+        from matplotlib.figure import Figure
+
+        from neurospice.report.summary import neuron_vectors
+
+        wf = self.waveforms
+        if names is None:
+            names = [vec for _, vec in neuron_vectors(self.deck, wf)] or wf.names[:4]
+        fig = Figure(figsize=(9, 1.8 + 1.6 * len(names)), layout="constrained")
+        axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
+        for ax, name in zip(axes, names, strict=True):
+            ax.plot(wf.scale, np.real(wf[name]), lw=0.8)
+            ax.set_ylabel(f"{name} ({wf.units.get(name, '') or '-'})")
+            ax.grid(True, alpha=0.3)
+        axes[-1].set_xlabel(f"{wf.scale_name} ({'s' if wf.analysis == 'tran' else ''})")
+        if path is not None:
+            from neurospice.report.plots import save_figure
+
+            save_figure(fig, path)
+        return fig
+
+
+def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
+             tstop: float | None = None, seed: int | None = None, engine: str = "spice",
+             timeout: float | None = None, t_skip: float = 0.0,
+             control: str = "refuse") -> Run:
+    """Run a deck and analyse it, as ``simulate FILE`` does (without writing files).
+
+    Parameters
+    ----------
+    deck
+        A ``.cir`` or ``.nsn`` path, or deck text.
+    params
+        Values of top-level ``.param``\\s (or components by instance name), e.g.
+        ``{"r2": "5k"}``.
+    tstop
+        Stop time of the transient (s).
+    seed
+        Seed of the random draws.
+    engine
+        ``"spice"`` (ngspice) or ``"model"`` (the board's compiled equations).
+    timeout
+        Wall-clock limit (s).
+    t_skip
+        Seconds at the start left out of the spike and locking analysis.
+    control
+        ``"refuse"``, ``"ignore"`` or ``"allow"`` ``.control`` blocks.
+
+    Returns
+    -------
+    Run
+    """
+    d = load(deck, control=control)
+    if params:
+        d = d.with_values(dict(params))
+    if tstop is not None:
+        d = d.with_tstop(tstop)
+    if seed is not None:
+        d = d.with_seed(seed)
+    if engine == "model":
+        from neurospice.sim.model import run_model
+
+        plots = run_model(d)
+    elif engine == "spice":
+        plots = run_all(d, timeout=timeout, limits=RunLimits())
+    else:
+        raise UsageError(f"engine must be 'spice' or 'model' (got {engine!r})")
+    wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
+    run = Run(d, wf, analyses=plots)
+    if wf.analysis == "tran":
+        from neurospice.report.locking import add_locking
+        from neurospice.report.summary import summarise
+
+        summary = summarise(d, wf, t_skip=t_skip)
+        with tempfile.TemporaryDirectory() as tmp:
+            analysis = add_locking(d, wf, summary, Path(tmp), t_skip=t_skip, plot=False)
+        if wf.measurements:
+            summary.extra["measurements"] = wf.measurements
+        run.summary = summary.to_json()
+        run.locking = list(analysis.pairs)
+    return run
+
+
+def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
+          workers: int | None = None, scheduler: str | None = None, engine: str = "spice",
+          seed: int | None = None, tstop: float | None = None, t_skip: float = 0.0,
+          outdir: str | Path | None = None) -> pd.DataFrame:
+    """Run a grid of points; one row per point, as ``sweep.csv``.
+
+    ``grid`` maps a name to its values (a list) or to a sweep spec (``"1k:20k:8"``,
+    ``"log:1k:100k:5"``, ``"E24:1k:10k"``).
+    """
+    import pandas as pd
+
+    from neurospice.batch.sweep import Axis, parse_sweep, run_sweep
+
+    if engine != "spice":
+        raise UsageError("sweep(): engine='model' runs through neurospice.sim.model")
+    axes = []
+    for name, values in grid.items():
+        if isinstance(values, str):
+            axes.append(parse_sweep(f"{name}={values}"))
+        else:
+            axes.append(Axis(name.lower(), tuple(float(v) for v in values), ""))
+    d = load(deck)
+    if tstop is not None:
+        d = d.with_tstop(tstop)
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = run_sweep(d, axes, Path(outdir) if outdir else Path(tmp), workers=workers,
+                         scheduler=scheduler, seed=seed, t_skip=t_skip, quiet=True)
+    return pd.DataFrame(rows)
+
+
+def monte_carlo(deck: DeckLike, runs: int, *, seed: int = 1, workers: int | None = None,
+                tstop: float | None = None) -> pd.DataFrame:
+    """Repeat the run with seeds ``seed .. seed+runs-1``; one row per run, as ``runs.csv``."""
+    import pandas as pd
+
+    from neurospice.batch.montecarlo import run_builds
+
+    d = load(deck)
+    if tstop is not None:
+        d = d.with_tstop(tstop)
+    rows = run_builds(d, runs=runs, seed=seed, workers=workers, quiet=True)
+    return pd.DataFrame(rows)
+
+
+def build(network: DeckLike) -> str:
+    """The SPICE deck a network file (path or text) compiles to."""
+    from neurospice.network.assembler import compile_network
+
+    if isinstance(network, str) and "\n" in network:
+        return compile_network(network).text
+    from neurospice.network.loading import network_deck_text
+
+    return network_deck_text(Path(network))
+
+
+def check(deck: DeckLike, *, control: str = "refuse") -> PreparedDeck:
+    """Compile ``deck`` and resolve its subcircuit and model names; return the compiled deck.
+
+    Raises an input error naming the line of anything ngspice would reject by name.
+    """
+    from neurospice.spice.checks import resolve_names
+
+    d = load(deck, control=control)
+    resolve_names(d)
+    return d
