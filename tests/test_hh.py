@@ -269,6 +269,20 @@ def test_loop_area_rises_then_shrinks_with_frequency() -> None:
     assert np.all(np.diff(na_area[peaks[1]:]) < 0)
 
 
+@pytest.mark.parametrize("freq", [3.0, 64.6, 1392.5])
+def test_loop_area_matches_scipy(freq: float) -> None:
+    """The i-v loop of each channel under the deck's sine drive has the area of the scipy
+    integration of its gates (within 1 %), in the periodic regime (50 ms settling)."""
+    ncyc = math.ceil(0.05 * freq) + 2
+    wf = run_deck(IV_DECK, params={"freq": freq, "ncyc": ncyc, "nper": 200})
+    for ch, node, src, off, amp in (("k", "pk", "vsk", 0.04, 0.06),
+                                    ("na", "pna", "vsna", -0.05, 0.08)):
+        t, v, i = ref.channel_sine_response(ch, freq, off, amp, ncyc / freq)
+        expect = loop_area(t, v, i, 1 / freq)
+        got = loop_area(wf.time, wf[f"v({node})"], wf[f"i({src})"], 1 / freq)
+        assert got == pytest.approx(expect, rel=0.01), ch
+
+
 # --------------------------------------------------------------------------- f-I and thresholds
 
 FI_CURRENTS = [0.0, 2.5e-6, 5e-6, 7.5e-6, 10e-6, 15e-6, 20e-6, 30e-6, 40e-6, 50e-6]

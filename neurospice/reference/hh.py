@@ -15,6 +15,8 @@ Public API, by task:
 * rates and steady states: :func:`rates`, :func:`gate_inf`, :func:`resting_state`
 * one run under a current step: :func:`simulate_hh` -> :class:`HHRun` (spike times from exact
   event location, 0 mV upward crossings)
+* one channel alone under a sine voltage (as ``netlists/hh_channel_iv.cir``):
+  :func:`channel_sine_response`
 * spike times of a sampled trace (e.g. a circuit run): :func:`spike_times`
 * the step-response figures: :func:`fi_curve`, :func:`firing_onset` (the smallest step that fires
   repetitively from rest), :func:`single_spike_threshold` (the smallest long step that fires once)
@@ -47,6 +49,7 @@ __all__ = [
     "resting_state",
     "simulate_hh",
     "single_spike_threshold",
+    "channel_sine_response",
     "spike_times",
     "step_frequency",
 ]
@@ -399,3 +402,70 @@ def single_spike_threshold(
     Bisection to ``rel`` within [lo, hi].
     """
     return _bisect(lambda i: simulate_hh(i, tstop, params=params).spikes.size > 0, lo, hi, rel)
+
+
+def channel_sine_response(
+    channel: str,
+    freq: float,
+    offset: float,
+    amplitude: float,
+    tstop: float,
+    *,
+    area: float = 1.0,
+    params: HHParams | None = None,
+    samples_per_period: int = 400,
+    rtol: float = 1e-10,
+    atol: float = 1e-12,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """A channel memristor alone, driven by ``v = offset + amplitude sin(2 pi freq t)``.
+
+    As ``hh_k``/``hh_na`` of the library: ``i = gmax*area*w*v`` with ``w = n^4`` or ``m^3 h``,
+    the gates seeing ``V = v + E`` (E = EK or ENa), starting at their steady state for
+    ``v = offset`` (the circuit's DC operating point).
+
+    Parameters
+    ----------
+    channel : {"k", "na"}
+        Which channel.
+    freq : float
+        Drive frequency [Hz].
+    offset, amplitude : float
+        Drive offset and amplitude [V].
+    tstop : float
+        Run length [s].
+    area : float
+        Patch area [cm2].
+    samples_per_period : int
+        Output samples per drive period.
+
+    Returns
+    -------
+    (t, v, i) : tuple of ndarray
+        Times [s], channel voltage [V], channel current p -> n [A].
+    """
+    p = params or HHParams()
+    e, gmax = (p.ek, p.gk) if channel == "k" else (p.ena, p.gna)
+    if channel not in ("k", "na"):
+        raise ValueError(f"channel must be 'k' or 'na', not {channel!r}")
+    w_ms = 2e-3 * math.pi * freq  # rad/ms
+
+    def drive_mv(t_ms: float) -> float:
+        return 1e3 * (offset + e) + 1e3 * amplitude * math.sin(w_ms * t_ms)
+
+    def rhs(t: float, y: FloatArray) -> list[float]:
+        am, bm, ah, bh, an, bn = _rates_scalar(drive_mv(t))
+        if channel == "k":
+            return [an * (1.0 - y[0]) - bn * y[0]]
+        return [am * (1.0 - y[0]) - bm * y[0], ah * (1.0 - y[1]) - bh * y[1]]
+
+    m0, h0, n0 = (float(x) for x in gate_inf(offset + e))
+    y0 = [n0] if channel == "k" else [m0, h0]
+    n_out = int(round(tstop * freq * samples_per_period)) + 1
+    t_ms = np.linspace(0.0, 1e3 * tstop, n_out)
+    sol = solve_ivp(rhs, (0.0, t_ms[-1]), y0, method="DOP853", t_eval=t_ms, rtol=rtol,
+                    atol=atol, max_step=0.25 / freq * 1e3 / 4)
+    if not sol.success:  # pragma: no cover
+        raise RuntimeError(f"channel reference integration failed: {sol.message}")
+    v = offset + amplitude * np.sin(w_ms * t_ms)
+    w = sol.y[0] ** 4 if channel == "k" else sol.y[0] ** 3 * sol.y[1]
+    return 1e-3 * t_ms, v, gmax * area * w * v
