@@ -108,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
              Term.storage("cm", capacitor_energy(v, lib.cm))]
     chans = {}
     for src, e in (("vena", lib.ena), ("vek", lib.ek), ("vel", lib.el)):
-        i = wf[f"i(v.xn.{src})"]
-        terms.append(Term.source(src, t, np.full_like(t, e), -i))
-        terms.append(Term.dissipator("g" + src[1:], t, v - e, i))
-        ee = element_energy(t, v - e, i)
+        ich = wf[f"i(v.xn.{src})"]
+        terms.append(Term.source(src, t, np.full_like(t, e), -ich))
+        terms.append(Term.dissipator("g" + src[1:], t, v - e, ich))
+        ee = element_energy(t, v - e, ich)
         chans["g" + src[1:]] = {"e_diss_j": ee.e_diss, "eps_s": ee.eps, "bound_j": ee.bound}
     bal = power_balance(t, terms)
     out["power_balance"] = {"terms_j": bal.by_name(), "residual_j": bal.residual,
