@@ -154,9 +154,14 @@ def pwl_deck(segments: Sequence[Segment], g0: float, params: SecondOrderParams,
     Saves ``v(p)``, the device current ``i(vd)`` (negative for current p -> n), ``v(xd.w)``,
     ``v(xd.ghat)``, ``v(xd.gap)``, ``v(xd.tk)``, ``v(xd.tb)``.
     """
+    durations = [seg.duration for seg in segments if seg.duration > 0]
+    if durations:
+        edge = min(edge, 0.25 * min(durations))  # keep the PWL times increasing
     pts: list[tuple[float, float]] = [(0.0, 0.0), (lead, 0.0)]
     t = lead
     for seg in segments:
+        if seg.duration <= 0:
+            continue
         pts.append((t + edge, seg.v))
         t += seg.duration
         pts.append((t, seg.v))
