@@ -42,9 +42,8 @@ from neurospice.errors import (
     SimulationTimeout,
     UsageError,
 )
+from neurospice.meta import __version__
 from neurospice.spice.resources import NETLISTS_DIR
-
-__version__ = "0.1.0"
 
 __all__ = [
     "NETLISTS_DIR",

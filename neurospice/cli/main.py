@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from neurospice import __version__
+from neurospice.meta import __version__
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text
 from neurospice.network.loading import load_deck, network_deck_text

@@ -97,9 +97,7 @@ def system_read_paths() -> list[str]:
     for entry in sys.path:
         if entry and Path(entry).exists():
             paths.add(entry)
-    import neurospice
-
-    paths.add(str(Path(neurospice.__file__).resolve().parent))
+    paths.add(str(Path(__file__).resolve().parents[1]))  # the neurospice package
     return sorted(p for p in paths if p and os.path.exists(p))
 
 

@@ -1,0 +1,74 @@
+"""The package's layout follows the data flow: a stage imports only from stages before it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "neurospice"
+
+#: Stages in the order data flows through them. A module of a stage may import the shared
+#: foundation (errors, files, meta) and the stages listed before its own, never one after it.
+#: The scipy/numpy references sit after analysis (they classify their own spikes with it) and
+#: before report and batch (which compare with them and run them).
+STAGES = ["spice", "network", "sim", "analysis", "reference", "report", "batch", "cli"]
+FOUNDATION = {"errors", "files", "meta"}
+#: The facade (neurospice/__init__.py and api.py) sits on top and may import every stage.
+FACADE = {"__init__", "api"}
+
+
+def _stage(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "neurospice" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    tree = ast.parse(path.read_text())
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.append((node.module, node.lineno))
+        elif isinstance(node, ast.Import):
+            out += [(a.name, node.lineno) for a in node.names]
+    return out
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_module_belongs_to_a_stage() -> None:
+    for path in _modules():
+        rel = path.relative_to(PKG)
+        top = rel.parts[0].removesuffix(".py")
+        assert top in STAGES or top in FOUNDATION or top in FACADE, rel
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PKG)))
+def test_no_import_from_a_later_stage(path: Path) -> None:
+    rel = path.relative_to(PKG)
+    own = rel.parts[0].removesuffix(".py")
+    if own in FACADE:
+        return
+    allowed = set(FOUNDATION) | {own}
+    if own in STAGES:
+        allowed |= set(STAGES[: STAGES.index(own)])
+    for module, line in _imports(path):
+        stage = _stage(module)
+        if stage is None:
+            if module == "neurospice":
+                raise AssertionError(f"{rel}:{line} imports the facade 'neurospice'")
+            continue
+        assert stage in allowed, f"{rel}:{line} imports {module} (stage {stage!r} comes after "
+        f"{own!r})"
+
+
+def test_foundation_imports_no_stage() -> None:
+    for name in FOUNDATION:
+        for module, line in _imports(PKG / f"{name}.py"):
+            stage = _stage(module)
+            assert stage is None or stage in FOUNDATION, f"{name}.py:{line} imports {module}"
