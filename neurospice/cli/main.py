@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from neurospice.meta import __version__
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text
+from neurospice.meta import __version__
 from neurospice.network.loading import load_deck, network_deck_text
 from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.numbers import parse_si
