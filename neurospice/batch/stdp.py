@@ -228,11 +228,21 @@ def stdp_sweep(
     shape: SpikeShape | None = None,
     engine: str = "model",
     params: SecondOrderParams | None = None,
+    progress: bool = False,
 ) -> list[StdpPoint]:
-    """Run ``protocol`` over every ``dt/th`` x ``g0`` (S) x ``interval`` (s)."""
+    """Run ``protocol`` over every ``dt/th`` x ``g0`` (S) x ``interval`` (s).
+
+    ``progress`` shows a progress bar (tqdm, on stderr).
+    """
     sh = shape or SpikeShape()
     p = params or SecondOrderParams.from_library()
     out: list[StdpPoint] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(g0s) * len(intervals) * len(dts_over_th), unit="point",
+                   desc=f"stdp {protocol} ({engine})")
     for g0 in g0s:
         if not p.gmin < g0 <= p.gmax:
             raise NeurospiceInputError(
@@ -244,6 +254,10 @@ def stdp_sweep(
                                          interval=interval)
                 gf = run_protocol(segs, g0, engine=engine, params=p)
                 out.append(StdpPoint(protocol, float(x), float(interval), cycles, g0, gf))
+                if bar is not None:
+                    bar.update()
+    if bar is not None:
+        bar.close()
     return out
 
 
@@ -338,7 +352,8 @@ def stdp_command(args: argparse.Namespace) -> int:
             raise NeurospiceInputError("--cycles must be >= 1")
         points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
                             intervals=args.interval or [10e-6], cycles=args.cycles,
-                            shape=shape, engine=args.engine)
+                            shape=shape, engine=args.engine,
+                            progress=args.engine != "model")
     except NeurospiceInputError as exc:
         print(f"error: {exc}")
         return 2
