@@ -1,12 +1,12 @@
 """Second-order memristor (issue #14): the figures of docs/second_order.md in one run.
 
 * STDP of single pairs (simplified model, G0 = 0.8 ... 1.2 mS) and the sign-crossover;
-* 30-cycle protocols at two intervals (pairs, triplets, quadruplets);
+* 30-cycle protocols at two intervals (pairs, triplets, quadruplets), simplified and full model;
 * the cost of one pair: ngspice (subcircuit, PWL deck, worker process), the SciPy full model,
   the simplified model;
 * the crossbar map, N = 60, tH = 2 tau_b, T/tH = 1.25, 1.3, 1.4, 1.45.
 
-Writes ``studies/second_order_figures.json`` and prints a summary.  ~15 s of CPU.
+Writes ``studies/second_order_figures.json`` and prints a summary.  ~20 s of CPU.
 
 Usage::
 
@@ -57,6 +57,19 @@ def main() -> None:
         for q in stdp_sweep("post-pre-post", [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
                             intervals=[3e-6], shape=SpikeShape(vpost=2.16))}
     out["cycles30_dg_over_g"] = cyc
+    full: dict[str, Any] = {}  # the same protocols with the full model (SciPy), ~11 s
+    for prot in PROTOCOLS:
+        for tf in (0.3e-6, 3e-6):
+            full[f"{prot} tf={tf:g}"] = {
+                f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
+                for q in stdp_sweep(prot, [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                                    intervals=[tf], engine="full", params=p)}
+    full["post-pre-post vpost=2.16 tf=3e-06"] = {
+        f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
+        for q in stdp_sweep("post-pre-post", [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                            intervals=[3e-6], shape=SpikeShape(vpost=2.16), engine="full",
+                            params=p)}
+    out["cycles30_full_model_dg_over_g"] = full
     segs = protocol_segments("pair", 0.1 * sh.th, sh, interval=1e-6)
     out["cost_per_pair_s"] = {
         "ngspice_worker": _timed(lambda: run_protocol(segs, 1e-3, engine="spice", params=p), 3),
