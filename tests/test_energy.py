@@ -113,6 +113,20 @@ def test_pinched_figure_eight_area_counts_both_lobes() -> None:
     assert np.max(np.abs(pinch_current(t, v, i))) < 1e-9 * g0 * a
 
 
+@pytest.mark.parametrize("start, end", [(0.0, -1e-15), (1e-15, -1e-15), (-1e-15, 0.0),
+                                        (0.0, 1e-15)])
+def test_loop_area_with_a_crossing_on_the_window_edge(start: float, end: float) -> None:
+    """A zero crossing that falls on the window's first or last sample (rounding decides on
+    which side) still separates the lobes."""
+    a, g0, k, f = 1.0, 1e-3, 0.5, 1000.0
+    t = np.linspace(0.0, 2 / f, 401)
+    th = 2 * np.pi * f * t
+    v = a * np.sin(th)
+    v[200], v[-1] = start, end
+    i = g0 * (1 + k * np.cos(th)) * v
+    assert loop_area(t, v, i, 1 / f) == pytest.approx(4 / 3 * k * g0 * a * a, rel=1e-3)
+
+
 def test_memristive_dissipation_bound() -> None:
     """g(t) >= eps: E_diss >= eps * integral of v^2 dt, with eps from g or from i/v."""
     rng = np.random.default_rng(7)

@@ -240,22 +240,26 @@ def loop_area(
     tw = np.concatenate(([t0], inside, [ta[-1]]))
     vw = np.interp(tw, ta, va)
     iw = np.interp(tw, ta, ia)
-    tc = _crossings(tw, vw)
+    # the window three times over, and the period read from where |v| is largest: no zero
+    # crossing can fall on the ends of that period, whatever rounding does at the window's edges
+    tt = np.concatenate((tw, tw[1:] + span, tw[1:] + 2 * span))
+    vv = np.concatenate((vw, vw[1:], vw[1:]))
+    ii2 = np.concatenate((iw, iw[1:], iw[1:]))
+    ts = float(tw[int(np.argmax(np.abs(vw)))])
+    tc_all = _crossings(tt, vv)
+    tc = tc_all[(tc_all > ts) & (tc_all < ts + span)]
     if tc.size == 0:
         dv = np.diff(np.concatenate((vw, vw[:1])))
         ii = np.concatenate((iw, iw[:1]))
         return float(abs(np.sum(0.5 * (ii[1:] + ii[:-1]) * dv))) / n_periods
-    # rotate: start at the first crossing, wrap the head of the window to the tail
-    tt = np.concatenate((tw, tw[1:] + span))
-    vv = np.concatenate((vw, vw[1:]))
-    ii2 = np.concatenate((iw, iw[1:]))
+    # lobes between consecutive crossings; the last one wraps through ts + span
     cuts = np.concatenate((tc, [tc[0] + span]))
     total = 0.0
     for a, b in zip(cuts[:-1], cuts[1:], strict=True):
         sel = (tt > a) & (tt < b)
-        ts = np.concatenate(([a], tt[sel], [b]))
+        tseg = np.concatenate(([a], tt[sel], [b]))
         vs = np.concatenate(([0.0], vv[sel], [0.0]))
-        isg = np.interp(ts, tt, ii2)
+        isg = np.interp(tseg, tt, ii2)
         total += abs(float(np.sum(0.5 * (isg[1:] + isg[:-1]) * np.diff(vs))))
     return total / n_periods
 
