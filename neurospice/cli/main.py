@@ -68,7 +68,17 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tstop", default=None, metavar="T",
                    help="stop the transient at T (seconds, SI suffixes allowed: 500m, 2)")
     p.add_argument("--runs", type=int, default=1, metavar="N",
-                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ...")
+                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ... (with --tol: "
+                        "N builds from toleranced parts)")
+    p.add_argument("--tol", action="append", default=[], metavar="WHAT=PERCENT",
+                   help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%) or one "
+                        "instance (xmaster.c0=1%%); every R, C, L of every instance draws its "
+                        "own value")
+    p.add_argument("--tol-dist", choices=["normal", "uniform"], default="normal",
+                   help="tolerance draws: normal with sigma = tolerance/3 (default) or uniform")
+    p.add_argument("--engine", choices=["spice", "model"], default="spice",
+                   help="spice: ngspice on the circuit (default); model: the board's equations "
+                        "compiled from the netlist (fast, for maps)")
     p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="seed of the first run (sets .param seed); default: the deck's own")
     p.add_argument("--sweep", action="append", default=[], metavar="NAME=SPEC",
@@ -110,6 +120,22 @@ def build_parser(prog: str = "neurospice") -> argparse.ArgumentParser:
     build.add_argument("file", type=Path, help="a network file (.nsn)")
     build.add_argument("-o", "--output", type=Path, default=None, metavar="FILE.cir",
                        help="write the deck to this file instead of standard output")
+    bom = sub.add_parser("bom", help="the parts list of a deck, against an E-series")
+    bom.add_argument("file", type=Path)
+    bom.add_argument("--series", default="E24", choices=["E6", "E12", "E24", "E96"],
+                     help="the series to compare values with (default E24)")
+    bom.add_argument("--csv", type=Path, default=None, metavar="FILE",
+                     help="also write the parts list as CSV")
+    bom.add_argument("--snap", type=Path, default=None, metavar="FILE.cir",
+                     help="write a copy of the deck with every R, C, L moved to the series")
+    from neurospice.batch.stdp import add_stdp_arguments
+    from neurospice.reference.crossbar import add_crossbar_arguments
+
+    stdp = sub.add_parser("stdp", help="spike-timing plasticity of the second-order synapse")
+    add_stdp_arguments(stdp)
+    crossbar = sub.add_parser("crossbar", help="a crossbar of second-order synapses under "
+                              "periodic input (the discrete-time map)")
+    add_crossbar_arguments(crossbar)
     check = sub.add_parser("check", help="check a deck or network file without running it")
     check.add_argument("file", type=Path)
     check.add_argument("--canonical", action="store_true",
@@ -153,6 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _guard(lambda: _simulate(args), args)
     if args.command == "build":
         return _guard(lambda: _build(args), args)
+    if args.command == "bom":
+        return _guard(lambda: _bom(args), args)
+    if args.command == "stdp":
+        from neurospice.batch.stdp import stdp_command
+
+        return _guard(lambda: stdp_command(args), args)
+    if args.command == "crossbar":
+        from neurospice.reference.crossbar import crossbar_command
+
+        return _guard(lambda: crossbar_command(args), args)
     return _guard(lambda: _check(args), args)
 
 
@@ -291,6 +327,9 @@ def _simulate(args: argparse.Namespace) -> int:
         control=settings.control,
         limits=settings.limits,
         memory=settings.memory,
+        tols=args.tol,
+        tol_dist=args.tol_dist,
+        engine=args.engine,
         args=args,
     )
 
@@ -304,6 +343,24 @@ def _build(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _bom(args: argparse.Namespace) -> int:
+    from neurospice.report.bom import bom_rows, format_bom, snapped, write_bom_csv
+
+    deck = load_deck(args.file)
+    rows = bom_rows(deck, args.series)
+    print(format_bom(rows, args.series))
+    if args.csv:
+        write_bom_csv(rows, args.csv, args.series)
+        print(f"wrote {args.csv}")
+    if args.snap:
+        snap = snapped(deck, args.series)
+        header = (f"* {args.file.name} with every R, C and L snapped to {args.series} "
+                  "(neurospice bom --snap)\n")
+        atomic_write_text(args.snap, header + snap.text.split("\n", 1)[1])
+        print(f"wrote {args.snap}: the deck with {args.series} values")
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
+from neurospice.errors import UsageError
 from neurospice.files import OutputLock, prepare_output_dir
 from neurospice.sim.ngspice import RunLimits, Waveforms, run_all
 from neurospice.spice.compiler import ControlMode, Limits
@@ -92,6 +93,9 @@ def simulate_file(
     control: ControlMode = "refuse",
     limits: Limits | None = None,
     memory: int | None = None,
+    tols: Sequence[str] = (),
+    tol_dist: str = "normal",
+    engine: str = "spice",
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
@@ -114,6 +118,18 @@ def simulate_file(
             if deck.tran() is None:
                 raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has "
                                 "no .tran card", path=path)
+        if tols and runs < 2:
+            raise UsageError("--tol needs --runs N (N builds, e.g. --runs 100)")
+        if tols:
+            from neurospice.batch.tolerance import run_tolerance_command
+
+            if "mc" in deck.params():  # each build also draws its own memristor
+                deck = deck.with_params({"mc": 1})
+            run_tolerance_command(deck, path, tols, runs=runs,
+                                  seed=seed if seed is not None else 1, dist=tol_dist,
+                                  outdir=outdir, workers=workers, timeout=timeout,
+                                  t_skip=t_skip, plot=plot, quiet=quiet)
+            return 0
         if sweeps:
             from neurospice.batch.sweep import run_sweep_command
 
@@ -132,8 +148,14 @@ def simulate_file(
             deck = deck.with_seed(seed)
         run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
                                memory=memory or RunLimits.memory)
-        plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw", timeout=timeout,
-                                  quiet=quiet, desc=path.name, limits=run_limits)
+        if engine == "model":
+            from neurospice.sim.model import run_model
+
+            plots = run_model(deck)
+        else:
+            plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw",
+                                      timeout=timeout, quiet=quiet, desc=path.name,
+                                      limits=run_limits)
         wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
         log.info("sandbox: %s", wf.sandbox)
         if wf.analysis != "tran":

@@ -200,6 +200,8 @@ def plot_map(
     ylabel: str,
     *,
     title: str | None = None,
+    xlog: bool = False,
+    ylog: bool = False,
 ) -> Path:
     """Plot a 1-D or 2-D parameter sweep coloured by locking mode (Arnold tongues).
 
@@ -261,9 +263,84 @@ def plot_map(
             edgecolors="face",
         )
         handles = [Patch(facecolor=colors[m], edgecolor="k", label=m) for m in labels]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+        ax.legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8)
+        if ma.size <= 400:  # each cell carries its mode as text as well as its colour
+            for iy, yv in enumerate(ya):
+                for ix, xv in enumerate(xa):
+                    ax.text(xv, yv, str(ma[iy, ix]), ha="center", va="center", fontsize=7,
+                            color="white" if str(ma[iy, ix]) not in ("unlocked", "not run")
+                            else "black")
+        if xlog:
+            ax.set_xscale("log")
+        if ylog:
+            ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str], *,
+               title: str | None = None, top: int = 3) -> Path:
+    """The yield of a tolerance run: builds per mode (with 95 % Wilson intervals), and the
+    deviations of the components that matter most, by outcome.
+
+    Parameters
+    ----------
+    rows
+        ``runs.csv`` rows: ``mode`` and ``d:<path>`` deviations (fractions).
+    path
+        Output file.
+    title
+        Figure title.
+    top
+        How many components to show.
+    """
+    from collections import Counter
+
+    from neurospice.analysis.statistics import rank_effects, wilson_interval
+
+    n = len(rows)
+    counts = Counter(str(r.get("mode") or "none") for r in rows)
+    modes = sorted(counts, key=_mode_key)
+    colors = mode_colors(modes)
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax, ax2 = fig.subplots(1, 2, width_ratios=[1, 1.4])
+    for k, m in enumerate(modes):
+        lo, hi = wilson_interval(counts[m], n)
+        share = counts[m] / n
+        ax.bar(k, 100 * share, color=colors[m], edgecolor="k", lw=0.5)
+        ax.errorbar(k, 100 * share, yerr=[[100 * (share - lo)], [100 * (hi - share)]],
+                    color="k", capsize=4)
+        ax.text(k, 100 * hi + 2, f"{counts[m]}/{n}", ha="center", fontsize=8)
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_ylabel("builds (%), 95 % interval")
+    ax.set_ylim(0, 110)
+    ax.set_xlabel("mode of the slave")
+    ax.grid(True, axis="y", alpha=0.3)
+    best = counts.most_common(1)[0][0] if counts else ""
+    effects = rank_effects(rows, [str(r.get("mode")) == best for r in rows], top=top)
+    if effects:
+        for j, (comp, _rho) in enumerate(effects):
+            for m in modes:
+                ys = [100 * float(str(r.get(f"d:{comp}", 0))) for r in rows
+                      if str(r.get("mode") or "none") == m]
+                xs = j + (modes.index(m) - (len(modes) - 1) / 2) * 0.18 + np.linspace(
+                    -0.04, 0.04, len(ys))
+                ax2.scatter(xs, ys, s=12, color=colors[m], edgecolors="k", linewidths=0.3,
+                            label=m if j == 0 else None)
+        ax2.set_xticks(range(len(effects)),
+                       [f"{c}\nrho {r:+.2f}" for c, r in effects], fontsize=8)
+        ax2.set_ylabel("deviation from nominal (%)")
+        ax2.axhline(0, color="#999999", lw=0.6)
+        ax2.legend(title="mode", fontsize=8)
+        ax2.set_title(f"components that separate {best} from the rest", fontsize=10)
+    else:
+        ax2.text(0.5, 0.5, "every build in one mode:\nno component separates them",
+                 ha="center", va="center", transform=ax2.transAxes)
+        ax2.set_axis_off()
+    if title:
+        fig.suptitle(title)
     return save_figure(fig, path)

@@ -42,6 +42,7 @@ __all__ = [
     "prepare_text",
     "spice_number",
     "split_tokens",
+    "evaluate_expression",
 ]
 
 
@@ -642,6 +643,17 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, 
         return ev(tree)
     except RecursionError:
         raise _ArithmeticFailure("expression nested too deeply") from None
+
+
+def evaluate_expression(text: str, scope: dict[str, str]) -> float:
+    """Value of a number or ``{expression}`` over ``scope`` (name -> value text).
+
+    Raises
+    ------
+    ValueError
+        When it cannot be evaluated here (unknown names or functions, failing arithmetic).
+    """
+    return _evaluate(text, scope, depth=0, memo={})
 
 
 def _format_value(value: str | float) -> str:

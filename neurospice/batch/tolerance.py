@@ -1,0 +1,220 @@
+"""Tolerance Monte Carlo: does the board still lock with real parts, and which parts matter?
+
+``simulate DECK --runs N --tol R=5% --tol C=10% [--tol NAME=1%] [--tol-dist uniform]``: every
+resistor, capacitor and inductor of the flattened board (each instance of a subcircuit has its
+own) gets its own draw - normal with sigma = tolerance/3 (a "5 %" part is within 5 % at three
+sigma), or uniform within the tolerance - together with the memristors' own per-device draws
+(the build's seed). One row per build in ``runs.csv``: the seed, each neuron's frequency, the
+analysed pair's mode, ratio and locked fraction, and every drawn deviation (``d:<path>``).
+
+The summary prints each mode's yield with a 95 % Wilson interval, and the components whose
+draws best separate the builds in the most common mode from the others (Spearman rank
+correlation of the deviation with the outcome).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from neurospice.analysis.statistics import rank_effects, wilson_interval
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
+from neurospice.files import atomic_write
+from neurospice.spice.deck import PreparedDeck
+from neurospice.spice.flatten import FlatElement
+from neurospice.spice.tolerances import component_slots, with_factors
+
+__all__ = ["Tolerance", "parse_tolerance", "draw_factors", "wilson_interval", "rank_effects",
+           "run_tolerance", "run_tolerance_command"]
+
+_CLASS = {"r": "R", "c": "C", "l": "L"}
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``target`` is a class (``R``, ``C``, ``L``) or an instance path; ``fraction`` e.g. 0.05."""
+
+    target: str
+    fraction: float
+
+    @property
+    def is_class(self) -> bool:
+        return self.target in ("R", "C", "L")
+
+
+def parse_tolerance(spec: str) -> Tolerance:
+    """``R=5%``, ``C=0.1``, ``xmaster.c0=1%``.
+
+    Raises
+    ------
+    UsageError
+        A malformed spec or a tolerance outside (0, 100 %).
+    """
+    name, sep, value = spec.partition("=")
+    name = name.strip()
+    value = value.strip()
+    if not sep or not name or not value:
+        raise UsageError(f"--tol {spec!r}: expected CLASS=PERCENT% or NAME=PERCENT% "
+                         "(e.g. R=5%, C=10%, xmaster.c0=1%)")
+    try:
+        frac = float(value[:-1]) / 100 if value.endswith("%") else float(value)
+    except ValueError:
+        raise UsageError(f"--tol {spec!r}: {value!r} is not a percentage") from None
+    if not (math.isfinite(frac) and 0 < frac < 1):
+        raise UsageError(f"--tol {spec!r}: a tolerance is between 0 and 100 %")
+    target = name.upper() if name.upper() in ("R", "C", "L") else name.lower()
+    if not re.fullmatch(r"[A-Za-z_][\w.]*", target):
+        raise UsageError(f"--tol {spec!r}: '{name}' is not a component class or instance path")
+    return Tolerance(target, frac)
+
+
+def _tolerance_of(el: FlatElement, tols: Sequence[Tolerance]) -> float:
+    """The tolerance that applies to ``el``: by path (or element name) first, then class."""
+    for t in tols:
+        if not t.is_class and (t.target == el.path or t.target == el.name):
+            return t.fraction
+    for t in tols:
+        if t.is_class and t.target == _CLASS.get(el.letter):
+            return t.fraction
+    return 0.0
+
+
+def draw_factors(slots: Sequence[FlatElement], tols: Sequence[Tolerance], seed: int,
+                 dist: str = "normal") -> dict[str, float]:
+    """One build's multipliers: path -> 1 + deviation (only for toleranced parts).
+
+    The draws come from ``numpy.random.default_rng(seed)`` in the order of ``slots``, so a
+    build is reproducible from its seed. A normal draw is clipped at +-3 sigma (the part's
+    tolerance), so a "5 %" part is never more than 5 % off.
+    """
+    rng = np.random.default_rng([seed, 0x7E57])
+    out: dict[str, float] = {}
+    for el in slots:
+        tol = _tolerance_of(el, tols)
+        if tol <= 0:
+            continue
+        if dist == "uniform":
+            dev = rng.uniform(-tol, tol)
+        else:
+            dev = float(np.clip(rng.normal(0.0, tol / 3), -tol, tol))
+        out[el.path] = 1.0 + dev
+    return out
+
+
+def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[Tolerance],
+               seed: int, dist: str, timeout: float | None, t_skip: float) -> dict[str, Any]:
+    from neurospice.report.locking import analyse_run
+    from neurospice.sim.ngspice import run_prepared
+
+    factors = draw_factors(slots, tols, seed, dist)
+    row: dict[str, Any] = {"seed": seed, "engine": "spice"}
+    try:
+        d = with_factors(deck.with_seed(seed), factors)
+        wf = run_prepared(d, timeout=timeout)
+        analysis = analyse_run(d, wf, t_skip=t_skip)
+        for name, train in analysis.trains.items():
+            row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
+        row.update(analysis.as_row())
+        row["status"] = "ok"
+    except (SimulationError, NeurospiceInputError) as exc:
+        row.update(status="failed", mode="failed", error=str(exc).replace("\n", " "))
+    for path, f in factors.items():
+        row[f"d:{path}"] = round(f - 1.0, 6)
+    return row
+
+
+def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
+                  dist: str = "normal", workers: int | None = None,
+                  timeout: float | None = None, t_skip: float = 0.0,
+                  quiet: bool = True) -> list[dict[str, Any]]:
+    """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed."""
+    from neurospice.sim.ngspice import terminate_all
+
+    if dist not in ("normal", "uniform"):
+        raise UsageError(f"--tol-dist must be normal or uniform (got {dist!r})")
+    slots = component_slots(deck)
+    paths = {e.path for e in slots} | {e.name for e in slots}
+    for t in tols:
+        if not t.is_class and t.target not in paths:
+            raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
+                             f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
+    rows: dict[int, dict[str, Any]] = {}
+    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
+    try:
+        with tqdm(total=runs, desc="builds", unit="build",
+                  disable=True if quiet else None) as bar:
+            futs = [pool.submit(_one_build, deck, slots, tols, seed + k, dist, timeout, t_skip)
+                    for k in range(runs)]
+            for fut in as_completed(futs):
+                row = fut.result()
+                rows[int(row["seed"])] = row
+                bar.update(1)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        terminate_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [rows[s] for s in sorted(rows)]
+
+
+def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Lines: the yield of each mode with its 95 % interval, and the components that matter."""
+    n = len(rows)
+    modes = Counter(str(r.get("mode") or "none") for r in rows)
+    lines = []
+    for mode, k in modes.most_common():
+        lo, hi = wilson_interval(k, n)
+        lines.append(f"  {mode} in {k} of {n} builds, {100 * k / n:.0f} %, 95 % interval "
+                     f"{100 * lo:.0f}-{100 * hi:.0f} %")
+    if modes:
+        best = modes.most_common(1)[0][0]
+        effects = rank_effects(rows, [str(r.get("mode")) == best for r in rows])
+        if effects:
+            lines.append(f"  components that separate {best} from the other builds (Spearman "
+                         "rho of the deviation with the outcome):")
+            lines += [f"    {path:<28} rho {rho:+.2f}" for path, rho in effects]
+        elif len(modes) == 1:
+            lines.append("  every build is in the same mode: no component separates them")
+    return lines
+
+
+def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], *, runs: int,
+                          seed: int, dist: str, outdir: Path, workers: int | None,
+                          timeout: float | None, t_skip: float, plot: bool,
+                          quiet: bool) -> list[dict[str, Any]]:
+    """``simulate --runs N --tol ...``: run the builds, write runs.csv (and the yield plot)."""
+    import csv
+
+    tols = [parse_tolerance(s) for s in specs]
+    rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=workers,
+                         timeout=timeout, t_skip=t_skip, quiet=quiet)
+    fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
+    columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
+                              not k.startswith("d:")}) + sorted(
+        {k for r in rows for k in r if k.startswith("d:")})
+    with atomic_write(outdir / "runs.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    tol_text = ", ".join(f"{t.target} {100 * t.fraction:g} %" for t in tols)
+    print(f"{path}: {runs} builds (seeds {seed}..{seed + runs - 1}), tolerances {tol_text} "
+          f"({dist}), memristor draws per build")
+    for line in yield_report(rows):
+        print(line)
+    if plot:
+        from neurospice.report.plots import plot_yield
+
+        plot_yield(rows, outdir / "yield.png", title=f"{path.name}: {runs} builds, {tol_text}")
+    print(f"  wrote {outdir / 'runs.csv'}" + (f" and {outdir / 'yield.png'}" if plot else ""))
+    return rows
