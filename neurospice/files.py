@@ -21,6 +21,15 @@ from typing import IO, Any
 
 from neurospice.errors import SimulationError, UsageError
 
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+
 __all__ = ["OutputError", "atomic_write", "atomic_write_text", "atomic_copy", "OutputLock",
            "prepare_output_dir"]
 
@@ -58,6 +67,7 @@ def atomic_write(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp_name, _MODE)
         os.replace(tmp_name, path)
         tmp_name = None
     except OSError as exc:
@@ -85,6 +95,7 @@ def atomic_write_with(path: Path, writer: Callable[[Path], object]) -> Path:
     os.close(fd)
     try:
         writer(Path(tmp))
+        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
         tmp = ""
     except OSError as exc:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import re
+import shlex
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,6 +117,7 @@ def simulate_file(
     outdir = prepare_output_dir(output if output is not None else default_output_dir(path))
     if args is not None:
         args._outdir = outdir
+    started = time.time() - 1.0  # file times have coarse resolution on some file systems
     with OutputLock(outdir):
         if sweeps or runs > 1:
             if deck.tran() is None:
@@ -162,9 +167,16 @@ def simulate_file(
             from neurospice.report.analyses import report_analyses
 
             return report_analyses(deck, plots, path, outdir, plot=plot)
-        from neurospice.report.summary import format_summary, summarise, write_outputs
+        from neurospice.report.summary import (
+            format_summary,
+            run_title,
+            summarise,
+            write_outputs,
+        )
 
         summary = summarise(deck, wf, t_skip=t_skip)
+        summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
+                                 engine=engine, t_skip=t_skip)
         summary.extra["sandbox"] = _sandbox_line(wf)
         meas = wf.measurements
         if meas:
@@ -172,11 +184,75 @@ def simulate_file(
         _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
         written = write_outputs(deck, wf, summary, outdir, plot=plot)
         if plot:
-            written += _memristor_plots(deck, wf, outdir)
+            written += _memristor_plots(deck, wf, outdir, title=run_title(deck, summary))
+        raw = outdir / f"{path.stem}.raw"
+        set_aside_stale(outdir, started)
         print(format_summary(summary))
-        print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)} and "
-              f"{path.stem}.raw in {outdir}")
+        print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)}"
+              + (f" and {raw.name}" if raw.exists() else "") + f" in {outdir}")
         return 0
+
+
+_OUTPUT_PATTERNS = ("*.png", "*.raw", "waveforms.csv", "waveforms.parquet", "summary.json",
+                    "sweep.csv", "runs.csv", "dc.csv", "ac.csv")
+
+
+def set_aside_stale(outdir: Path, since: float) -> list[Path]:
+    """Move outputs of an earlier run (older than ``since``, a ``time.time()``) into
+    ``outdir/previous/``.
+
+    Nothing is deleted: a plot of a pair that no longer exists, or the table of an earlier
+    sweep, is kept apart instead of sitting beside this run's files as if it were one of them.
+    """
+    moved = []
+    for pattern in _OUTPUT_PATTERNS:
+        for old in outdir.glob(pattern):
+            if not old.is_file() or old.stat().st_mtime >= since:
+                continue
+            target = outdir / "previous" / old.name
+            target.parent.mkdir(exist_ok=True)
+            os.replace(old, target)
+            moved.append(target)
+    return moved
+
+
+_NGSPICE_RE = re.compile(r"ngspice-(\d+[\w.+-]*)")
+
+
+def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, *, params: dict[str, str],
+               seed: int | None, tstop: float | None, engine: str, t_skip: float
+               ) -> dict[str, object]:
+    """What ``summary.json`` needs to repeat the run: inputs, settings and versions."""
+    from neurospice.meta import __version__
+
+    ngspice = next((m.group(1) for line in wf.stdout for m in [_NGSPICE_RE.search(line)] if m),
+                   None)
+    tran = deck.tran()
+    command = ["simulate", str(path)]
+    for k, v in params.items():
+        command += ["--param", f"{k}={v}"]
+    if seed is not None:
+        command += ["--seed", str(seed)]
+    if tstop is not None:
+        command += ["--tstop", repr(tstop)]
+    if t_skip:
+        command += ["--t-skip", repr(t_skip)]
+    if engine != "spice":
+        command += ["--engine", engine]
+    if deck.control_mode != "refuse":
+        command.append(f"--{deck.control_mode}-control")
+    return {
+        "deck": str(path),
+        "params": dict(params),
+        "seed": seed,
+        "tstop": tran[1] if tran else None,
+        "t_skip": t_skip,
+        "engine": engine,
+        "neurospice": __version__,
+        "ngspice": ngspice,
+        "control": deck.control_mode,
+        "command": shlex.join(command),
+    }
 
 
 def _report_control(deck: PreparedDeck) -> None:
@@ -202,7 +278,8 @@ def _sandbox_line(wf: Waveforms) -> str:
     return ", ".join(parts)
 
 
-def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Path]:
+def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path, *,
+                     title: str) -> list[Path]:
     from neurospice.report.memristor import memristor_traces, plot_iv_cycles, plot_resistance
 
     out = []
@@ -210,7 +287,8 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path) -> list[Pa
         if tr.i is not None:
             out.append(plot_iv_cycles(tr, outdir / f"iv_{tr.name}.png"))
         if tr.r is not None or tr.w is not None:
-            out.append(plot_resistance(tr, outdir / f"resistance_{tr.name}.png"))
+            out.append(plot_resistance(tr, outdir / f"resistance_{tr.name}.png",
+                                       title=f"{title}: {tr.name}"))
     return out
 
 

@@ -16,12 +16,16 @@ from typing import Any
 from neurospice.analysis.locking import LockResult, classify_locking
 from neurospice.analysis.spikes import SpikeTrain, detect_spikes
 from neurospice.analysis.timeline import Timeline, locking_timeline
-from neurospice.report.summary import RunSummary
+from neurospice.report.summary import RunSummary, run_title
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
-__all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking"]
+__all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking",
+           "MIN_SLAVE_SPIKES"]
 
+#: Fewest slave spikes (after t_skip) on which a locking mode is reported; a shorter record
+#: is reported as "inconclusive" (a ratio from a handful of spikes says little).
+MIN_SLAVE_SPIKES = 20
 
 
 @dataclass
@@ -34,6 +38,12 @@ class PairAnalysis:
     f_slave_hz: float
     overall: LockResult
     timeline: Timeline | None
+    slave_spikes: int = MIN_SLAVE_SPIKES
+
+    @property
+    def conclusive(self) -> bool:
+        """True when the record holds enough slave spikes to judge the locking."""
+        return self.slave_spikes >= MIN_SLAVE_SPIKES
 
     @property
     def locked_fraction(self) -> float:
@@ -47,7 +57,8 @@ class PairAnalysis:
             "f_master_hz": _r(self.f_master_hz),
             "f_slave_hz": _r(self.f_slave_hz),
             "ratio": f"{o.n}:{o.m}" if math.isfinite(o.ratio) else "",
-            "mode": o.mode if math.isfinite(o.ratio) else "silent",
+            "mode": ("silent" if not math.isfinite(o.ratio) else
+                     o.mode if self.conclusive else "inconclusive"),
             "ratio_value": _r(o.ratio),
             "sync_index": _r(o.sync_index),
             "locked_fraction": _r(self.locked_fraction),
@@ -55,6 +66,10 @@ class PairAnalysis:
 
     def describe(self) -> str:
         o = self.overall
+        if not self.conclusive:
+            return (f"{self.master} -> {self.slave}: inconclusive - {self.slave_spikes} slave "
+                    f"spikes after t_skip, fewer than {MIN_SLAVE_SPIKES}; run longer (ratio so "
+                    f"far {o.ratio:.4g}, f {self.f_master_hz:.4g} / {self.f_slave_hz:.4g} Hz)")
         text = (f"{self.master} -> {self.slave}: f {self.f_master_hz:.4g} / "
                 f"{self.f_slave_hz:.4g} Hz, ratio {o.ratio:.4g} (~{o.n}:{o.m}), "
                 f"overall {o.mode}, sync index {o.sync_index:.3f}, "
@@ -129,7 +144,7 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
         if len(ta) >= 4 and len(tb) >= 2:
             timeline = locking_timeline(ta, tb, window=window)
         out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz, tb.frequency_hz,
-                                      overall, timeline))
+                                      overall, timeline, slave_spikes=len(tb)))
     return out
 
 
@@ -155,5 +170,7 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
                     traces[inst.name[1:]] = wf[f"v({inst.nodes[0]})"]
             outdir.mkdir(parents=True, exist_ok=True)
             plot_timeline(wf.time, traces, pair.timeline,
-                          outdir / f"locking_{pair.master}_{pair.slave}.png")
+                          outdir / f"locking_{pair.master}_{pair.slave}.png",
+                          title=f"{run_title(deck, summary)}: {pair.master} -> {pair.slave}, "
+                                f"{pair.as_row()['mode']}")
     return analysis

@@ -118,19 +118,26 @@ def plot_iv_cycles(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
     return save_figure(fig, path)
 
 
-def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
+def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
+                    title: str | None = None) -> Path:
     """0.1 V-read resistance (log scale) and state w over time."""
-    fig = Figure(figsize=(9, 5))
+    fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot(211)
     if trace.r is not None:
-        ax.semilogy(trace.t, np.maximum(trace.r, 1e-3), lw=0.8)
-    ax.set_ylabel("R at 0.1 V (ohm)")
-    ax.set_title(f"{trace.name}: resistance and state")
+        r_k = np.maximum(trace.r, 1e-6) / 1e3
+        ax.plot(trace.t, r_k, lw=0.8)
+        if np.nanmax(r_k) / max(np.nanmin(r_k), 1e-9) > 20:
+            ax.set_yscale("log")
+    ax.set_ylabel("R at 0.1 V read (kOhm)")
+    if ax.get_yscale() == "linear":
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    ax.set_title(f"{title or trace.name}: resistance and state")
     ax.grid(alpha=0.3, which="both")
     ax2 = fig.add_subplot(212, sharex=ax)
     if trace.w is not None:
         ax2.plot(trace.t, trace.w, lw=0.8, color="tab:orange")
-    ax2.set_ylabel("state w")
+    ax2.set_ylabel("state w (dimensionless)")
+    ax2.ticklabel_format(axis="y", useOffset=False)
     ax2.set_xlabel("time (s)")
     ax2.grid(alpha=0.3)
     return save_figure(fig, path)
@@ -138,13 +145,15 @@ def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path
 
 def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str]) -> Path:
     """I-V curves of several Monte Carlo devices (one colour per seed)."""
-    fig = Figure(figsize=(7, 5))
+    fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.add_subplot()
-    cmap = colormaps["tab20"]
+    cmap = colormaps["turbo"]
+    n = max(len(traces) - 1, 1)
     for j, (seed, tr) in enumerate(traces):
         if tr.i is None:
             continue
-        ax.plot(tr.v, 1e3 * tr.i, lw=0.6, color=cmap(j % 20), label=f"seed {seed}" if j < 10
+        # one colour per device along a continuous map: no two devices share a colour
+        ax.plot(tr.v, 1e3 * tr.i, lw=0.6, color=cmap(j / n), label=f"seed {seed}" if j < 10
                 else None)
     ax.set_xlabel("device voltage (V)")
     ax.set_ylabel("current (mA)")

@@ -79,8 +79,10 @@ def plot_traces(
     title: str | None = None,
     xlabel: str = "time (s)",
     ylabel: str = "V",
+    units: Mapping[str, str] | None = None,
+    zoom: float | None = None,
 ) -> Path:
-    """Plot waveforms on stacked axes sharing the time axis.
+    """Plot waveforms on stacked axes sharing the time axis, with a zoomed panel.
 
     Parameters
     ----------
@@ -93,7 +95,13 @@ def plot_traces(
     title : str, optional
         Figure title.
     xlabel, ylabel : str, optional
-        Axis labels (the y label is prefixed with each trace's name).
+        Axis labels; ``ylabel`` is the unit of traces not in ``units``.
+    units : mapping of str to str, optional
+        Unit of each trace (``"V"``, ``"dimensionless"``, ``"kOhm"``).
+    zoom : float, optional
+        Length (s) of a zoomed panel at the end of the record, beside the whole record; by
+        default a few spikes' worth (10 % of the record, at most 0.15 s) when the record is
+        longer than 0.5 s; 0 for none.
 
     Returns
     -------
@@ -104,13 +112,34 @@ def plot_traces(
     names = list(traces)
     if not names:
         raise ValueError("no traces to plot")
-    fig = Figure(figsize=(10, 1.8 + 1.6 * len(names)), layout="constrained")
-    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, name in zip(axes, names, strict=True):
-        ax.plot(ta, np.asarray(traces[name], dtype=np.float64), lw=0.8)
-        ax.set_ylabel(f"{name} ({ylabel})")
+    span = float(ta[-1] - ta[0]) if ta.size > 1 else 0.0
+    if zoom is None:
+        zoom = min(0.15, 0.1 * span) if span > 0.5 else 0.0
+    cols = 2 if zoom > 0 else 1
+    fig = Figure(figsize=(13 if cols == 2 else 10, 1.8 + 1.6 * len(names)),
+                 layout="constrained")
+    axes = fig.subplots(len(names), cols, sharex="col", squeeze=False,
+                        width_ratios=[3, 1] if cols == 2 else None)
+    for row, name in enumerate(names):
+        unit = (units or {}).get(name, ylabel)
+        y = np.asarray(traces[name], dtype=np.float64)
+        ax = axes[row, 0]
+        ax.plot(ta, y, lw=0.8)
+        ax.set_ylabel(f"{name} ({unit})")
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(True, alpha=0.3)
-    axes[-1].set_xlabel(xlabel)
+        if cols == 2:
+            zx = axes[row, 1]
+            sel = ta >= ta[-1] - zoom
+            zx.plot(ta[sel], y[sel], lw=1.0)
+            zx.ticklabel_format(axis="y", useOffset=False)
+            zx.grid(True, alpha=0.3)
+            if row == 0:
+                zx.set_title(f"last {1e3 * zoom:.0f} ms", fontsize=9)
+            ax.axvspan(ta[-1] - zoom, ta[-1], color="#cccccc", alpha=0.4, lw=0)
+    axes[-1, 0].set_xlabel(xlabel)
+    if cols == 2:
+        axes[-1, 1].set_xlabel(xlabel)
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)

@@ -61,6 +61,8 @@ class RunSummary:
     neurons: list[NeuronSummary] = field(default_factory=list)
     memristors: list[MemristorSummary] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+    #: How the run was made: deck, parameters, seed, tstop, engine, versions, command line.
+    run: dict[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         def clean(x: object) -> object:
@@ -174,6 +176,19 @@ def write_waveforms_csv(wf: Waveforms, path: Path) -> Path:
     return path
 
 
+def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
+    """``coupled_fhn.cir - r2=2k amp=1.8 - seed 3``: the deck, what was changed, the seed."""
+    name = deck.source.name if deck.source else deck.title or "deck"
+    run = summary.run
+    parts = [name]
+    params = run.get("params") if isinstance(run, dict) else None
+    if params:
+        parts.append(" ".join(f"{k}={v}" for k, v in dict(params).items()))  # type: ignore[call-overload]
+    if run.get("seed") is not None:
+        parts.append(f"seed {run['seed']}")
+    return " - ".join(parts)
+
+
 def write_outputs(
     deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True
 ) -> list[Path]:
@@ -187,14 +202,17 @@ def write_outputs(
         from neurospice.report.plots import plot_traces
 
         traces: dict[str, np.ndarray] = {}
+        units: dict[str, str] = {}
         for label, vec in neuron_vectors(deck, wf):
             traces[f"{label} {vec}"] = wf[vec]
+            units[f"{label} {vec}"] = "V"
         for label, wvec, _ in memristor_vectors(deck, wf):
             if wvec:
                 traces[f"{label} state w"] = wf[wvec]
+                units[f"{label} state w"] = "dimensionless"
         if not traces:
-            traces = {f"{n} [{wf.units.get(n, '')}]": wf[n] for n in wf.names[:6]
-                      if not np.iscomplexobj(wf[n])}
-        written.append(plot_traces(wf.time, traces, outdir / "traces.png",
-                                   title=str(deck.source.name if deck.source else deck.title)))
+            traces = {n: wf[n] for n in wf.names[:6] if not np.iscomplexobj(wf[n])}
+            units = {n: wf.units.get(n, "") or "-" for n in traces}
+        written.append(plot_traces(wf.time, traces, outdir / "traces.png", units=units,
+                                   title=run_title(deck, summary)))
     return written
