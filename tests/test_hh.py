@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import math
 import re
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -388,11 +390,7 @@ def test_hh_and_fhn_lock_through_the_memristor(direction: str) -> None:
     from neurospice.analysis.locking import classify_locking
     from neurospice.analysis.spikes import detect_spikes
 
-    spec = importlib.util.spec_from_file_location(
-        "hh_coupled", Path(__file__).resolve().parents[1] / "studies" / "hh_coupled.py")
-    assert spec is not None and spec.loader is not None
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = _study("hh_coupled")
     if direction == "hh-fhn":
         text = study.HH_TO_FHN.format(istim=10e-6, r2=2e3, c0s="3.3u", pots=0.562, tstop=1.0)
     else:
@@ -406,3 +404,31 @@ def test_hh_and_fhn_lock_through_the_memristor(direction: str) -> None:
     res = classify_locking(master, slave, t0=0.5)
     assert res.locked, res
     assert res.ratio == pytest.approx(res.n / res.m, rel=1e-3)
+
+
+def _study(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[1] / "studies" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", ["memg", "zro2", "pershin", "second_order"])
+def test_library_loop_area_rises_then_shrinks(label: str) -> None:
+    """The other memristive elements under a sine, ten frequencies over three decades around
+    their time scale (studies/hh_library_loops.py, 12 periods): one largest loop inside the
+    band, rising to it and shrinking monotonically above it, at least 5 times smaller at the
+    top."""
+    study = _study("hh_library_loops")
+    el = next(e for e in study.ELEMENTS if e.label == label)
+    freqs = np.logspace(np.log10(el.f_lo), np.log10(el.f_hi), 10)
+    area = np.array([study.areas(el, float(f), 12, 200)[0] for f in freqs])
+    j = int(np.argmax(area))
+    assert 0 < j < freqs.size - 1, area
+    assert np.all(np.diff(area[: j + 1]) > 0), area
+    assert np.all(np.diff(area[j:]) < 0), area
+    assert area[j] / area[-1] > 5
