@@ -63,17 +63,10 @@ Known differences of meaning:
   on the deck without its block (:func:`test_trrandom_matches_bare_ngspice_without_the_block`).
   ``trrandom_seeded.cir``, without a block, matches.
 
-Compiler defects (ngspice accepts these outside control code; ``raises=DeckError``, so the
-test flips to XPASS and fails once the compiler is fixed):
-
-- ``lib_corner_nested.cir``: section ``ff`` of ``corner_models.lib`` pulls in section
-  ``devices`` of the same file with ``.lib corner_models.lib devices`` (the usual layout of
-  process design kits). The compiler refuses it: "corner_models.lib:10:1: include loop or
-  nesting deeper than 16: .../corner_models.lib" - the library file is already on its include
-  stack although a different section is asked for.
-- ``options_misc.cir``: ``.options noacct nomod ...`` - ``noacct`` and ``nomod`` are options in
-  ngspice's manual (no accounting printout, no model printout) but not in the compiler's
-  allow-list: ".options noacct: not an option neurospice passes to ngspice".
+Compiler defects found with this corpus and fixed: a section of a library that pulls in
+another section of the same file (``lib_corner_nested.cir``: the include stack now holds
+file and section), and ``.options noacct nomod`` (``options_misc.cir``: the allow-list now has
+every option of ngspice's manual chapter on ``.options``).
 
 Only one simulation runs at a time (the two sides run one after the other); the whole file
 takes about half a minute.
@@ -122,15 +115,7 @@ KNOWN_DIFFERENCES = {
         "ngspice on the deck without its block"),
 }
 #: Decks that ngspice accepts but neurospice's compiler refuses (defects to fix there).
-COMPILER_DEFECTS = {
-    "lib_corner_nested.cir": (
-        "compiler defect: '.lib corner_models.lib devices' inside section 'ff' of "
-        "corner_models.lib (a section pulling in another section of the same file) is refused "
-        "as 'include loop or nesting deeper than 16'; ngspice accepts it"),
-    "options_misc.cir": (
-        "compiler defect: '.options noacct nomod ...' is refused ('.options noacct: not an "
-        "option neurospice passes to ngspice'); noacct and nomod are ngspice options"),
-}
+COMPILER_DEFECTS: dict[str, str] = {}
 
 _PLOTNAMES = {
     "transient analysis": "tran", "ac analysis": "ac", "dc transfer characteristic": "dc",

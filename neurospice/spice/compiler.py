@@ -83,7 +83,8 @@ OPTIONS = frozenset({
     "rseries", "ramptime", "keepopinfo", "pivtol", "pivrel", "xmu", "numdgt", "warn",
     "maxwarns", "nopage", "list", "node", "opts", "sparse", "klu", "trytocompact", "autostop",
     "noinit", "minbreak", "defad", "defas", "defl", "defw", "scale", "bypass", "badmos3",
-    "cktcheck", "abserr", "relerr",
+    "cktcheck", "abserr", "relerr", "noacct", "nomod", "seedinfo", "convstep", "convabsstep",
+    "maxeviter", "maxopalter", "noopalter", "indverbosity", "gshunt",
 })
 
 _CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
@@ -435,7 +436,8 @@ class _Compiler:
         if len(toks) < 2:
             raise _error(f"{toks[0]} without a file name", org, raw)
         target = self.resolve(toks[1].strip("\"'"), org, base, raw, what=toks[0].lower())
-        if len(stack) >= self.limits.max_include_depth or target in stack:
+        key = Path(f"{target}#{section.lower()}") if section else target
+        if len(stack) >= self.limits.max_include_depth or key in stack:
             raise _error(f"include loop or nesting deeper than "
                          f"{self.limits.max_include_depth}: {target}", org, raw, limit=True)
         self.includes += 1
@@ -446,7 +448,7 @@ class _Compiler:
             self._texts[target] = self.read_file(target, org)
         text = self._texts[target]
         self.compile_file_text(text, target, target.parent, has_title=False, section=section,
-                               stack=(*stack, target), origin=org)
+                               stack=(*stack, key), origin=org)
 
     def resolve(self, name: str, org: Origin, base: Path, raw: str, *, what: str) -> Path:
         """Resolve a file name; only the deck's tree and the shipped library are allowed.
