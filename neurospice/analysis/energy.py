@@ -35,6 +35,8 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from neurospice.spice.lexer import lex, split_tokens
+
 __all__ = [
     "Branch",
     "ElementEnergy",
@@ -427,36 +429,13 @@ _KIND_OF = {"r": "dissipator", "d": "dissipator", "j": "dissipator", "c": "stora
 
 
 def _tokens(text: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    depth = 0
-    for ch in text:
-        if ch in "({":
-            depth += 1
-        elif ch in ")}":
-            depth = max(0, depth - 1)
-        if ch.isspace() and depth == 0:
-            if cur:
-                out.append("".join(cur))
-                cur = []
-            continue
-        cur.append(ch)
-    if cur:
-        out.append("".join(cur))
-    return out
+    return split_tokens(text)
 
 
 def _logical(text: str) -> list[str]:
-    lines: list[str] = []
-    for raw in text.splitlines()[1:]:  # the first line is the title
-        s = raw.split(";", 1)[0].rstrip()
-        if not s.strip() or s.lstrip().startswith("*"):
-            continue
-        if s.lstrip().startswith("+") and lines:
-            lines[-1] += " " + s.lstrip()[1:]
-        else:
-            lines.append(s.strip())
-    return lines
+    """The cards of a deck (title skipped), read by the one SPICE lexer."""
+    _, cards = lex(text, has_title=True)
+    return [c.text.strip() for c in cards if not c.control_line]
 
 
 def netlist_branches(

@@ -97,6 +97,9 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit for each ngspice run (default 3600)")
     p.add_argument("--t-skip", default="0", metavar="SECONDS",
                    help="ignore the first SECONDS of the transient in the analysis")
+    p.add_argument("--energy", action="store_true",
+                   help="energy of every memristive element (dissipated, its eps bound, "
+                        "co-content) and the circuit's power balance; saves every current")
     p.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -330,6 +333,7 @@ def _simulate(args: argparse.Namespace) -> int:
         tols=args.tol,
         tol_dist=args.tol_dist,
         engine=args.engine,
+        energy=args.energy,
         args=args,
     )
 

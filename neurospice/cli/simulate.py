@@ -100,6 +100,7 @@ def simulate_file(
     tols: Sequence[str] = (),
     tol_dist: str = "normal",
     engine: str = "spice",
+    energy: bool = False,
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
@@ -151,6 +152,10 @@ def simulate_file(
                                    quiet=quiet)
         if seed is not None:
             deck = deck.with_seed(seed)
+        if energy:
+            from neurospice.report.energy import prepare
+
+            deck = prepare(deck)
         run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
                                memory=memory or RunLimits.memory)
         if engine == "model":
@@ -182,7 +187,21 @@ def simulate_file(
         if meas:
             summary.extra["measurements"] = meas
         _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+        energy_plot = None
+        if energy:
+            from neurospice.report.energy import energy_report, format_energy, plot_energy
+
+            report = energy_report(deck, wf)
+            summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
+            for line in format_energy(report):
+                summary.extra[line.split(":")[0].strip()] = line.split(":", 1)[1].strip() \
+                    if ":" in line else line
+            if plot:
+                energy_plot = plot_energy(report, outdir / "energy.png",
+                                          title=f"{run_title(deck, summary)}: energy")
         written = write_outputs(deck, wf, summary, outdir, plot=plot)
+        if energy_plot is not None:
+            written.append(energy_plot)
         if plot:
             written += _memristor_plots(deck, wf, outdir, title=run_title(deck, summary))
         raw = outdir / f"{path.stem}.raw"

@@ -16,7 +16,7 @@ from typing import Any
 from neurospice.analysis.locking import LockResult, classify_locking
 from neurospice.analysis.spikes import SpikeTrain, detect_spikes
 from neurospice.analysis.timeline import Timeline, locking_timeline
-from neurospice.report.summary import RunSummary, run_title
+from neurospice.report.summary import RunSummary, run_title, spike_floor
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
@@ -134,7 +134,8 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
     for inst in deck.neurons():
         vec = f"v({inst.nodes[0]})"
         if vec in wf:
-            out.trains[inst.name] = detect_spikes(t, wf[vec]).after(t_skip)
+            out.trains[inst.name] = detect_spikes(
+                t, wf[vec], min_amplitude=spike_floor(deck, vec)).after(t_skip)
     for a, b in lock_pairs(deck):
         if a.name not in out.trains or b.name not in out.trains:
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurospice.analysis.spikes import SpikeStats, spike_stats
+from neurospice.analysis.spikes import DEFAULT_MIN_AMPLITUDE, SpikeStats, spike_stats
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
@@ -103,12 +103,26 @@ def _label(inst: Instance) -> str:
     return inst.name[1:] if inst.name.startswith("x") and len(inst.name) > 1 else inst.name
 
 
+#: Smallest spike amplitude (V) counted for a neuron subcircuit: the FHN circuit's spikes span
+#: volts (the detector's default floor), the Hodgkin-Huxley patch's about 0.1 V.
+SPIKE_FLOOR = {"hh": 0.05}
+
+
+def spike_floor(deck: PreparedDeck, vector: str) -> float:
+    """The amplitude floor for the neuron whose membrane voltage is ``vector``."""
+    for inst in deck.neurons():
+        if f"v({inst.nodes[0]})" == vector:
+            return SPIKE_FLOOR.get(inst.subckt, DEFAULT_MIN_AMPLITUDE)
+    return DEFAULT_MIN_AMPLITUDE
+
+
 def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0) -> RunSummary:
     """Spike statistics for every neuron and resistance ranges for every memristor."""
     t = wf.time
     summary = RunSummary(deck=str(deck.source or deck.title), tstop=float(t[-1]) if len(t) else 0.0)
     for label, vec in neuron_vectors(deck, wf):
-        summary.neurons.append(NeuronSummary(label, vec, spike_stats(t, wf[vec], t_skip=t_skip)))
+        stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=spike_floor(deck, vec))
+        summary.neurons.append(NeuronSummary(label, vec, stats))
     for label, wvec, rvec in memristor_vectors(deck, wf):
         w = np.asarray(wf[wvec]) if wvec else np.array([math.nan])
         r = np.asarray(wf[rvec]) if rvec else np.array([math.nan])
