@@ -165,7 +165,9 @@ def test_links_nodes_sources_and_ground() -> None:
     assert (el["vin"]["letter"], el["vin"]["n"], el["vin"]["p"]) == ("V", "0", "vin_p")
     assert node(el, "load2.p") == "vin_p"  # the source pushes toward the arrow
     assert el["vin"]["spec"] == "sin(0 1 10)"
-    assert (el["ibias"]["letter"], el["ibias"]["n"], el["ibias"]["p"]) == ("I", "0", "sense")
+    # a current source pushes its current toward the arrow, into `sense`: ngspice's I p n
+    # drives current from p through the source to n, so the card reads "Iibias 0 sense"
+    assert re.search(r"^Iibias 0 sense dc 1u$", deck.text, re.M)
     assert node(el, "follower.mem") == "sense"
     assert (node(el, "load3.p"), node(el, "load3.n")) == ("follower_out", "0")
     assert el["load1"]["value"] == "{rload}" and el["follower"]["kout"] == "{rload}"

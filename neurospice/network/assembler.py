@@ -10,7 +10,8 @@ Wiring rules
   Each two-pin element takes one place in one chain; its pins can still be
   joined to other nodes with ``link m1.n -> tap``.
 * A source pushes toward the arrow: ``n`` on the node before it, ``p`` on the node
-  after it; a source that starts a chain has ``n`` on ground.
+  after it; a source that starts a chain has ``n`` on ground. A voltage source raises the
+  node after it; a current source (``isource``) drives its current into it.
 * A chain ends in a neuron, a declared ``node``, a pin (``x.mem``) or ``gnd``.
 * ``link`` joins nodes only: every item is a pin, a declared node or ``gnd``.
 
@@ -822,7 +823,12 @@ def build_deck(
                 lines.append(f"R{el.name} {' '.join(pin_nodes(el))} {decl.value.spice()}")
             elif isinstance(decl, Source):
                 letter = "V" if decl.kind == "v" else "I"
-                lines.append(f"{letter}{el.name} {' '.join(pin_nodes(el))} {decl.spec}")
+                p_node, n_node = pin_nodes(el)
+                if letter == "I":
+                    # ngspice's I p n drives its current from p through the source to n:
+                    # to push toward the arrow (into p's node), the source is written n -> p
+                    p_node, n_node = n_node, p_node
+                lines.append(f"{letter}{el.name} {p_node} {n_node} {decl.spec}")
     netlist = "\n".join(lines) + "\n"
     analysis: list[str] = []
     if tran is not None:
