@@ -260,6 +260,36 @@ def _submit_dask(jobs: list[tuple[Any, ...]], address: str) -> Iterator[dict[str
         client.close()
 
 
+def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
+              t_skip: float) -> dict[str, Any]:
+    """A sweep-table row from a model-engine run (runs in the model engine's worker)."""
+    from neurospice.report.locking import analyse_run
+
+    row: dict[str, Any] = {"status": "ok", "error": "", "engine": "model"}
+    row.update(analyse_run(point_deck, wf, t_skip=t_skip).as_row())
+    return row
+
+
+def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, float], str, str]],
+                      seed: int | None, t_skip: float, workers: int | None,
+                      table: _Table, quiet: bool) -> None:
+    from functools import partial
+
+    from neurospice.sim.model.maps import map_model
+
+    points: list[dict[str, Any]] = [dict(p) for _, p, _, _ in prepared]
+    if seed is not None:
+        for p in points:
+            p["seed"] = seed
+    with tqdm(total=len(points), desc="sweep (model)", unit="pt",
+              disable=True if quiet else None) as bar:
+        rows = map_model(deck, points, reduce=partial(model_row, t_skip=t_skip),
+                         workers=workers, progress=bar.update)
+    for (i, p, _, key), row in zip(prepared, rows, strict=True):
+        table.add({"point": i, **p, "seed": seed if seed is not None else "", **row,
+                   "key": key})
+
+
 def run_sweep(
     deck: PreparedDeck,
     axes: Sequence[Axis],
@@ -272,6 +302,7 @@ def run_sweep(
     seed: int | None = None,
     t_skip: float = 0.0,
     quiet: bool = False,
+    engine: str = "spice",
 ) -> list[dict[str, Any]]:
     """Run every point of the grid; return all rows sorted by point.
 
@@ -291,7 +322,7 @@ def run_sweep(
         if seed is not None:
             overrides["seed"] = seed
         d = deck.with_values(overrides)
-        prepared.append((i, p, d.text, point_key(d.text, p, seed, "spice")))
+        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)))
     outdir.mkdir(parents=True, exist_ok=True)
     names = [a.name for a in axes]
     columns = ["point", *names] + FIXED_COLUMNS[1:]
@@ -304,6 +335,13 @@ def run_sweep(
                 row["point"] = str(found)
                 table.rows[found] = row
     done = dict(table.rows)
+    if engine == "model":
+        try:
+            _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
+                              workers, table, quiet)
+        finally:
+            table.flush()
+        return [table.rows[i] for i in sorted(table.rows)]
     control = deck.control_mode
     jobs = [
         (text, str(deck.base_dir), str(deck.source) if deck.source else None,
@@ -330,7 +368,8 @@ def point_mode(row: dict[str, Any]) -> str:
     return str(row.get("mode") or "silent")
 
 
-def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path) -> Path:
+def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path, *,
+                   title: str | None = None) -> Path:
     """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D)."""
     from neurospice.report.plots import plot_map
 
@@ -338,10 +377,25 @@ def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: P
     modes = [by_point.get(i, "not run") for i in range(len(grid(axes)))]
     x = axes[0].values
     if len(axes) == 1:
-        return plot_map(x, None, modes, path, xlabel=axes[0].name, ylabel="mode")
+        return plot_map(x, None, modes, path, xlabel=_axis_label(axes[0]), ylabel="mode",
+                        title=title)
     # points run with the first axis slowest: modes[i0 * n1 + i1]; the map wants (ny, nx)
     table = np.array(modes, dtype=object).reshape(axes[0].count, axes[1].count).T
-    return plot_map(x, axes[1].values, table, path, xlabel=axes[0].name, ylabel=axes[1].name)
+    return plot_map(x, axes[1].values, table, path, xlabel=_axis_label(axes[0]),
+                    ylabel=_axis_label(axes[1]), title=title, xlog=axes[0].log,
+                    ylog=axes[1].log)
+
+
+#: Units of the reference board's parameters (others show without a unit).
+_UNITS = {"r2": "ohm", "amp": "V", "vpeak": "V", "c0m": "F", "c0s": "F", "potm": "fraction",
+          "pots": "fraction", "tc2c": "s", "c0": "F", "pot": "fraction"}
+
+
+def _axis_label(axis: Axis) -> str:
+    unit = _UNITS.get(axis.name)
+    if unit is None and axis.name[:1] in "rcl":
+        unit = {"r": "ohm", "c": "F", "l": "H"}[axis.name[0]]
+    return f"{axis.name} ({unit})" if unit else axis.name
 
 
 def _fraction(value: object) -> str:
@@ -368,13 +422,15 @@ def run_sweep_command(
     t_skip: float,
     plot: bool,
     quiet: bool,
+    engine: str = "spice",
+    verify: int = 0,
 ) -> int:
     """``simulate --sweep``: run, write the table and map, print a one-line-per-point digest."""
     if len(specs) > 2:
         raise UsageError("--sweep: give one or two parameters")
     axes = [parse_sweep(s) for s in specs]
     rows = run_sweep(deck, axes, outdir, workers=workers, scheduler=scheduler, resume=resume,
-                     timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet)
+                     timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet, engine=engine)
     failed = [r for r in rows if r.get("status") != "ok"]
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
           f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
@@ -386,6 +442,55 @@ def run_sweep_command(
         else:
             print(f"  {vals}  FAILED: {str(r.get('error', ''))[:100]}")
     if plot and rows:
-        plot_sweep_map(rows, axes, outdir / "sweep_map.png")
+        plot_sweep_map(rows, axes, outdir / "sweep_map.png",
+                       title=f"{path.name}: {engine} engine"
+                             + (f", seed {seed}" if seed is not None else ""))
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
+    if verify and engine == "model":
+        verify_points(deck, rows, axes, verify, outdir, seed=seed, timeout=timeout,
+                      t_skip=t_skip, workers=workers, quiet=quiet)
     return 0
+
+
+def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequence[Axis],
+                  k: int, outdir: Path, *, seed: int | None, timeout: float | None,
+                  t_skip: float, workers: int | None, quiet: bool) -> list[dict[str, Any]]:
+    """Rerun ``k`` evenly spaced points of a model-engine map in ngspice; report disagreements.
+
+    Writes ``verify.csv`` (point, values, both modes and ratios, ``agree``) and prints each
+    point where the two engines classify the slave differently.
+    """
+    k = max(1, min(k, len(rows)))
+    picks = sorted({int(round(x)) for x in np.linspace(0, len(rows) - 1, k)})
+    names = [a.name for a in axes]
+    jobs = []
+    for idx in picks:
+        r = rows[idx]
+        p = {n: float(r[n]) for n in names}
+        overrides: dict[str, str | float] = dict(p)
+        if seed is not None:
+            overrides["seed"] = seed
+        d = deck.with_values(overrides)
+        jobs.append((d.text, str(deck.base_dir), str(deck.source) if deck.source else None,
+                     int(r["point"]), p, seed, timeout, t_skip, deck.control_mode, ""))
+    out = []
+    for srow in _submit_local(jobs, workers or os.cpu_count() or 1):
+        mrow = next(r for r in rows if int(r["point"]) == int(srow["point"]))
+        agree = point_mode(mrow) == point_mode(srow)
+        out.append({"point": srow["point"], **{n: mrow[n] for n in names},
+                    "model_mode": point_mode(mrow), "spice_mode": point_mode(srow),
+                    "model_ratio": mrow.get("ratio_value", ""),
+                    "spice_ratio": srow.get("ratio_value", ""), "agree": int(agree)})
+    out.sort(key=lambda r: int(r["point"]))
+    with atomic_write(outdir / "verify.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(out[0]))
+        w.writeheader()
+        w.writerows(out)
+    bad = [r for r in out if not r["agree"]]
+    print(f"  verify: {len(out) - len(bad)} of {len(out)} points classified alike by ngspice "
+          "and the model engine" + (":" if bad else ""))
+    for r in bad:
+        vals = "  ".join(f"{n}={format_si(float(r[n]))}" for n in names)
+        print(f"    {vals}: model {r['model_mode']}, ngspice {r['spice_mode']}")
+    print(f"  wrote {outdir / 'verify.csv'}")
+    return out

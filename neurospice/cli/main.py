@@ -97,6 +97,9 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit for each ngspice run (default 3600)")
     p.add_argument("--t-skip", default="0", metavar="SECONDS",
                    help="ignore the first SECONDS of the transient in the analysis")
+    p.add_argument("--verify", type=int, default=0, metavar="K",
+                   help="with --engine model and --sweep: rerun K points of the map in ngspice "
+                        "and report where the two engines disagree")
     p.add_argument("--energy", action="store_true",
                    help="energy of every memristive element (dissipated, its eps bound, "
                         "co-content) and the circuit's power balance; saves every current")
@@ -306,6 +309,8 @@ def _simulate(args: argparse.Namespace) -> int:
     settings = Settings(args)
     if not 1 <= args.runs <= MAX_RUNS:
         raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {args.runs})")
+    if args.verify < 0 or (args.verify and args.engine != "model"):
+        raise UsageError("--verify K needs --engine model and K >= 1")
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
     timeout = _positive(args.timeout, "--timeout")
@@ -334,6 +339,7 @@ def _simulate(args: argparse.Namespace) -> int:
         tol_dist=args.tol_dist,
         engine=args.engine,
         energy=args.energy,
+        verify=args.verify,
         args=args,
     )
 

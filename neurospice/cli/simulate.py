@@ -101,6 +101,7 @@ def simulate_file(
     tol_dist: str = "normal",
     engine: str = "spice",
     energy: bool = False,
+    verify: int = 0,
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
@@ -142,7 +143,7 @@ def simulate_file(
             return run_sweep_command(
                 deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
                 resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot,
-                quiet=quiet,
+                quiet=quiet, engine=engine, verify=verify,
             )
         if runs > 1:
             from neurospice.batch.montecarlo import run_monte_carlo
