@@ -341,7 +341,8 @@ def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str
         lo, hi = wilson_interval(counts[m], n)
         share = counts[m] / n
         ax.bar(k, 100 * share, color=colors[m], edgecolor="k", lw=0.5)
-        ax.errorbar(k, 100 * share, yerr=[[100 * (share - lo)], [100 * (hi - share)]],
+        ax.errorbar(k, 100 * share, yerr=[[100 * max(share - lo, 0.0)],
+                                          [100 * max(hi - share, 0.0)]],
                     color="k", capsize=4)
         ax.text(k, 100 * hi + 2, f"{counts[m]}/{n}", ha="center", fontsize=8)
     ax.set_xticks(range(len(modes)), modes)

@@ -172,6 +172,10 @@ def format_summary(summary: RunSummary) -> str:
     for key, value in summary.extra.items():
         if isinstance(value, str):
             lines.append(f"  {key}: {value}")
+    meas = summary.extra.get("measurements")
+    if isinstance(meas, dict) and meas:
+        lines.append("  measurements (.meas): " + ", ".join(f"{k} = {v:.6g}"
+                                                           for k, v in meas.items()))
     return "\n".join(lines)
 
 
