@@ -39,6 +39,10 @@ test-fast: deps venv
 
 bench: deps venv
 	$(BIN)/python benchmarks/run_benchmarks.py
+	$(BIN)/python benchmarks/bench_circuit.py
+	$(BIN)/python benchmarks/bench_model.py
+	$(BIN)/python benchmarks/bench_safety.py
+	$(BIN)/python benchmarks/fuzz.py
 
 lint: venv
 	$(BIN)/ruff check neurospice tests benchmarks
