@@ -181,6 +181,7 @@ def _derivs(
 def _update_state(
     w: FloatArray, vpn: FloatArray, ipn: FloatArray, temp: FloatArray,
     dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
+    skip_thr: FloatArray,
 ) -> None:
     for j in range(w.shape[0]):
         m = dev_model[j]
@@ -190,6 +191,8 @@ def _update_state(
             em = draws[j, 0]
             es = _softplus(em - prm[j, _ALPHA1] * v, prm[j, _ESM]) / kt
             er = _softplus(em + prm[j, _ALPHA1] * v, prm[j, _ESM]) / kt
+            if min(es, er) > skip_thr[j]:
+                continue  # both rates move w by < 1e-15 over this step
             ks = prm[j, _B0] * math.exp(-min(es, 700.0))
             kr = prm[j, _B0] * math.exp(-min(er, 700.0))
             ktot = ks + kr
@@ -267,6 +270,10 @@ def integrate(
         sv = np.empty(nn)
         si = np.empty(nn)
         prm_p = prm[p].copy()
+        skip_thr = np.empty(nd)
+        for j in range(nd):
+            # exponent above which b0 * exp(-E/kT) * h < 1e-15
+            skip_thr[j] = math.log(max(prm_p[j, _B0] * h, 1e-300)) + 34.54
         kout_p = kout[p].copy()
         rser_p = rser[p].copy()
         emf_p = emf[p].copy()
@@ -290,9 +297,22 @@ def integrate(
                     draws[j, 0] = draw_tab[p, j, q, 0]
                     draws[j, 1] = draw_tab[p, j, q, 1]
                     draws[j, 2] = draw_tab[p, j, q, 2]
+            if step == 0:
+                _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                                 dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                                 ib, vdev, gpf, True)
+            # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
+            # start) with the rates at v(t) (the last evaluation, the previous step's end
+            # stage), then hold it through the RK4 stages of [t, t + h]
+            if nd > 0 and step < nsteps:
+                for j in range(nd):
+                    vpn[j] = dev_sign[j] * vdev[j]
+                    ipn[j] = dev_sign[j] * ib[dev_branch[j]]
+                _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
+                              0.5 * h if step == 0 else h, skip_thr)
             _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, step == 0)
+                             ib, vdev, gpf, False)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
                     rec_v[p, r, k] = vn[k]
@@ -305,17 +325,6 @@ def integrate(
                 r += 1
             if step == nsteps:
                 break
-            # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
-            # start) with the rates at v(t), then hold it through the RK4 stages of [t, t + h]
-            if nd > 0:
-                for j in range(nd):
-                    vpn[j] = dev_sign[j] * vdev[j]
-                    ipn[j] = dev_sign[j] * ib[dev_branch[j]]
-                _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
-                              0.5 * h if step == 0 else h)
-                _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
-                                 dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                                 ib, vdev, gpf, False)
             _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k1v, k1i)
             for k in range(nn):
