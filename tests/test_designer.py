@@ -263,3 +263,27 @@ def test_op_deck_prints_the_operating_point(tmp_path: Path,
 def test_deck_text_can_be_compiled_from_a_string() -> None:
     d = prepare_text(MEAS_DECK, base_dir=Path("."))
     assert [k for k, _, _ in d.analyses()] == ["tran"]
+
+
+def test_network_board_places_a_current_probe_like_the_deck() -> None:
+    from neurospice.network.loading import load_deck
+
+    nsn, cir = load_deck(NETLISTS / "coupled_fhn.nsn"), prepare_deck(BOARD)
+    # the same parts in both: two neurons, the device, the load and a 0 V ammeter in series
+    kinds = sorted(c.letter for c in nsn.top_cards if c.is_element)
+    assert kinds == sorted(c.letter for c in cir.top_cards if c.is_element)
+    saves = " ".join(c.text for c in nsn.cards if c.head == ".save")
+    assert "i(vvsense)" in saves
+
+
+def test_waveforms_as_parquet_carry_names_and_units(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    assert main(["simulate", str(BOARD), "--tstop", "0.2", "--format", "parquet", "-q",
+                 "--no-plot", "-o", str(tmp_path)]) == 0
+    table = pq.read_table(tmp_path / "waveforms.parquet")
+    assert {"time", "master.mem", "slave.mem", "m1.w", "m1.r"} <= set(table.schema.names)
+    assert table.schema.field("m1.r").metadata[b"unit"] == b"ohm"
+    assert table.schema.field("m1.w").metadata[b"unit"] == b"1"
+    assert table.schema.field("master.mem").metadata[b"vector"] == b"v(mmem)"
+    assert not (tmp_path / "waveforms.csv").exists()

@@ -103,6 +103,9 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--energy", action="store_true",
                    help="energy of every memristive element (dissipated, its eps bound, "
                         "co-content) and the circuit's power balance; saves every current")
+    p.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
+                   help="waveform table: CSV, Parquet (units in the column metadata), or auto: "
+                        "Parquet above 2 million values (default)")
     p.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -340,6 +343,7 @@ def _simulate(args: argparse.Namespace) -> int:
         engine=args.engine,
         energy=args.energy,
         verify=args.verify,
+        fmt=args.format,
         args=args,
     )
 

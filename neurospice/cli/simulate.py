@@ -102,6 +102,7 @@ def simulate_file(
     engine: str = "spice",
     energy: bool = False,
     verify: int = 0,
+    fmt: str = "auto",
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
@@ -200,7 +201,7 @@ def simulate_file(
             if plot:
                 energy_plot = plot_energy(report, outdir / "energy.png",
                                           title=f"{run_title(deck, summary)}: energy")
-        written = write_outputs(deck, wf, summary, outdir, plot=plot)
+        written = write_outputs(deck, wf, summary, outdir, plot=plot, fmt=fmt)
         if energy_plot is not None:
             written.append(energy_plot)
         if plot:

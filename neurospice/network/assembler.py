@@ -573,6 +573,14 @@ class _Assembler:
             if ref.pin is None:
                 if target.kind == "neuron":
                     add(label, node_vector(_pin_key(target.name, "mem"), ref))
+                elif target.kind == "source" and isinstance(target.decl, Source):
+                    for pin in target.pins:
+                        key = _pin_key(target.name, pin)
+                        if nodes.get(key, GROUND) != GROUND:
+                            add(f"{label}.{pin}", f"v({nodes[key]})")
+                    # a source's probe also saves its current (a 0 V source is an ammeter)
+                    if target.decl.kind == "v":
+                        add(f"{label}.i", f"i(v{target.name})")
                 else:
                     for pin in target.pins:
                         key = _pin_key(target.name, pin)

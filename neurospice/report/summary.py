@@ -179,19 +179,81 @@ def format_summary(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
-def write_waveforms_csv(wf: Waveforms, path: Path) -> Path:
-    """Write the scale and every real vector as columns (header: name [unit])."""
+#: A run writes Parquet instead of CSV above this many values (samples x vectors).
+PARQUET_THRESHOLD = 2_000_000
+
+
+def waveform_columns(deck: PreparedDeck | None, wf: Waveforms) -> list[tuple[str, str, str]]:
+    """``(name, vector, unit)`` of every real vector: names a user recognises and true units.
+
+    A neuron's membrane voltage is ``<neuron>.mem``, a memristor's state ``<memristor>.w``
+    (dimensionless) and its read resistance ``<memristor>.r`` (ohm); other vectors keep their
+    ngspice names.
+    """
+    friendly: dict[str, tuple[str, str]] = {}
+    if deck is not None:
+        for inst in deck.neurons():
+            friendly[f"v({inst.nodes[0]})"] = (f"{_label(inst)}.mem", "V")
+        for label, wvec, rvec in memristor_vectors(deck, wf):
+            if wvec:
+                friendly[wvec] = (f"{label}.w", "1")
+            if rvec:
+                friendly[rvec] = (f"{label}.r", "ohm")
+    out = []
+    for n in wf.names:
+        if np.iscomplexobj(wf.vectors[n]):
+            continue
+        name, unit = friendly.get(n, (n, wf.units.get(n, "")))
+        out.append((name, n, unit))
+    return out
+
+
+def write_waveforms_csv(wf: Waveforms, path: Path, deck: PreparedDeck | None = None) -> Path:
+    """Write the scale and every real vector as columns (header: ``vector [unit]``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [n for n in wf.names if not np.iscomplexobj(wf.vectors[n])]
-    cols = [wf.scale] + [np.asarray(wf.vectors[n]) for n in names]
+    columns = waveform_columns(deck, wf)
+    cols = [wf.scale] + [np.asarray(wf.vectors[v]) for _, v, _ in columns]
     header = [f"{wf.scale_name} [{'s' if wf.analysis == 'tran' else ''}]"] + [
-        f"{n} [{wf.units.get(n, '')}]" for n in names
+        f"{v} [{unit}]" for _, v, unit in columns
     ]
     table = np.column_stack(cols)
     with atomic_write(path, "w", newline="") as fh:
         fh.write(",".join(header) + "\n")
         np.savetxt(fh, table, fmt="%.9g", delimiter=",")
     return path
+
+
+def write_waveforms_parquet(wf: Waveforms, path: Path, deck: PreparedDeck | None = None) -> Path:
+    """Write the vectors as Parquet (pyarrow): columns by recognisable name, each field's
+    metadata holding its ``unit`` and ngspice ``vector`` name."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from neurospice.files import atomic_write_with
+
+    columns = waveform_columns(deck, wf)
+    scale_unit = "s" if wf.analysis == "tran" else ""
+    fields = [pa.field(wf.scale_name, pa.float64(),
+                       metadata={"unit": scale_unit, "vector": wf.scale_name})]
+    arrays = [pa.array(np.real(wf.scale).astype(np.float64))]
+    seen: set[str] = {wf.scale_name}
+    for name, vec, unit in columns:
+        key = name if name not in seen else vec
+        seen.add(key)
+        fields.append(pa.field(key, pa.float64(), metadata={"unit": unit, "vector": vec}))
+        arrays.append(pa.array(np.asarray(wf.vectors[vec], dtype=np.float64)))
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return atomic_write_with(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def write_waveforms(wf: Waveforms, outdir: Path, deck: PreparedDeck | None = None, *,
+                    fmt: str = "auto") -> Path:
+    """``waveforms.csv``, or ``waveforms.parquet`` for a large run (``fmt="auto"``: more than
+    :data:`PARQUET_THRESHOLD` values) or when asked (``fmt="parquet"``)."""
+    size = len(wf.scale) * (len(wf.vectors) + 1)
+    if fmt == "parquet" or (fmt == "auto" and size > PARQUET_THRESHOLD):
+        return write_waveforms_parquet(wf, outdir / "waveforms.parquet", deck)
+    return write_waveforms_csv(wf, outdir / "waveforms.csv", deck)
 
 
 def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
@@ -208,11 +270,12 @@ def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
 
 
 def write_outputs(
-    deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True
+    deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True,
+    fmt: str = "auto",
 ) -> list[Path]:
-    """Write ``waveforms.csv``, ``summary.json`` and ``traces.png`` into ``outdir``."""
+    """Write the waveforms (CSV or Parquet), ``summary.json`` and ``traces.png``."""
     outdir.mkdir(parents=True, exist_ok=True)
-    written = [write_waveforms_csv(wf, outdir / "waveforms.csv")]
+    written = [write_waveforms(wf, outdir, deck, fmt=fmt)]
     js = outdir / "summary.json"
     atomic_write_text(js, json.dumps(summary.to_json(), indent=2))
     written.append(js)
