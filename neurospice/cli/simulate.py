@@ -54,13 +54,14 @@ def run_with_progress(
     quiet: bool = False,
     desc: str = "ngspice",
     limits: RunLimits | None = None,
+    plot: bool = True,
 ) -> list[Waveforms]:
     """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
 
     While ngspice runs in its worker process, the analysis modules (scipy, matplotlib) are
     imported in a background thread, so their start-up cost overlaps the simulation.
     """
-    threading.Thread(target=_preload, daemon=True).start()
+    threading.Thread(target=_preload, args=(plot,), daemon=True).start()
     with tqdm(total=100.0, desc=desc, unit="%", disable=True if quiet else None,
               bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
 
@@ -72,9 +73,12 @@ def run_with_progress(
                        limits=limits)
 
 
-def _preload() -> None:
-    for name in ("neurospice.report.summary", "neurospice.report.locking",
-                 "neurospice.report.plots"):
+def _preload(plot: bool) -> None:
+    """Import the analysis (and, when plotting, matplotlib) while ngspice runs."""
+    names = ["neurospice.report.summary", "neurospice.report.locking"]
+    if plot:
+        names.append("neurospice.report.plots")
+    for name in names:
         importlib.import_module(name)
 
 
@@ -167,7 +171,7 @@ def simulate_file(
         else:
             plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw",
                                       timeout=timeout, quiet=quiet, desc=path.name,
-                                      limits=run_limits)
+                                      limits=run_limits, plot=plot)
         wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
         log.info("sandbox: %s", wf.sandbox)
         if wf.analysis != "tran":
