@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+import logging
 import math
 import os
 import re
@@ -47,6 +48,8 @@ TABLE = "sweep.csv"
 FIXED_COLUMNS = ["point", "status", "engine", "seed", "f_master_hz", "f_slave_hz", "ratio",
                  "mode", "ratio_value", "sync_index", "locked_fraction", "error", "key"]
 MAX_POINTS = 1_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,8 @@ def run_sweep(
                 row["point"] = str(found)
                 table.rows[found] = row
     done = dict(table.rows)
+    log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
+             len(done), outdir / TABLE)
     if engine == "model":
         try:
             _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,

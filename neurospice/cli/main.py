@@ -53,7 +53,7 @@ def _add_limits_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-deck-bytes", default="20meg", metavar="B",
                    help="refuse decks or included files larger than B bytes (default 20meg)")
     g.add_argument("--max-memory", default="4g", metavar="B",
-                   help="address-space limit of each ngspice worker (default 4g = 4 GiB)")
+                   help="address-space limit of each ngspice worker (default 4g = 4e9 bytes)")
 
 
 def _add_simulate_args(p: argparse.ArgumentParser) -> None:

@@ -15,6 +15,7 @@ if it were whole.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -47,6 +48,8 @@ __all__ = [
 
 _UNITS = {1: "s", 2: "Hz", 3: "V", 4: "A"}
 ProgressFn = Callable[[str, float], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -364,6 +367,8 @@ def _execute(
         )
         with _LIVE_LOCK:
             _LIVE.add(proc)
+        log.info("%s: ngspice worker %d started in %s (wall limit %g s)", name, proc.pid,
+                 jobdir, wall)
         tail: list[str] = raw_messages if raw_messages is not None else []
         reader = threading.Thread(
             target=_read_progress, args=(proc, progress, tail), daemon=True
@@ -400,6 +405,8 @@ def _execute(
         stderr: list[str] = messages["stderr"]
         if messages["status"] == "parse_error":
             raise _parse_error(deck, stderr)
+        log.info("%s: worker %d finished; sandbox %s", name, proc.pid,
+                 messages.get("sandbox"))
         plots = _load_plots(jobdir, messages)
         _check_complete(deck, plots, stderr)
         if raw_file is not None and (jobdir / "result.raw").is_file():

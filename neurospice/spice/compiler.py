@@ -23,6 +23,7 @@ run is still sandboxed).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 ControlMode = Literal["refuse", "ignore", "allow"]
+
+log = logging.getLogger(__name__)
 
 #: The first line of every deck neurospice gives to ngspice.
 TITLE = "* neurospice canonical deck"
@@ -528,6 +531,9 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
     if control == "ignore":
         _analyses_from_control(deck)
     _check_funcs(deck, limits)
+    log.info("compiled %s: %d cards, %d includes, %d control lines dropped, %d kept",
+             source or "<text>", len(deck.cards), comp.includes, len(deck.dropped),
+             len(deck.control))
     return deck
 
 
