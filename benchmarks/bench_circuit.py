@@ -65,6 +65,8 @@ _ACCT = {
     "accepted": r"Accepted timepoints = (\d+)",
     "rejected": r"Rejected timepoints = (\d+)",
     "load_s": r"Transient load time = ([\d.]+)",
+    "factor_s": r"Transient factor time = ([\d.]+)",
+    "solve_s": r"Transient solve time = ([\d.]+)",
     "analysis_s": r"Transient analysis time = ([\d.]+)",
 }
 _OPAMP_LINE = re.compile(
@@ -302,6 +304,10 @@ def bench_chain(n: int, tstop: float) -> dict[str, object]:
         "iterations_per_point": run.acct["iterations"] / run.acct["accepted"],
         "cpu_per_iteration_us": run.per_iteration_us,
         "neurons_spiking": int(spiking),
+        # ngspice's own split of the analysis time (its clock: wall time, under load)
+        "load_fraction": run.acct["load_s"] / run.acct["analysis_s"],
+        "factor_solve_fraction": (run.acct["factor_s"] + run.acct["solve_s"])
+        / run.acct["analysis_s"],
     }
 
 
@@ -377,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  N = {n:2d}: CPU {c['cpu_s']:7.2f} s, wall {c['wall_s']:7.2f} s, "
               f"{c['equations']:.0f} equations, {c['accepted_points']:.0f} points, "
               f"{c['iterations']:.0f} iterations ({c['iterations_per_point']:.2f}/point, "
-              f"{c['cpu_per_iteration_us']:.1f} us each), {c['neurons_spiking']}/{n} spiking",
+              f"{c['cpu_per_iteration_us']:.1f} us each; load {100 * c['load_fraction']:.0f} %, "
+              f"factor+solve {100 * c['factor_solve_fraction']:.0f} %), "
+              f"{c['neurons_spiking']}/{n} spiking",
               flush=True)
     results["chains"] = chains
     if len(chains) >= 2:
