@@ -1,7 +1,7 @@
 """Benchmarks, reported as ratios measured in one run (never asserted by the tests).
 
-1. ``simulate`` against bare ``ngspice -b`` on the same (expanded) deck: wall-time ratio, and the
-   real-time factor (circuit seconds per wall second) of ``simulate``.
+1. ``simulate --no-plot`` against bare ``ngspice -b`` on the same canonical deck (the neuron, 5 s;
+   the reference board, 2 s and 20 s): wall and CPU ratios, the real-time factor.
 2. A 2-D sweep on one worker process against two: the speed-up, and the cost per point against
    bare ``ngspice -b`` on the same point.
 3. Peak resident memory of the worker processes against bare ngspice.
@@ -32,6 +32,18 @@ def _children_maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def cpu_of(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(wall s, CPU s of the child processes) of ``fn()``."""
+    c0, t0 = _children_cpu(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, _children_cpu() - c0
+
+
 def bare_ngspice(deck_text: str) -> float:
     """Wall time (s) of ``ngspice -b`` on ``deck_text`` in a fresh folder."""
     work = Path(tempfile.mkdtemp(prefix="bench-ngspice-"))
@@ -53,24 +65,32 @@ def simulate_cli(args: list[str]) -> float:
 
 
 def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float]:
+    """``simulate --no-plot`` against ``ngspice -b`` on the same canonical deck: wall and CPU
+    (best of ``repeats``; CPU counts every child process, the ngspice worker included)."""
     deck = prepare_deck(deck_path).with_tstop(tstop)
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
     try:
-        bare = min(bare_ngspice(deck.text) for _ in range(repeats))
+        bare = [cpu_of(lambda: bare_ngspice(deck.text)) for _ in range(repeats)]
         bare_rss = _children_maxrss_mb()
-        ours = min(simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(out),
-                                 "--no-plot"]) for _ in range(repeats))
+        ours = [cpu_of(lambda: simulate_cli([str(deck_path), "--tstop", str(tstop), "-o",
+                                             str(out), "--no-plot"])) for _ in range(repeats)]
         ours_full = simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(out)])
     finally:
         shutil.rmtree(out, ignore_errors=True)
+    bw, bc = min(w for w, _ in bare), min(c for _, c in bare)
+    ow, oc = min(w for w, _ in ours), min(c for _, c in ours)
     return {
         "deck": str(deck_path.relative_to(ROOT)),
         "circuit_seconds": tstop,
-        "ngspice_b_wall_s": bare,
-        "simulate_wall_s": ours,
+        "ngspice_b_wall_s": bw,
+        "ngspice_b_cpu_s": bc,
+        "simulate_wall_s": ow,
+        "simulate_cpu_s": oc,
         "simulate_with_plots_wall_s": ours_full,
-        "ratio_simulate_over_ngspice": ours / bare,
-        "real_time_factor": tstop / ours,
+        "ratio_simulate_over_ngspice": ow / bw,
+        "cpu_ratio_simulate_over_ngspice": oc / bc,
+        "real_time_factor": tstop / ow,
+        "circuit_s_per_cpu_s_ngspice": tstop / bc,
         "peak_rss_children_mb": _children_maxrss_mb(),
         "peak_rss_after_bare_mb": bare_rss,
     }
@@ -118,19 +138,27 @@ def main() -> int:
                     help="sweep specs for the sweep benchmark (default r2 and amp, 3 x 4)")
     ap.add_argument("--sweep-tstop", type=float, default=1.0)
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--board-tstops", default="2,20",
+                    help="stop times (s) of the reference board to measure, comma-separated")
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = ap.parse_args()
 
     results: dict[str, object] = {}
-    single = bench_single(args.deck.resolve(), args.tstop, args.repeats)
-    results["simulate_vs_ngspice"] = single
-    print(f"simulate vs ngspice -b on {single['deck']} ({args.tstop:g} s of circuit time):")
-    print(f"  ngspice -b        {single['ngspice_b_wall_s']:8.3f} s")
-    print(f"  simulate          {single['simulate_wall_s']:8.3f} s   (with plots "
-          f"{single['simulate_with_plots_wall_s']:.3f} s)")
-    print(f"  ratio             {single['ratio_simulate_over_ngspice']:8.3f}")
-    print(f"  real-time factor  {single['real_time_factor']:8.3f} circuit s / wall s")
-    print(f"  peak RSS of child processes {single['peak_rss_children_mb']:.0f} MB")
+    cases = [(args.deck.resolve(), args.tstop)] + [
+        (args.sweep_deck.resolve(), float(t)) for t in args.board_tstops.split(",") if t]
+    for deck_path, tstop in cases:
+        single = bench_single(deck_path, tstop, args.repeats)
+        results[f"simulate_vs_ngspice {single['deck']} {tstop:g}s"] = single
+        print(f"simulate --no-plot vs ngspice -b on {single['deck']} ({tstop:g} s of circuit):")
+        print(f"  ngspice -b  wall {single['ngspice_b_wall_s']:7.2f} s  CPU "
+              f"{single['ngspice_b_cpu_s']:7.2f} s  ({single['circuit_s_per_cpu_s_ngspice']:.2f}"
+              " circuit s per CPU s)")
+        print(f"  simulate    wall {single['simulate_wall_s']:7.2f} s  CPU "
+              f"{single['simulate_cpu_s']:7.2f} s  (with plots "
+              f"{single['simulate_with_plots_wall_s']:.2f} s wall)")
+        print(f"  ratio       wall {single['ratio_simulate_over_ngspice']:7.3f}    CPU "
+              f"{single['cpu_ratio_simulate_over_ngspice']:7.3f}")
+        print(f"  peak RSS of child processes {single['peak_rss_children_mb']:.0f} MB")
     if not args.skip_sweep and args.sweep_deck.is_file():
         specs = args.sweep or ["r2=5k:20k:3", "amp=1.4:2.2:4"]
         sw = bench_sweep(args.sweep_deck.resolve(), specs, args.sweep_tstop)
