@@ -341,19 +341,28 @@ def bench_board(map_size: int, skip_map: bool) -> dict[str, Any]:
     amps = np.linspace(1.4, 2.2, map_size)
     pots = np.linspace(0.54, 0.58, map_size)
     points = [{"amp": float(a), "pots": float(p)} for p in pots for a in amps]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     with tqdm(total=len(points), desc=f"{map_size}x{map_size} map, 20 s points",
               unit="pt") as bar:
         rows = map_model(deck, points, reduce=_row, workers=2, tstop=20.0, chunk=4,
                          progress=bar.update)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out["map"] = {"size": map_size, "points": len(points), "wall_s": wall,
-                  "workers": 2, "modes": _count([r.get("mode", "") for r in rows])}
+                  "workers": 2, "cpu_s_workers": cpu, "cpu_s_per_point": cpu / len(points),
+                  "wall_s_on_2_free_cores": cpu / 2,
+                  "load_average_before_after": [load0, os.getloadavg()[0]],
+                  "modes": _count([r.get("mode", "") for r in rows])}
     if ng:
         out["map"]["ngspice_cpu_s_estimate"] = ng * len(points)
         out["map"]["ngspice_wall_s_2_workers_estimate"] = ng * len(points) / 2
         out["map"]["speedup_vs_ngspice_wall"] = ng * len(points) / 2 / wall
-    print(f"  {map_size}x{map_size} map: {wall:.1f} s wall on 2 workers; modes "
+    print(f"  {map_size}x{map_size} map: {wall:.1f} s wall on 2 workers (load average "
+          f"{load0:.1f} -> {os.getloadavg()[0]:.1f}); workers' CPU {cpu:.0f} s "
+          f"({cpu / len(points):.3f} s per point: {cpu / 2:.0f} s on two free cores); modes "
           f"{out['map']['modes']}")
     if ng:
         print(f"  ngspice on the same map: ~{ng * len(points) / 3600:.1f} CPU hours "
@@ -397,8 +406,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-simplified", action="store_true")
     ap.add_argument("--map-size", type=int, default=32)
     args = ap.parse_args(argv)
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()},
-                               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    results: dict[str, Any] = {}
+    if RESULTS.is_file():  # keep the sections not run this time
+        results = json.loads(RESULTS.read_text())
+    results.update({"machine": {"cpus": os.cpu_count()},
+                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     results["board"] = bench_board(args.map_size, args.skip_map)
     if not args.skip_simplified:
         results["simplified"] = bench_simplified()
