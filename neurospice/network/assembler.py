@@ -68,7 +68,7 @@ GROUND = "0"
 _SOURCE_SPEC_RE = re.compile(
     r"^(?:(?:dc|ac|sin|pulse|pwl|exp|sffm|am|trnoise|trrandom)\b|[+-]?\.?\d)", re.IGNORECASE
 )
-_TRAN_OPTIONS = ("step", "start", "max_step")
+_TRAN_OPTIONS = ("step", "start", "max_step", "reltol")
 _TRAN_FLAGS = ("uic",)
 
 
@@ -653,6 +653,11 @@ class _Assembler:
                     key != "start" and opt.value.number == 0):
                 raise self.error(f"tran option '{opt.name}' must be > 0 (got {opt.value.text})",
                                  opt.value.line, opt.value.column, opt.name)
+            if key == "reltol" and not (opt.value.number is not None
+                                        and 0 < opt.value.number < 1):
+                raise self.error(f"tran option 'reltol' is a number between 0 and 1 (got "
+                                 f"{opt.value.text})", opt.value.line, opt.value.column,
+                                 opt.name)
             opts[key] = opt.value
         stop = tran.stop.spice()
         if "step" in opts:
@@ -669,13 +674,16 @@ class _Assembler:
         if "max_step" in opts:
             parts.append(opts["max_step"].spice())
         parts.extend(flags)
+        card = " ".join(parts)
+        if "reltol" in opts:  # the solver's relative tolerance travels with the analysis
+            card = f".options reltol={opts['reltol'].spice()}\n{card}"
 
         def num(v: Value | None) -> float | None:
             return v.number if v is not None else None
 
         numbers = (num(opts.get("step") or opts.get("max_step")), tran.stop.number or 0.0,
                    num(opts.get("start")), num(opts.get("max_step")))
-        return " ".join(parts), numbers
+        return card, numbers
 
     # output -------------------------------------------------------------------------------------
 
