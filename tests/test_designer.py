@@ -287,3 +287,14 @@ def test_waveforms_as_parquet_carry_names_and_units(tmp_path: Path) -> None:
     assert table.schema.field("m1.w").metadata[b"unit"] == b"1"
     assert table.schema.field("master.mem").metadata[b"vector"] == b"v(mmem)"
     assert not (tmp_path / "waveforms.csv").exists()
+
+
+def test_network_tran_reltol_reaches_the_deck() -> None:
+    from neurospice.network.assembler import compile_network
+    from neurospice.network.errors import NetworkSemanticError
+
+    text = "neuron a : fhn\nneuron b : fhn\na -> load(10k) -> b\ntran 1s reltol = {r}\n"
+    deck = compile_network(text.format(r="5m"))
+    assert ".options reltol=5m\n.tran" in deck.text
+    with pytest.raises(NetworkSemanticError, match="between 0 and 1"):
+        compile_network(text.format(r="2"))
