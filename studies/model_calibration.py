@@ -128,18 +128,21 @@ def score_table(rows: list[dict[str, Any]], seeds: list[int]) -> str:
     return "\n".join(lines)
 
 
-def amp_map(r2: float, pots: list[float], seed: int) -> list[dict[str, Any]]:
-    """The amplitude x slave pot map at ``r2``; writes the figure."""
+def amp_map(r2: float, pots: list[float], seed: int, fixed: dict[str, float] | None = None,
+            fig: Path = FIG) -> list[dict[str, Any]]:
+    """The amplitude x slave pot map at ``r2`` (``fixed``: other .params); writes ``fig``."""
     amps = [round(x, 3) for x in np.linspace(1.4, 2.2, 17)]
-    points = [{"r2": r2, "pots": p, "amp": a, "seed": seed} for p in pots for a in amps]
+    points = [{**(fixed or {}), "r2": r2, "pots": p, "amp": a, "seed": seed}
+              for p in pots for a in amps]
     rows = _run(points, "map")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "map.json").write_text(json.dumps(rows))
-    _figure(rows, amps, pots, r2)
+    (OUT / f"map_{fig.stem}.json").write_text(json.dumps(rows))
+    _figure(rows, amps, pots, r2, fixed or {}, fig)
     return rows
 
 
-def _figure(rows: list[dict[str, Any]], amps: list[float], pots: list[float], r2: float) -> None:
+def _figure(rows: list[dict[str, Any]], amps: list[float], pots: list[float], r2: float,
+            fixed: dict[str, float], fig_path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -172,35 +175,42 @@ def _figure(rows: list[dict[str, Any]], amps: list[float], pots: list[float], r2
         fig.colorbar(im, ax=ax, fraction=0.046)
     axes[0].set_ylabel("slave pot (pots)")
     axes[0].legend(loc="lower left", fontsize=7)
-    fig.suptitle(f"Model engine, board with r2 = {r2 / 1e3:g} kOhm, device noise on (tc2c 1 s), "
-                 f"20 s per point; circles: 1:1 <-> 2:1 alternation, dwell 1-3 s")
+    extra = ", ".join(f"{k} = {v:g}" for k, v in fixed.items())
+    fig.suptitle(f"Model engine, board with r2 = {r2 / 1e3:g} kOhm{', ' + extra if extra else ''}, "
+                 "device noise on (tc2c 1 s), 20 s per point; circles: 1:1 <-> 2:1 alternation, "
+                 "dwell 1-3 s")
     fig.tight_layout()
-    FIG.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(FIG, dpi=100)
+    fig_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(fig_path, dpi=100)
     plt.close(fig)
 
 
-def confirm(r2: float, pots: float, seeds: list[int], spice_amps: list[float]) -> dict[str, Any]:
-    """Model runs over the band and seeds; ngspice runs at ``spice_amps`` (seed 1)."""
+def confirm(r2: float, pots: float, seeds: list[int], spice_amps: list[float],
+            fixed: dict[str, float] | None = None,
+            spice_seeds: tuple[int, ...] = (1,)) -> dict[str, Any]:
+    """Model runs over the band and seeds; ngspice runs at ``spice_amps`` (``spice_seeds``)."""
     from neurospice.sim.ngspice import run_prepared
 
-    points = [{"r2": r2, "pots": pots, "amp": a, "seed": s} for a in BAND for s in seeds]
+    fx = fixed or {}
+    points = [{**fx, "r2": r2, "pots": pots, "amp": a, "seed": s} for a in BAND for s in seeds]
     model_rows = _run(points, "confirm (model)")
     spice_rows = []
     deck = prepare_deck(BOARD)
     for a in spice_amps:
-        p: dict[str, str | float] = {"r2": r2, "pots": pots, "amp": a}
-        d = deck.with_params(p).with_seed(1).with_tstop(TSTOP)
-        t0 = time.perf_counter()
-        wf = run_prepared(d)
-        r = row(d, {**p, "seed": 1}, wf)
-        r["wall_s"] = time.perf_counter() - t0
-        spice_rows.append(r)
-        print("ngspice", {k: v for k, v in r.items() if k != "dwell"}, r["dwell"], flush=True)
-    out = {"r2": r2, "pots": pots, "model": model_rows, "ngspice": spice_rows}
+        for seed in spice_seeds:
+            p: dict[str, str | float] = {**fx, "r2": r2, "pots": pots, "amp": a}
+            d = deck.with_params(p).with_seed(seed).with_tstop(TSTOP)
+            t0 = time.perf_counter()
+            wf = run_prepared(d)
+            r = row(d, {**p, "seed": seed}, wf)
+            r["wall_s"] = time.perf_counter() - t0
+            spice_rows.append(r)
+            print("ngspice", {k: v for k, v in r.items() if k != "dwell"}, r["dwell"], flush=True)
+    out = {"r2": r2, "pots": pots, "fixed": fx, "model": model_rows, "ngspice": spice_rows}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "confirm.json").write_text(json.dumps(out, indent=1))
-    lines = ["| engine | amp | seed | 1:1 | 2:1 | switches | median dwell (s) | alternates | "
+    lines = [f"r2 {r2:g} ohm, pots {pots:g}, {fx}", "",
+             "| engine | amp | seed | 1:1 | 2:1 | switches | median dwell (s) | alternates | "
              "1:1 dwell (s) | 2:1 dwell (s) |", "| --- | --- | --- | --- | --- | --- | --- | "
              "--- | --- | --- |"]
     for eng, rows in (("model", model_rows), ("ngspice", spice_rows)):
@@ -226,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--r2", default="2k")
     ap.add_argument("--pots", type=float, default=0.562)
     ap.add_argument("--spice-amps", default="1.6,2.0")
+    ap.add_argument("--spice-seeds", default="1")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="another .param for every point of the scan (e.g. c0s=2.2u)")
     args = ap.parse_args(argv)
@@ -236,10 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.scan:
         scan([parse_si(x) for x in args.r2s.split(",")], pots, seeds, fixed)
     if args.map:
-        amp_map(parse_si(args.r2), pots, seeds[0])
+        fig = FIG if not fixed else FIG.with_name("model_calibration_map_calibrated.png")
+        amp_map(parse_si(args.r2), pots, seeds[0], fixed, fig)
     if args.confirm:
         confirm(parse_si(args.r2), args.pots, seeds,
-                [float(x) for x in args.spice_amps.split(",")])
+                [float(x) for x in args.spice_amps.split(",")], fixed,
+                tuple(int(x) for x in args.spice_seeds.split(",")))
     return 0
 
 
