@@ -6,6 +6,8 @@ Public API (by task):
   point, same vector names as ngspice), :func:`iter_model` (chunk by chunk, for maps);
 * compile once, run many times: :func:`compile_model` -> :class:`CompiledModel`
   (``.run(points)``, ``.iter(points)``, ``.program.describe()``);
+* maps over worker processes, reduced to rows in the workers:
+  :func:`neurospice.sim.model.maps.map_model`;
 * what cannot be mapped: :class:`UnmappableElementError` (a
   :class:`~neurospice.errors.NeurospiceInputError`; ``.element`` names the element);
 * the neuron's measured nonlinearity: :func:`characterise_fhn`, :class:`NeuronTables`,
