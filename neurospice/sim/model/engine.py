@@ -324,8 +324,8 @@ class CompiledModel:
         npts = a["v_init"].shape[0]
         nn, nbr, nd = len(prog.neurons), len(prog.branches), len(prog.devices)
         nrec = bound.nsteps // bound.rec_every + 1
-        recs = {"v": np.zeros((npts, nrec, 2 * nn)), "w": np.zeros((npts, nrec, nd)),
-                "i": np.zeros((npts, nrec, nbr)), "vd": np.zeros((npts, nrec, nd))}
+        recs = {"v": np.zeros((npts, 2 * nn, nrec)), "w": np.zeros((npts, nd, nrec)),
+                "i": np.zeros((npts, nbr, nrec)), "vd": np.zeros((npts, nd, nrec))}
         tab = bound.tables
         ends = _ends(prog)
         integrate(
@@ -344,20 +344,28 @@ class CompiledModel:
         prog = self.program
         a = bound.arrays
         nn = len(prog.neurons)
-        nrec = recs["v"].shape[1]
+        nrec = recs["v"].shape[2]
         t: FloatArray = np.arange(nrec, dtype=np.float64) * (bound.rec_every * bound.h)
         vec: dict[str, FloatArray] = {}
         units: dict[str, str] = {}
         out_v: dict[str, FloatArray] = {}
+        saves = [s if "(" in s else f"v({s})" for s in self.program.saves if s != "all"]
+        keep = set(saves)
+
+        def need(name: str) -> bool:
+            return not keep or name in keep
+
         for k, nrn in enumerate(prog.neurons):
             tb = bound.tables[int(a["tab_of"][i, k])]
-            v = recs["v"][i, :, k].copy()
+            v = recs["v"][i, k].copy()
             vec[f"v({nrn.mem})"] = v
-            vec[f"v({nrn.name}.v3)"] = a["v3"][i, k] + np.interp(v, tb.v_grid, tb.h_ref)
-            vec[f"i({nrn.name}.l)"] = recs["v"][i, :, nn + k].copy()
+            if need(f"v({nrn.name}.v3)"):
+                vec[f"v({nrn.name}.v3)"] = a["v3"][i, k] + np.interp(v, tb.v_grid, tb.h_ref)
+            if need(f"i({nrn.name}.l)"):
+                vec[f"i({nrn.name}.l)"] = recs["v"][i, nn + k].copy()
             out_v[nrn.out] = a["kout"][i, k] * np.interp(v, tb.v_grid, tb.b_out)
         for br_i, br in enumerate(prog.branches):
-            cur = recs["i"][i, :, br_i]
+            cur = recs["i"][i, br_i]
             # walk the path A -> B: node voltages behind each element
             kind, k = br.a
             if kind == "mem":
@@ -380,34 +388,32 @@ class CompiledModel:
                 else:
                     j = br.device
                     dev = prog.devices[j]
-                    vpn = recs["vd"][i, :, j]
+                    vpn = recs["vd"][i, j]
                     v_node = v_node - dev.sign * vpn
                 if after not in ("0", "gnd") and f"v({after})" not in vec:
                     vec[f"v({after})"] = np.asarray(v_node, dtype=float).copy()
         for node, v in out_v.items():
             vec.setdefault(f"v({node})", v)
         for j, dev in enumerate(prog.devices):
-            w = recs["w"][i, :, j].copy()
+            w = recs["w"][i, j].copy()
             vec[f"v({dev.name}.w)"] = w
-            vec[f"v({dev.name}.r)"] = self._read_r(dev.model, bound, i, j, w, t)
+            if need(f"v({dev.name}.r)"):
+                vec[f"v({dev.name}.r)"] = self._read_r(dev.model, bound, i, j, w, t)
             if dev.model == "zro2":
-                q = _interval(bound, i, j, t)
-                for c, name in enumerate(("emx", "ebx", "rhox")):
-                    vec[f"v({dev.name}.{name})"] = bound.draw_tab[i, j, q, c]
+                names = [n for n in ("emx", "ebx", "rhox") if need(f"v({dev.name}.{n})")]
+                if names:
+                    q = _interval(bound, i, j, t)
+                    for c, name in enumerate(("emx", "ebx", "rhox")):
+                        if name in names:
+                            vec[f"v({dev.name}.{name})"] = bound.draw_tab[i, j, q, c]
         for name in vec:
             units[name] = "A" if name.startswith("i(") else "V"
-        saves = [s for s in self.program.saves if s not in ("all",)]
+        log: list[str] = []
         if saves:
-            keep = {}
-            for s in saves:
-                key = s if "(" in s else f"v({s})"
-                if key in vec:
-                    keep[key] = vec[key]
-            missing = [s for s in saves if (s if "(" in s else f"v({s})") not in keep]
-            vec = keep
-            log = [f"model engine: not computed: {', '.join(missing)}"] if missing else []
-        else:
-            log = []
+            vec = {key: vec[key] for key in saves if key in vec}
+            missing = [key for key in saves if key not in vec]
+            if missing:
+                log.append(f"model engine: not computed: {', '.join(missing)}")
         log.insert(0, f"model engine: {self.program.describe()}; step {bound.h:g} s, "
                       f"seed {bound.seeds[i]}")
         return Waveforms("tran", "tran1", "time", t, vec, {k: units[k] for k in vec}, None, log)
@@ -418,14 +424,15 @@ class CompiledModel:
         wc = np.clip(w, 0.0, 1.0)
         if model == "zro2":
             q = _interval(bound, i, j, t)
-            eb = bound.draw_tab[i, j, q, 1]
-            rho = bound.draw_tab[i, j, q, 2]
             dev = self.program.devices[j]
             vread = float(evaluate(self.deck, dev.params.get("vread", "0.1")))
             kt0 = prm[P.KB] * prm[P.T0]
-            g = prm[P.AREA] * (wc / (rho * prm[P.LAM]) + (1 - wc) * prm[P.AA]
-                               * np.exp(-(eb - prm[P.BPF] * math.sqrt(vread)) / kt0))
-            return 1.0 / g
+            # conductances per hold interval, then per sample
+            eb = bound.draw_tab[i, j, :, 1]
+            rho = bound.draw_tab[i, j, :, 2]
+            g_lrs = prm[P.AREA] / (rho * prm[P.LAM])
+            g_pf = prm[P.AREA] * prm[P.AA] * np.exp(-(eb - prm[P.BPF] * math.sqrt(vread)) / kt0)
+            return 1.0 / (wc * g_lrs[q] + (1 - wc) * g_pf[q])
         if model == "biolek":
             return prm[P.RON] * wc + prm[P.ROFF] * (1 - wc)
         return prm[P.ROFF] - (prm[P.ROFF] - prm[P.RON]) * wc

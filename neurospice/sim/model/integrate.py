@@ -236,8 +236,8 @@ def integrate(
     ``tab_f, tab_h, tab_b`` (ntab, ngrid) on ``vmin + dv*k`` (V), ``rout`` (ntab), the branch
     ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and ``end_idx`` (neuron), ``dev`` (nb:
     device or -1), ``dev_branch``, ``dev_sign`` (+1: the branch enters at pin p), ``dev_model``.
-    Outputs: ``rec_v`` (npts, nrec, 2*nn: V then I_L), ``rec_w`` (npts, nrec, nd), ``rec_i``
-    (npts, nrec, nb), ``rec_vd`` (npts, nrec, nd: v(p) - v(n)).
+    Outputs: ``rec_v`` (npts, 2*nn: V then I_L, nrec), ``rec_w`` (npts, nd, nrec), ``rec_i``
+    (npts, nb, nrec), ``rec_vd`` (npts, nd, nrec: v(p) - v(n)).
     """
     npts = v_init.shape[0]
     nn = v_init.shape[1]
@@ -245,7 +245,7 @@ def integrate(
     nd = w_init.shape[1]
     ni = draw_tab.shape[2]
     inv_dv = 1.0 / dv
-    nrec = rec_v.shape[1]
+    nrec = rec_v.shape[2]
     for p in nb.prange(npts):
         vn = v_init[p].copy()
         il = il_init[p].copy()
@@ -315,13 +315,13 @@ def integrate(
                              ib, vdev, gpf, False)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
-                    rec_v[p, r, k] = vn[k]
-                    rec_v[p, r, nn + k] = il[k]
+                    rec_v[p, k, r] = vn[k]
+                    rec_v[p, nn + k, r] = il[k]
                 for j in range(nd):
-                    rec_w[p, r, j] = w[j]
-                    rec_vd[p, r, j] = dev_sign[j] * vdev[j]
+                    rec_w[p, j, r] = w[j]
+                    rec_vd[p, j, r] = dev_sign[j] * vdev[j]
                 for b in range(nbr):
-                    rec_i[p, r, b] = ib[b]
+                    rec_i[p, b, r] = ib[b]
                 r += 1
             if step == nsteps:
                 break
