@@ -256,8 +256,11 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
             if low == ".tran":
                 nums = [t for t in toks[1:] if t.lower() != "uic"]
                 uic = uic or any(t.lower() == "uic" for t in toks[1:])
-                vals = [deck.evaluate(t) for t in nums[:4]]
-                tstep, tstop = vals[0], vals[1]
+                try:
+                    vals = [deck.evaluate(t) for t in nums[:4]]
+                    tstep, tstop = vals[0], vals[1]
+                except (ValueError, IndexError, ZeroDivisionError) as exc:
+                    raise _refuse(card, head, f"cannot read its times ({exc})") from None
                 tmax = vals[3] if len(vals) >= 4 else tstep
                 tran = (tstep, tstop, tmax)
             elif low == ".ic":
