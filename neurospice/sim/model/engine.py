@@ -189,6 +189,10 @@ class CompiledModel:
             info: dict[str, Any] = {"neurons": {}}
             for k, nrn in enumerate(prog.neurons):
                 vals = self._values(d, nrn.params, nrn.name)
+                if "c0" not in vals or "pot" not in vals:
+                    raise ModelParameterError(
+                        f"{nrn.name}: the {nrn.subckt} subcircuit has no c0/pot parameters",
+                        path=self.deck.source)
                 static = {n: v for n, v in vals.items() if n not in DYNAMIC_PARAMS}
                 tb = self._table(nrn.subckt, static)
                 if tb.key not in tab_index:
@@ -222,7 +226,13 @@ class CompiledModel:
             draws_j: list[FloatArray] = []
             for j, dev in enumerate(prog.devices):
                 vals = self._values(d, dev.params, dev.name)
-                w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, j, t_end)
+                try:
+                    w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, j, t_end)
+                except KeyError as exc:
+                    raise ModelParameterError(
+                        f"{dev.name}: the {dev.model} subcircuit has no parameter {exc} that the "
+                        "model engine's equations need (was memristors.lib changed?)",
+                        path=self.deck.source) from None
                 a["w_init"][ip, j] = w0
                 draws_j.append(dtab)
             draws_per_point.append(draws_j)
