@@ -24,7 +24,7 @@ from helpers import NETLISTS
 BOARD = NETLISTS / "coupled_fhn.cir"
 NEURON = NETLISTS / "fhn_neuron.cir"
 #: The board without the device's noise, so that both engines see the same device.
-QUIET = {"c2c": 0, "mc": 0}
+QUIET: dict[str, str | float] = {"c2c": 0, "mc": 0}
 
 
 def _board_text(extra: str, replace: tuple[str, str] | None = None) -> PreparedDeck:
@@ -159,3 +159,30 @@ def test_biolek_device_on_the_board_moves_with_the_current() -> None:
     i = -wf["i(vsense)"][:-1]
     moving = np.abs(dw) > 1e-9
     assert np.mean(np.sign(dw[moving]) == np.sign(i[moving])) > 0.99
+
+
+def _mode_row(deck: PreparedDeck, point: dict[str, object], wf: object) -> dict[str, object]:
+    from neurospice.sim.ngspice import Waveforms
+
+    assert isinstance(wf, Waveforms)
+    return {**point, **analyse_run(deck, wf, t_skip=0.5).as_row()}
+
+
+def test_map_rows_in_point_order_and_verify_against_ngspice() -> None:
+    from neurospice.sim.model.maps import map_model, pick_points, verify_model
+
+    deck = prepare_deck(BOARD).with_params(QUIET)
+    points: list[dict[str, object]] = [{"r2": 2e3, "amp": 1.4}, {"r2": 1e3, "amp": 1.6},
+                                       {"r2": 10e3, "amp": 1.8}]
+    done: list[int] = []
+    rows = map_model(deck, points, reduce=_mode_row, workers=1, chunk=2, tstop=2.0,
+                     progress=done.append)
+    assert [r["mode"] for r in rows] == ["1:1", "2:1", "unlocked"]
+    assert [r["r2"] for r in rows] == [2e3, 1e3, 10e3]
+    assert sum(done) == 3
+    assert pick_points(3, 2) == [0, 2]
+    assert pick_points(10, 3) == [0, 4, 9]
+    checks = verify_model(deck, points, rows, 1, reduce=_mode_row, tstop=2.0, indices=[1])
+    assert len(checks) == 1 and checks[0]["index"] == 1
+    assert checks[0]["spice"]["mode"] == "2:1"
+    assert checks[0]["agree"]

@@ -8,6 +8,11 @@ only the rows travel back. ``progress`` (e.g. a tqdm bar's ``update``) is called
 of points finished.
 
 >>> rows = map_model(deck, points, reduce=my_row, workers=2, tstop=20.0)   # doctest: +SKIP
+>>> checks = verify_model(deck, points, rows, 4, reduce=my_row, tstop=20.0)  # doctest: +SKIP
+>>> [c["point"] for c in checks if not c["agree"]]                           # doctest: +SKIP
+
+:func:`verify_model` reruns K points of a map in ngspice with the same reducer and says where
+the two engines disagree (``--verify K``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
-__all__ = ["ReduceFn", "map_model"]
+__all__ = ["ReduceFn", "map_model", "pick_points", "verify_model"]
 
 #: ``reduce(point_deck, point, waveforms) -> row``; must be picklable (a module-level function).
 ReduceFn = Callable[[PreparedDeck, dict[str, Any], Waveforms], dict[str, Any]]
@@ -118,3 +123,75 @@ def map_model(
                 if progress is not None:
                     progress(len(result))
     return [r for r in rows if r is not None]
+
+
+def pick_points(n_points: int, k: int) -> list[int]:
+    """``k`` indices spread evenly over ``n_points`` (first and last included when k >= 2)."""
+    if k <= 0 or n_points <= 0:
+        return []
+    if k >= n_points:
+        return list(range(n_points))
+    if k == 1:
+        return [n_points // 2]
+    return sorted({round(i * (n_points - 1) / (k - 1)) for i in range(k)})
+
+
+def verify_model(
+    deck: PreparedDeck,
+    points: Sequence[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
+    k: int,
+    *,
+    reduce: ReduceFn,
+    key: str = "mode",
+    tstop: float | None = None,
+    seed: int | None = None,
+    indices: Sequence[int] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> list[dict[str, Any]]:
+    """Rerun ``k`` points of a model-engine map in ngspice and compare ``row[key]``.
+
+    Parameters
+    ----------
+    deck
+        The map's deck.
+    points, rows
+        The map's points and the rows ``reduce`` gave for them with the model engine.
+    k
+        How many points to rerun (spread evenly, :func:`pick_points`, unless ``indices``).
+    reduce
+        The same reducer as for the map (``reduce(point_deck, point, waveforms) -> row``).
+    key
+        The row field compared (default the locking mode).
+    tstop, seed
+        As for the map (``seed``: ngspice's ``.options seed``; the random draws are not the
+        model's, so noisy points agree in law only).
+    indices
+        Explicit point indices instead of an even spread.
+    progress
+        Called with 1 after each ngspice run.
+
+    Returns
+    -------
+    list of dict
+        Per rerun point: ``index``, ``point``, ``model`` (row), ``spice`` (row), ``agree``.
+    """
+    from neurospice.sim.ngspice import run_prepared
+
+    chosen = list(indices) if indices is not None else pick_points(len(points), k)
+    out = []
+    for i in chosen:
+        point = dict(points[i])
+        s = point.pop("seed", seed)
+        d = deck.with_params(point) if point else deck
+        if s is not None:
+            d = d.with_seed(int(s))
+        if tstop is not None:
+            d = d.with_tstop(tstop)
+        wf = run_prepared(d)
+        spice_row = reduce(d, dict(points[i]), wf)
+        out.append({"index": i, "point": dict(points[i]), "model": dict(rows[i]),
+                    "spice": spice_row, "agree": rows[i].get(key) == spice_row.get(key)})
+        if progress is not None:
+            progress(1)
+    return out
