@@ -48,12 +48,25 @@ def test_bom_lists_every_instance_with_its_own_value() -> None:
 
 def test_snapped_deck_has_series_values_and_the_rest_unchanged() -> None:
     deck = prepare_deck(BOARD)
-    before = {e.path: e.value for e in flatten(deck) if e.value}
+    before = {e.path: e for e in flatten(deck) if e.value}
     after = {e.path: e.value for e in flatten(snapped(deck, "E24")) if e.value}
     assert before.keys() == after.keys()
     for path, v in after.items():
-        assert v == pytest.approx(nearest_in_series(before[path], "E24"), rel=1e-9), path
+        if before[path].pot_with is not None:  # a potentiometer is trimmed, not snapped
+            assert v == before[path].value, path
+        else:
+            assert v == pytest.approx(nearest_in_series(before[path].value or 0, "E24"),
+                                      rel=1e-9), path
     assert after["xmaster.xcub.r1pa"] == pytest.approx(18e3)
+    assert after["xmaster.rpa"] == 4e3  # the master's V3 potentiometer keeps its setting
+
+
+def test_potentiometers_are_one_part_each() -> None:
+    rows = bom_rows(prepare_deck(BOARD), "E24")
+    pots = [r for r in rows if r.kind == "pot"]
+    assert sorted(r.path for r in pots) == ["xmaster.rka+rkb", "xmaster.rpa+rpb",
+                                            "xslave.rka+rkb", "xslave.rpa+rpb"]
+    assert all(r.value == pytest.approx(10e3, rel=1e-6) for r in pots)
 
 
 def test_bom_command_counts_values_off_the_series(tmp_path: Path,
@@ -99,10 +112,14 @@ def test_tolerance_draws_are_reproducible_bounded_and_per_class() -> None:
     a = draw_factors(slots, tols, seed=7)
     assert a == draw_factors(slots, tols, seed=7) and a != draw_factors(slots, tols, seed=8)
     for s in slots:
+        if s.pot_with is not None:
+            assert s.path not in a  # potentiometers are trimmed: no class tolerance
+            continue
         dev = a[s.path] - 1
         limit = 0.01 if s.path == "r2" else 0.05 if s.letter == "r" else 0.10
         assert abs(dev) <= limit + 1e-12
-    devs = np.array([a[s.path] - 1 for s in slots if s.letter == "r" and s.path != "r2"])
+    devs = np.array([a[s.path] - 1 for s in slots
+                     if s.letter == "r" and s.path != "r2" and s.pot_with is None])
     assert 0.005 < devs.std() < 0.03  # sigma = 5 % / 3
     u = draw_factors(slots, [parse_tolerance("R=5%")], seed=1, dist="uniform")
     assert max(abs(v - 1) for v in u.values()) > 0.04

@@ -2,10 +2,11 @@
 
 ``simulate DECK --runs N --tol R=5% --tol C=10% [--tol NAME=1%] [--tol-dist uniform]``: every
 resistor, capacitor and inductor of the flattened board (each instance of a subcircuit has its
-own) gets its own draw - normal with sigma = tolerance/3 (a "5 %" part is within 5 % at three
-sigma), or uniform within the tolerance - together with the memristors' own per-device draws
-(the build's seed). One row per build in ``runs.csv``: the seed, each neuron's frequency, the
-analysed pair's mode, ratio and locked fraction, and every drawn deviation (``d:<path>``).
+own; potentiometer halves only when named, since the designer trims them) gets its own draw -
+normal with sigma = tolerance/3 (a "5 %" part is within 5 % at three sigma), or uniform within
+the tolerance - together with the memristors' own per-device draws (the build's seed). One row
+per build in ``runs.csv``: the seed, each neuron's frequency, the analysed pair's mode, ratio
+and locked fraction, and every drawn deviation (``d:<path>``).
 
 The summary prints each mode's yield with a 95 % Wilson interval, and the components whose
 draws best separate the builds in the most common mode from the others (Spearman rank
@@ -83,6 +84,8 @@ def _tolerance_of(el: FlatElement, tols: Sequence[Tolerance]) -> float:
     for t in tols:
         if not t.is_class and (t.target == el.path or t.target == el.name):
             return t.fraction
+    if el.pot_with is not None:  # a potentiometer is trimmed: only an explicit tolerance
+        return 0.0
     for t in tols:
         if t.is_class and t.target == _CLASS.get(el.letter):
             return t.fraction

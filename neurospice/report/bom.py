@@ -3,7 +3,9 @@
 :func:`bom_rows` lists every R, C, L, diode, transistor and bought subcircuit (op-amp,
 memristor) of the flattened board with its instance path and value, the nearest value of an
 E-series and the error; values that the series does not meet within its tolerance (E24 5 %,
-E96 1 %, E12 10 %, E6 20 %) are flagged. :func:`snapped` gives the deck with every value moved
+E96 1 %, E12 10 %, E6 20 %) are flagged. A potentiometer (its two halves marked ``* neurospice
+potentiometer A B`` in the library) is one part with its track resistance, trimmed by the
+designer: not snapped, not flagged. :func:`snapped` gives the deck with every other value moved
 to its series value, to simulate what will be built.
 """
 
@@ -47,6 +49,8 @@ class BomRow:
     def part(self) -> str:
         """What one buys: ``resistor 3.3k``, ``diode d1n913``, ``part opamp``."""
         if self.value is not None:
+            if self.kind == "pot":
+                return f"potentiometer {_with_unit(self.nearest or self.value, self.unit)}"
             return f"{self.kind} {_with_unit(self.nearest or self.value, self.unit)}"
         return f"{self.kind} {self.model}"
 
@@ -56,10 +60,23 @@ def bom_rows(deck: PreparedDeck, series: str = "E24") -> list[BomRow]:
     series = series.upper()
     tol = SERIES_TOLERANCE.get(series, 0.05)
     rows = []
-    for el in flatten(deck):
+    elements = flatten(deck)
+    by_path = {e.path: e for e in elements}
+    for el in elements:
         if el.letter not in _KIND:
             continue
         kind, unit = _KIND[el.letter]
+        if el.pot_with is not None:
+            # a potentiometer is one part: listed once, at its first half, with its track
+            # resistance (both halves); the designer trims it, so it is neither snapped nor
+            # flagged
+            other = by_path.get(el.pot_with)
+            if other is None or el.path > el.pot_with:
+                continue
+            total = (el.value or 0.0) + (other.value or 0.0)
+            rows.append(BomRow(f"{el.path}+{other.name}", "pot", total, unit,
+                               nearest_in_series(total, "E6"), None, "", False))
+            continue
         if el.letter == "x":
             from neurospice.spice.flatten import is_part, subckt_table
 
@@ -91,7 +108,7 @@ def format_bom(rows: Sequence[BomRow], series: str) -> str:
     lines.append(f"{len(rows)} parts, {len(counts)} distinct:")
     for part, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         lines.append(f"  {n:>4} x {part}")
-    valued = [r for r in rows if r.value is not None]
+    valued = [r for r in rows if r.value is not None and r.kind != "pot"]
     off = [r for r in valued if r.off_series]
     tol = SERIES_TOLERANCE.get(series.upper(), 0.05)
     not_on = [r for r in valued if r.error is not None and abs(r.error) > 1e-3]
@@ -122,7 +139,7 @@ def write_bom_csv(rows: Sequence[BomRow], path: Path, series: str) -> Path:
 def snapped(deck: PreparedDeck, series: str = "E24") -> PreparedDeck:
     """``deck`` with every R, C and L moved to the nearest value of ``series``."""
     factors = {}
-    for r in bom_rows(deck, series):
+    for r in bom_rows(deck, series):  # potentiometers are not in this list's kinds
         if r.kind in ("resistor", "capacitor", "inductor") and r.value and r.nearest:
             if abs(r.nearest / r.value - 1) > 1e-12:
                 factors[r.path] = r.nearest / r.value

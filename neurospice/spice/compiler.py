@@ -97,6 +97,7 @@ _FILE_ATTR_RE = re.compile(
 )
 _NUMBER_LITERAL_RE = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
 _LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
+_POT_RE = re.compile(r"^\s*neurospice\s+potentiometer\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 _NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
 
 
@@ -192,6 +193,8 @@ class CompiledDeck:
     control: list[tuple[str, Origin]] = field(default_factory=list)
     dropped: list[tuple[str, Origin]] = field(default_factory=list)
     control_mode: ControlMode = "refuse"
+    #: ``* neurospice potentiometer A B`` directives: (subcircuit or "", a, b), lower case
+    pots: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _error(message: str, origin: Origin, snippet: str | None = None, *,
@@ -213,6 +216,8 @@ class _Compiler:
         self.depth = 0
         self.includes = 0
         self._texts: dict[Path, str] = {}
+        self.pots: list[tuple[str, str, str]] = []
+        self._scopes: list[str] = []
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: Path, origin: Origin | None) -> str:
@@ -280,6 +285,11 @@ class _Compiler:
                 raise _error(".endc without .control", org, card.raw)
             if after_end:
                 continue
+            for comment in card.comments:
+                m = _POT_RE.match(comment)
+                if m:
+                    scope = self._scopes[-1] if self._scopes else ""
+                    self.pots.append((scope, m.group(1).lower(), m.group(2).lower()))
             if head == ".end":
                 if has_title:
                     after_end = True
@@ -366,10 +376,13 @@ class _Compiler:
                 if len(toks) < 3:
                     raise _error(".subckt needs a name and pins", org, card.raw)
                 self.depth += 1
+                self._scopes.append(toks[1].lower())
             elif head == ".ends":
                 if self.depth == 0:
                     raise _error(".ends without .subckt", org, card.raw)
                 self.depth -= 1
+                if self._scopes:
+                    self._scopes.pop()
                 self._emit(head, toks, org, self.depth)
                 return
             elif head == ".model" and len(toks) < 3:
@@ -527,7 +540,7 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
         raise _error(".subckt without .ends", last.origin)
     title_line = text.split("\n", 1)[0].strip()
     deck = CompiledDeck(comp.cards, source, base, title_line, comp.lock_pairs, comp.control,
-                        comp.dropped, control)
+                        comp.dropped, control, comp.pots)
     if control == "ignore":
         _analyses_from_control(deck)
     _check_funcs(deck, limits)

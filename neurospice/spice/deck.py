@@ -74,25 +74,47 @@ class PreparedDeck:
     control_mode: ControlMode = "refuse"
     limits: Limits = field(default_factory=Limits)
     overrides: dict[str, str] = field(default_factory=dict)
+    #: potentiometers: (subcircuit or "" for the top level, half a, half b), lower case
+    pots: list[tuple[str, str, str]] = field(default_factory=list)
 
     @classmethod
     def from_compiled(cls, compiled: CompiledDeck, limits: Limits) -> PreparedDeck:
         return cls(compiled.cards, compiled.source, compiled.base_dir, compiled.title,
                    compiled.lock_pairs, compiled.control, compiled.dropped,
-                   compiled.control_mode, limits)
+                   compiled.control_mode, limits, pots=compiled.pots)
 
     # ------------------------------------------------------------------ text
     @cached_property
+    def _lines(self) -> tuple[list[str], list[Origin]]:
+        """The canonical lines and their origins: the title, the lock directives, the cards
+        (a potentiometer directive, the one comment kept, right above its first half)."""
+        lines = [TITLE] + [f"* neurospice lock {a} {b}" for a, b, _ in self.locks]
+        origin = [Origin(self.source, 1)] + [o for _, _, o in self.locks]
+        firsts = {(scope, a): b for scope, a, b in self.pots}
+        scopes: list[str] = []
+        for c in self.cards:
+            if c.head == ".subckt":
+                scopes.append(c.tokens[1].lower())
+            elif c.head == ".ends" and scopes:
+                scopes.pop()
+            elif c.is_element:
+                other = firsts.get((scopes[-1] if scopes else "", c.head))
+                if other is not None:
+                    lines.append(f"* neurospice potentiometer {c.head} {other}")
+                    origin.append(c.origin)
+            lines.append(c.text)
+            origin.append(c.origin)
+        return lines, origin
+
+    @property
     def lines(self) -> list[str]:
         """The canonical deck's lines without ``.end`` (title first)."""
-        return [TITLE] + [f"* neurospice lock {a} {b}" for a, b, _ in self.locks] + [
-            c.text for c in self.cards]
+        return self._lines[0]
 
-    @cached_property
+    @property
     def origin(self) -> list[Origin]:
         """Where each of :attr:`lines` was written."""
-        head = Origin(self.source, 1)
-        return [head] + [o for _, _, o in self.locks] + [c.origin for c in self.cards]
+        return self._lines[1]
 
     @property
     def text(self) -> str:

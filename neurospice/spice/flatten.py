@@ -74,6 +74,8 @@ class FlatElement:
     value: float | None
     value_text: str
     model: str | None
+    #: the other half's path when this resistor is half of a potentiometer
+    pot_with: str | None = None
 
     @property
     def letter(self) -> str:
@@ -152,6 +154,10 @@ def flatten(deck: PreparedDeck, *, into_parts: bool = False) -> list[FlatElement
     subs = subckt_table(deck)
     top_scope = dict(deck.params())
     out: list[FlatElement] = []
+    halves: dict[tuple[str, str], str] = {}
+    for scope_name, a, b in deck.pots:
+        halves[(scope_name, a)] = b
+        halves[(scope_name, b)] = a
 
     def walk(cards: tuple[CompiledCard, ...] | list[CompiledCard], prefix: str,
              scope: dict[str, str], stack: tuple[str, ...]) -> None:
@@ -191,7 +197,9 @@ def flatten(deck: PreparedDeck, *, into_parts: bool = False) -> list[FlatElement
                 plain = _plain(card.tokens)
                 if idx < len(plain):
                     model = plain[idx].lower()
-            out.append(FlatElement(path, card, value, text, model))
+            other = halves.get((stack[-1] if stack else "", card.tokens[0].lower()))
+            out.append(FlatElement(path, card, value, text, model,
+                                   f"{prefix}{other}" if other else None))
 
     walk([c for c in deck.cards if c.depth == 0 and c.head not in (".subckt", ".ends")], "",
          top_scope, ())
