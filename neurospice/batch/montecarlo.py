@@ -9,8 +9,6 @@ first memristor, one colour per seed).
 from __future__ import annotations
 
 import csv
-import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -48,23 +46,14 @@ def _one(deck: PreparedDeck, seed: int, timeout: float | None
 def _run_all(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
              timeout: float | None, quiet: bool
              ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
-    from neurospice.sim.ngspice import terminate_all
+    from neurospice.sim.pool import local_map
 
     results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
-    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    try:
-        with tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
-            futures = [pool.submit(_one, deck, seed + k, timeout) for k in range(runs)]
-            for fut in as_completed(futures):
-                s, row, traces = fut.result()
-                results[s] = (row, traces)
-                bar.update(1)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        terminate_all()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    jobs = [(deck, seed + k, timeout) for k in range(runs)]
+    with tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
+        for s, row, traces in local_map(_one, jobs, workers):
+            results[s] = (row, traces)
+            bar.update(1)
     return results
 
 

@@ -19,7 +19,6 @@ import os
 import re
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,19 +227,9 @@ class _Table:
 def _submit_local(
     jobs: list[tuple[Any, ...]], workers: int
 ) -> Iterator[dict[str, Any]]:
-    from neurospice.sim.ngspice import terminate_all
+    from neurospice.sim.pool import local_map
 
-    pool = ThreadPoolExecutor(max_workers=workers)
-    try:
-        futures: list[Future[dict[str, Any]]] = [pool.submit(run_point, *job) for job in jobs]
-        for fut in as_completed(futures):
-            yield fut.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        terminate_all()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from local_map(run_point, jobs, workers)
 
 
 def _submit_dask(jobs: list[tuple[Any, ...]], address: str) -> Iterator[dict[str, Any]]:

@@ -16,11 +16,9 @@ correlation of the deviation with the outcome).
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,7 +139,7 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
                   timeout: float | None = None, t_skip: float = 0.0,
                   quiet: bool = True) -> list[dict[str, Any]]:
     """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed."""
-    from neurospice.sim.ngspice import terminate_all
+    from neurospice.sim.pool import local_map
 
     if dist not in ("normal", "uniform"):
         raise UsageError(f"--tol-dist must be normal or uniform (got {dist!r})")
@@ -152,22 +150,11 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
     rows: dict[int, dict[str, Any]] = {}
-    pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    try:
-        with tqdm(total=runs, desc="builds", unit="build",
-                  disable=True if quiet else None) as bar:
-            futs = [pool.submit(_one_build, deck, slots, tols, seed + k, dist, timeout, t_skip)
-                    for k in range(runs)]
-            for fut in as_completed(futs):
-                row = fut.result()
-                rows[int(row["seed"])] = row
-                bar.update(1)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        terminate_all()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip) for k in range(runs)]
+    with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:
+        for row in local_map(_one_build, jobs, workers):
+            rows[int(row["seed"])] = row
+            bar.update(1)
     return [rows[s] for s in sorted(rows)]
 
 
