@@ -156,3 +156,17 @@ def test_cli_sweep_writes_table_and_map(tmp_path: Path) -> None:
     assert [r["mode"] for r in sorted(rows, key=lambda r: int(r["point"]))][0] == "1:1"
     png = (tmp_path / "sweep_map.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tolerance_builds_on_dask_match_local_ones(dask_cluster: tuple[str, int]) -> None:
+    from neurospice.batch.tolerance import parse_tolerance, run_tolerance
+
+    deck = prepare_deck(TOY).with_tstop(0.4)
+    tols = [parse_tolerance("R=5%"), parse_tolerance("C=10%")]
+    local = run_tolerance(deck, tols, runs=3, seed=5)
+    remote = run_tolerance(deck, tols, runs=3, seed=5, scheduler=dask_cluster[0])
+    assert [r["seed"] for r in remote] == [5, 6, 7]
+    for a, b in zip(local, remote, strict=True):
+        assert {k: v for k, v in a.items() if k.startswith("d:")} == {
+            k: v for k, v in b.items() if k.startswith("d:")}  # the same draws per build
+        assert a["f_master_hz"] == pytest.approx(b["f_master_hz"], rel=1e-9)

@@ -18,7 +18,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
+from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, format_si, series_values
 
@@ -224,34 +225,6 @@ class _Table:
         self._last = time.monotonic()
 
 
-def _submit_local(
-    jobs: list[tuple[Any, ...]], workers: int
-) -> Iterator[dict[str, Any]]:
-    from neurospice.sim.pool import local_map
-
-    yield from local_map(run_point, jobs, workers)
-
-
-def _submit_dask(jobs: list[tuple[Any, ...]], address: str) -> Iterator[dict[str, Any]]:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_as_completed
-    except ImportError:
-        raise UsageError("--scheduler needs Dask: pip install 'neurospice[dask]'") from None
-
-    try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") \
-            from None
-    try:
-        futures = [client.submit(run_point, *job, pure=False) for job in jobs]
-        for fut in dask_as_completed(futures):
-            yield fut.result()
-    finally:
-        client.close()
-
-
 def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
               t_skip: float) -> dict[str, Any]:
     """A sweep-table row from a model-engine run (runs in the model engine's worker)."""
@@ -344,7 +317,7 @@ def run_sweep(
     ]
     n_workers = workers or os.cpu_count() or 1
     try:
-        stream = _submit_dask(jobs, scheduler) if scheduler else _submit_local(jobs, n_workers)
+        stream = job_map(run_point, jobs, workers=n_workers, scheduler=scheduler)
         with tqdm(total=len(points), initial=len(done), desc="sweep", unit="pt",
                   disable=True if quiet else None) as bar:
             for row in stream:
@@ -468,7 +441,7 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
         jobs.append((d.text, str(deck.base_dir), str(deck.source) if deck.source else None,
                      int(r["point"]), p, seed, timeout, t_skip, deck.control_mode, ""))
     out = []
-    for srow in _submit_local(jobs, workers or os.cpu_count() or 1):
+    for srow in job_map(run_point, jobs, workers=workers):
         mrow = next(r for r in rows if int(r["point"]) == int(srow["point"]))
         agree = point_mode(mrow) == point_mode(srow)
         out.append({"point": srow["point"], **{n: mrow[n] for n in names},

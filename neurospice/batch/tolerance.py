@@ -137,9 +137,9 @@ def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[
 def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
                   dist: str = "normal", workers: int | None = None,
                   timeout: float | None = None, t_skip: float = 0.0,
-                  quiet: bool = True) -> list[dict[str, Any]]:
+                  quiet: bool = True, scheduler: str | None = None) -> list[dict[str, Any]]:
     """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed."""
-    from neurospice.sim.pool import local_map
+    from neurospice.sim.pool import job_map
 
     if dist not in ("normal", "uniform"):
         raise UsageError(f"--tol-dist must be normal or uniform (got {dist!r})")
@@ -152,7 +152,7 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
     rows: dict[int, dict[str, Any]] = {}
     jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip) for k in range(runs)]
     with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:
-        for row in local_map(_one_build, jobs, workers):
+        for row in job_map(_one_build, jobs, workers=workers, scheduler=scheduler):
             rows[int(row["seed"])] = row
             bar.update(1)
     return [rows[s] for s in sorted(rows)]
@@ -182,13 +182,13 @@ def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
 def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], *, runs: int,
                           seed: int, dist: str, outdir: Path, workers: int | None,
                           timeout: float | None, t_skip: float, plot: bool,
-                          quiet: bool) -> list[dict[str, Any]]:
+                          quiet: bool, scheduler: str | None = None) -> list[dict[str, Any]]:
     """``simulate --runs N --tol ...``: run the builds, write runs.csv (and the yield plot)."""
     import csv
 
     tols = [parse_tolerance(s) for s in specs]
     rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=workers,
-                         timeout=timeout, t_skip=t_skip, quiet=quiet)
+                         timeout=timeout, t_skip=t_skip, quiet=quiet, scheduler=scheduler)
     fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
     columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
                               not k.startswith("d:")}) + sorted(

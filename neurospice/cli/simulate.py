@@ -140,7 +140,8 @@ def simulate_file(
             run_tolerance_command(deck, path, tols, runs=runs,
                                   seed=seed if seed is not None else 1, dist=tol_dist,
                                   outdir=outdir, workers=workers, timeout=timeout,
-                                  t_skip=t_skip, plot=plot, quiet=quiet)
+                                  t_skip=t_skip, plot=plot, quiet=quiet,
+                                  scheduler=scheduler)
             return 0
         if sweeps:
             from neurospice.batch.sweep import run_sweep_command
