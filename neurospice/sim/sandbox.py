@@ -150,6 +150,33 @@ def _landlock(policy: SandboxPolicy) -> str:
         policy.write_paths)
 
 
+_SONAMES = {"seccomp": "libseccomp.so.2", "c": "libc.so.6"}
+
+
+def _import_pyseccomp() -> None:
+    """Import pyseccomp with its libraries named by their sonames.
+
+    pyseccomp asks ``ctypes.util.find_library`` at import, which runs ``ldconfig -p`` in a
+    subprocess (tens of milliseconds per run); the sonames are fixed on Linux, so try them
+    first and fall back to the search.
+    """
+    import ctypes.util
+    import importlib
+
+    if "pyseccomp" in sys.modules:
+        return
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: _SONAMES.get(name) or search(name)
+    try:
+        importlib.import_module("pyseccomp")
+        return
+    except OSError:
+        sys.modules.pop("pyseccomp", None)
+    finally:
+        ctypes.util.find_library = search
+    importlib.import_module("pyseccomp")
+
+
 def apply(policy: SandboxPolicy) -> SandboxReport:
     """Sandbox the calling process (irreversibly) and say which layers are on.
 
@@ -160,10 +187,10 @@ def apply(policy: SandboxPolicy) -> SandboxReport:
     """
     report = SandboxReport()
     try:
-        # both bindings locate their C libraries when imported (ctypes.util.find_library may
-        # run ldconfig): import them while that is still allowed
+        # both bindings locate their C libraries when imported: do it while that is allowed
         import landlock  # noqa: F401
-        import pyseccomp  # noqa: F401
+
+        _import_pyseccomp()
     except Exception as exc:  # noqa: BLE001
         raise SandboxUnavailable(f"the sandbox libraries could not be loaded: {exc}") from exc
     try:
