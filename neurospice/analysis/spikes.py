@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.ndimage import maximum_filter1d, median_filter, minimum_filter1d
-from scipy.signal import peak_prominences
 
 __all__ = [
     "DEFAULT_HYSTERESIS",
@@ -402,6 +401,9 @@ def detect_spikes(
         idx.append(i)
 
     if prominence is not None and idx:
+        # scipy.signal takes ~0.4 s to import: only when a prominence test is asked for
+        from scipy.signal import peak_prominences
+
         prom = peak_prominences(va, np.asarray(idx, dtype=np.intp))[0]
         keep = prom >= prominence
         times = [x for x, k in zip(times, keep, strict=True) if k]
