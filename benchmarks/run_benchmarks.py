@@ -59,8 +59,9 @@ def bare_ngspice(deck_text: str) -> float:
 
 def simulate_cli(args: list[str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "neurospice.cli.main", "simulate", *args, "-q"], cwd=ROOT,
-                   check=True, capture_output=True)
+    # the console script users run (its own entry point, as installed in the environment)
+    script = Path(sys.executable).with_name("simulate")
+    subprocess.run([str(script), *args, "-q"], cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - t0
 
 

@@ -113,7 +113,9 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     _add_limits_args(p)
 
 
-def build_parser(prog: str = "neurospice") -> argparse.ArgumentParser:
+def build_parser(prog: str = "neurospice", command: str | None = None) -> argparse.ArgumentParser:
+    """The ``neurospice`` parser; ``command`` (the first argument), when known, spares loading
+    the options of commands that will not run."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Simulate FitzHugh-Nagumo neuron circuits coupled through memristors "
@@ -137,14 +139,16 @@ def build_parser(prog: str = "neurospice") -> argparse.ArgumentParser:
                      help="also write the parts list as CSV")
     bom.add_argument("--snap", type=Path, default=None, metavar="FILE.cir",
                      help="write a copy of the deck with every R, C, L moved to the series")
-    from neurospice.batch.stdp import add_stdp_arguments
-    from neurospice.reference.crossbar import add_crossbar_arguments
-
     stdp = sub.add_parser("stdp", help="spike-timing plasticity of the second-order synapse")
-    add_stdp_arguments(stdp)
     crossbar = sub.add_parser("crossbar", help="a crossbar of second-order synapses under "
                               "periodic input (the discrete-time map)")
-    add_crossbar_arguments(crossbar)
+    if command in ("stdp", "crossbar", None):
+        # their options come from modules that load scipy's integrators: only when needed
+        from neurospice.batch.stdp import add_stdp_arguments
+        from neurospice.reference.crossbar import add_crossbar_arguments
+
+        add_stdp_arguments(stdp)
+        add_crossbar_arguments(crossbar)
     check = sub.add_parser("check", help="check a deck or network file without running it")
     check.add_argument("file", type=Path)
     check.add_argument("--canonical", action="store_true",
@@ -183,7 +187,9 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurospice`` console script."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command=first).parse_args(argv)
     if args.command == "simulate":
         return _guard(lambda: _simulate(args), args)
     if args.command == "build":
