@@ -86,7 +86,8 @@ class NeurospiceInputError(NeurospiceError):
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location}: {self.message}"
+        where = self.path is not None or self.line is not None
+        text = f"{self.location}: {self.message}" if where else self.message
         if self.context:
             text += "\n" + self.context.rstrip("\n")
         if self.hint:

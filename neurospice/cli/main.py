@@ -286,7 +286,8 @@ def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
     except ValueError:
         raise UsageError(f"{option} {text!r}: not a number") from None
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        raise UsageError(f"{option} {text!r}: must be a positive finite number")
+        what = "zero or a positive" if allow_zero else "a positive"
+        raise UsageError(f"{option} {text!r}: must be {what} finite number")
     return value
 
 

@@ -121,6 +121,10 @@ def simulate_file(
     if not deck.analyses():
         raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
                         path=path)
+    tran = deck.tran()
+    if t_skip and tran is not None and t_skip >= tran[1]:
+        raise UsageError(f"--t-skip {t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
+                         "analyse; give less than the stop time")
     outdir = prepare_output_dir(output if output is not None else default_output_dir(path))
     if args is not None:
         args._outdir = outdir
