@@ -315,3 +315,15 @@ def test_network_tran_reltol_reaches_the_deck() -> None:
     assert ".options reltol=5m\n.tran" in deck.text
     with pytest.raises(NetworkSemanticError, match="between 0 and 1"):
         compile_network(text.format(r="2"))
+
+
+def test_monte_carlo_rows_name_their_engine(tmp_path: Path) -> None:
+    for engine in ("model", "spice"):
+        out = tmp_path / engine
+        assert main(["simulate", str(BOARD), "--runs", "2", "--engine", engine, "--tstop",
+                     "0.6", "-q", "--no-plot", "-o", str(out)]) == 0
+        with (out / "runs.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        assert [r["engine"] for r in rows] == [engine, engine]
+        assert [int(r["seed"]) for r in rows] == [1, 2]
+        assert all(35 < float(r["f_master_hz"]) < 45 for r in rows)

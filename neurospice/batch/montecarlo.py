@@ -24,6 +24,28 @@ from neurospice.spice.deck import PreparedDeck
 __all__ = ["run_monte_carlo", "run_builds"]
 
 
+def build_row(deck: PreparedDeck, wf: Any, *, engine: str) -> dict[str, Any]:
+    """One ``runs.csv`` row: neuron frequencies, memristor ranges and the first pair's mode."""
+    from neurospice.report.locking import analyse_run
+
+    s = summarise(deck, wf)
+    row: dict[str, Any] = {"status": "ok", "engine": engine}
+    for n in s.neurons:
+        row[f"f_{n.name}_hz"] = n.stats.frequency_hz
+    for m in s.memristors:
+        row[f"r_{m.name}_min_ohm"] = m.r_min
+        row[f"r_{m.name}_max_ohm"] = m.r_max
+    pair = analyse_run(deck, wf).as_row()
+    row.update({k: pair[k] for k in ("mode", "ratio", "locked_fraction") if k in pair})
+    return row
+
+
+def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any
+                    ) -> dict[str, Any]:
+    """:func:`build_row` for the model engine (runs in its worker processes)."""
+    return {"seed": point.get("seed", ""), **build_row(point_deck, wf, engine="model")}
+
+
 def _one(deck: PreparedDeck, seed: int, timeout: float | None
          ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
     d = deck.with_seed(seed)
@@ -31,16 +53,22 @@ def _one(deck: PreparedDeck, seed: int, timeout: float | None
     try:
         wf = run_prepared(d, timeout=timeout)
     except SimulationError as exc:
-        row.update(status="failed", error=str(exc).replace("\n", " "))
+        row.update(status="failed", engine="spice", error=str(exc).replace("\n", " "))
         return seed, row, []
-    s = summarise(d, wf)
-    row["status"] = "ok"
-    for n in s.neurons:
-        row[f"f_{n.name}_hz"] = n.stats.frequency_hz
-    for m in s.memristors:
-        row[f"r_{m.name}_min_ohm"] = m.r_min
-        row[f"r_{m.name}_max_ohm"] = m.r_max
+    row.update(build_row(d, wf, engine="spice"))
     return seed, row, memristor_traces(d, wf)
+
+
+def _run_model(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
+               quiet: bool) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
+    from neurospice.sim.model.maps import map_model
+
+    points: list[dict[str, Any]] = [{"seed": seed + k} for k in range(runs)]
+    with tqdm(total=runs, desc="runs (model)", unit="run",
+              disable=True if quiet else None) as bar:
+        rows = map_model(deck, points, reduce=model_build_row, workers=workers,
+                         progress=bar.update)
+    return {seed + k: (row, []) for k, row in enumerate(rows)}
 
 
 def _run_all(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
@@ -65,10 +93,15 @@ def run_builds(deck: PreparedDeck, *, runs: int, seed: int = 1, workers: int | N
 
 
 def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, outdir: Path,
-                    workers: int | None, timeout: float | None, plot: bool, quiet: bool) -> int:
+                    workers: int | None, timeout: float | None, plot: bool, quiet: bool,
+                    engine: str = "spice") -> int:
     """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
-    results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout, quiet=quiet)
+    if engine == "model":
+        results = _run_model(deck, runs=runs, seed=seed, workers=workers, quiet=quiet)
+    else:
+        results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout,
+                           quiet=quiet)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_write(outdir / "runs.csv", "w", newline="") as fh:
@@ -76,8 +109,8 @@ def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, out
         writer.writeheader()
         writer.writerows(rows)
     ok = [r for r in rows if r["status"] == "ok"]
-    print(f"{path}: {runs} Monte Carlo runs (seeds {seed}..{seed + runs - 1}): {len(ok)} ok, "
-          f"{runs - len(ok)} failed")
+    print(f"{path}: {runs} Monte Carlo runs (seeds {seed}..{seed + runs - 1}, {engine} engine): "
+          f"{len(ok)} ok, {runs - len(ok)} failed")
     for key in columns:
         vals = [float(r[key]) for r in ok if key.startswith(("f_", "r_")) and key in r]
         if vals:
