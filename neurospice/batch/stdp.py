@@ -83,11 +83,13 @@ class SpikeShape:
     """Shape of one spike: programming ``vp`` (V) for ``ts`` (s), heating ``vh`` (V) for ``th``.
 
     ``vpost`` (V) is the postsynaptic programming amplitude (the paper's ``Vpost``; ``vp`` is
-    ``Vpre``); ``tq`` (s) is the time between the two pairs of a quadruplet.
+    ``Vpre``); ``tq`` (s) is the time between the two pairs of a quadruplet.  The defaults
+    2.25/2.17 V are the calibration of ``docs/second_order.md`` section 3 (pair signs right for
+    every dt from G0 = 1.0 mS to Gmax; post-pre-post triplets saturate at Gmax).
     """
 
-    vp: float = 2.2
-    vpost: float = 2.08
+    vp: float = 2.25
+    vpost: float = 2.17
     ts: float = 20e-9
     vh: float = 0.8
     th: float = 1.0e-6
