@@ -1,6 +1,7 @@
 """Second-order memristor (issue #14): the figures of docs/second_order.md in one run.
 
-* STDP of single pairs (simplified model, G0 = 0.8 ... 1.2 mS) and the sign-crossover;
+* STDP of single pairs (simplified model, G0 = 0.6 ... 1.75 mS), the G0 window in which the sign
+  is right for every dt, and that window for other programming amplitudes;
 * 30-cycle protocols at two intervals (pairs, triplets, quadruplets), simplified and full model;
 * the cost of one pair: ngspice (subcircuit, PWL deck, worker process), the SciPy full model,
   the simplified model;
@@ -34,6 +35,23 @@ def _timed(fn: Any, repeat: int) -> float:
     return (time.perf_counter() - t) / repeat
 
 
+def _window(sh: SpikeShape, dts: list[float], p: SecondOrderParams) -> list[float]:
+    """Widest G0 range (mS, 0.025 mS grid up to Gmax) in which every pair has the right sign."""
+    grid = [round(0.5 + 0.025 * k, 3) for k in range(52) if 0.5 + 0.025 * k < p.gmax * 1e3]
+    ok = []
+    for g in grid:
+        pts = stdp_sweep("pair", dts, g0s=[g * 1e-3], shape=sh, params=p)
+        ok.append(all((q.dg_over_g > 0) == (q.dt_over_th >= 0) for q in pts))
+    best: list[float] = []
+    lo = 0
+    for k in range(len(grid) + 1):
+        if k == len(grid) or not ok[k]:
+            if k > lo and (not best or grid[k - 1] - grid[lo] > best[1] - best[0]):
+                best = [grid[lo], grid[k - 1]]
+            lo = k + 1
+    return best
+
+
 def main() -> None:
     p = SecondOrderParams.from_library()
     sh = SpikeShape()
@@ -41,34 +59,29 @@ def main() -> None:
                            "gmin_s": p.gmin, "gmax_s": p.gmax, "shape": sh.__dict__}
     dts = [-2.0, -1.0, -0.5, -0.3, -0.1, -0.02, 0.0, 0.02, 0.1, 0.3, 0.5, 1.0, 2.0]
     pairs = {}
-    for g0 in (0.8e-3, 0.9e-3, 1.0e-3, 1.1e-3, 1.2e-3):
+    for g0 in (0.6e-3, 0.8e-3, 0.9e-3, 1.0e-3, 1.1e-3, 1.2e-3, 1.4e-3, 1.6e-3, 1.75e-3):
         pairs[f"{g0:.2e}"] = {f"{q.dt_over_th:+.2f}": round(q.dg_over_g, 4)
                               for q in stdp_sweep("pair", dts, g0s=[g0])}
     out["pairs_dg_over_g"] = pairs
+    win = {}
+    for vp, vpost in ((2.2, 2.08), (2.2, 2.16), (2.25, 2.17), (2.3, 2.21), (2.35, 2.24)):
+        win[f"{vp}/{vpost}"] = _window(SpikeShape(vp=vp, vpost=vpost), dts, p)
+    out["sign_window_mS"] = win
     cyc: dict[str, Any] = {}
     for prot in PROTOCOLS:
         for tf in (0.3e-6, 3e-6):
             cyc[f"{prot} tf={tf:g}"] = {
                 f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-                for q in stdp_sweep(prot, [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                for q in stdp_sweep(prot, [0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3], cycles=30,
                                     intervals=[tf])}
-    cyc["post-pre-post vpost=2.16 tf=3e-06"] = {
-        f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-        for q in stdp_sweep("post-pre-post", [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
-                            intervals=[3e-6], shape=SpikeShape(vpost=2.16))}
     out["cycles30_dg_over_g"] = cyc
     full: dict[str, Any] = {}  # the same protocols with the full model (SciPy), ~11 s
     for prot in PROTOCOLS:
         for tf in (0.3e-6, 3e-6):
             full[f"{prot} tf={tf:g}"] = {
                 f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-                for q in stdp_sweep(prot, [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
+                for q in stdp_sweep(prot, [0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3], cycles=30,
                                     intervals=[tf], engine="full", params=p)}
-    full["post-pre-post vpost=2.16 tf=3e-06"] = {
-        f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-        for q in stdp_sweep("post-pre-post", [0.02, 0.1, 0.3], g0s=[1e-3], cycles=30,
-                            intervals=[3e-6], shape=SpikeShape(vpost=2.16), engine="full",
-                            params=p)}
     out["cycles30_full_model_dg_over_g"] = full
     segs = protocol_segments("pair", 0.1 * sh.th, sh, interval=1e-6)
     out["cost_per_pair_s"] = {
