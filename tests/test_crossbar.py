@@ -51,3 +51,18 @@ def test_command_writes_json(tmp_path: Path) -> None:
     assert doc["spatial_period"] == 2
     assert doc["post_period_s"] == pytest.approx(2 * 1.25 * 2 * P.tau_b, rel=1e-6)
     assert (tmp_path / "crossbar.png").stat().st_size > 1000
+
+
+def test_feedback_variations_drive_the_pth_synapse_to_gmax() -> None:
+    """With the single-pulse variations following the heating feedback (rel_step = 0.01) the
+    synapse that triggers the postsynaptic spike reaches Gmax (Proposition 1's premise), the
+    others settle inside: T = 1.3 tH, tau_m = 3 tau_b, theta = 0.34 gives P = 2, post period 2T
+    (the paper: 3); with G frozen over a pulse (the default) no synapse passes 0.97 mS."""
+    cfg = CrossbarConfig(n=12, period_ratio=1.3, rel_step=0.01, presentations=60)
+    res = simulate_crossbar(cfg)
+    assert res.spatial_period == 2
+    assert res.post_period_over_t == pytest.approx(2.0, abs=1e-6)
+    assert res.g.max() == pytest.approx(P.gmax, rel=1e-6)
+    assert P.gmin < res.g.min() < 0.97 * P.gmax
+    frozen = simulate_crossbar(CrossbarConfig(n=12, period_ratio=1.3, presentations=60))
+    assert frozen.g.max() < 0.97e-3

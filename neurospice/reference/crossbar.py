@@ -73,6 +73,10 @@ class CrossbarConfig:
         Initial conductance of every synapse (S).
     presentations
         How often the input is presented.
+    rel_step
+        Step control of the single-pulse variations
+        (:func:`neurospice.reference.second_order.pulse_variation`): 0 freezes ``G`` over a
+        pulse as the paper does (default); e.g. 0.01 follows the heating feedback.
     """
 
     n: int = 60
@@ -86,6 +90,7 @@ class CrossbarConfig:
     theta: float = 0.34
     g_init: float = 1.0e-3
     presentations: int = 240
+    rel_step: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,8 @@ def simulate_crossbar(
 
     def var(gj: float, gamma: float, sign: int) -> float:
         vp = cfg.vpost if sign > 0 else cfg.vp
-        return pulse_variation(gj, gamma, sign=sign, vp=vp, vh=cfg.vh, ts=ts, th=th, params=p)
+        return pulse_variation(gj, gamma, sign=sign, vp=vp, vh=cfg.vh, ts=ts, th=th, params=p,
+                               rel_step=cfg.rel_step)
 
     for k in range(n * cfg.presentations):
         j = k % n
@@ -231,6 +237,9 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
                         help="postsynaptic programming (V)")
     parser.add_argument("--g-init", type=float, default=d.g_init, help="initial G (S)")
     parser.add_argument("--presentations", type=int, default=d.presentations)
+    parser.add_argument("--rel-step", type=float, default=d.rel_step,
+                        help="step control of the single-pulse variations (0: G frozen over a "
+                        "pulse, the paper's; e.g. 0.01 follows the heating feedback)")
     parser.add_argument("-o", "--output", type=Path, default=Path("crossbar_out"),
                         metavar="DIR")
     parser.add_argument("--no-plot", action="store_true")
@@ -242,7 +251,7 @@ def crossbar_command(args: argparse.Namespace) -> int:
         cfg = CrossbarConfig(n=args.n, period_ratio=args.period_ratio, th_ratio=args.th_ratio,
                              tau_m_ratio=args.tau_m_ratio, theta=args.theta, vp=args.vp,
                              vpost=args.vpost, g_init=args.g_init,
-                             presentations=args.presentations)
+                             presentations=args.presentations, rel_step=args.rel_step)
         if cfg.n < 2 or cfg.presentations < 1:
             raise ValueError("--n must be >= 2 and --presentations >= 1")
         res = simulate_crossbar(cfg)
