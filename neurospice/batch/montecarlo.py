@@ -120,5 +120,7 @@ def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, out
         scatter = [(s, results[s][1][0]) for s in sorted(results) if results[s][1]]
         if scatter:
             written.append(plot_iv_scatter(scatter, outdir / "iv_scatter.png"))
+            written.append(plot_iv_scatter(scatter, outdir / "iv_scatter_log.png",
+                                           log_current=True))
     print(f"  wrote {', '.join(str(p) for p in written)}")
     return 0 if ok else 1

@@ -143,8 +143,10 @@ def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
     return save_figure(fig, path)
 
 
-def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str]) -> Path:
-    """I-V curves of several Monte Carlo devices (one colour per seed)."""
+def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str], *,
+                    log_current: bool = False) -> Path:
+    """I-V curves of several Monte Carlo devices (one colour per seed); ``log_current`` draws
+    |I| on a logarithmic axis, where the high-resistance branch is visible."""
     fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.add_subplot()
     cmap = colormaps["turbo"]
@@ -153,10 +155,15 @@ def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.Pat
         if tr.i is None:
             continue
         # one colour per device along a continuous map: no two devices share a colour
-        ax.plot(tr.v, 1e3 * tr.i, lw=0.6, color=cmap(j / n), label=f"seed {seed}" if j < 10
-                else None)
+        y = np.maximum(np.abs(1e3 * tr.i), 1e-9) if log_current else 1e3 * tr.i
+        ax.plot(tr.v, y, lw=0.6, color=cmap(0.08 + 0.84 * j / n),
+                label=f"seed {seed}" if j < 10 else None)
     ax.set_xlabel("device voltage (V)")
-    ax.set_ylabel("current (mA)")
+    if log_current:
+        ax.set_yscale("log")
+        ax.set_ylabel("|current| (mA, log)")
+    else:
+        ax.set_ylabel("current (mA)")
     ax.set_title(f"I-V scatter over {len(traces)} Monte Carlo devices")
     ax.grid(alpha=0.3)
     if traces:
