@@ -427,8 +427,9 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
     Writes ``verify.csv`` (point, values, both modes and ratios, ``agree``) and prints each
     point where the two engines classify the slave differently.
     """
-    k = max(1, min(k, len(rows)))
-    picks = sorted({int(round(x)) for x in np.linspace(0, len(rows) - 1, k)})
+    from neurospice.sim.model.maps import pick_points
+
+    picks = pick_points(len(rows), max(1, k))
     names = [a.name for a in axes]
     jobs = []
     for idx in picks:

@@ -32,7 +32,6 @@ from typing import Literal
 
 from neurospice.errors import DeckError, LimitError
 from neurospice.spice.lexer import Card, LexError, check_card_text, lex, split_tokens
-from neurospice.spice.numbers import parse_si
 from neurospice.spice.resources import NETLISTS_DIR
 
 __all__ = [
@@ -650,11 +649,3 @@ def _inside(path: Path, root: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def check_number(text: str) -> float:
-    """A finite SPICE number (``2.2u``), or ValueError."""
-    value = parse_si(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text!r} is not a finite number")
-    return value

@@ -362,7 +362,6 @@ class PreparedDeck:
                     snippet=" ".join([f".{kind}", *fields]))
 
     def _points(self, kind: str, fields: list[str], org: Origin) -> float | None:
-        nums: list[float] = []
         try:
             if kind == "tran":
                 vals = [self.evaluate(f) for f in fields if f.lower() != "uic"][:4]
@@ -391,7 +390,6 @@ class PreparedDeck:
                     if step == 0:
                         return math.inf
                     total *= abs(stop - start) / abs(step) + 1
-                    nums.append(total)
                 return total
         except (ValueError, ZeroDivisionError, OverflowError):
             return None

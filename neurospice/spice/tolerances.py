@@ -137,10 +137,7 @@ def with_factors(deck: PreparedDeck, factors: dict[str, float]) -> PreparedDeck:
             inner = _instance_of(card, subs)
             if inner is None or not slots.get(inner):
                 continue
-            toks = list(card.tokens)
-            if not any(t.lower() in ("params:", "param:") for t in toks) and not any(
-                    "=" in t for t in toks[1:]):
-                pass  # ngspice takes k=v after the subcircuit name without 'params:'
+            toks = list(card.tokens)  # ngspice takes k=v after the name without 'params:'
             for s in slots[inner]:
                 if owner is None:
                     value = repr(factors.get(f"{el}.{s}", 1.0))
