@@ -1,7 +1,7 @@
 """Run checked decks in ngspice, each in a fresh worker process.
 
 Every run starts ``python -m neurospice.sim.worker`` in a new temporary directory that is also its
-``HOME`` (so no ``.spiceinit`` is sourced), loads ngspice's shared library there through PySpice,
+``HOME`` (so no ``.spiceinit`` is sourced), loads ngspice's shared library there (ctypes),
 runs the deck, frees ngspice and exits; nothing of ngspice lives in the calling process. A crash
 or an abort in ngspice therefore cannot take the caller down, and memory never grows across runs.
 
@@ -348,6 +348,7 @@ def _execute(
             "address_space": limits.memory,
             "file_size": limits.file_size,
             "sandbox": limits.sandbox,
+            "raw": raw_file is not None,
         }
         (jobdir / "job.json").write_text(json.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
@@ -464,17 +465,19 @@ def _name(deck: PreparedDeck) -> str:
 
 
 def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:
-    with np.load(jobdir / "result.npz") as npz:
-        data = {k: npz[k] for k in npz.files}
+    """The worker's vectors: views into one array read from ``result.bin`` (see the worker)."""
+    path = jobdir / "result.bin"
+    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else np.zeros(0, np.uint8)
     out: list[Waveforms] = []
-    for key, plot in messages["plots"].items():
+    for plot in messages["plots"].values():
         name: str = plot["name"]
         analysis = re.sub(r"\d+$", "", name).lower()
         vectors: dict[str, np.ndarray] = {}
         units: dict[str, str] = {}
         scale_name = ""
-        for vec, vtype in plot["vectors"].items():
-            arr = data[f"{key}/{vec}"]
+        for vec, (vtype, length, is_complex, offset) in plot["vectors"].items():
+            size = length * (16 if is_complex else 8)
+            arr = data[offset: offset + size].view(np.complex128 if is_complex else np.float64)
             if vec in ("time", "frequency") or vec.endswith("-sweep"):
                 scale_name = vec
                 scale = arr

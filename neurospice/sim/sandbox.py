@@ -87,7 +87,7 @@ _DENIED_SYSCALLS = ("execve", "execveat", "fork", "vfork", "ptrace", "socket")
 
 
 def system_read_paths() -> list[str]:
-    """What Python, numpy, PySpice and ngspice need to read to start and run."""
+    """What Python and ngspice need to read to start and run."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/ngspice",
              "/etc/ld.so.cache", "/etc/localtime",

@@ -1,31 +1,53 @@
-"""Child process that runs one deck in the ngspice shared library (through PySpice).
+"""Child process that runs one deck in the ngspice shared library.
 
 Started by :mod:`neurospice.sim.ngspice` as ``python -m neurospice.sim.worker JOBDIR`` with
 JOBDIR as its working directory and ``HOME``, so that no ``.spiceinit`` of the user's is
-sourced. It reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of each plot to
-``JOBDIR/result.npz``, the raw file of the last plot to ``JOBDIR/result.raw`` and what ngspice
-printed to ``JOBDIR/messages.json``. Progress goes to stderr as ``@@progress <analysis>
-<percent>`` lines. Then it frees ngspice (``destroy all``, ``remcirc``) and exits.
+sourced. It reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of every plot
+to ``JOBDIR/result.bin`` (the raw bytes of each vector, one after the other; where each one
+starts is in ``messages.json``), the raw file of the last plot to ``JOBDIR/result.raw`` when
+the job asks for it, and what ngspice printed to ``JOBDIR/messages.json``. Progress goes to
+stderr as ``@@progress <analysis> <percent>`` lines. Then it frees ngspice (``destroy all``,
+``remcirc``) and exits.
+
+ngspice's shared-library API (``ngSpice_Init``, ``ngSpice_Circ``, ``ngSpice_Command``,
+``ngSpice_AllPlots``, ``ngSpice_AllVecs``, ``ngGet_Vec_Info``; sharedspice.h) is reached with
+:mod:`ctypes` alone: the worker imports neither numpy nor PySpice, whose import cost (about
+0.1 s per run) would otherwise be paid by every simulation, and it copies each vector once,
+from ngspice's memory to the file.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
-import logging
+import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+#: sonames tried in order (Debian's libngspice0 ships ``libngspice.so.0``; the -dev package adds
+#: ``libngspice.so``); ``NEUROSPICE_NGSPICE_LIBRARY`` names another one.
+LIBRARY_NAMES = ("libngspice.so.0", "libngspice.so")
 
-_SCALE_NAMES = ("time", "frequency")
+_SendChar = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p)
+_SendStat = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p)
+_ControlledExit = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_bool, ctypes.c_bool,
+                                   ctypes.c_int, ctypes.c_void_p)
+
+
+class _VectorInfo(ctypes.Structure):
+    _fields_ = [
+        ("v_name", ctypes.c_char_p),
+        ("v_type", ctypes.c_int),
+        ("v_flags", ctypes.c_short),
+        ("v_realdata", ctypes.c_void_p),
+        ("v_compdata", ctypes.c_void_p),
+        ("v_length", ctypes.c_int),
+    ]
 
 
 def _die_with_parent() -> None:
     """Ask the kernel to kill this worker when the process that started it dies."""
-    import ctypes
-    import os
     import signal
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -34,15 +56,45 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _open_library() -> ctypes.CDLL:
+    names = [os.environ["NEUROSPICE_NGSPICE_LIBRARY"]] if os.environ.get(
+        "NEUROSPICE_NGSPICE_LIBRARY") else list(LIBRARY_NAMES)
+    last: OSError | None = None
+    for name in names:
+        try:
+            lib = ctypes.CDLL(name)
+        except OSError as exc:
+            last = exc
+            continue
+        lib.ngSpice_Init.argtypes = [_SendChar, _SendStat, _ControlledExit, ctypes.c_void_p,
+                                     ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.ngSpice_Circ.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        lib.ngSpice_Command.argtypes = [ctypes.c_char_p]
+        lib.ngSpice_AllPlots.restype = ctypes.POINTER(ctypes.c_char_p)
+        lib.ngSpice_AllVecs.argtypes = [ctypes.c_char_p]
+        lib.ngSpice_AllVecs.restype = ctypes.POINTER(ctypes.c_char_p)
+        lib.ngGet_Vec_Info.argtypes = [ctypes.c_char_p]
+        lib.ngGet_Vec_Info.restype = ctypes.POINTER(_VectorInfo)
+        return lib
+    hint = ("; install libngspice0 (Debian) or set NEUROSPICE_NGSPICE_LIBRARY"
+            if "No such file" in str(last) or "cannot open" in str(last) else "")
+    raise OSError(f"the ngspice shared library could not be loaded ({last}){hint}")
+
+
+def _strings(array: Any) -> list[str]:
+    out: list[str] = []
+    if not array:
+        return out
+    i = 0
+    while array[i] is not None:
+        out.append(array[i].decode("utf-8", "replace"))
+        i += 1
+    return out
+
+
 def _run(jobdir: Path) -> int:
     _die_with_parent()
-    warnings.filterwarnings("ignore")
-    logging.disable(logging.CRITICAL)
     job = json.loads((jobdir / "job.json").read_text())
-    # Load every Python module first (their files are read now), then lock the process down
-    # before ngspice's shared library is opened: ngspice never runs outside the sandbox.
-    from PySpice.Spice.NgSpice.Shared import NgSpiceShared, ffi
-
     from neurospice.sim.sandbox import SandboxPolicy, SandboxUnavailable, apply, system_read_paths
 
     policy = SandboxPolicy(
@@ -52,6 +104,8 @@ def _run(jobdir: Path) -> int:
         address_space=job.get("address_space"),
         file_size=job.get("file_size"),
     )
+    # every Python module is loaded by now; the process is locked down before ngspice's shared
+    # library is opened: ngspice never runs outside the sandbox
     if job.get("sandbox", True):
         try:
             report = apply(policy).as_dict()
@@ -68,61 +122,46 @@ def _run(jobdir: Path) -> int:
     stderr: list[str] = []
     last_progress = [-10.0]
 
-    class _Capture(NgSpiceShared):
-        def send_char(self, message: str, ngspice_id: int) -> int:
-            prefix, _, content = message.partition(" ")
-            (stderr if prefix == "stderr" else stdout).append(content)
-            return 0
+    def send_char(message: bytes, _id: int, _user: Any) -> int:
+        prefix, _, content = message.decode("utf-8", "replace").partition(" ")
+        (stderr if prefix == "stderr" else stdout).append(content)
+        return 0
 
-        def send_stat(self, message: str, ngspice_id: int) -> int:
-            # e.g. "tran: 45.3%"
-            head, _, pct = message.partition(":")
-            try:
-                value = float(pct.strip().rstrip("%"))
-            except ValueError:
-                return 0
-            if value - last_progress[0] >= 1.0 or value >= 100.0:
-                last_progress[0] = value
-                print(f"@@progress {head.strip()} {value:.1f}", file=sys.stderr, flush=True)
+    def send_stat(message: bytes, _id: int, _user: Any) -> int:
+        # e.g. "tran: 45.3%"
+        head, _, pct = message.decode("utf-8", "replace").partition(":")
+        try:
+            value = float(pct.strip().rstrip("%"))
+        except ValueError:
             return 0
+        if value - last_progress[0] >= 1.0 or value >= 100.0:
+            last_progress[0] = value
+            print(f"@@progress {head.strip()} {value:.1f}", file=sys.stderr, flush=True)
+        return 0
 
-    ng = _Capture.new_instance()
-    lib = ng._ngspice_shared
-    text = (jobdir / "deck.cir").read_text()
-    lines = text.splitlines() + [""]
-    keep = [ffi.new("char[]", line.encode("utf-8")) for line in lines] + [ffi.NULL]
+    def controlled_exit(status: int, _unload: bool, _quit: bool, _id: int, _user: Any) -> int:
+        stderr.append(f"ngspice asked to exit with status {status}")
+        return 0
+
+    callbacks = (_SendChar(send_char), _SendStat(send_stat), _ControlledExit(controlled_exit))
+    lib = _open_library()
+    lib.ngSpice_Init(*callbacks, None, None, None, None)
+
+    lines = [line.encode("utf-8") for line in (jobdir / "deck.cir").read_text().splitlines()]
+    circ = (ctypes.c_char_p * (len(lines) + 2))(*lines, b"", None)
     status = "ok"
-    rc = lib.ngSpice_Circ(ffi.new("char *[]", keep))
+    rc = lib.ngSpice_Circ(circ)
     parse_failed = rc != 0 or any(s.strip().lower().startswith("error") for s in stderr)
     plots: dict[str, Any] = {}
-    arrays: dict[str, np.ndarray] = {}
     if parse_failed:
         status = "parse_error"
     else:
         lib.ngSpice_Command(b"run")
-        names = _string_array(ffi, lib.ngSpice_AllPlots())
-        for i, plot in enumerate(reversed([n for n in names if n != "const"])):
-            vecs = _string_array(ffi, lib.ngSpice_AllVecs(plot.encode()))
-            info_out = {}
-            for vec in vecs:
-                info = lib.ngGet_Vec_Info(f"{plot}.{vec}".encode())
-                if info == ffi.NULL:
-                    continue
-                n = info.v_length
-                if info.v_compdata != ffi.NULL:
-                    buf = np.frombuffer(ffi.buffer(info.v_compdata, n * 16), dtype=np.float64)
-                    data = (buf[0::2] + 1j * buf[1::2]).copy()
-                else:
-                    data = np.frombuffer(ffi.buffer(info.v_realdata, n * 8), dtype=np.float64)
-                    data = data.copy()
-                key = f"p{i}/{vec.lower()}"
-                arrays[key] = data
-                info_out[vec.lower()] = int(info.v_type)
-            plots[f"p{i}"] = {"name": plot, "vectors": info_out}
-        if names and names[0] != "const":
+        plots = _dump(lib, jobdir / "result.bin")
+        names = _strings(lib.ngSpice_AllPlots())
+        if job.get("raw") and names and names[0] != "const":
             lib.ngSpice_Command(b"set filetype=binary")
             lib.ngSpice_Command(f"write {jobdir / 'result.raw'}".encode())
-    np.savez(jobdir / "result.npz", **arrays)  # type: ignore[arg-type]
     (jobdir / "messages.json").write_text(
         json.dumps({"status": status, "stdout": stdout, "stderr": stderr, "plots": plots,
                     "sandbox": report})
@@ -132,16 +171,49 @@ def _run(jobdir: Path) -> int:
     return 0
 
 
-def _string_array(ffi: Any, array: Any) -> list[str]:
-    out: list[str] = []
-    if array == ffi.NULL:
-        return out
-    i = 0
-    while array[i] != ffi.NULL:
-        out.append(ffi.string(array[i]).decode("utf-8", "replace"))
-        i += 1
-    return out
+def _dump(lib: ctypes.CDLL, path: Path) -> dict[str, Any]:
+    """Write every vector of every plot (oldest plot first) to ``path``; return where each is.
+
+    The result maps ``p0``, ``p1`` ... to ``{"name": plot, "vectors": {name: [type, length,
+    complex, offset]}}``; a vector's values are ``length`` little-endian doubles (pairs of
+    them, re and im, when complex) starting ``offset`` bytes into the file.
+    """
+    plots: dict[str, Any] = {}
+    offset = 0
+    names = [n for n in _strings(lib.ngSpice_AllPlots()) if n != "const"]
+    with open(path, "wb") as out:
+        for i, plot in enumerate(reversed(names)):
+            info_out: dict[str, list[Any]] = {}
+            for vec in _strings(lib.ngSpice_AllVecs(plot.encode())):
+                ptr = lib.ngGet_Vec_Info(f"{plot}.{vec}".encode())
+                if not ptr:
+                    continue
+                info = ptr.contents
+                n = max(int(info.v_length), 0)
+                if info.v_compdata:
+                    data = ctypes.string_at(info.v_compdata, n * 16)
+                elif info.v_realdata:
+                    data = ctypes.string_at(info.v_realdata, n * 8)
+                else:
+                    data = b""
+                    n = 0
+                out.write(data)
+                info_out[vec.lower()] = [int(info.v_type), n, bool(info.v_compdata), offset]
+                offset += len(data)
+            plots[f"p{i}"] = {"name": plot, "vectors": info_out}
+    return plots
+
+
+def main(jobdir: Path) -> int:
+    """Run the job; a Python error ends the worker with one line on stderr and status 1."""
+    try:
+        return _run(jobdir)
+    except MemoryError:
+        print("the worker ran out of memory (the memory limit)", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":
-    sys.exit(_run(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1])))
