@@ -51,11 +51,16 @@ def test_waveform_table_reproduces_the_summary(toy_run: tuple[Path, str]) -> Non
                                                rel=1e-3)
 
 
-def test_plots_and_raw_file_are_written(toy_run: tuple[Path, str]) -> None:
+def test_plots_are_written_and_the_raw_file_only_when_asked(toy_run: tuple[Path, str],
+                                                             tmp_path: Path) -> None:
     out, _ = toy_run
     for name in ("traces.png", "locking_master_slave.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert b"Transient Analysis" in (out / "toy_pair.raw").read_bytes()[:300]
+    assert not (out / "toy_pair.raw").exists()
+    proc = run_cli("simulate", TOY, "-o", tmp_path, "-q", "--tstop", "0.1", "--no-plot", "--raw")
+    assert proc.returncode == 0, proc.stderr
+    assert b"Transient Analysis" in (tmp_path / "toy_pair.raw").read_bytes()[:300]
+    assert "toy_pair.raw" in proc.stdout
 
 
 def test_locking_data_in_summary(toy_run: tuple[Path, str]) -> None:

@@ -154,7 +154,8 @@ def test_full_disk_exits_1_and_truncates_nothing(small_disk: Path) -> None:
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert "waveforms.csv" in before and "traces.png" in before
     # a run whose outputs cannot fit: 50,000 points of waveforms into what is left of 400 kB
-    big = _simulate(rc, "-o", out, "-q", "--tstop", "0.5", "--param", "rval=1")
+    big = _simulate(rc, "-o", out, "-q", "--tstop", "0.5", "--param", "rval=1",
+                    "--full-resolution")
     _, err = big.communicate(timeout=300)
     assert big.returncode == 1, err
     assert "disk is full" in err and "Traceback" not in err

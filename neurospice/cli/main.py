@@ -106,6 +106,14 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                    help="waveform table: CSV, Parquet (units in the column metadata), or auto: "
                         "Parquet above 2 million values (default)")
+    p.add_argument("--full-resolution", action="store_true",
+                   help="keep every time point ngspice computed in the waveform table (default: "
+                        "the points that give every vector back within --waveform-tol)")
+    p.add_argument("--waveform-tol", default="1e-3", metavar="FRACTION",
+                   help="largest deviation of the reduced waveform table from the full one, "
+                        "as a fraction of each vector's range (default 1e-3)")
+    p.add_argument("--raw", action="store_true",
+                   help="also keep ngspice's binary raw file (every point) as FILE.raw")
     p.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -325,6 +333,10 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
     timeout = _positive(args.timeout, "--timeout")
     t_skip = _positive(args.t_skip, "--t-skip", allow_zero=True)
+    waveform_tol = _positive(args.waveform_tol, "--waveform-tol", allow_zero=True)
+    if waveform_tol >= 0.5:
+        raise UsageError(f"--waveform-tol {args.waveform_tol}: a fraction of each vector's range "
+                         "below 0.5 (0 keeps every point)")
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
     return simulate_file(
@@ -351,6 +363,8 @@ def _simulate(args: argparse.Namespace) -> int:
         energy=args.energy,
         verify=args.verify,
         fmt=args.format,
+        waveform_tol=0.0 if args.full_resolution else waveform_tol,
+        raw=args.raw,
         args=args,
     )
 

@@ -20,11 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
 from neurospice.errors import UsageError
 from neurospice.files import OutputLock, prepare_output_dir
-from neurospice.sim.ngspice import RunLimits, Waveforms, run_all
+from neurospice.sim.ngspice import (
+    RunLimits,
+    Waveforms,
+    Worker,
+    read_paths_for,
+    run_all,
+    start_worker,
+)
 from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import DeckError, PreparedDeck
 
@@ -55,6 +60,7 @@ def run_with_progress(
     desc: str = "ngspice",
     limits: RunLimits | None = None,
     plot: bool = True,
+    worker: Worker | None = None,
 ) -> list[Waveforms]:
     """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
 
@@ -62,7 +68,11 @@ def run_with_progress(
     imported in a background thread, so their start-up cost overlaps the simulation.
     """
     threading.Thread(target=_preload, args=(plot,), daemon=True).start()
-    with tqdm(total=100.0, desc=desc, unit="%", disable=True if quiet else None,
+    if quiet or not sys.stderr.isatty():  # no bar to draw: tqdm is not even imported
+        return run_all(deck, raw_file=raw_file, timeout=timeout, limits=limits, worker=worker)
+    from tqdm import tqdm
+
+    with tqdm(total=100.0, desc=desc, unit="%",
               bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}]") as bar:
 
         def progress(_analysis: str, pct: float) -> None:
@@ -70,7 +80,7 @@ def run_with_progress(
             bar.refresh()
 
         return run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout,
-                       limits=limits)
+                       limits=limits, worker=worker)
 
 
 def _preload(plot: bool) -> None:
@@ -107,9 +117,39 @@ def simulate_file(
     energy: bool = False,
     verify: int = 0,
     fmt: str = "auto",
+    waveform_tol: float = 1e-3,
+    raw: bool = False,
     args: Any = None,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status."""
+
+    worker = None
+    if engine == "spice" and not sweeps and runs == 1 and not tols:
+        # one ngspice run: its worker starts (Python, sandbox, ngspice) while the deck compiles
+        worker = start_worker(read_paths_for(path.absolute().parent), raw=raw, timeout=timeout,
+                              limits=RunLimits(timeout=timeout or RunLimits.timeout,
+                                               memory=memory or RunLimits.memory))
+    try:
+        return _simulate_file(path, worker=worker, output=output, params=params, tstop=tstop,
+                              runs=runs, seed=seed, sweeps=sweeps, workers=workers,
+                              scheduler=scheduler, resume=resume, timeout=timeout,
+                              t_skip=t_skip, plot=plot, quiet=quiet, control=control,
+                              limits=limits, memory=memory, tols=tols, tol_dist=tol_dist,
+                              engine=engine, energy=energy, verify=verify, fmt=fmt,
+                              waveform_tol=waveform_tol, raw=raw, args=args)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
+                   params: dict[str, str] | None, tstop: float | None, runs: int,
+                   seed: int | None, sweeps: Sequence[str], workers: int | None,
+                   scheduler: str | None, resume: bool, timeout: float | None, t_skip: float,
+                   plot: bool, quiet: bool, control: ControlMode, limits: Limits | None,
+                   memory: int | None, tols: Sequence[str], tol_dist: str, engine: str,
+                   energy: bool, verify: int, fmt: str, waveform_tol: float, raw: bool,
+                   args: Any) -> int:
     from neurospice.network.loading import load_deck
 
     deck = load_deck(path, control=control, limits=limits)
@@ -174,9 +214,9 @@ def simulate_file(
 
             plots = run_model(deck)
         else:
-            plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw",
+            plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw" if raw else None,
                                       timeout=timeout, quiet=quiet, desc=path.name,
-                                      limits=run_limits, plot=plot)
+                                      limits=run_limits, plot=plot, worker=worker)
         wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
         log.info("sandbox: %s", wf.sandbox)
         if wf.analysis != "tran":
@@ -210,16 +250,23 @@ def simulate_file(
             if plot:
                 energy_plot = plot_energy(report, outdir / "energy.png",
                                           title=f"{run_title(deck, summary)}: energy")
-        written = write_outputs(deck, wf, summary, outdir, plot=plot, fmt=fmt)
+        written = write_outputs(deck, wf, summary, outdir, plot=plot, fmt=fmt,
+                                tol=waveform_tol)
         if energy_plot is not None:
             written.append(energy_plot)
         if plot:
             written += _memristor_plots(deck, wf, outdir, title=run_title(deck, summary))
-        raw = outdir / f"{path.stem}.raw"
+        raw_path = outdir / f"{path.stem}.raw"
         set_aside_stale(outdir, started)
         print(format_summary(summary))
+        table = summary.run.get("waveform_table", {})
+        assert isinstance(table, dict)
+        if table.get("rows", 0) < table.get("of", 0):
+            print(f"  waveform table: {table['rows']:,} of {table['of']:,} time points, every "
+                  f"vector within {100 * float(table['tol']):g} % of its range (linear "
+                  "interpolation); --full-resolution keeps them all")
         print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)}"
-              + (f" and {raw.name}" if raw.exists() else "") + f" in {outdir}")
+              + (f" and {raw_path.name}" if raw and raw_path.exists() else "") + f" in {outdir}")
         return 0
 
 

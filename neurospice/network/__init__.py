@@ -4,33 +4,41 @@
 >>> net = parse_network("neuron a : fhn\\nneuron b : fhn\\na -> load(10k) -> b\\n", "ab.nsn")
 >>> [n.name for n in net.neurons]
 ['a', 'b']
+
+The names load on first use: a ``.cir`` run never pays for the grammar.
 """
 
-from neurospice.network.assembler import Deck, build_deck, compile_file, compile_network
-from neurospice.network.errors import NetworkSemanticError, NetworkSyntaxError
-from neurospice.network.network import (
-    Connection,
-    Ground,
-    Load,
-    LockPair,
-    Memristor,
-    Network,
-    Neuron,
-    NodeDecl,
-    Param,
-    ParamOverride,
-    Probe,
-    Ref,
-    Resistor,
-    Seed,
-    Source,
-    Synapse,
-    Tran,
-    TranOption,
-    Use,
-    Value,
-)
-from neurospice.network.transformer import RESERVED_WORDS, load_network, parse_network
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neurospice.network.assembler import Deck, build_deck, compile_file, compile_network
+    from neurospice.network.errors import NetworkSemanticError, NetworkSyntaxError
+    from neurospice.network.network import (
+        Connection,
+        Ground,
+        Load,
+        LockPair,
+        Memristor,
+        Network,
+        Neuron,
+        NodeDecl,
+        Param,
+        ParamOverride,
+        Probe,
+        Ref,
+        Resistor,
+        Seed,
+        Source,
+        Synapse,
+        Tran,
+        TranOption,
+        Use,
+        Value,
+    )
+    from neurospice.network.transformer import RESERVED_WORDS, load_network, parse_network
 
 __all__ = [
     "Connection",
@@ -63,3 +71,14 @@ __all__ = [
     "load_network",
     "parse_network",
 ]
+
+#: where each name lives; loaded on first use (a ``.cir`` run never needs the grammar)
+_MODULES = ("assembler", "errors", "network", "transformer")
+
+
+def __getattr__(name: str) -> Any:
+    for module in _MODULES:
+        mod = importlib.import_module(f"neurospice.network.{module}")
+        if hasattr(mod, name):
+            return getattr(mod, name)
+    raise AttributeError(f"module 'neurospice.network' has no attribute {name!r}")

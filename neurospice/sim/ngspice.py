@@ -27,13 +27,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import SimulationError, SimulationTimeout
 from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
 from neurospice.spice.resources import NETLISTS_DIR
+
+if TYPE_CHECKING:  # numpy loads after the worker has started (see _load_plots)
+    import numpy as np
 
 __all__ = [
     "DeckError",
@@ -42,6 +43,11 @@ __all__ = [
     "run_deck",
     "run_text",
     "run_prepared",
+    "run_all",
+    "RunLimits",
+    "Worker",
+    "start_worker",
+    "read_paths_for",
 ]
 
 
@@ -256,16 +262,28 @@ def run_all(
     progress: ProgressFn | None = None,
     timeout: float | None = None,
     limits: RunLimits | None = None,
+    worker: Worker | None = None,
 ) -> list[Waveforms]:
-    """Run ``deck`` and return the waveforms of every analysis, in the order they ran."""
+    """Run ``deck`` and return the waveforms of every analysis, in the order they ran.
+
+    ``worker``, from :func:`start_worker`, is used when it was started for this deck's folder
+    and these settings (and closed otherwise); by default a new worker starts.
+    """
     if not deck.analyses():
+        if worker is not None:
+            worker.close()
         raise DeckError(
             "the deck has no analysis card (.tran, .ac, .dc or .op); add one",
             path=deck.source,
         )
-    read = [str(deck.base_dir), str(NETLISTS_DIR)]
-    return _execute(deck.text, _name(deck), deck=deck, read_paths=read, raw_file=raw_file,
-                    progress=progress, timeout=timeout, limits=limits)
+    return _execute(deck.text, _name(deck), deck=deck, read_paths=read_paths_for(deck.base_dir),
+                    raw_file=raw_file, progress=progress, timeout=timeout, limits=limits,
+                    worker=worker)
+
+
+def read_paths_for(base_dir: Path) -> list[str]:
+    """What a worker running a deck of the folder ``base_dir`` may read besides the system."""
+    return [str(base_dir), str(NETLISTS_DIR)]
 
 
 _LIVE: set[subprocess.Popen[str]] = set()
@@ -321,35 +339,66 @@ def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict,
     return messages, tail
 
 
-def _execute(
-    text: str,
-    name: str,
-    *,
-    deck: PreparedDeck | None,
-    read_paths: list[str],
-    raw_file: Path | None,
-    progress: ProgressFn | None,
-    timeout: float | None,
-    limits: RunLimits | None,
-    raw_messages: list[str] | None = None,
-) -> Any:
-    limits = limits or RunLimits()
+@dataclass(eq=False)
+class Worker:
+    """A worker process that has started, sandboxed itself and loaded ngspice, and waits for
+    its deck (see :func:`start_worker`)."""
+
+    proc: subprocess.Popen[str]
+    jobdir: Path
+    key: tuple[Any, ...]
+    tail: list[str]
+    reader: threading.Thread
+    progress: list[ProgressFn | None] = field(default_factory=lambda: [None])
+    #: set when the worker said its results are complete, or its stderr closed (it ended)
+    done: threading.Event = field(default_factory=threading.Event)
+    finished: list[bool] = field(default_factory=lambda: [False])
+
+    def close(self) -> None:
+        """Stop the process (if it still runs) and remove its folder."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with _LIVE_LOCK:
+            _LIVE.discard(self.proc)
+        for stream in (self.proc.stdin, self.proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        shutil.rmtree(self.jobdir, ignore_errors=True)
+
+
+def _wall(timeout: float | None, limits: RunLimits) -> float:
     wall = timeout if timeout is not None else limits.timeout
     if not (wall > 0 and math.isfinite(wall)):
         raise SimulationError(f"the time limit must be a positive number of seconds (got {wall})")
+    return wall
+
+
+def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
+                 limits: RunLimits | None = None,
+                 raw_messages: list[str] | None = None) -> Worker:
+    """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`).
+
+    The worker starts Python, sandboxes itself and loads ngspice while the caller is still
+    compiling its deck; :func:`run_all` then hands it the deck. Close it (``worker.close()``)
+    if it is not used.
+    """
+    limits = limits or RunLimits()
+    wall = _wall(timeout, limits)
     _remove_stale_jobdirs()
     jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
-    proc: subprocess.Popen[str] | None = None
+    job = {
+        "read_paths": read_paths,
+        "cpu_seconds": int(wall * 1.5 + 30),
+        "address_space": limits.memory,
+        "file_size": limits.file_size,
+        "sandbox": limits.sandbox,
+        "raw": raw,
+    }
     try:
-        (jobdir / "deck.cir").write_text(text)
-        job = {
-            "read_paths": read_paths,
-            "cpu_seconds": int(wall * 1.5 + 30),
-            "address_space": limits.memory,
-            "file_size": limits.file_size,
-            "sandbox": limits.sandbox,
-            "raw": raw_file is not None,
-        }
         (jobdir / "job.json").write_text(json.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)
@@ -361,36 +410,76 @@ def _execute(
             [sys.executable, "-m", "neurospice.sim.worker", str(jobdir)],
             cwd=jobdir,
             env=env,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
         )
-        with _LIVE_LOCK:
-            _LIVE.add(proc)
-        log.info("%s: ngspice worker %d started in %s (wall limit %g s)", name, proc.pid,
+    except BaseException:
+        shutil.rmtree(jobdir, ignore_errors=True)
+        raise
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    tail: list[str] = raw_messages if raw_messages is not None else []
+    worker = Worker(proc, jobdir, (tuple(read_paths), raw, limits, wall), tail,
+                    threading.Thread(target=lambda: None))
+    worker.reader = threading.Thread(target=_read_progress, args=(worker,), daemon=True)
+    worker.reader.start()
+    return worker
+
+
+def _execute(
+    text: str,
+    name: str,
+    *,
+    deck: PreparedDeck | None,
+    read_paths: list[str],
+    raw_file: Path | None,
+    progress: ProgressFn | None,
+    timeout: float | None,
+    limits: RunLimits | None,
+    raw_messages: list[str] | None = None,
+    worker: Worker | None = None,
+) -> Any:
+    limits = limits or RunLimits()
+    wall = _wall(timeout, limits)
+    key = (tuple(read_paths), raw_file is not None, limits, wall)
+    if worker is not None and (worker.key != key or worker.proc.poll() is not None):
+        worker.close()
+        worker = None
+    if worker is None:
+        worker = start_worker(read_paths, raw=raw_file is not None, timeout=timeout,
+                              limits=limits, raw_messages=raw_messages)
+    proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
+    worker.progress[0] = progress
+    try:
+        (jobdir / "deck.cir").write_text(text)
+        log.info("%s: ngspice worker %d runs in %s (wall limit %g s)", name, proc.pid,
                  jobdir, wall)
-        tail: list[str] = raw_messages if raw_messages is not None else []
-        reader = threading.Thread(
-            target=_read_progress, args=(proc, progress, tail), daemon=True
-        )
-        reader.start()
+        assert proc.stdin is not None
         try:
-            proc.wait(timeout=wall)
-        except subprocess.TimeoutExpired:
+            proc.stdin.write("go\n")
+            proc.stdin.close()
+        except OSError:  # the worker already ended: reported below from its status
+            pass
+        if not worker.done.wait(timeout=wall):
             proc.kill()
             proc.wait()
-            reader.join(timeout=5)
+            worker.reader.join(timeout=5)
             raise SimulationTimeout(
                 f"{name}: the simulation did not finish within {wall:g} s and was "
                 "stopped; shorten .tran, loosen its max step, or raise --timeout"
-            ) from None
-        reader.join(timeout=5)
+            )
         msg_file = jobdir / "messages.json"
+        if worker.finished[0] and deck is not None:
+            pass  # complete results; the worker frees ngspice and exits meanwhile
+        else:
+            proc.wait()
+            worker.reader.join(timeout=5)
         if deck is None and (proc.returncode != 0 or not msg_file.is_file()):
             return {"status": "crashed", "returncode": proc.returncode, "stderr": [],
                     "stdout": [], "jobdir_files": sorted(p.name for p in jobdir.iterdir())}
-        if proc.returncode != 0 or not msg_file.is_file():
+        if not worker.finished[0] and (proc.returncode != 0 or not msg_file.is_file()):
             detail = "\n".join(tail[-8:]).strip()
             why = _signal_reason(proc.returncode)
             raise SimulationError(
@@ -421,15 +510,7 @@ def _execute(
             wf.sandbox = dict(messages.get("sandbox", {}))
         return plots
     finally:
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            with _LIVE_LOCK:
-                _LIVE.discard(proc)
-            if proc.stderr is not None:
-                proc.stderr.close()
-        shutil.rmtree(jobdir, ignore_errors=True)
+        worker.close()
 
 
 def _signal_reason(code: int | None) -> str:
@@ -444,20 +525,31 @@ def _signal_reason(code: int | None) -> str:
     return f"worker exit status {code}"
 
 
-def _read_progress(proc: subprocess.Popen[str], progress: ProgressFn | None,
-                   tail: list[str]) -> None:
+def _read_progress(worker: Worker) -> None:
+    """Follow the worker's stderr: progress lines to its callback, ``@@done``, other lines to
+    its tail (for error messages)."""
+    proc = worker.proc
     assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("@@progress "):
-            if progress is not None:
-                parts = line.split()
-                try:
-                    progress(parts[1], float(parts[2]))
-                except (IndexError, ValueError):
-                    pass
-        else:
-            tail.append(line.rstrip())
-            del tail[:-40]
+    try:
+        for line in proc.stderr:
+            if line.startswith("@@progress "):
+                fn = worker.progress[0]
+                if fn is not None:
+                    parts = line.split()
+                    try:
+                        fn(parts[1], float(parts[2]))
+                    except (IndexError, ValueError):
+                        pass
+            elif line.startswith("@@done"):
+                worker.finished[0] = True
+                worker.done.set()
+            else:
+                worker.tail.append(line.rstrip())
+                del worker.tail[:-40]
+    except (OSError, ValueError):  # the stream was closed under us (the worker was discarded)
+        pass
+    finally:
+        worker.done.set()
 
 
 def _name(deck: PreparedDeck) -> str:
@@ -466,6 +558,8 @@ def _name(deck: PreparedDeck) -> str:
 
 def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:
     """The worker's vectors: views into one array read from ``result.bin`` (see the worker)."""
+    import numpy as np
+
     path = jobdir / "result.bin"
     data = np.fromfile(path, dtype=np.uint8) if path.is_file() else np.zeros(0, np.uint8)
     out: list[Waveforms] = []

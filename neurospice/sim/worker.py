@@ -2,12 +2,14 @@
 
 Started by :mod:`neurospice.sim.ngspice` as ``python -m neurospice.sim.worker JOBDIR`` with
 JOBDIR as its working directory and ``HOME``, so that no ``.spiceinit`` of the user's is
-sourced. It reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of every plot
+sourced. It reads ``JOBDIR/job.json``, sandboxes itself, loads ngspice and waits for a line
+``go`` on stdin (anything else, or end of input, ends it): the parent compiles its deck
+meanwhile. Then it reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of every plot
 to ``JOBDIR/result.bin`` (the raw bytes of each vector, one after the other; where each one
 starts is in ``messages.json``), the raw file of the last plot to ``JOBDIR/result.raw`` when
 the job asks for it, and what ngspice printed to ``JOBDIR/messages.json``. Progress goes to
-stderr as ``@@progress <analysis> <percent>`` lines. Then it frees ngspice (``destroy all``,
-``remcirc``) and exits.
+stderr as ``@@progress <analysis> <percent>`` lines, and ``@@done`` when the results are
+complete. Then it frees ngspice (``destroy all``, ``remcirc``) and exits.
 
 ngspice's shared-library API (``ngSpice_Init``, ``ngSpice_Circ``, ``ngSpice_Command``,
 ``ngSpice_AllPlots``, ``ngSpice_AllVecs``, ``ngGet_Vec_Info``; sharedspice.h) is reached with
@@ -146,6 +148,9 @@ def _run(jobdir: Path) -> int:
     callbacks = (_SendChar(send_char), _SendStat(send_stat), _ControlledExit(controlled_exit))
     lib = _open_library()
     lib.ngSpice_Init(*callbacks, None, None, None, None)
+    # ready: the parent may still be compiling the deck; it writes deck.cir, then says "go"
+    if sys.stdin.readline().strip() != "go":
+        return 0
 
     lines = [line.encode("utf-8") for line in (jobdir / "deck.cir").read_text().splitlines()]
     circ = (ctypes.c_char_p * (len(lines) + 2))(*lines, b"", None)
@@ -162,10 +167,12 @@ def _run(jobdir: Path) -> int:
         if job.get("raw") and names and names[0] != "const":
             lib.ngSpice_Command(b"set filetype=binary")
             lib.ngSpice_Command(f"write {jobdir / 'result.raw'}".encode())
-    (jobdir / "messages.json").write_text(
-        json.dumps({"status": status, "stdout": stdout, "stderr": stderr, "plots": plots,
-                    "sandbox": report})
-    )
+    tmp = jobdir / "messages.json.tmp"
+    tmp.write_text(json.dumps({"status": status, "stdout": stdout, "stderr": stderr,
+                               "plots": plots, "sandbox": report}))
+    os.replace(tmp, jobdir / "messages.json")
+    # the parent reads the results now, while this process frees ngspice and exits
+    print("@@done", file=sys.stderr, flush=True)
     lib.ngSpice_Command(b"destroy all")
     lib.ngSpice_Command(b"remcirc")
     return 0

@@ -1,29 +1,34 @@
 """Python side of the circuit library: read ``netlists/lib``, look models up, check parameters.
 
-The ``.lib`` files are the single source of truth for pins, parameters and defaults.
+The ``.lib`` files are the single source of truth for pins, parameters and defaults. The names
+below load on first use (so that importing one module of this package, e.g. by the ngspice
+worker, does not parse the library).
 
 >>> from neurospice.spice import Registry, parse_si
 >>> parse_si("2.2u")
 2.2e-06
 """
 
-from neurospice.spice.library import (
-    LibraryFile,
-    ModelKind,
-    SubcktModel,
-    default_library_dir,
-    is_number,
-    library_files,
-    parse_library,
-    parse_library_text,
-    parse_si,
-)
-from neurospice.spice.registry import (
-    InvalidParameterError,
-    Registry,
-    UnknownModelError,
-    positive_param,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "LibraryFile": "library",
+    "ModelKind": "library",
+    "SubcktModel": "library",
+    "default_library_dir": "library",
+    "is_number": "library",
+    "library_files": "library",
+    "parse_library": "library",
+    "parse_library_text": "library",
+    "parse_si": "library",
+    "InvalidParameterError": "registry",
+    "Registry": "registry",
+    "UnknownModelError": "registry",
+    "positive_param": "registry",
+}
 
 __all__ = [
     "InvalidParameterError",
@@ -40,3 +45,29 @@ __all__ = [
     "parse_si",
     "positive_param",
 ]
+
+if TYPE_CHECKING:
+    from neurospice.spice.library import (
+        LibraryFile,
+        ModelKind,
+        SubcktModel,
+        default_library_dir,
+        is_number,
+        library_files,
+        parse_library,
+        parse_library_text,
+        parse_si,
+    )
+    from neurospice.spice.registry import (
+        InvalidParameterError,
+        Registry,
+        UnknownModelError,
+        positive_param,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'neurospice.spice' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"neurospice.spice.{module}"), name)
