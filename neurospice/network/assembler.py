@@ -52,9 +52,10 @@ from neurospice.network.network import (
     Ref,
     Resistor,
     Source,
+    Train,
     Value,
 )
-from neurospice.spice.library import SubcktModel, default_library_dir
+from neurospice.spice.library import SubcktModel, default_library_dir, parse_si
 from neurospice.spice.registry import (
     InvalidParameterError,
     Registry,
@@ -66,10 +67,19 @@ __all__ = ["Deck", "build_deck", "compile_network", "compile_file"]
 GROUND = "0"
 
 _SOURCE_SPEC_RE = re.compile(
-    r"^(?:(?:dc|ac|sin|pulse|pwl|exp|sffm|am|trnoise|trrandom)\b|[+-]?\.?\d)", re.IGNORECASE
+    r"^(?:(?:dc|ac|sin|pulse|pwl|exp|sffm|am|trnoise|trrandom|spikes)\b|[+-]?\.?\d)",
+    re.IGNORECASE
 )
+_SPIKES_RE = re.compile(r"^spikes\s*\((.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_SPIKES_ARG_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*(\{[^{}]*\}|[^\s,{}()]+)\s*(?:,|$)")
 _TRAN_OPTIONS = ("step", "start", "max_step", "reltol")
-_TRAN_FLAGS = ("uic",)
+_TRAN_FLAGS = ("uic", "gear")
+
+#: Parameters of a spike train (``train``) and their defaults (SI units: V, s).
+TRAIN_DEFAULTS: dict[str, float] = {
+    "vp": 2.2, "ts": 20e-9, "vh": 0.8, "th": 370e-9, "period": 0.0, "delay": 0.0, "edge": 1e-9,
+}
+_TRAIN_POSITIVE = ("ts", "th", "period", "edge")
 
 
 @dataclass(frozen=True)
@@ -265,6 +275,11 @@ class _Assembler:
                     self.check_resistance(decl.value, decl.name)
                     self.elements[key] = _Element(key, "resistor", ("p", "n"), decl.line,
                                                   decl.column, None, decl)
+                case Source() if _SPIKES_RE.match(decl.spec) or decl.spec.lower() == "spikes":
+                    train = self.read_spikes(decl)
+                    self.check_train(train)
+                    self.elements[key] = _Element(key, "source", ("p", "n"), decl.line,
+                                                  decl.column, None, train)
                 case Source():
                     if not _SOURCE_SPEC_RE.match(decl.spec):
                         raise self.error(
@@ -276,6 +291,74 @@ class _Assembler:
                                                   decl.column, None, decl)
         for seed in self.net.seeds:
             self.set_seed(seed.value, seed.line, seed.column)
+
+    def read_spikes(self, decl: Source) -> Train:
+        """The ``spikes(name = value, ...)`` spec of a source as a :class:`Train`."""
+        m = _SPIKES_RE.match(decl.spec)
+        body = m.group(1) if m else ""
+        args: list[ParamOverride] = []
+        pos = 0
+        offset = decl.spec.find("(") + 1
+        while body[pos:].strip():
+            a = _SPIKES_ARG_RE.match(body, pos)
+            if a is None:
+                raise self.error(
+                    f"source '{decl.name}': cannot read '{body[pos:].strip()}' in spikes(...); "
+                    "write name = value pairs separated by commas, e.g. "
+                    "'spikes(period = 1.6u, delay = 0.4u, vp = 2.2)'",
+                    decl.spec_line, decl.spec_column + offset + pos, decl.name)
+            text = a.group(2)
+            col = decl.spec_column + offset + a.start(2)
+            if text.startswith("{"):
+                value = Value(text, "expr", None, decl.spec_line, col)
+            elif re.match(r"^[A-Za-z_]\w*$", text):
+                value = Value(text, "param", None, decl.spec_line, col)
+            else:
+                try:
+                    value = Value(text, "number", parse_si(text), decl.spec_line, col)
+                except ValueError:
+                    raise self.error(f"source '{decl.name}': '{text}' is not a number",
+                                     decl.spec_line, col, decl.name) from None
+            args.append(ParamOverride(a.group(1), value, decl.spec_line,
+                                      decl.spec_column + offset + a.start(1)))
+            pos = a.end()
+        return Train(decl.name, tuple(args), decl.line, decl.column, decl.name_column)
+
+    def check_train(self, decl: Train) -> None:
+        seen: set[str] = set()
+        for arg in decl.args:
+            key = arg.name.lower()
+            if key not in TRAIN_DEFAULTS:
+                raise self.error(
+                    f"spike train '{decl.name}' has no parameter '{arg.name}'; parameters: "
+                    + ", ".join(TRAIN_DEFAULTS) + _did_you_mean(key, TRAIN_DEFAULTS),
+                    arg.line, arg.column, arg.name)
+            if key in seen:
+                raise self.error(f"parameter '{arg.name}' given twice for '{decl.name}'",
+                                 arg.line, arg.column, arg.name)
+            seen.add(key)
+            self.check_value(arg.value, f"parameter '{arg.name}' of '{decl.name}'")
+            num = arg.value.number
+            if num is not None and (num < 0 or (key in _TRAIN_POSITIVE and num == 0)):
+                raise self.error(
+                    f"spike train '{decl.name}': {arg.name} must be "
+                    f"{'> 0' if key in _TRAIN_POSITIVE else '>= 0'} (got {arg.value.text})",
+                    arg.value.line, arg.value.column, arg.name)
+        if "period" not in seen:
+            raise self.error(f"spike train '{decl.name}' needs a period (s), e.g. "
+                             "'period = 1.6u'", decl.line, _name_column(decl), decl.name)
+        given = {a.name.lower(): a.value.number for a in decl.args}
+        nums = {k: given.get(k, v) for k, v in TRAIN_DEFAULTS.items()} if "period" in given else {}
+        if all(v is not None for v in nums.values()):
+            edge, ts, th = nums["edge"], nums["ts"], nums["th"]
+            assert edge is not None and ts is not None and th is not None
+            period = nums["period"]
+            assert period is not None
+            if edge >= min(ts, th) or ts + th > period:
+                raise self.error(
+                    f"spike train '{decl.name}': needs edge < ts, edge < th and ts + th <= "
+                    f"period (got edge {edge:g}, ts {ts:g}, th {th:g}, period {period:g} s)",
+                    decl.line, _name_column(decl), decl.name)
 
     def model(self, name: str, line: int, column: int, registry: Registry) -> SubcktModel:
         if name in registry:
@@ -573,12 +656,13 @@ class _Assembler:
             if ref.pin is None:
                 if target.kind == "neuron":
                     add(label, node_vector(_pin_key(target.name, "mem"), ref))
-                elif target.kind == "source" and isinstance(target.decl, Source):
+                elif target.kind == "source" and isinstance(target.decl, (Source, Train)):
                     for pin in target.pins:
                         key = _pin_key(target.name, pin)
                         if nodes.get(key, GROUND) != GROUND:
                             add(f"{label}.{pin}", f"v({nodes[key]})")
-                    # a source's probe also saves its current (a 0 V source is an ammeter)
+                    # a source's probe also saves its current (a 0 V source is an ammeter;
+                    # a spike train's: its first source's)
                     if target.decl.kind == "v":
                         add(f"{label}.i", f"i(v{target.name})")
                 else:
@@ -673,8 +757,10 @@ class _Assembler:
             parts.append(opts["start"].spice() if "start" in opts else "0")
         if "max_step" in opts:
             parts.append(opts["max_step"].spice())
-        parts.extend(flags)
+        parts.extend(f for f in flags if f != "gear")
         card = " ".join(parts)
+        if "gear" in flags:  # the stiff second-order synapses want an L-stable integrator
+            card = f".options method=gear\n{card}"
         if "reltol" in opts:  # the solver's relative tolerance travels with the analysis
             card = f".options reltol={opts['reltol'].spice()}\n{card}"
 
@@ -693,6 +779,35 @@ class _Assembler:
             return f'.include "{rel.as_posix()}"'
         except ValueError:
             return f'.include "{path.as_posix()}"'
+
+
+def _train_cards(name: str, decl: Train, p_node: str, n_node: str) -> list[str]:
+    """Two PULSE sources in series: ``+vp`` for ``ts``, then ``-vh`` for ``th``, every period.
+
+    Each pulse's width counts its rise and half its fall (PW = width - edge), so the area is
+    amplitude x width; the heating pulse starts when the programming pulse starts to fall.
+    """
+    given = {a.name.lower(): a.value for a in decl.args}
+
+    def x(key: str) -> str:
+        value = given.get(key)
+        if value is None:
+            return f"{TRAIN_DEFAULTS[key]:.9g}"
+        if value.number is not None:
+            return f"{value.number:.9g}"
+        return "(" + value.spice().strip("{}") + ")"
+
+    def num(expr: str) -> str:
+        return "{" + expr + "}" if expr.startswith("(") else expr
+
+    mid = f"{name}_mid"
+    vp, ts, vh, th, per, delay, edge = (x(k) for k in ("vp", "ts", "vh", "th", "period",
+                                                         "delay", "edge"))
+    prog = (f"V{name} {p_node} {mid} pulse(0 {num(vp)} {num(delay)} {num(edge)} {num(edge)} "
+            f"{{{ts}-{edge}}} {num(per)})")
+    heat = (f"V{name}_h {mid} {n_node} pulse(0 {{-{vh}}} {{{delay}+{ts}}} {num(edge)} "
+            f"{num(edge)} {{{th}-{edge}}} {num(per)})")
+    return [prog, heat]
 
 
 def _name_column(decl: object) -> int:
@@ -845,6 +960,9 @@ def build_deck(
                     # to push toward the arrow (into p's node), the source is written n -> p
                     p_node, n_node = n_node, p_node
                 lines.append(f"{letter}{el.name} {p_node} {n_node} {decl.spec}")
+            elif isinstance(decl, Train):
+                p_node, n_node = pin_nodes(el)
+                lines.extend(_train_cards(el.name, decl, p_node, n_node))
     netlist = "\n".join(lines) + "\n"
     analysis: list[str] = []
     if tran is not None:

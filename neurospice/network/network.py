@@ -21,6 +21,7 @@ __all__ = [
     "Synapse",
     "Resistor",
     "Source",
+    "Train",
     "NodeDecl",
     "Ref",
     "Ground",
@@ -147,6 +148,26 @@ class Source:
     name_column: int  #: column of the declared name
     spec_line: int
     spec_column: int
+
+
+@dataclass(frozen=True)
+class Train:
+    """``source name : spikes(period = 1.6u, delay = 0, ...)``: a presynaptic spike train.
+
+    Every ``period`` (s) from ``delay`` (s): ``+vp`` (V) for ``ts`` (s), then at once ``-vh``
+    (V) for ``th`` (s), edges ``edge`` (s).  Pins ``p n`` and wiring as a voltage source.
+    The parser gives a :class:`Source` (its spec is free text); the assembler reads the
+    ``spikes(...)`` spec into this record.
+    """
+
+    name: str
+    args: tuple[ParamOverride, ...]
+    line: int
+    column: int
+    name_column: int  #: column of the declared name
+
+    #: a train is a voltage source for wiring and probes
+    kind: Literal["v"] = "v"
 
 
 @dataclass(frozen=True)

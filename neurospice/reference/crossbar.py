@@ -40,11 +40,15 @@ __all__ = [
     "CrossbarResult",
     "simulate_crossbar",
     "spatial_period",
+    "post_period",
     "add_crossbar_arguments",
     "crossbar_command",
 ]
 
 FloatArray = NDArray[np.float64]
+
+#: Engines of ``neurospice crossbar``: the map, or the ngspice circuit (small N).
+ENGINES = ("map", "spice")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,15 @@ class CrossbarConfig:
         Step control of the single-pulse variations
         (:func:`neurospice.reference.second_order.pulse_variation`): 0 freezes ``G`` over a
         pulse as the paper does (default); e.g. 0.01 follows the heating feedback.
+    every_pulse
+        False (default): the paper's pairing - a presynaptic programming pulse counts only as
+        the first spike of j after a postsynaptic spike, a postsynaptic one only on the
+        synapses that fired since the previous postsynaptic spike.  True: every programming
+        pulse reaches its device, as in a physical crossbar (the ngspice one,
+        :mod:`neurospice.reference.crossbar_spice`): each presynaptic spike of j at the
+        temperature left by the last postsynaptic spike (``gamma = inf`` before the first),
+        each postsynaptic spike on every synapse at the temperature left by its last
+        presynaptic spike.
     """
 
     n: int = 60
@@ -91,6 +104,7 @@ class CrossbarConfig:
     g_init: float = 1.0e-3
     presentations: int = 240
     rel_step: float = 0.0
+    every_pulse: bool = False
 
 
 @dataclass(frozen=True)
@@ -136,6 +150,14 @@ def spatial_period(g: FloatArray, rtol: float = 0.02) -> int:
     return 0
 
 
+def post_period(post: FloatArray) -> float:
+    """Median of the last postsynaptic intervals (s); ``nan`` with fewer than 3 spikes."""
+    if len(post) < 3:
+        return float("nan")
+    tail = np.diff(post)[-max(2, min(20, len(post) // 4)):]
+    return float(np.median(tail))
+
+
 def simulate_crossbar(
     cfg: CrossbarConfig, params: SecondOrderParams | None = None
 ) -> CrossbarResult:
@@ -154,6 +176,7 @@ def simulate_crossbar(
     g = np.full(n, float(cfg.g_init))
     last_post = -math.inf
     fired_since: dict[int, float] = {}  # neuron -> last pre time since the last post spike
+    last_pre: dict[int, float] = {}  # neuron -> its last pre time (every_pulse)
     posts: list[float] = []
     u = 0.0
     t_u = 0.0  # time at which u is known
@@ -167,10 +190,11 @@ def simulate_crossbar(
         j = k % n
         t_pre = k * big_t
         # post/pre variation at the first presynaptic spike of j after the last post spike
-        if j not in fired_since and math.isfinite(last_post):
-            gamma = (t_pre - last_post - tsh) / th
+        if cfg.every_pulse or (j not in fired_since and math.isfinite(last_post)):
+            gamma = (t_pre - last_post - tsh) / th if math.isfinite(last_post) else math.inf
             g[j] = max(p.gmin, g[j] + var(float(g[j]), gamma, -1))
         fired_since[j] = t_pre
+        last_pre[j] = t_pre
         # membrane: decay to the heating pulse, then charge toward R G_j vh
         t0 = t_pre + tsh
         u *= math.exp(-(t0 - t_u) / tau_m)
@@ -181,8 +205,9 @@ def simulate_crossbar(
             if dt_cross <= th:
                 t_post = t0 + dt_cross
                 posts.append(t_post)
-                for jj, tl in fired_since.items():
-                    gamma = (t_post - tl - tsh) / th
+                hit = last_pre if cfg.every_pulse else fired_since
+                for jj in range(n) if cfg.every_pulse else list(fired_since):
+                    gamma = (t_post - hit[jj] - tsh) / th if jj in hit else math.inf
                     g[jj] = min(p.gmax, g[jj] + var(float(g[jj]), gamma, +1))
                 fired_since = {}
                 last_post = t_post
@@ -191,13 +216,8 @@ def simulate_crossbar(
         u = u_inf + (u - u_inf) * math.exp(-th / tau_m)
         t_u = t_end
     post = np.array(posts)
-    if len(post) >= 3:
-        tail = np.diff(post)[-max(2, min(20, len(post) // 4)):]
-        pp = float(np.median(tail))
-    else:
-        pp = float("nan")
     return CrossbarResult(g=g, post_times=post, spatial_period=spatial_period(g),
-                          post_period_s=pp, period_s=big_t)
+                          post_period_s=post_period(post), period_s=big_t)
 
 
 def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path) -> None:
@@ -240,6 +260,12 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rel-step", type=float, default=d.rel_step,
                         help="step control of the single-pulse variations (0: G frozen over a "
                         "pulse, the paper's; e.g. 0.01 follows the heating feedback)")
+    parser.add_argument("--every-pulse", action="store_true",
+                        help="every programming pulse reaches its device (a physical crossbar; "
+                        "the paper counts only paired pulses)")
+    parser.add_argument("--engine", choices=ENGINES, default="map",
+                        help="map: the discrete-time map (any N); spice: the ngspice circuit "
+                        "built by the network language (N <= 12)")
     parser.add_argument("-o", "--output", type=Path, default=Path("crossbar_out"),
                         metavar="DIR")
     parser.add_argument("--no-plot", action="store_true")
@@ -251,10 +277,24 @@ def crossbar_command(args: argparse.Namespace) -> int:
         cfg = CrossbarConfig(n=args.n, period_ratio=args.period_ratio, th_ratio=args.th_ratio,
                              tau_m_ratio=args.tau_m_ratio, theta=args.theta, vp=args.vp,
                              vpost=args.vpost, g_init=args.g_init,
-                             presentations=args.presentations, rel_step=args.rel_step)
+                             presentations=args.presentations, rel_step=args.rel_step,
+                             every_pulse=getattr(args, "every_pulse", False))
         if cfg.n < 2 or cfg.presentations < 1:
             raise ValueError("--n must be >= 2 and --presentations >= 1")
-        res = simulate_crossbar(cfg)
+        engine = getattr(args, "engine", "map")
+        if engine == "spice":
+            from neurospice.reference.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
+
+            if cfg.n > SPICE_MAX_N:
+                print(f"error: --engine spice simulates every pulse of every synapse in ngspice "
+                      f"(~1 ns steps; a few seconds for N = 4 and 5 presentations, growing as "
+                      f"N^2), so it takes N <= {SPICE_MAX_N}; got --n {cfg.n}. Use --engine map "
+                      f"(the discrete-time map, any N), or a smaller --n to check the map "
+                      f"against the circuit.")
+                return 2
+            res = simulate_crossbar_spice(cfg)
+        else:
+            res = simulate_crossbar(cfg)
     except ValueError as exc:
         print(f"error: {exc}")
         return 2
@@ -262,6 +302,7 @@ def crossbar_command(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     doc = {
         "config": asdict(cfg),
+        "engine": getattr(args, "engine", "map"),
         "spatial_period": res.spatial_period,
         "post_period_s": res.post_period_s,
         "post_period_over_t": res.post_period_over_t,
