@@ -17,7 +17,7 @@ import pytest
 from helpers import DATA, ROOT
 
 TOY = DATA / "decks" / "toy_pair.cir"
-SWEEP = ["--sweep", "rc=1:12:12", "--tstop", "1.5", "--workers", "2", "-q", "--no-plot"]
+SWEEP = ["--sweep", "rc=1:12:12", "--tstop", "6", "--workers", "2", "-q", "--no-plot"]
 
 
 def _simulate(*args: str | Path) -> subprocess.Popen[str]:
@@ -112,7 +112,7 @@ def test_resume_ignores_rows_of_other_settings(tmp_path: Path,
     _, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
     final = _comparable(_rows(out / "sweep.csv"))
-    assert final == reference  # rewritten for tstop 1.5, not appended
+    assert final == reference  # rewritten for tstop 6, not appended
     assert not first & {r["key"] for r in final}
 
 

@@ -82,7 +82,7 @@ def test_network_syntax_error_exit_status_and_location(tmp_path: Path) -> None:
 def test_reference_board_network_file_matches_the_deck() -> None:
     """coupled_fhn.nsn and coupled_fhn.cir: same parameters, same spike times (within 0.5 %)."""
     from neurospice.analysis.spikes import detect_spikes
-    from neurospice.cli.main import load_deck
+    from neurospice.network.loading import load_deck
     from neurospice.sim.ngspice import run_prepared
 
     cir = load_deck(NETLISTS / "coupled_fhn.cir").with_tstop(1.0)

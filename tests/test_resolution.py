@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import DATA, run_cli
 from neurospice.report.resolution import reduce_rows
+
+from helpers import DATA, run_cli
 
 TOY = DATA / "decks" / "toy_pair.cir"
 

@@ -19,12 +19,11 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text
 from neurospice.meta import __version__
-from neurospice.network.loading import load_deck, network_deck_text
-from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.numbers import parse_si
 
 EXIT_OK = 0
@@ -37,7 +36,11 @@ MAX_RUNS = 100_000
 
 log = logging.getLogger(__name__)
 
-__all__ = ["main", "simulate_main", "load_deck", "UsageError", "Settings"]
+__all__ = ["main", "simulate_main", "UsageError", "Settings"]
+
+if TYPE_CHECKING:
+    from neurospice.sim.process import Worker
+    from neurospice.spice.compiler import ControlMode
 
 
 def _add_limits_args(p: argparse.ArgumentParser) -> None:
@@ -236,7 +239,7 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
         print(f"simulation failed: {exc}", file=sys.stderr)
         return EXIT_SIM
     except KeyboardInterrupt:
-        from neurospice.sim.ngspice import terminate_all
+        from neurospice.sim.process import terminate_all
 
         terminate_all()
         print("interrupted: finished results are kept", file=sys.stderr)
@@ -281,6 +284,8 @@ class Settings:
             raise UsageError("--ignore-control and --allow-control exclude each other")
         self.control: ControlMode = ("ignore" if args.__dict__.get("ignore_control") else
                                      "allow" if args.__dict__.get("allow_control") else "refuse")
+        from neurospice.spice.compiler import Limits
+
         self.limits = Limits(
             max_points=_positive(args.max_points, "--max-points"),
             max_file_bytes=int(_positive(args.max_deck_bytes, "--max-deck-bytes")),
@@ -321,7 +326,29 @@ def _tstop(text: str | None) -> float | None:
     return value
 
 
+def _early_worker(args: argparse.Namespace) -> Worker | None:
+    """Start the ngspice worker of a single spice run now, before the imports and the deck's
+    compilation, which then overlap its start-up (Python, sandbox, ngspice)."""
+    if args.engine != "spice" or args.sweep or args.runs != 1 or args.tol:
+        return None
+    from neurospice.sim.process import RunLimits, read_paths_for, start_worker
+
+    timeout = _positive(args.timeout, "--timeout")
+    memory = int(_positive(args.max_memory, "--max-memory"))
+    return start_worker(read_paths_for(args.file.absolute().parent), raw=args.raw,
+                        timeout=timeout, limits=RunLimits(timeout=timeout, memory=memory))
+
+
 def _simulate(args: argparse.Namespace) -> int:
+    worker = _early_worker(args)
+    try:
+        return _simulate_with(args, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
     from neurospice.cli.simulate import simulate_file
 
     settings = Settings(args)
@@ -365,11 +392,14 @@ def _simulate(args: argparse.Namespace) -> int:
         fmt=args.format,
         waveform_tol=0.0 if args.full_resolution else waveform_tol,
         raw=args.raw,
+        worker=worker,
         args=args,
     )
 
 
 def _build(args: argparse.Namespace) -> int:
+    from neurospice.network.loading import network_deck_text
+
     text = network_deck_text(args.file)
     if args.output:
         if args.output.is_dir():
@@ -382,6 +412,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _bom(args: argparse.Namespace) -> int:
+    from neurospice.network.loading import load_deck
     from neurospice.report.bom import bom_rows, format_bom, snapped, write_bom_csv
 
     deck = load_deck(args.file)
@@ -401,6 +432,8 @@ def _bom(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     settings = Settings(args)
+    from neurospice.network.loading import load_deck
+
     deck = load_deck(args.file, control=settings.control, limits=settings.limits)
     from neurospice.spice.checks import resolve_names
 

@@ -26,9 +26,7 @@ from neurospice.sim.ngspice import (
     RunLimits,
     Waveforms,
     Worker,
-    read_paths_for,
     run_all,
-    start_worker,
 )
 from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import DeckError, PreparedDeck
@@ -119,16 +117,14 @@ def simulate_file(
     fmt: str = "auto",
     waveform_tol: float = 1e-3,
     raw: bool = False,
+    worker: Worker | None = None,
     args: Any = None,
 ) -> int:
-    """Run FILE as the ``simulate`` command does; return the exit status."""
+    """Run FILE as the ``simulate`` command does; return the exit status.
 
-    worker = None
-    if engine == "spice" and not sweeps and runs == 1 and not tols:
-        # one ngspice run: its worker starts (Python, sandbox, ngspice) while the deck compiles
-        worker = start_worker(read_paths_for(path.absolute().parent), raw=raw, timeout=timeout,
-                              limits=RunLimits(timeout=timeout or RunLimits.timeout,
-                                               memory=memory or RunLimits.memory))
+    ``worker`` (:func:`~neurospice.sim.process.start_worker`, started by the command line
+    before its imports) runs the deck if it fits the run; it is closed either way.
+    """
     try:
         return _simulate_file(path, worker=worker, output=output, params=params, tstop=tstop,
                               runs=runs, seed=seed, sweeps=sweeps, workers=workers,

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 from neurospice.errors import UsageError
-from neurospice.sim.ngspice import terminate_all
+from neurospice.sim.process import terminate_all
 
 __all__ = ["local_map", "dask_map", "job_map"]
 

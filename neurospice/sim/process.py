@@ -1,0 +1,210 @@
+"""The ngspice worker processes: start one, follow it, stop it.
+
+A worker (:mod:`neurospice.sim.worker`) is a fresh Python process in a fresh job folder that is
+also its ``HOME``; it sandboxes itself, loads ngspice and waits for its deck. This module needs
+only the standard library, so a command can start its worker before it imports anything else
+(the parent's imports and the deck's compilation then overlap the worker's start-up);
+:mod:`neurospice.sim.ngspice` hands the worker its deck and reads the results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neurospice.errors import SimulationError
+from neurospice.spice.resources import NETLISTS_DIR
+
+__all__ = ["ProgressFn", "RunLimits", "Worker", "read_paths_for", "start_worker",
+           "terminate_all"]
+
+ProgressFn = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Bounds on one ngspice run (each has a command-line option).
+
+    Attributes
+    ----------
+    timeout
+        Wall-clock limit (s); the worker is killed after it. Default one hour.
+    memory
+        Address-space limit of the worker (bytes). Default 4 GiB.
+    file_size
+        Largest file the worker may write (bytes), the raw file included. Default 4 GiB.
+    sandbox
+        Apply the OS sandbox (always on for users; tests of the sandbox itself may not turn it
+        off either - the switch exists for diagnosing a kernel that lacks seccomp).
+    """
+
+    timeout: float = 3600.0
+    memory: int = 4 << 30
+    file_size: int = 4 << 30
+    sandbox: bool = True
+
+
+def read_paths_for(base_dir: Path) -> list[str]:
+    """What a worker running a deck of the folder ``base_dir`` may read besides the system."""
+    return [str(base_dir), str(NETLISTS_DIR)]
+
+
+_LIVE: set[subprocess.Popen[str]] = set()
+_LIVE_LOCK = threading.Lock()
+_JOB_PREFIX = "neurospice-job-"
+
+
+def terminate_all() -> int:
+    """Kill every ngspice worker this process started that is still running.
+
+    Called when a sweep is interrupted (SIGINT/SIGTERM), so that no worker outlives it.
+    Returns how many were killed.
+    """
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+    return len(procs)
+
+
+def _remove_stale_jobdirs() -> None:
+    """Remove job folders left by processes that no longer exist (e.g. a SIGKILLed sweep)."""
+    tmp = Path(tempfile.gettempdir())
+    for path in tmp.glob(f"{_JOB_PREFIX}*"):
+        try:
+            pid = int(path.name[len(_JOB_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
+@dataclass(eq=False)
+class Worker:
+    """A worker process that has started, sandboxed itself and loaded ngspice, and waits for
+    its deck (see :func:`start_worker`)."""
+
+    proc: subprocess.Popen[str]
+    jobdir: Path
+    key: tuple[Any, ...]
+    tail: list[str]
+    reader: threading.Thread
+    progress: list[ProgressFn | None] = field(default_factory=lambda: [None])
+    #: set when the worker said its results are complete, or its stderr closed (it ended)
+    done: threading.Event = field(default_factory=threading.Event)
+    finished: list[bool] = field(default_factory=lambda: [False])
+
+    def close(self) -> None:
+        """Stop the process (if it still runs) and remove its folder."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with _LIVE_LOCK:
+            _LIVE.discard(self.proc)
+        for stream in (self.proc.stdin, self.proc.stderr):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        shutil.rmtree(self.jobdir, ignore_errors=True)
+
+
+def _wall(timeout: float | None, limits: RunLimits) -> float:
+    wall = timeout if timeout is not None else limits.timeout
+    if not (wall > 0 and math.isfinite(wall)):
+        raise SimulationError(f"the time limit must be a positive number of seconds (got {wall})")
+    return wall
+
+
+def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
+                 limits: RunLimits | None = None,
+                 raw_messages: list[str] | None = None) -> Worker:
+    """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`).
+
+    The worker starts Python, sandboxes itself and loads ngspice while the caller is still
+    compiling its deck; :func:`run_all` then hands it the deck. Close it (``worker.close()``)
+    if it is not used.
+    """
+    limits = limits or RunLimits()
+    wall = _wall(timeout, limits)
+    _remove_stale_jobdirs()
+    jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
+    job = {
+        "read_paths": read_paths,
+        "cpu_seconds": int(wall * 1.5 + 30),
+        "address_space": limits.memory,
+        "file_size": limits.file_size,
+        "sandbox": limits.sandbox,
+        "raw": raw,
+    }
+    try:
+        (jobdir / "job.json").write_text(json.dumps(job))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
+        env["HOME"] = str(jobdir)
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
+        ).rstrip(os.pathsep)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "neurospice.sim.worker", str(jobdir)],
+            cwd=jobdir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    except BaseException:
+        shutil.rmtree(jobdir, ignore_errors=True)
+        raise
+    with _LIVE_LOCK:
+        _LIVE.add(proc)
+    tail: list[str] = raw_messages if raw_messages is not None else []
+    worker = Worker(proc, jobdir, (tuple(read_paths), raw, limits, wall), tail,
+                    threading.Thread(target=lambda: None))
+    worker.reader = threading.Thread(target=_read_progress, args=(worker,), daemon=True)
+    worker.reader.start()
+    return worker
+
+
+def _read_progress(worker: Worker) -> None:
+    """Follow the worker's stderr: progress lines to its callback, ``@@done``, other lines to
+    its tail (for error messages)."""
+    proc = worker.proc
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            if line.startswith("@@progress "):
+                fn = worker.progress[0]
+                if fn is not None:
+                    parts = line.split()
+                    try:
+                        fn(parts[1], float(parts[2]))
+                    except (IndexError, ValueError):
+                        pass
+            elif line.startswith("@@done"):
+                worker.finished[0] = True
+                worker.done.set()
+            else:
+                worker.tail.append(line.rstrip())
+                del worker.tail[:-40]
+    except (OSError, ValueError):  # the stream was closed under us (the worker was discarded)
+        pass
+    finally:
+        worker.done.set()
