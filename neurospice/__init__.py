@@ -43,7 +43,6 @@ from neurospice.errors import (
     UsageError,
 )
 from neurospice.meta import __version__
-from neurospice.spice.resources import NETLISTS_DIR
 
 __all__ = [
     "NETLISTS_DIR",
@@ -69,9 +68,14 @@ _API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"}
 
 if TYPE_CHECKING:
     from neurospice.api import Run, build, check, load, monte_carlo, simulate, sweep
+    from neurospice.spice.resources import NETLISTS_DIR
 
 
 def __getattr__(name: str) -> Any:
+    if name == "NETLISTS_DIR":  # found through importlib.resources on first use
+        from neurospice.spice.resources import NETLISTS_DIR
+
+        return NETLISTS_DIR
     if name in _API:
         from neurospice import api
 

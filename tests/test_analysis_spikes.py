@@ -224,3 +224,16 @@ def test_local_window_follows_growing_amplitude() -> None:
     quiet = np.where(t < 1.975, -amp * 5.0 / 9.0 + 0.01 * np.sin(2 * np.pi * 3 * t), v)
     found = detect_spikes(t, quiet, local_window=0.2)
     np.testing.assert_allclose(found.times, times[times > 1.975], atol=2e-4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60), st.sampled_from([3, 5]))
+def test_median_filter_equals_scipy(values: list[float], size: int) -> None:
+    from scipy.ndimage import median_filter
+
+    from neurospice.analysis.spikes import _median_filter
+
+    v = np.asarray(values)
+    size = min(size, v.size)
+    np.testing.assert_array_equal(_median_filter(v, size),
+                                  median_filter(v, size=size, mode="nearest"))

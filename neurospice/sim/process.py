@@ -132,6 +132,15 @@ def _wall(timeout: float | None, limits: RunLimits) -> float:
     return wall
 
 
+def _worker_path() -> list[str]:
+    """This package's folder first, then every folder of the parent's module path."""
+    out = [str(Path(__file__).resolve().parents[2])]
+    for entry in sys.path:
+        if entry and entry not in out and Path(entry).is_dir():
+            out.append(entry)
+    return out
+
+
 def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
                  limits: RunLimits | None = None,
                  raw_messages: list[str] | None = None) -> Worker:
@@ -158,11 +167,11 @@ def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | N
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)
         env["OPENBLAS_NUM_THREADS"] = "1"
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]
-        ).rstrip(os.pathsep)
+        # ``-S``: no site module (10 ms of start-up); the worker finds this package and the
+        # sandbox bindings on the parent's own module path instead
+        env["PYTHONPATH"] = os.pathsep.join(_worker_path())
         proc = subprocess.Popen(
-            [sys.executable, "-m", "neurospice.sim.worker", str(jobdir)],
+            [sys.executable, "-S", "-m", "neurospice.sim.worker", str(jobdir)],
             cwd=jobdir,
             env=env,
             stdin=subprocess.PIPE,
