@@ -65,24 +65,40 @@ def simulate_cli(args: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
 def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float]:
     """``simulate --no-plot`` against ``ngspice -b`` on the same canonical deck: wall and CPU
-    (best of ``repeats``; CPU counts every child process, the ngspice worker included)."""
+    (best of ``repeats``, the two interleaved; CPU counts every child process, the ngspice
+    worker included), and what each writes."""
     deck = prepare_deck(deck_path).with_tstop(tstop)
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    full = Path(tempfile.mkdtemp(prefix="bench-full-"))
     try:
-        bare = [cpu_of(lambda: bare_ngspice(deck.text)) for _ in range(repeats)]
+        bare: list[tuple[float, float]] = []
+        ours: list[tuple[float, float]] = []
+        for _ in range(repeats):
+            bare.append(cpu_of(lambda: bare_ngspice(deck.text)))
+            ours.append(cpu_of(lambda: simulate_cli([str(deck_path), "--tstop", str(tstop),
+                                                     "-o", str(out), "--no-plot"])))
         bare_rss = _children_maxrss_mb()
-        ours = [cpu_of(lambda: simulate_cli([str(deck_path), "--tstop", str(tstop), "-o",
-                                             str(out), "--no-plot"])) for _ in range(repeats)]
+        default_bytes = _folder_bytes(out)
+        rows = json.loads((out / "summary.json").read_text())["run"]["waveform_table"]
+        simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(full), "--no-plot",
+                      "--full-resolution", "--raw"])
+        full_bytes = {p.name: p.stat().st_size for p in full.iterdir() if p.is_file()}
         ours_full = simulate_cli([str(deck_path), "--tstop", str(tstop), "-o", str(out)])
     finally:
         shutil.rmtree(out, ignore_errors=True)
+        shutil.rmtree(full, ignore_errors=True)
     bw, bc = min(w for w, _ in bare), min(c for _, c in bare)
     ow, oc = min(w for w, _ in ours), min(c for _, c in ours)
     return {
         "deck": str(deck_path.relative_to(ROOT)),
         "circuit_seconds": tstop,
+        "repeats": repeats,
         "ngspice_b_wall_s": bw,
         "ngspice_b_cpu_s": bc,
         "simulate_wall_s": ow,
@@ -94,6 +110,11 @@ def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float
         "circuit_s_per_cpu_s_ngspice": tstop / bc,
         "peak_rss_children_mb": _children_maxrss_mb(),
         "peak_rss_after_bare_mb": bare_rss,
+        "output_bytes_default": default_bytes,
+        "waveform_rows_default": rows["rows"],
+        "waveform_rows_full": rows["of"],
+        "output_bytes_full_resolution_and_raw": sum(full_bytes.values()),
+        "output_files_full_resolution_and_raw": full_bytes,
     }
 
 
@@ -133,7 +154,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--deck", type=Path, default=ROOT / "netlists" / "fhn_neuron.cir")
     ap.add_argument("--tstop", type=float, default=5.0)
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=7,
+                    help="runs of each short case (runs of 10 s or more: 2)")
     ap.add_argument("--sweep-deck", type=Path, default=ROOT / "netlists" / "coupled_fhn.cir")
     ap.add_argument("--sweep", action="append", default=None,
                     help="sweep specs for the sweep benchmark (default r2 and amp, 3 x 4)")
@@ -148,7 +170,7 @@ def main() -> int:
     cases = [(args.deck.resolve(), args.tstop)] + [
         (args.sweep_deck.resolve(), float(t)) for t in args.board_tstops.split(",") if t]
     for deck_path, tstop in cases:
-        single = bench_single(deck_path, tstop, args.repeats)
+        single = bench_single(deck_path, tstop, args.repeats if tstop < 10 else 2)
         results[f"simulate_vs_ngspice {single['deck']} {tstop:g}s"] = single
         print(f"simulate --no-plot vs ngspice -b on {single['deck']} ({tstop:g} s of circuit):")
         print(f"  ngspice -b  wall {single['ngspice_b_wall_s']:7.2f} s  CPU "
@@ -160,6 +182,10 @@ def main() -> int:
         print(f"  ratio       wall {single['ratio_simulate_over_ngspice']:7.3f}    CPU "
               f"{single['cpu_ratio_simulate_over_ngspice']:7.3f}")
         print(f"  peak RSS of child processes {single['peak_rss_children_mb']:.0f} MB")
+        print(f"  output {single['output_bytes_default'] / 1e6:.2f} MB by default "
+              f"({single['waveform_rows_default']} of {single['waveform_rows_full']} rows), "
+              f"{single['output_bytes_full_resolution_and_raw'] / 1e6:.2f} MB with "
+              "--full-resolution --raw")
     if not args.skip_sweep and args.sweep_deck.is_file():
         specs = args.sweep or ["r2=5k:20k:3", "amp=1.4:2.2:4"]
         sw = bench_sweep(args.sweep_deck.resolve(), specs, args.sweep_tstop)

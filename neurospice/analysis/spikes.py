@@ -513,6 +513,7 @@ def spike_stats(
     min_interval: float | None = None,
     min_amplitude: float = DEFAULT_MIN_AMPLITUDE,
     local_window: float | None = None,
+    train: SpikeTrain | None = None,
 ) -> SpikeStats:
     """Spike count, frequency, width and amplitude of a waveform.
 
@@ -526,6 +527,9 @@ def spike_stats(
         Initial transient to ignore (s). Default 0.
     prominence, hysteresis, min_interval, min_amplitude, local_window
         Passed to :func:`detect_spikes`.
+    train : SpikeTrain, optional
+        The spikes of the analysed part, when already detected with these settings (then
+        they are not detected again).
 
     Returns
     -------
@@ -538,7 +542,7 @@ def spike_stats(
     if ta.size == 0:
         nan = math.nan
         return SpikeStats(0, nan, nan, nan, nan, nan, nan)
-    train = detect_spikes(
+    train = train if train is not None else detect_spikes(
         ta,
         va,
         prominence=prominence,

@@ -127,15 +127,21 @@ def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
 
 
 def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
-                window: float | None = None) -> RunAnalysis:
-    """Spikes of every saved neuron, and the locking of each pair after ``t_skip`` seconds."""
+                window: float | None = None,
+                trains: dict[str, SpikeTrain] | None = None) -> RunAnalysis:
+    """Spikes of every saved neuron, and the locking of each pair after ``t_skip`` seconds.
+
+    ``trains`` (vector -> spikes over the whole record, as :func:`detect_spikes` finds them
+    with the deck's spike floor) spares detecting them again."""
     t = wf.time
     out = RunAnalysis()
+    known = trains or {}
     for inst in deck.neurons():
         vec = f"v({inst.nodes[0]})"
         if vec in wf:
-            out.trains[inst.name] = detect_spikes(
-                t, wf[vec], min_amplitude=spike_floor(deck, vec)).after(t_skip)
+            train = known.get(vec) or detect_spikes(t, wf[vec],
+                                                    min_amplitude=spike_floor(deck, vec))
+            out.trains[inst.name] = train.after(t_skip)
     for a, b in lock_pairs(deck):
         if a.name not in out.trains or b.name not in out.trains:
             continue
@@ -152,7 +158,7 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
 def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
                 *, t_skip: float, plot: bool) -> RunAnalysis:
     """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``."""
-    analysis = analyse_run(deck, wf, t_skip=t_skip)
+    analysis = analyse_run(deck, wf, t_skip=t_skip, trains=summary.trains)
     for pair in analysis.pairs:
         key = f"locking {pair.master}->{pair.slave}"
         summary.extra[key] = pair.describe()

@@ -27,7 +27,7 @@ DEFAULT_TOL = 1e-3
 
 
 def reduce_rows(t: np.ndarray, columns: list[np.ndarray], tol: float = DEFAULT_TOL,
-                stride: int = 32) -> np.ndarray:
+                stride: int = 16) -> np.ndarray:
     """Indices (sorted) of the rows to keep (see the module docstring).
 
     Parameters
@@ -46,7 +46,7 @@ def reduce_rows(t: np.ndarray, columns: list[np.ndarray], tol: float = DEFAULT_T
     n = len(t)
     if n <= 2 or tol <= 0 or not columns:
         return np.arange(n)
-    y = np.vstack([np.asarray(c, dtype=float) for c in columns])
+    y = np.vstack([np.asarray(c, dtype=float) for c in columns])  # one contiguous row each
     finite = np.isfinite(y)
     if not finite.all():  # a NaN or inf is kept as it is, with its neighbours
         bad = ~finite.all(axis=0)
@@ -54,7 +54,7 @@ def reduce_rows(t: np.ndarray, columns: list[np.ndarray], tol: float = DEFAULT_T
     else:
         bad = None
     span = np.ptp(y, axis=1)
-    inv = np.where(span > 0, 1.0 / (tol * np.where(span > 0, span, 1.0)), 0.0)[:, None]
+    inv = np.where(span > 0, 1.0 / (tol * np.where(span > 0, span, 1.0)), 0.0)
 
     keep = np.zeros(n, dtype=bool)
     keep[::max(int(stride), 1)] = True
@@ -72,13 +72,26 @@ def reduce_rows(t: np.ndarray, columns: list[np.ndarray], tol: float = DEFAULT_T
         dt = t[right] - t[left]
         frac = np.divide(t[candidates] - t[left], dt, out=np.zeros(candidates.size),
                          where=dt > 0)
-        line = y[:, left] + (y[:, right] - y[:, left]) * frac
-        err = (np.abs(y[:, candidates] - line) * inv).max(axis=0)
-        failing = np.unique(seg[err > 1.0])
-        if failing.size == 0:
+        err = np.zeros(candidates.size)
+        for k in range(len(y)):  # one vector at a time: 1-D gathers, no large temporaries
+            if inv[k] == 0.0:
+                continue
+            yk = y[k]
+            yl = yk[left]
+            d = yk[right] - yl
+            d *= frac
+            d += yl
+            d -= yk[candidates]
+            np.abs(d, out=d)
+            d *= inv[k]
+            np.maximum(err, d, out=err)
+        bad_seg = seg[err > 1.0]  # sorted, as the candidates are
+        if bad_seg.size == 0:
             break
-        keep[(kept[failing] + kept[failing + 1]) // 2] = True
-        in_failing = np.isin(seg, failing)
-        candidates = candidates[in_failing]
+        failing = np.zeros(len(kept), dtype=bool)
+        failing[bad_seg] = True
+        split = np.nonzero(failing)[0]
+        keep[(kept[split] + kept[split + 1]) // 2] = True
+        candidates = candidates[failing[seg]]
         candidates = candidates[~keep[candidates]]
     return np.nonzero(keep)[0]

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from neurospice.analysis.spikes import DEFAULT_MIN_AMPLITUDE, SpikeStats, spike_stats
+from neurospice.analysis.spikes import (
+    DEFAULT_MIN_AMPLITUDE,
+    SpikeStats,
+    SpikeTrain,
+    detect_spikes,
+    spike_stats,
+)
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.report.resolution import DEFAULT_TOL, reduce_rows
 from neurospice.sim.ngspice import Waveforms
@@ -64,6 +70,8 @@ class RunSummary:
     extra: dict[str, object] = field(default_factory=dict)
     #: How the run was made: deck, parameters, seed, tstop, engine, versions, command line.
     run: dict[str, object] = field(default_factory=dict)
+    #: Spikes of each neuron vector over the whole record (t_skip = 0 only; not written).
+    trains: dict[str, SpikeTrain] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
         def clean(x: object) -> object:
@@ -75,7 +83,9 @@ class RunSummary:
                 return [clean(v) for v in x]
             return x
 
-        return clean(asdict(self))  # type: ignore[return-value]
+        out = asdict(replace(self, trains={}))
+        del out["trains"]
+        return clean(out)  # type: ignore[return-value]
 
 
 def neuron_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str]]:
@@ -122,7 +132,12 @@ def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0) -> RunS
     t = wf.time
     summary = RunSummary(deck=str(deck.source or deck.title), tstop=float(t[-1]) if len(t) else 0.0)
     for label, vec in neuron_vectors(deck, wf):
-        stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=spike_floor(deck, vec))
+        floor = spike_floor(deck, vec)
+        train = None
+        if t_skip == 0.0:  # the locking analysis detects on the same record: detect once
+            train = detect_spikes(t, wf[vec], min_amplitude=floor)
+            summary.trains[vec] = train
+        stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=floor, train=train)
         summary.neurons.append(NeuronSummary(label, vec, stats))
     for label, wvec, rvec in memristor_vectors(deck, wf):
         w = np.asarray(wf[wvec]) if wvec else np.array([math.nan])
