@@ -36,7 +36,8 @@ MAX_RUNS = 100_000
 
 log = logging.getLogger(__name__)
 
-__all__ = ["main", "simulate_main", "UsageError", "Settings"]
+__all__ = ["main", "simulate_main", "simulate_script", "neurospice_script", "UsageError",
+           "Settings"]
 
 if TYPE_CHECKING:
     from neurospice.sim.process import Worker
@@ -194,6 +195,31 @@ def simulate_main(argv: Sequence[str] | None = None) -> int:
     _add_simulate_args(parser)
     args = parser.parse_args(argv)
     return _guard(lambda: _simulate(args), args)
+
+
+def _exit_now(code: int) -> None:
+    """End the process with ``code`` once its output is flushed, skipping the interpreter's
+    teardown (30 ms of freeing modules that the operating system frees anyway) - unless a
+    thread that is not a daemon still runs, which gets the normal exit."""
+    import threading
+
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t is not threading.current_thread() and not t.daemon and t.is_alive()
+           for t in threading.enumerate()):
+        sys.exit(code)
+    os._exit(code)
+
+
+def simulate_script() -> None:
+    """The ``simulate`` console script: :func:`simulate_main`, then a fast exit."""
+    _exit_now(simulate_main())
+
+
+def neurospice_script() -> None:
+    """The ``neurospice`` console script: :func:`main`, then a fast exit."""
+    _exit_now(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -449,4 +475,4 @@ def _check(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    neurospice_script()
