@@ -160,6 +160,6 @@ def test_network_text_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[
     args = parser.parse_args(["--engine", "spice", "--n", str(SPICE_MAX_N + 1), "-o",
                               str(tmp_path / "out"), "--no-plot"])
     assert crossbar_command(args) == 2
-    assert f"N <= {SPICE_MAX_N}" in capsys.readouterr().out
+    assert f"N <= {SPICE_MAX_N}" in capsys.readouterr().err
     with pytest.raises(ValueError):
         simulate_crossbar_spice(CrossbarConfig(n=SPICE_MAX_N + 1))

@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -220,19 +221,32 @@ def simulate_crossbar(
                           post_period_s=post_period(post), period_s=big_t)
 
 
-def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path) -> None:
+def _period_text(p: int) -> str:
+    return str(p) if p > 0 else "none (not periodic)"
+
+
+def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path,
+                 engine: str = "map") -> None:
     """Bar plot of the final conductance pattern (mS); written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.bar(np.arange(1, len(res.g) + 1), res.g * 1e3, color="tab:blue")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    lib = SecondOrderParams.from_library()
+    for value, name in ((lib.gmin, "Gmin"), (lib.gmax, "Gmax")):
+        ax.axhline(value * 1e3, color="0.4", lw=0.8, ls="--")
+        ax.annotate(name, (1.0, value * 1e3), xycoords=("axes fraction", "data"),
+                    xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set_xlabel("presynaptic neuron j")
     ax.set_ylabel("G (mS)")
-    ax.set_title(f"N = {cfg.n}, T/tH = {cfg.period_ratio:g}: spatial period "
-                 f"{res.spatial_period}, post period {res.post_period_over_t:.3g} T", fontsize=9)
+    ax.set_title(f"{engine}: N = {cfg.n}, T/tH = {cfg.period_ratio:g}: spatial period "
+                 f"{_period_text(res.spatial_period)}, post period "
+                 f"{res.post_period_over_t:.3g} T", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.png")
@@ -290,13 +304,13 @@ def crossbar_command(args: argparse.Namespace) -> int:
                       f"(~1 ns steps; a few seconds for N = 4 and 5 presentations, growing as "
                       f"N^2), so it takes N <= {SPICE_MAX_N}; got --n {cfg.n}. Use --engine map "
                       f"(the discrete-time map, any N), or a smaller --n to check the map "
-                      f"against the circuit.")
+                      f"against the circuit.", file=sys.stderr)
                 return 2
             res = simulate_crossbar_spice(cfg)
         else:
             res = simulate_crossbar(cfg)
     except ValueError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -315,7 +329,7 @@ def crossbar_command(args: argparse.Namespace) -> int:
         json.dump(doc, fh, indent=2)
     os.replace(tmp, out / "crossbar.json")
     if not args.no_plot:
-        plot_pattern(res, cfg, out / "crossbar.png")
-    print(f"spatial period {res.spatial_period}, postsynaptic period "
+        plot_pattern(res, cfg, out / "crossbar.png", engine=str(doc["engine"]))
+    print(f"spatial period {_period_text(res.spatial_period)}, postsynaptic period "
           f"{res.post_period_s:.4g} s = {res.post_period_over_t:.3g} T")
     return 0
