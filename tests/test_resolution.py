@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurospice.report.resolution import reduce_rows
+from neurospice.report.summary import TableJob
+from neurospice.sim.ngspice import Waveforms
 
 from helpers import DATA, run_cli
 
@@ -114,3 +116,29 @@ def test_waveform_tol_sets_the_rows(tmp_path: Path, tol: str) -> None:
         assert info["rows"] == info["of"]
     else:
         assert info["rows"] < 0.3 * info["of"] and info["tol"] == pytest.approx(1e-2)
+
+
+def _big_waveforms() -> Waveforms:
+    t = np.linspace(0.0, 1.0, 100_001)
+    vectors = {"v(a)": np.sin(2 * np.pi * 7 * t), "v(b)": np.tanh(10 * np.cos(2 * np.pi * t))}
+    return Waveforms("tran", "tran1", "time", t, vectors, {"v(a)": "V", "v(b)": "V"})
+
+
+def test_table_written_in_a_child_equals_the_one_written_in_place(tmp_path: Path) -> None:
+    wf = _big_waveforms()
+    forked = TableJob(wf, tmp_path / "forked", None, tol=1e-3)
+    inline = TableJob(wf, tmp_path / "inline", None, tol=1e-3, parallel=False)
+    (p1, info1), (p2, info2) = forked.wait(), inline.wait()
+    assert forked._proc is not None  # it did run in a child
+    assert p1.read_bytes() == p2.read_bytes() and info1 == info2
+    assert info1["rows"] < info1["of"] == 100_001
+
+
+def test_table_child_error_reaches_the_caller_as_the_same_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    job = TableJob(_big_waveforms(), blocker / "out", None, tol=1e-3)
+    assert job._proc is not None
+    with pytest.raises(OSError):
+        job.wait()
+    assert blocker.read_text() == "x"

@@ -65,7 +65,18 @@ def run_with_progress(
     While ngspice runs in its worker process, the analysis modules (scipy, matplotlib) are
     imported in a background thread, so their start-up cost overlaps the simulation.
     """
-    threading.Thread(target=_preload, args=(plot,), daemon=True).start()
+    loader = threading.Thread(target=_preload, args=(plot,), daemon=True)
+    loader.start()
+    try:
+        return _run_with_bar(deck, raw_file=raw_file, timeout=timeout, quiet=quiet, desc=desc,
+                             limits=limits, worker=worker)
+    finally:
+        loader.join()  # the modules are needed next; and no import may be under way at a fork
+
+
+def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float | None,
+                  quiet: bool, desc: str, limits: RunLimits | None,
+                  worker: Worker | None) -> list[Waveforms]:
     if quiet or not sys.stderr.isatty():  # no bar to draw: tqdm is not even imported
         return run_all(deck, raw_file=raw_file, timeout=timeout, limits=limits, worker=worker)
     from tqdm import tqdm
@@ -220,12 +231,15 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
 
             return report_analyses(deck, plots, path, outdir, plot=plot)
         from neurospice.report.summary import (
+            TableJob,
             format_summary,
             run_title,
             summarise,
             write_outputs,
         )
 
+        # the waveform table is written in a child process while the run is analysed
+        table = TableJob(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
         summary = summarise(deck, wf, t_skip=t_skip)
         summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
                                  engine=engine, t_skip=t_skip)
@@ -246,8 +260,7 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
             if plot:
                 energy_plot = plot_energy(report, outdir / "energy.png",
                                           title=f"{run_title(deck, summary)}: energy")
-        written = write_outputs(deck, wf, summary, outdir, plot=plot, fmt=fmt,
-                                tol=waveform_tol)
+        written = write_outputs(deck, wf, summary, outdir, plot=plot, table=table)
         if energy_plot is not None:
             written.append(energy_plot)
         if plot:
@@ -255,11 +268,11 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
         raw_path = outdir / f"{path.stem}.raw"
         set_aside_stale(outdir, started)
         print(format_summary(summary))
-        table = summary.run.get("waveform_table", {})
-        assert isinstance(table, dict)
-        if table.get("rows", 0) < table.get("of", 0):
-            print(f"  waveform table: {table['rows']:,} of {table['of']:,} time points, every "
-                  f"vector within {100 * float(table['tol']):g} % of its range (linear "
+        kept = summary.run.get("waveform_table", {})
+        assert isinstance(kept, dict)
+        if kept.get("rows", 0) < kept.get("of", 0):
+            print(f"  waveform table: {kept['rows']:,} of {kept['of']:,} time points, every "
+                  f"vector within {100 * float(kept['tol']):g} % of its range (linear "
                   "interpolation); --full-resolution keeps them all")
         print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)}"
               + (f" and {raw_path.name}" if raw and raw_path.exists() else "") + f" in {outdir}")

@@ -12,6 +12,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -298,6 +299,86 @@ def write_waveforms(wf: Waveforms, outdir: Path, deck: PreparedDeck | None = Non
     return write_waveforms_csv(wf, outdir / "waveforms.csv", deck, rows)
 
 
+#: Tables of fewer values than this are written in the calling process (a fork costs more).
+PARALLEL_TABLE_VALUES = 200_000
+
+
+class TableJob:
+    """The waveform table, written in a forked child process while the caller analyses and
+    plots (the machine's second core), or written at once for a small table.
+
+    :meth:`wait` returns the file and ``{"rows", "of", "tol"}``; an error of the child is raised
+    there as the same kind of error (``OSError`` for a full disk: nothing truncated, the file is
+    written atomically).
+    """
+
+    def __init__(self, wf: Waveforms, outdir: Path, deck: PreparedDeck | None, *,
+                 fmt: str = "auto", tol: float = 0.0, parallel: bool = True) -> None:
+        self._work = lambda: _write_table(wf, outdir, deck, fmt, tol)
+        self._result: tuple[Path, dict[str, float]] | None = None
+        self._proc: Any = None
+        self._conn: Any = None
+        size = len(wf.scale) * (len(wf.vectors) + 1)
+        if parallel and size >= PARALLEL_TABLE_VALUES and _can_fork():
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            self._conn, child = ctx.Pipe(duplex=False)
+            self._proc = ctx.Process(target=_table_child, args=(self._work, child), daemon=True)
+            self._proc.start()
+            child.close()
+        else:
+            self._result = self._work()
+
+    def wait(self) -> tuple[Path, dict[str, float]]:
+        """The written file and the rows it kept (see the class docstring)."""
+        if self._result is None:
+            try:
+                msg = self._conn.recv()
+            except EOFError:
+                msg = ("error", f"the table writer ended without a word (exit status "
+                                f"{self._proc.exitcode})")
+            finally:
+                self._proc.join()
+                self._conn.close()
+            if msg[0] == "oserror":
+                raise OSError(msg[1], msg[2], msg[3])
+            if msg[0] == "error":
+                raise RuntimeError(f"writing the waveform table failed: {msg[1]}")
+            self._result = (Path(msg[1][0]), msg[1][1])
+        return self._result
+
+
+def _can_fork() -> bool:
+    import os
+    import threading
+
+    # a fork copies only the calling thread: safe while no other thread can hold a lock the
+    # child needs (daemon helpers that only wait, e.g. a progress bar's monitor, are fine)
+    return hasattr(os, "fork") and all(
+        t is threading.current_thread() or t.daemon for t in threading.enumerate())
+
+
+def _table_child(work: Any, conn: Any) -> None:
+    try:
+        path, info = work()
+        conn.send(("ok", (str(path), info)))
+    except OSError as exc:
+        conn.send(("oserror", exc.errno, exc.strerror, exc.filename))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _write_table(wf: Waveforms, outdir: Path, deck: PreparedDeck | None, fmt: str,
+                 tol: float) -> tuple[Path, dict[str, float]]:
+    rows = waveform_rows(wf, deck, tol)
+    info = {"rows": len(wf.scale) if rows is None else int(len(rows)), "of": len(wf.scale),
+            "tol": tol if rows is not None else 0.0}
+    return write_waveforms(wf, outdir, deck, fmt=fmt, rows=rows), info
+
+
 def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
     """``coupled_fhn.cir - r2=2k amp=1.8 - seed 3``: the deck, what was changed, the seed."""
     name = deck.source.name if deck.source else deck.title or "deck"
@@ -313,16 +394,16 @@ def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
 
 def write_outputs(
     deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True,
-    fmt: str = "auto", tol: float = 0.0,
+    fmt: str = "auto", tol: float = 0.0, table: TableJob | None = None,
 ) -> list[Path]:
-    """Write the waveforms (CSV or Parquet; ``tol`` as for :func:`write_waveforms`),
-    ``summary.json`` and ``traces.png``."""
+    """Write the waveforms (CSV or Parquet; ``tol`` as for :func:`write_waveforms`; or the
+    result of ``table``, started earlier), ``summary.json`` and ``traces.png``."""
     outdir.mkdir(parents=True, exist_ok=True)
-    rows = waveform_rows(wf, deck, tol)
-    summary.run["waveform_table"] = {
-        "rows": len(wf.scale) if rows is None else int(len(rows)), "of": len(wf.scale),
-        "tol": tol if rows is not None else 0.0}
-    written = [write_waveforms(wf, outdir, deck, fmt=fmt, rows=rows)]
+    if table is None:
+        table = TableJob(wf, outdir, deck, fmt=fmt, tol=tol, parallel=False)
+    path, info = table.wait()
+    summary.run["waveform_table"] = info
+    written = [path]
     js = outdir / "summary.json"
     atomic_write_text(js, json.dumps(summary.to_json(), indent=2))
     written.append(js)

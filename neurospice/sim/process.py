@@ -116,6 +116,8 @@ class Worker:
             self.proc.wait()
         with _LIVE_LOCK:
             _LIVE.discard(self.proc)
+        if self.reader.is_alive() and self.reader is not threading.current_thread():
+            self.reader.join(timeout=2)  # the process has ended: its stderr reaches EOF
         for stream in (self.proc.stdin, self.proc.stderr):
             if stream is not None:
                 try:
