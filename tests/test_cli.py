@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ import pytest
 
 from neurospice.analysis.spikes import spike_stats
 
-from helpers import DATA, run_cli
+from helpers import DATA, ROOT, run_cli
 
 TOY = DATA / "decks" / "toy_pair.cir"
 
@@ -117,3 +120,22 @@ def test_check_reports_neurons() -> None:
     proc = run_cli("check", TOY)
     assert proc.returncode == 0
     assert "xmaster" in proc.stdout and "xslave" in proc.stdout
+
+
+def test_no_plot_run_loads_no_plotting_scipy_or_progress_bar(tmp_path: Path) -> None:
+    """--no-plot keeps matplotlib, scipy.ndimage/signal and tqdm off the run (issue: simulate at
+    bare-ngspice cost); the worker loads neither numpy nor PySpice."""
+    code = (
+        "import sys\n"
+        "from neurospice.cli.main import main\n"
+        f"status = main(['simulate', {str(TOY)!r}, '-o', {str(tmp_path)!r}, '-q', '--no-plot',"
+        " '--tstop', '0.2'])\n"
+        "heavy = [m for m in ('matplotlib', 'scipy.ndimage', 'scipy.signal', 'tqdm', 'lark',"
+        " 'pandas', 'pyarrow') if m in sys.modules]\n"
+        "print(status, ','.join(heavy) or '-')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert proc.stdout.split()[-2:] == ["0", "-"], proc.stdout + proc.stderr
+    worker = (ROOT / "neurospice" / "sim" / "worker.py").read_text()
+    assert not re.search(r"^\s*(import|from)\s+(numpy|PySpice)\b", worker, re.M)
