@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurospice.report.resolution import reduce_rows
-from neurospice.report.summary import TableJob
+from neurospice.report.summary import start_table
 from neurospice.sim.ngspice import Waveforms
 
 from helpers import DATA, run_cli
@@ -126,10 +126,10 @@ def _big_waveforms() -> Waveforms:
 
 def test_table_written_in_a_child_equals_the_one_written_in_place(tmp_path: Path) -> None:
     wf = _big_waveforms()
-    forked = TableJob(wf, tmp_path / "forked", None, tol=1e-3)
-    inline = TableJob(wf, tmp_path / "inline", None, tol=1e-3, parallel=False)
+    forked = start_table(wf, tmp_path / "forked", None, tol=1e-3)
+    inline = start_table(wf, tmp_path / "inline", None, tol=1e-3, parallel=False)
     (p1, info1), (p2, info2) = forked.wait(), inline.wait()
-    assert forked._proc is not None  # it did run in a child
+    assert forked.forked and not inline.forked
     assert p1.read_bytes() == p2.read_bytes() and info1 == info2
     assert info1["rows"] < info1["of"] == 100_001
 
@@ -137,8 +137,22 @@ def test_table_written_in_a_child_equals_the_one_written_in_place(tmp_path: Path
 def test_table_child_error_reaches_the_caller_as_the_same_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    job = TableJob(_big_waveforms(), blocker / "out", None, tol=1e-3)
-    assert job._proc is not None
+    job = start_table(_big_waveforms(), blocker / "out", None, tol=1e-3)
+    assert job.forked
     with pytest.raises(OSError):
         job.wait()
     assert blocker.read_text() == "x"
+
+
+def test_fork_job_returns_results_and_reports_errors() -> None:
+    from neurospice.report.jobs import ForkJob
+
+    job = ForkJob(lambda: [k * k for k in range(5)])
+    assert job.forked and job.wait() == [0, 1, 4, 9, 16]
+
+    def fail() -> None:
+        raise ValueError("no such curve")
+
+    bad = ForkJob(fail, what="the test plot")
+    with pytest.raises(RuntimeError, match="the test plot failed: ValueError: no such curve"):
+        bad.wait()

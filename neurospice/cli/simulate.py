@@ -230,20 +230,29 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
             from neurospice.report.analyses import report_analyses
 
             return report_analyses(deck, plots, path, outdir, plot=plot)
+        from neurospice.report.jobs import ForkJob
         from neurospice.report.summary import (
-            TableJob,
             format_summary,
+            plot_run_traces,
             run_title,
+            start_table,
             summarise,
             write_outputs,
         )
 
         # the waveform table is written in a child process while the run is analysed
-        table = TableJob(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
+        table = start_table(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
         summary = summarise(deck, wf, t_skip=t_skip)
         summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
                                  engine=engine, t_skip=t_skip)
         summary.extra["sandbox"] = _sandbox_line(wf)
+        title = run_title(deck, summary)
+        figures: list[ForkJob[list[Path]]] = []
+        if plot:  # drawn in child processes while the locking analysis runs here
+            figures.append(ForkJob(lambda: [plot_run_traces(deck, wf, outdir, title)],
+                                   what="the trace plot"))
+            figures.append(ForkJob(lambda: _memristor_plots(deck, wf, outdir, title=title),
+                                   what="the memristor plots"))
         meas = wf.measurements
         if meas:
             summary.extra["measurements"] = meas
@@ -259,12 +268,12 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
                     if ":" in line else line
             if plot:
                 energy_plot = plot_energy(report, outdir / "energy.png",
-                                          title=f"{run_title(deck, summary)}: energy")
-        written = write_outputs(deck, wf, summary, outdir, plot=plot, table=table)
+                                          title=f"{title}: energy")
+        written = write_outputs(deck, wf, summary, outdir, plot=False, table=table)
+        for job in figures:
+            written += job.wait()
         if energy_plot is not None:
             written.append(energy_plot)
-        if plot:
-            written += _memristor_plots(deck, wf, outdir, title=run_title(deck, summary))
         raw_path = outdir / f"{path.stem}.raw"
         set_aside_stale(outdir, started)
         print(format_summary(summary))

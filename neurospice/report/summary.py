@@ -12,7 +12,6 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from neurospice.analysis.spikes import (
     spike_stats,
 )
 from neurospice.files import atomic_write, atomic_write_text
+from neurospice.report.jobs import ForkJob
 from neurospice.report.resolution import DEFAULT_TOL, reduce_rows
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
@@ -303,72 +303,15 @@ def write_waveforms(wf: Waveforms, outdir: Path, deck: PreparedDeck | None = Non
 PARALLEL_TABLE_VALUES = 200_000
 
 
-class TableJob:
-    """The waveform table, written in a forked child process while the caller analyses and
-    plots (the machine's second core), or written at once for a small table.
-
-    :meth:`wait` returns the file and ``{"rows", "of", "tol"}``; an error of the child is raised
-    there as the same kind of error (``OSError`` for a full disk: nothing truncated, the file is
-    written atomically).
-    """
-
-    def __init__(self, wf: Waveforms, outdir: Path, deck: PreparedDeck | None, *,
-                 fmt: str = "auto", tol: float = 0.0, parallel: bool = True) -> None:
-        self._work = lambda: _write_table(wf, outdir, deck, fmt, tol)
-        self._result: tuple[Path, dict[str, float]] | None = None
-        self._proc: Any = None
-        self._conn: Any = None
-        size = len(wf.scale) * (len(wf.vectors) + 1)
-        if parallel and size >= PARALLEL_TABLE_VALUES and _can_fork():
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("fork")
-            self._conn, child = ctx.Pipe(duplex=False)
-            self._proc = ctx.Process(target=_table_child, args=(self._work, child), daemon=True)
-            self._proc.start()
-            child.close()
-        else:
-            self._result = self._work()
-
-    def wait(self) -> tuple[Path, dict[str, float]]:
-        """The written file and the rows it kept (see the class docstring)."""
-        if self._result is None:
-            try:
-                msg = self._conn.recv()
-            except EOFError:
-                msg = ("error", f"the table writer ended without a word (exit status "
-                                f"{self._proc.exitcode})")
-            finally:
-                self._proc.join()
-                self._conn.close()
-            if msg[0] == "oserror":
-                raise OSError(msg[1], msg[2], msg[3])
-            if msg[0] == "error":
-                raise RuntimeError(f"writing the waveform table failed: {msg[1]}")
-            self._result = (Path(msg[1][0]), msg[1][1])
-        return self._result
-
-
-def _can_fork() -> bool:
-    import os
-    import threading
-
-    # a fork copies only the calling thread: safe while no other thread can hold a lock the
-    # child needs (daemon helpers that only wait, e.g. a progress bar's monitor, are fine)
-    return hasattr(os, "fork") and all(
-        t is threading.current_thread() or t.daemon for t in threading.enumerate())
-
-
-def _table_child(work: Any, conn: Any) -> None:
-    try:
-        path, info = work()
-        conn.send(("ok", (str(path), info)))
-    except OSError as exc:
-        conn.send(("oserror", exc.errno, exc.strerror, exc.filename))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
+def start_table(wf: Waveforms, outdir: Path, deck: PreparedDeck | None, *, fmt: str = "auto",
+                tol: float = 0.0, parallel: bool = True
+                ) -> ForkJob[tuple[Path, dict[str, float]]]:
+    """Write the waveform table (see :func:`write_waveforms`), in a forked child for a large
+    one (:class:`~neurospice.report.jobs.ForkJob`); ``wait()`` gives the file and
+    ``{"rows", "of", "tol"}``."""
+    size = len(wf.scale) * (len(wf.vectors) + 1)
+    return ForkJob(lambda: _write_table(wf, outdir, deck, fmt, tol), what="the waveform table",
+                   parallel=parallel and size >= PARALLEL_TABLE_VALUES)
 
 
 def _write_table(wf: Waveforms, outdir: Path, deck: PreparedDeck | None, fmt: str,
@@ -394,13 +337,14 @@ def run_title(deck: PreparedDeck, summary: RunSummary) -> str:
 
 def write_outputs(
     deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path, *, plot: bool = True,
-    fmt: str = "auto", tol: float = 0.0, table: TableJob | None = None,
+    fmt: str = "auto", tol: float = 0.0,
+    table: ForkJob[tuple[Path, dict[str, float]]] | None = None,
 ) -> list[Path]:
     """Write the waveforms (CSV or Parquet; ``tol`` as for :func:`write_waveforms`; or the
     result of ``table``, started earlier), ``summary.json`` and ``traces.png``."""
     outdir.mkdir(parents=True, exist_ok=True)
     if table is None:
-        table = TableJob(wf, outdir, deck, fmt=fmt, tol=tol, parallel=False)
+        table = start_table(wf, outdir, deck, fmt=fmt, tol=tol, parallel=False)
     path, info = table.wait()
     summary.run["waveform_table"] = info
     written = [path]
@@ -408,20 +352,25 @@ def write_outputs(
     atomic_write_text(js, json.dumps(summary.to_json(), indent=2))
     written.append(js)
     if plot:
-        from neurospice.report.plots import plot_traces
-
-        traces: dict[str, np.ndarray] = {}
-        units: dict[str, str] = {}
-        for label, vec in neuron_vectors(deck, wf):
-            traces[f"{label} {vec}"] = wf[vec]
-            units[f"{label} {vec}"] = "V"
-        for label, wvec, _ in memristor_vectors(deck, wf):
-            if wvec:
-                traces[f"{label} state w"] = wf[wvec]
-                units[f"{label} state w"] = "dimensionless"
-        if not traces:
-            traces = {n: wf[n] for n in wf.names[:6] if not np.iscomplexobj(wf[n])}
-            units = {n: wf.units.get(n, "") or "-" for n in traces}
-        written.append(plot_traces(wf.time, traces, outdir / "traces.png", units=units,
-                                   title=run_title(deck, summary)))
+        written.append(plot_run_traces(deck, wf, outdir, run_title(deck, summary)))
     return written
+
+
+def plot_run_traces(deck: PreparedDeck, wf: Waveforms, outdir: Path, title: str) -> Path:
+    """``traces.png``: every neuron's membrane voltage and every memristor's state (or the
+    first six vectors of a deck without either)."""
+    from neurospice.report.plots import plot_traces
+
+    traces: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    for label, vec in neuron_vectors(deck, wf):
+        traces[f"{label} {vec}"] = wf[vec]
+        units[f"{label} {vec}"] = "V"
+    for label, wvec, _ in memristor_vectors(deck, wf):
+        if wvec:
+            traces[f"{label} state w"] = wf[wvec]
+            units[f"{label} state w"] = "dimensionless"
+    if not traces:
+        traces = {n: wf[n] for n in wf.names[:6] if not np.iscomplexobj(wf[n])}
+        units = {n: wf.units.get(n, "") or "-" for n in traces}
+    return plot_traces(wf.time, traces, outdir / "traces.png", units=units, title=title)
