@@ -14,6 +14,7 @@ child), and when ``parallel`` is false or the platform cannot fork.
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -34,7 +35,9 @@ class ForkJob(Generic[T]):
 
     :meth:`wait` returns its result (which must pickle); an ``OSError`` of the child (a full
     disk) is raised there as an ``OSError`` with the same number, message and file; any other
-    error as a ``RuntimeError`` naming ``what``.
+    error as a ``RuntimeError`` naming ``what``. A bare :func:`os.fork` and a pipe: the
+    child ends with :func:`os._exit`, running no exit handler and flushing none of the
+    parent's buffers.
     """
 
     def __init__(self, work: Callable[[], T], *, what: str = "report job",
@@ -42,16 +45,16 @@ class ForkJob(Generic[T]):
         self._what = what
         self._done = False
         self._result: Any = None
-        self._proc: Any = None
-        self._conn: Any = None
+        self._pid = 0
+        self._fd = -1
         if parallel and can_fork():
-            import multiprocessing
-
-            ctx = multiprocessing.get_context("fork")
-            self._conn, child = ctx.Pipe(duplex=False)
-            self._proc = ctx.Process(target=_child, args=(work, child), daemon=True)
-            self._proc.start()
-            child.close()
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child
+                os.close(read)
+                _child(work, write)  # never returns
+            os.close(write)
+            self._pid, self._fd = pid, read
         else:
             self._result = work()
             self._done = True
@@ -59,20 +62,17 @@ class ForkJob(Generic[T]):
     @property
     def forked(self) -> bool:
         """Whether the work runs (ran) in a child process."""
-        return self._proc is not None
+        return self._pid != 0
 
     def wait(self) -> T:
         """The result of ``work()`` (see the class docstring)."""
         if not self._done:
-            try:
-                msg = self._conn.recv()
-            except EOFError:
-                msg = ("error", f"the child ended without a result (exit status "
-                                f"{self._proc.exitcode})")
-            finally:
-                self._proc.join()
-                self._conn.close()
+            with os.fdopen(self._fd, "rb") as pipe:
+                data = pipe.read()
+            _, status = os.waitpid(self._pid, 0)
             self._done = True
+            msg: tuple[Any, ...] = pickle.loads(data) if data else (
+                "error", f"the child ended without a result (wait status {status})")
             if msg[0] == "oserror":
                 raise OSError(msg[1], msg[2], msg[3])
             if msg[0] == "error":
@@ -81,13 +81,18 @@ class ForkJob(Generic[T]):
         return self._result
 
 
-def _child(work: Callable[[], Any], conn: Any) -> None:
+def _child(work: Callable[[], Any], fd: int) -> None:
+    code = 0
     try:
-        result = work()
-        conn.send(("ok", result))
-    except OSError as exc:
-        conn.send(("oserror", exc.errno, exc.strerror, exc.filename))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        try:
+            msg: tuple[Any, ...] = ("ok", work())
+        except OSError as exc:
+            msg = ("oserror", exc.errno, exc.strerror, exc.filename)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
+            msg = ("error", f"{type(exc).__name__}: {exc}")
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(pickle.dumps(msg))
+    except BaseException:  # noqa: BLE001 - nothing may escape into the parent's code
+        code = 1
     finally:
-        conn.close()
+        os._exit(code)
