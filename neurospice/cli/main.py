@@ -36,8 +36,8 @@ MAX_RUNS = 100_000
 
 log = logging.getLogger(__name__)
 
-__all__ = ["main", "simulate_main", "simulate_script", "neurospice_script", "UsageError",
-           "Settings"]
+__all__ = ["main", "simulate_main", "simulate_script", "neurospice_script", "exit_now",
+           "UsageError", "Settings"]
 
 if TYPE_CHECKING:
     from neurospice.sim.process import Worker
@@ -186,18 +186,23 @@ sandboxed worker (seccomp, Landlock, rlimits). A run that fails exits with 1.
 # ------------------------------------------------------------------------------ entry points
 
 
-def simulate_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``simulate`` console script."""
-    parser = argparse.ArgumentParser(
-        prog="simulate", description=SIMULATE_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    _add_simulate_args(parser)
-    args = parser.parse_args(argv)
-    return _guard(lambda: _simulate(args), args)
+def simulate_main(argv: Sequence[str] | None = None, worker: Worker | None = None) -> int:
+    """Entry point of the ``simulate`` command. ``worker``: one started ahead
+    (:mod:`neurospice.cli.launch`), used if the run needs one and closed in any case."""
+    try:
+        parser = argparse.ArgumentParser(
+            prog="simulate", description=SIMULATE_DESCRIPTION,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_simulate_args(parser)
+        args = parser.parse_args(argv)
+        return _guard(lambda: _simulate(args, worker), args)
+    finally:
+        if worker is not None:
+            worker.close()
 
 
-def _exit_now(code: int) -> None:
+def exit_now(code: int) -> None:
     """End the process with ``code`` once its output is flushed, skipping the interpreter's
     teardown (30 ms of freeing modules that the operating system frees anyway) - unless a
     thread that is not a daemon still runs, which gets the normal exit."""
@@ -213,22 +218,34 @@ def _exit_now(code: int) -> None:
 
 
 def simulate_script() -> None:
-    """The ``simulate`` console script: :func:`simulate_main`, then a fast exit."""
-    _exit_now(simulate_main())
+    """The ``simulate`` console script (see :mod:`neurospice.cli.launch`)."""
+    from neurospice.cli.launch import simulate_script as script
+
+    script()
 
 
 def neurospice_script() -> None:
-    """The ``neurospice`` console script: :func:`main`, then a fast exit."""
-    _exit_now(main())
+    """The ``neurospice`` console script (see :mod:`neurospice.cli.launch`)."""
+    from neurospice.cli.launch import neurospice_script as script
+
+    script()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``neurospice`` console script."""
+def main(argv: Sequence[str] | None = None, worker: Worker | None = None) -> int:
+    """Entry point of the ``neurospice`` command (``worker`` as for :func:`simulate_main`)."""
+    try:
+        return _main(argv, worker)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+def _main(argv: Sequence[str] | None, worker: Worker | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command=first).parse_args(argv)
     if args.command == "simulate":
-        return _guard(lambda: _simulate(args), args)
+        return _guard(lambda: _simulate(args, worker), args)
     if args.command == "build":
         return _guard(lambda: _build(args), args)
     if args.command == "bom":
@@ -352,21 +369,27 @@ def _tstop(text: str | None) -> float | None:
     return value
 
 
-def _early_worker(args: argparse.Namespace) -> Worker | None:
-    """Start the ngspice worker of a single spice run now, before the imports and the deck's
-    compilation, which then overlap its start-up (Python, sandbox, ngspice)."""
+def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | None:
+    """The ngspice worker of a single spice run, given its job now, before the imports and the
+    deck's compilation, which then overlap its start-up (Python, sandbox, ngspice): ``ahead``
+    (started before the arguments were parsed) or a new one. None for other runs (``ahead`` is
+    then closed)."""
     if args.engine != "spice" or args.sweep or args.runs != 1 or args.tol:
+        if ahead is not None:
+            ahead.close()
         return None
-    from neurospice.sim.process import RunLimits, read_paths_for, start_worker
+    from neurospice.sim.process import RunLimits, read_paths_for, spawn_worker
 
     timeout = _positive(args.timeout, "--timeout")
     memory = int(_positive(args.max_memory, "--max-memory"))
-    return start_worker(read_paths_for(args.file.absolute().parent), raw=args.raw,
-                        timeout=timeout, limits=RunLimits(timeout=timeout, memory=memory))
+    worker = ahead if ahead is not None and ahead.proc.poll() is None else spawn_worker()
+    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw,
+                     timeout=timeout, limits=RunLimits(timeout=timeout, memory=memory))
+    return worker
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    worker = _early_worker(args)
+def _simulate(args: argparse.Namespace, ahead: Worker | None = None) -> int:
+    worker = _early_worker(args, ahead)
     try:
         return _simulate_with(args, worker)
     finally:
