@@ -292,6 +292,8 @@ def _execute(
     limits = limits or RunLimits()
     wall = _wall(timeout, limits)
     key = (tuple(read_paths), raw_file is not None, limits, wall)
+    if worker is not None and worker.key is None and worker.proc.poll() is None:
+        worker.configure(read_paths, raw=raw_file is not None, timeout=timeout, limits=limits)
     if worker is not None and (worker.key != key or worker.proc.poll() is not None):
         worker.close()
         worker = None

@@ -1,9 +1,11 @@
 """The ngspice worker processes: start one, follow it, stop it.
 
 A worker (:mod:`neurospice.sim.worker`) is a fresh Python process in a fresh job folder that is
-also its ``HOME``; it sandboxes itself, loads ngspice and waits for its deck. This module needs
-only the standard library, so a command can start its worker before it imports anything else
-(the parent's imports and the deck's compilation then overlap the worker's start-up);
+also its ``HOME``. It starts, reads its job (what it may read, its limits) from its stdin,
+sandboxes itself, loads ngspice and waits for its deck. This module needs only the standard
+library, so a command can start its worker before it imports anything else and send the job
+once its arguments are parsed (:func:`spawn_worker`, :meth:`Worker.configure`): the parent's
+imports and the deck's compilation then overlap the worker's start-up.
 :mod:`neurospice.sim.ngspice` hands the worker its deck and reads the results.
 """
 
@@ -23,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from neurospice.errors import SimulationError
-from neurospice.spice.resources import NETLISTS_DIR
 
-__all__ = ["ProgressFn", "RunLimits", "Worker", "read_paths_for", "start_worker",
+__all__ = ["ProgressFn", "RunLimits", "Worker", "read_paths_for", "spawn_worker", "start_worker",
            "terminate_all"]
 
 ProgressFn = Callable[[str, float], None]
@@ -56,6 +57,8 @@ class RunLimits:
 
 def read_paths_for(base_dir: Path) -> list[str]:
     """What a worker running a deck of the folder ``base_dir`` may read besides the system."""
+    from neurospice.spice.resources import NETLISTS_DIR
+
     return [str(base_dir), str(NETLISTS_DIR)]
 
 
@@ -101,13 +104,38 @@ class Worker:
 
     proc: subprocess.Popen[str]
     jobdir: Path
-    key: tuple[Any, ...]
+    #: (read paths, raw, limits, wall limit) of its job; None until :meth:`configure`
+    key: tuple[Any, ...] | None
     tail: list[str]
     reader: threading.Thread
     progress: list[ProgressFn | None] = field(default_factory=lambda: [None])
     #: set when the worker said its results are complete, or its stderr closed (it ended)
     done: threading.Event = field(default_factory=threading.Event)
     finished: list[bool] = field(default_factory=lambda: [False])
+
+    def configure(self, read_paths: list[str], *, raw: bool = False,
+                  timeout: float | None = None, limits: RunLimits | None = None) -> None:
+        """Send the worker its job: what it may read (besides the system, see
+        :func:`read_paths_for`), its limits, whether to keep the raw file."""
+        if self.key is not None:
+            raise ValueError("the worker has its job already")
+        limits = limits or RunLimits()
+        wall = _wall(timeout, limits)
+        job = {
+            "read_paths": read_paths,
+            "cpu_seconds": int(wall * 1.5 + 30),
+            "address_space": limits.memory,
+            "file_size": limits.file_size,
+            "sandbox": limits.sandbox,
+            "raw": raw,
+        }
+        self.key = (tuple(read_paths), raw, limits, wall)
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(f"job {json.dumps(job)}\n")
+            self.proc.stdin.flush()
+        except OSError:  # it ended already: reported from its status when it is run
+            pass
 
     def close(self) -> None:
         """Stop the process (if it still runs) and remove its folder."""
@@ -143,29 +171,14 @@ def _worker_path() -> list[str]:
     return out
 
 
-def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
-                 limits: RunLimits | None = None,
-                 raw_messages: list[str] | None = None) -> Worker:
-    """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`).
+def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
+    """Start a worker that waits for its job (:meth:`Worker.configure`), then for its deck.
 
-    The worker starts Python, sandboxes itself and loads ngspice while the caller is still
-    compiling its deck; :func:`run_all` then hands it the deck. Close it (``worker.close()``)
-    if it is not used.
+    Close it (``worker.close()``) if it is not used.
     """
-    limits = limits or RunLimits()
-    wall = _wall(timeout, limits)
     _remove_stale_jobdirs()
     jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
-    job = {
-        "read_paths": read_paths,
-        "cpu_seconds": int(wall * 1.5 + 30),
-        "address_space": limits.memory,
-        "file_size": limits.file_size,
-        "sandbox": limits.sandbox,
-        "raw": raw,
-    }
     try:
-        (jobdir / "job.json").write_text(json.dumps(job))
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)
         env["OPENBLAS_NUM_THREADS"] = "1"
@@ -187,10 +200,26 @@ def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | N
     with _LIVE_LOCK:
         _LIVE.add(proc)
     tail: list[str] = raw_messages if raw_messages is not None else []
-    worker = Worker(proc, jobdir, (tuple(read_paths), raw, limits, wall), tail,
-                    threading.Thread(target=lambda: None))
+    worker = Worker(proc, jobdir, None, tail, threading.Thread(target=lambda: None))
     worker.reader = threading.Thread(target=_read_progress, args=(worker,), daemon=True)
     worker.reader.start()
+    return worker
+
+
+def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
+                 limits: RunLimits | None = None,
+                 raw_messages: list[str] | None = None) -> Worker:
+    """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`):
+    :func:`spawn_worker` and :meth:`Worker.configure` at once.
+
+    The worker starts Python, sandboxes itself and loads ngspice while the caller is still
+    compiling its deck; :func:`run_all` then hands it the deck. Close it (``worker.close()``)
+    if it is not used.
+    """
+    limits = limits or RunLimits()
+    _wall(timeout, limits)  # a bad limit fails here, before a process starts
+    worker = spawn_worker(raw_messages)
+    worker.configure(read_paths, raw=raw, timeout=timeout, limits=limits)
     return worker
 
 

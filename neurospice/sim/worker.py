@@ -2,14 +2,15 @@
 
 Started by :mod:`neurospice.sim.ngspice` as ``python -m neurospice.sim.worker JOBDIR`` with
 JOBDIR as its working directory and ``HOME``, so that no ``.spiceinit`` of the user's is
-sourced. It reads ``JOBDIR/job.json``, sandboxes itself, loads ngspice and waits for a line
-``go`` on stdin (anything else, or end of input, ends it): the parent compiles its deck
-meanwhile. Then it reads ``JOBDIR/deck.cir``, runs every analysis, writes the vectors of every plot
-to ``JOBDIR/result.bin`` (the raw bytes of each vector, one after the other; where each one
-starts is in ``messages.json``), the raw file of the last plot to ``JOBDIR/result.raw`` when
-the job asks for it, and what ngspice printed to ``JOBDIR/messages.json``. Progress goes to
-stderr as ``@@progress <analysis> <percent>`` lines, and ``@@done`` when the results are
-complete. Then it frees ngspice (``destroy all``, ``remcirc``) and exits.
+sourced. It reads a line ``job {...}`` (JSON: what it may read, its limits) on stdin,
+sandboxes itself, loads ngspice and waits for a line ``go`` (anything else, or end of input,
+ends it): the parent compiles its deck meanwhile. Then it reads ``JOBDIR/deck.cir``, runs every
+analysis, writes the vectors of every plot to ``JOBDIR/result.bin`` (the raw bytes of each
+vector, one after the other; where each one starts is in ``messages.json``), the raw file of the
+last plot to ``JOBDIR/result.raw`` when the job asks for it, and what ngspice printed to
+``JOBDIR/messages.json``. Progress goes to stderr as ``@@progress <analysis> <percent>`` lines,
+and ``@@done`` when the results are complete. Then it frees ngspice (``destroy all``,
+``remcirc``) and exits.
 
 ngspice's shared-library API (``ngSpice_Init``, ``ngSpice_Circ``, ``ngSpice_Command``,
 ``ngSpice_AllPlots``, ``ngSpice_AllVecs``, ``ngGet_Vec_Info``; sharedspice.h) is reached with
@@ -96,7 +97,11 @@ def _strings(array: Any) -> list[str]:
 
 def _run(jobdir: Path) -> int:
     _die_with_parent()
-    job = json.loads((jobdir / "job.json").read_text())
+    # the job comes first on stdin (the parent may still be parsing its arguments); then "go"
+    line = sys.stdin.readline()
+    if not line.startswith("job "):
+        return 0
+    job = json.loads(line[4:])
     from neurospice.sim.sandbox import SandboxPolicy, SandboxUnavailable, apply, system_read_paths
 
     policy = SandboxPolicy(
