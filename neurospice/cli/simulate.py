@@ -93,12 +93,19 @@ def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float |
 
 
 def _preload(plot: bool) -> None:
-    """Import the analysis (and, when plotting, matplotlib) while ngspice runs."""
+    """Import the analysis (and, when plotting, matplotlib) while ngspice runs, and analyse a
+    synthetic spike train once: numpy loads parts of itself on first use (numpy.ma, 7 ms)."""
     names = ["neurospice.report.summary", "neurospice.report.locking"]
     if plot:
         names.append("neurospice.report.plots")
     for name in names:
         importlib.import_module(name)
+    import numpy as np
+
+    from neurospice.analysis.spikes import spike_stats
+
+    t = np.linspace(0.0, 0.2, 2001)
+    spike_stats(t, 4.0 * np.sin(2 * np.pi * 30 * t) ** 15)
 
 
 def simulate_file(
