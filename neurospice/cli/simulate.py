@@ -16,7 +16,7 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,23 +62,25 @@ def run_with_progress(
 ) -> list[Waveforms]:
     """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
 
-    While ngspice runs in its worker process, the analysis modules (scipy, matplotlib) are
-    imported in a background thread, so their start-up cost overlaps the simulation.
+    Once ngspice has its deck, the analysis modules (numpy, matplotlib) are imported in a
+    background thread, so their start-up cost overlaps the simulation (started earlier, the
+    imports would hold the interpreter while the deck is handed over).
     """
     loader = threading.Thread(target=_preload, args=(plot,), daemon=True)
-    loader.start()
     try:
         return _run_with_bar(deck, raw_file=raw_file, timeout=timeout, quiet=quiet, desc=desc,
-                             limits=limits, worker=worker)
+                             limits=limits, worker=worker, on_start=loader.start)
     finally:
-        loader.join()  # the modules are needed next; and no import may be under way at a fork
+        if loader.is_alive():  # needed next; and no import may be under way at a fork
+            loader.join()
 
 
 def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float | None,
                   quiet: bool, desc: str, limits: RunLimits | None,
-                  worker: Worker | None) -> list[Waveforms]:
+                  worker: Worker | None, on_start: Callable[[], None]) -> list[Waveforms]:
     if quiet or not sys.stderr.isatty():  # no bar to draw: tqdm is not even imported
-        return run_all(deck, raw_file=raw_file, timeout=timeout, limits=limits, worker=worker)
+        return run_all(deck, raw_file=raw_file, timeout=timeout, limits=limits, worker=worker,
+                       on_start=on_start)
     from tqdm import tqdm
 
     with tqdm(total=100.0, desc=desc, unit="%",
@@ -89,7 +91,7 @@ def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float |
             bar.refresh()
 
         return run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout,
-                       limits=limits, worker=worker)
+                       limits=limits, worker=worker, on_start=on_start)
 
 
 def _preload(plot: bool) -> None:

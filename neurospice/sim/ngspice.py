@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,11 +241,13 @@ def run_all(
     timeout: float | None = None,
     limits: RunLimits | None = None,
     worker: Worker | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> list[Waveforms]:
     """Run ``deck`` and return the waveforms of every analysis, in the order they ran.
 
     ``worker``, from :func:`start_worker`, is used when it was started for this deck's folder
-    and these settings (and closed otherwise); by default a new worker starts.
+    and these settings (and closed otherwise); by default a new worker starts. ``on_start`` is
+    called once ngspice has its deck (work to overlap the run with, without delaying it).
     """
     if not deck.analyses():
         if worker is not None:
@@ -255,7 +258,7 @@ def run_all(
         )
     return _execute(deck.text, _name(deck), deck=deck, read_paths=read_paths_for(deck.base_dir),
                     raw_file=raw_file, progress=progress, timeout=timeout, limits=limits,
-                    worker=worker)
+                    worker=worker, on_start=on_start)
 
 
 def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict, list[str]]:
@@ -288,6 +291,7 @@ def _execute(
     limits: RunLimits | None,
     raw_messages: list[str] | None = None,
     worker: Worker | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> Any:
     limits = limits or RunLimits()
     wall = _wall(timeout, limits)
@@ -312,6 +316,8 @@ def _execute(
             proc.stdin.close()
         except OSError:  # the worker already ended: reported below from its status
             pass
+        if on_start is not None:
+            on_start()
         if not worker.done.wait(timeout=wall):
             proc.kill()
             proc.wait()

@@ -163,12 +163,18 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
     return title, cards
 
 
+#: Characters that make a card need the full tokenizer (groups, quotes, ``k = v``).
+_GROUPING = "'\"{(="
+
+
 def split_tokens(text: str) -> list[str]:
     """Split a card on white space outside ``{...}``, ``(...)`` and quotes.
 
     ``x1 a b fhn tau0={tau0*(1 + d)}`` gives ``['x1', 'a', 'b', 'fhn', 'tau0={tau0*(1 + d)}']``;
     ``k = v`` around an equals sign is kept as one token ``k=v``.
     """
+    if not any(c in text for c in _GROUPING):  # most cards: plain white-space separated
+        return text.split()
     out: list[str] = []
     cur: list[str] = []
     depth = 0
