@@ -265,7 +265,7 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
         meas = wf.measurements
         if meas:
             summary.extra["measurements"] = meas
-        _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+        locking_plots = _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
         energy_plot = None
         if energy:
             from neurospice.report.energy import energy_report, format_energy, plot_energy
@@ -279,6 +279,7 @@ def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
                 energy_plot = plot_energy(report, outdir / "energy.png",
                                           title=f"{title}: energy")
         written = write_outputs(deck, wf, summary, outdir, plot=False, table=table)
+        written += locking_plots
         for job in figures:
             written += job.wait()
         if energy_plot is not None:
@@ -397,8 +398,9 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path, *,
 
 
 def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
-                 *, t_skip: float, plot: bool) -> None:
-    """Locking analysis of the deck's pairs (see :mod:`neurospice.report.locking`)."""
+                 *, t_skip: float, plot: bool) -> list[Path]:
+    """Locking analysis of the deck's pairs (see :mod:`neurospice.report.locking`); the plots
+    written."""
     from neurospice.report.locking import add_locking
 
-    add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+    return add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot).plots

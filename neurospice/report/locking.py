@@ -90,6 +90,8 @@ class RunAnalysis:
 
     trains: dict[str, SpikeTrain] = field(default_factory=dict)
     pairs: list[PairAnalysis] = field(default_factory=list)
+    #: the timeline plots written (by :func:`add_locking`)
+    plots: list[Path] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
         """The sweep-table columns: the first pair's figures (empty when there is none)."""
@@ -176,8 +178,9 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
                 if inst.name[1:] in (pair.master, pair.slave):
                     traces[inst.name[1:]] = wf[f"v({inst.nodes[0]})"]
             outdir.mkdir(parents=True, exist_ok=True)
-            plot_timeline(wf.time, traces, pair.timeline,
+            analysis.plots.append(plot_timeline(
+                          wf.time, traces, pair.timeline,
                           outdir / f"locking_{pair.master}_{pair.slave}.png",
                           title=f"{run_title(deck, summary)}: {pair.master} -> {pair.slave}, "
-                                f"{pair.as_row()['mode']}")
+                                f"{pair.as_row()['mode']}"))
     return analysis
