@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,20 @@ def test_no_plot_run_loads_no_plotting_scipy_or_progress_bar(tmp_path: Path) -> 
     assert proc.stdout.split()[-2:] == ["0", "-"], proc.stdout + proc.stderr
     worker = (ROOT / "neurospice" / "sim" / "worker.py").read_text()
     assert not re.search(r"^\s*(import|from)\s+(numpy|PySpice)\b", worker, re.M)
+
+
+@pytest.mark.parametrize("args", [["missing.cir"], [str(TOY), "--bogus-option"],
+                                  [str(TOY), "--tstop", "-1"]],
+                         ids=["missing file", "unknown option", "bad stop time"])
+def test_a_worker_started_ahead_is_closed_when_the_command_fails(args: list[str]) -> None:
+    """The console script starts the ngspice worker before parsing its arguments; a command
+    that fails must leave neither the process nor its job folder behind."""
+    proc = subprocess.Popen([sys.executable, "-m", "neurospice.cli.main", "simulate", *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    assert not list(Path(tempfile.gettempdir()).glob(f"neurospice-job-{proc.pid}-*"))
+    left = subprocess.run(["pgrep", "-f", f"neurospice-job-{proc.pid}-"], capture_output=True,
+                          text=True).stdout.split()
+    assert left == []
