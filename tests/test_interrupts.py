@@ -164,3 +164,27 @@ def test_full_disk_exits_1_and_truncates_nothing(small_disk: Path) -> None:
         assert not name.endswith(".tmp"), f"temporary file {name} left behind"
         if name in before:
             assert data == before[name], f"{name} changed"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+def test_interrupted_single_run_leaves_no_worker_folder_or_partial_file(
+        tmp_path: Path, sig: signal.Signals) -> None:
+    out = tmp_path / "out"
+    proc = _simulate(TOY, "-o", out, "-q", "--tstop", "60", "--no-plot")
+    deadline = time.monotonic() + 60
+    while not _workers_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _workers_of(proc.pid), "the worker never started"
+    time.sleep(0.5)  # ngspice is running
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    deadline = time.monotonic() + 10
+    while _workers_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _workers_of(proc.pid) == []
+    assert _job_dirs_of(proc.pid) == []
+    assert not (out / "waveforms.csv").exists()
+    if out.exists():
+        assert not list(out.glob("*.tmp*"))
