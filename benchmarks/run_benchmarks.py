@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_circuit import machine  # noqa: E402  (this folder is on sys.path as the script's)
+
 from neurospice.spice.deck import prepare_deck  # noqa: E402
 
 
@@ -166,7 +168,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     args = ap.parse_args()
 
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"machine": machine()}
     cases = [(args.deck.resolve(), args.tstop)] + [
         (args.sweep_deck.resolve(), float(t)) for t in args.board_tstops.split(",") if t]
     for deck_path, tstop in cases:
