@@ -174,7 +174,8 @@ Run FILE in ngspice and report, for each neuron (an instance of a subcircuit who
 is 'mem', such as 'fhn'), the spike count, frequency, spike width at half height and
 minimum/maximum membrane voltage; for each memristor, the range of its state w and of its
 resistance; for each analysed pair, the locking ratio and timeline. Writes into the output
-folder: waveforms.csv, the ngspice raw file, summary.json and plots.
+folder: waveforms.csv (the time points that keep every vector within --waveform-tol; all of
+them with --full-resolution), summary.json and plots; ngspice's raw file with --raw.
 
 FILE is compiled before ngspice sees it: every card is parsed and re-emitted, includes are
 expanded from the deck's folder tree or the neurospice library only, and anything unknown is
