@@ -157,14 +157,32 @@ def _import_pyseccomp() -> None:
     """Import pyseccomp with its libraries named by their sonames.
 
     pyseccomp asks ``ctypes.util.find_library`` at import, which runs ``ldconfig -p`` in a
-    subprocess (tens of milliseconds per run); the sonames are fixed on Linux, so try them
-    first and fall back to the search.
+    subprocess (tens of milliseconds per run), and importing ``ctypes.util`` loads
+    ``subprocess`` and ``shutil`` (5 ms, the sandbox's largest cost in a worker that loads
+    nothing else). The sonames are fixed on Linux: pyseccomp meets a stand-in ``ctypes.util``
+    that answers them while it is imported; if they do not load, the real search runs.
     """
-    import ctypes.util
+    import ctypes
     import importlib
+    import types
 
     if "pyseccomp" in sys.modules:
         return
+    if "ctypes.util" not in sys.modules:
+        stand_in = types.ModuleType("ctypes.util")
+        stand_in.find_library = _SONAMES.get  # type: ignore[attr-defined]
+        sys.modules["ctypes.util"] = stand_in
+        ctypes.util = stand_in
+        try:
+            importlib.import_module("pyseccomp")
+            return
+        except OSError:
+            sys.modules.pop("pyseccomp", None)
+        finally:
+            del sys.modules["ctypes.util"]
+            del ctypes.util
+    import ctypes.util
+
     search = ctypes.util.find_library
     ctypes.util.find_library = lambda name: _SONAMES.get(name) or search(name)
     try:
