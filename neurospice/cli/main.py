@@ -36,8 +36,7 @@ MAX_RUNS = 100_000
 
 log = logging.getLogger(__name__)
 
-__all__ = ["main", "simulate_main", "simulate_script", "neurospice_script", "exit_now",
-           "UsageError", "Settings"]
+__all__ = ["main", "simulate_main", "exit_now", "UsageError", "Settings"]
 
 if TYPE_CHECKING:
     from neurospice.sim.process import Worker
@@ -216,20 +215,6 @@ def exit_now(code: int) -> None:
            for t in threading.enumerate()):
         sys.exit(code)
     os._exit(code)
-
-
-def simulate_script() -> None:
-    """The ``simulate`` console script (see :mod:`neurospice.cli.launch`)."""
-    from neurospice.cli.launch import simulate_script as script
-
-    script()
-
-
-def neurospice_script() -> None:
-    """The ``neurospice`` console script (see :mod:`neurospice.cli.launch`)."""
-    from neurospice.cli.launch import neurospice_script as script
-
-    script()
 
 
 def main(argv: Sequence[str] | None = None, worker: Worker | None = None) -> int:
@@ -499,4 +484,6 @@ def _check(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
+    from neurospice.cli.launch import neurospice_script
+
     neurospice_script()

@@ -143,29 +143,8 @@ def simulate_file(
     """Run FILE as the ``simulate`` command does; return the exit status.
 
     ``worker`` (:func:`~neurospice.sim.process.start_worker`, started by the command line
-    before its imports) runs the deck if it fits the run; it is closed either way.
+    before its imports) runs the deck if it fits the run; the caller closes it.
     """
-    try:
-        return _simulate_file(path, worker=worker, output=output, params=params, tstop=tstop,
-                              runs=runs, seed=seed, sweeps=sweeps, workers=workers,
-                              scheduler=scheduler, resume=resume, timeout=timeout,
-                              t_skip=t_skip, plot=plot, quiet=quiet, control=control,
-                              limits=limits, memory=memory, tols=tols, tol_dist=tol_dist,
-                              engine=engine, energy=energy, verify=verify, fmt=fmt,
-                              waveform_tol=waveform_tol, raw=raw, args=args)
-    finally:
-        if worker is not None:
-            worker.close()
-
-
-def _simulate_file(path: Path, *, worker: Worker | None, output: Path | None,
-                   params: dict[str, str] | None, tstop: float | None, runs: int,
-                   seed: int | None, sweeps: Sequence[str], workers: int | None,
-                   scheduler: str | None, resume: bool, timeout: float | None, t_skip: float,
-                   plot: bool, quiet: bool, control: ControlMode, limits: Limits | None,
-                   memory: int | None, tols: Sequence[str], tol_dist: str, engine: str,
-                   energy: bool, verify: int, fmt: str, waveform_tol: float, raw: bool,
-                   args: Any) -> int:
     from neurospice.network.loading import load_deck
 
     deck = load_deck(path, control=control, limits=limits)

@@ -305,7 +305,7 @@ def _execute(
         worker = start_worker(read_paths, raw=raw_file is not None, timeout=timeout,
                               limits=limits, raw_messages=raw_messages)
     proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
-    worker.progress[0] = progress
+    worker.progress = progress
     try:
         (jobdir / "deck.cir").write_text(text)
         log.info("%s: ngspice worker %d runs in %s (wall limit %g s)", name, proc.pid,
@@ -321,21 +321,20 @@ def _execute(
         if not worker.done.wait(timeout=wall):
             proc.kill()
             proc.wait()
-            worker.reader.join(timeout=5)
             raise SimulationTimeout(
                 f"{name}: the simulation did not finish within {wall:g} s and was "
                 "stopped; shorten .tran, loosen its max step, or raise --timeout"
             )
         msg_file = jobdir / "messages.json"
-        if worker.finished[0] and deck is not None:
-            pass  # complete results; the worker frees ngspice and exits meanwhile
-        else:
+        if not (worker.finished and deck is not None):
+            # (with complete results the worker frees ngspice and exits meanwhile)
             proc.wait()
-            worker.reader.join(timeout=5)
+            if worker.reader is not None:
+                worker.reader.join(timeout=5)  # its last words, for the message below
         if deck is None and (proc.returncode != 0 or not msg_file.is_file()):
             return {"status": "crashed", "returncode": proc.returncode, "stderr": [],
                     "stdout": [], "jobdir_files": sorted(p.name for p in jobdir.iterdir())}
-        if not worker.finished[0] and (proc.returncode != 0 or not msg_file.is_file()):
+        if not worker.finished and (proc.returncode != 0 or not msg_file.is_file()):
             detail = "\n".join(tail[-8:]).strip()
             why = _signal_reason(proc.returncode)
             raise SimulationError(

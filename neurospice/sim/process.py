@@ -107,11 +107,14 @@ class Worker:
     #: (read paths, raw, limits, wall limit) of its job; None until :meth:`configure`
     key: tuple[Any, ...] | None
     tail: list[str]
-    reader: threading.Thread
-    progress: list[ProgressFn | None] = field(default_factory=lambda: [None])
+    #: the thread following its stderr (:func:`_read_progress`)
+    reader: threading.Thread | None = None
+    #: called with (analysis, percent) as ngspice reports progress
+    progress: ProgressFn | None = None
     #: set when the worker said its results are complete, or its stderr closed (it ended)
     done: threading.Event = field(default_factory=threading.Event)
-    finished: list[bool] = field(default_factory=lambda: [False])
+    #: the worker said its results are complete (``@@done``)
+    finished: bool = False
 
     def configure(self, read_paths: list[str], *, raw: bool = False,
                   timeout: float | None = None, limits: RunLimits | None = None) -> None:
@@ -144,7 +147,7 @@ class Worker:
             self.proc.wait()
         with _LIVE_LOCK:
             _LIVE.discard(self.proc)
-        if self.reader.is_alive() and self.reader is not threading.current_thread():
+        if self.reader is not None and self.reader is not threading.current_thread():
             self.reader.join(timeout=2)  # the process has ended: its stderr reaches EOF
         for stream in (self.proc.stdin, self.proc.stderr):
             if stream is not None:
@@ -200,7 +203,7 @@ def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
     with _LIVE_LOCK:
         _LIVE.add(proc)
     tail: list[str] = raw_messages if raw_messages is not None else []
-    worker = Worker(proc, jobdir, None, tail, threading.Thread(target=lambda: None))
+    worker = Worker(proc, jobdir, None, tail)
     worker.reader = threading.Thread(target=_read_progress, args=(worker,), daemon=True)
     worker.reader.start()
     return worker
@@ -231,7 +234,7 @@ def _read_progress(worker: Worker) -> None:
     try:
         for line in proc.stderr:
             if line.startswith("@@progress "):
-                fn = worker.progress[0]
+                fn = worker.progress
                 if fn is not None:
                     parts = line.split()
                     try:
@@ -239,7 +242,7 @@ def _read_progress(worker: Worker) -> None:
                     except (IndexError, ValueError):
                         pass
             elif line.startswith("@@done"):
-                worker.finished[0] = True
+                worker.finished = True
                 worker.done.set()
             else:
                 worker.tail.append(line.rstrip())
