@@ -157,3 +157,27 @@ def test_a_worker_started_ahead_is_closed_when_the_command_fails(args: list[str]
     left = subprocess.run(["pgrep", "-f", f"neurospice-job-{proc.pid}-"], capture_output=True,
                           text=True).stdout.split()
     assert left == []
+
+
+def test_a_worker_started_ahead_runs_a_deck_reached_through_a_symlink(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's ``netlists`` is a symlink: the worker the console script starts ahead
+    must run the deck (its job names the folder as the compiler resolves it), not be closed
+    for a second worker whose start-up the user then waits for."""
+    from neurospice.cli.main import main
+    from neurospice.sim import ngspice, process
+
+    link = tmp_path / "decks"
+    link.symlink_to(TOY.parent, target_is_directory=True)
+    ahead = process.spawn_worker()
+    started: list[object] = []
+    real_start = ngspice.start_worker
+    monkeypatch.setattr(ngspice, "start_worker",
+                        lambda *a, **k: started.append(a) or real_start(*a, **k))
+    monkeypatch.setattr(process, "spawn_worker",
+                        lambda *a, **k: started.append(a) or process.Worker(*a, **k))
+    status = main(["simulate", str(link / TOY.name), "-o", str(tmp_path / "out"), "-q",
+                   "--no-plot", "--tstop", "0.05"], worker=ahead)
+    assert status == 0
+    assert started == []
+    assert ahead.proc.poll() is not None  # it ran the deck and ended
