@@ -30,19 +30,11 @@ Importing :mod:`neurospice` is cheap: the API's modules load on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from neurospice.errors import (
-    DeckError,
-    LimitError,
-    ModelError,
-    NeurospiceError,
-    NeurospiceInputError,
-    SimulationError,
-    SimulationTimeout,
-    UsageError,
-)
 from neurospice.meta import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "NETLISTS_DIR",
@@ -65,13 +57,32 @@ __all__ = [
 ]
 
 _API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"}
+_ERRORS = {"NeurospiceError", "NeurospiceInputError", "DeckError", "LimitError", "UsageError",
+           "ModelError", "SimulationError", "SimulationTimeout"}
 
+# Nothing is imported here but the version: every ``neurospice.*`` module, the ngspice worker
+# included, starts by importing this package, and the worker's start-up is on the critical path
+# of every run (``typing`` and ``pathlib``, which the error classes need, cost it 5 ms).
 if TYPE_CHECKING:
     from neurospice.api import Run, build, check, load, monte_carlo, simulate, sweep
+    from neurospice.errors import (
+        DeckError,
+        LimitError,
+        ModelError,
+        NeurospiceError,
+        NeurospiceInputError,
+        SimulationError,
+        SimulationTimeout,
+        UsageError,
+    )
     from neurospice.spice.resources import NETLISTS_DIR
 
 
 def __getattr__(name: str) -> Any:
+    if name in _ERRORS:
+        from neurospice import errors
+
+        return getattr(errors, name)
     if name == "NETLISTS_DIR":  # found through importlib.resources on first use
         from neurospice.spice.resources import NETLISTS_DIR
 

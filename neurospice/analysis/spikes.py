@@ -267,16 +267,34 @@ def _refine_peak(
     tt = t[a : b + 1] - t[i]
     scale = float(np.max(np.abs(tt))) or 1.0
     x = tt / scale
-    try:
-        c2, c1, c0 = np.polyfit(x, v[a : b + 1], 2)
-    except (np.linalg.LinAlgError, ValueError):
+    fit = _parabola(x, v[a : b + 1])
+    if fit is None:
         return float(t[i]), float(v[i])
+    c2, c1, c0 = fit
     if not c2 < 0.0:
         return float(t[i]), float(v[i])
     xv = -c1 / (2.0 * c2)
     if not float(x[0]) <= xv <= float(x[-1]):
         return float(t[i]), float(v[i])
     return float(t[i] + xv * scale), float(c0 - c1 * c1 / (4.0 * c2))
+
+
+def _parabola(x: FloatArray, y: FloatArray) -> tuple[float, float, float] | None:
+    """Least-squares ``y = c2 x^2 + c1 x + c0`` by its normal equations (``x`` scaled to
+    [-1, 1], where they are well conditioned); None if they are singular. Equal to
+    ``np.polyfit(x, y, 2)`` to rounding, at a tenth of its cost: a run's spikes each need one."""
+    x2 = x * x
+    s0, s1, s2 = float(x.size), float(x.sum()), float(x2.sum())
+    s3, s4 = float(x2 @ x), float(x2 @ x2)
+    t0, t1, t2 = float(y.sum()), float(x @ y), float(x2 @ y)
+    # Cramer's rule on [[s4 s3 s2] [s3 s2 s1] [s2 s1 s0]] (c2 c1 c0) = (t2 t1 t0)
+    det = s4 * (s2 * s0 - s1 * s1) - s3 * (s3 * s0 - s1 * s2) + s2 * (s3 * s1 - s2 * s2)
+    if not abs(det) > 1e-12 * max(s4 * s2 * s0, 1e-300) or not math.isfinite(det):
+        return None
+    c2 = (t2 * (s2 * s0 - s1 * s1) - s3 * (t1 * s0 - s1 * t0) + s2 * (t1 * s1 - s2 * t0)) / det
+    c1 = (s4 * (t1 * s0 - s1 * t0) - t2 * (s3 * s0 - s1 * s2) + s2 * (s3 * t0 - t1 * s2)) / det
+    c0 = (s4 * (s2 * t0 - t1 * s1) - s3 * (s3 * t0 - t1 * s2) + t2 * (s3 * s1 - s2 * s2)) / det
+    return c2, c1, c0
 
 
 def _local_thresholds(
