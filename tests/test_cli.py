@@ -154,8 +154,11 @@ def test_a_worker_started_ahead_is_closed_when_the_command_fails(args: list[str]
     assert proc.returncode == 2, err
     assert "Traceback" not in err
     assert not list(Path(tempfile.gettempdir()).glob(f"neurospice-job-{proc.pid}-*"))
+    # an exec'd worker has its job folder on its command line; a forked one is nsw<parent pid>
     left = subprocess.run(["pgrep", "-f", f"neurospice-job-{proc.pid}-"], capture_output=True,
                           text=True).stdout.split()
+    left += subprocess.run(["pgrep", "-x", f"nsw{proc.pid}"], capture_output=True,
+                           text=True).stdout.split()
     assert left == []
 
 

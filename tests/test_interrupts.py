@@ -47,9 +47,12 @@ def _wait_for_rows(table: Path, n: int, proc: subprocess.Popen[str], limit: floa
 
 
 def _workers_of(pid: int) -> list[str]:
+    """Worker processes of ``pid``: exec'd ones name their job folder on their command line,
+    the one the console script forks is named ``nsw<pid>``."""
     out = subprocess.run(["pgrep", "-f", f"neurospice-job-{pid}-"], capture_output=True,
-                         text=True)
-    return out.stdout.split()
+                         text=True).stdout.split()
+    return out + subprocess.run(["pgrep", "-x", f"nsw{pid}"], capture_output=True,
+                                text=True).stdout.split()
 
 
 def _job_dirs_of(pid: int) -> list[Path]:

@@ -107,3 +107,23 @@ def test_memory_limit_stops_a_run_with_exit_1(tmp_path: Path,
     assert status == 1
     assert "Traceback" not in err and "simulation failed" in err
     assert not (tmp_path / "out" / "waveforms.csv").exists()
+
+
+def test_the_worker_the_console_script_forks_is_sandboxed(tmp_path: Path) -> None:
+    """``simulate`` forks its worker before it loads anything (neurospice.sim.early): that
+    worker must be as confined as one started with exec - a shell command let through by
+    --allow-control creates nothing, and every layer is reported on."""
+    import json
+
+    from helpers import run_cli
+
+    canary = tmp_path / "canary_forked"
+    deck = tmp_path / "h.cir"
+    deck.write_text(f"hostile\nV1 a 0 1\nR1 a 0 1k\n.tran 1m 10m\n.control\nrun\n"
+                    f"shell touch {canary}\n.endc\n.end\n")
+    proc = run_cli("simulate", deck, "--allow-control", "--no-plot", "-q", "-o",
+                   tmp_path / "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not canary.exists()
+    extra = json.loads((tmp_path / "out" / "summary.json").read_text())["extra"]
+    assert extra["sandbox"] == "seccomp on, landlock on, no_new_privs on, rlimits on"

@@ -307,7 +307,7 @@ def _execute(
     proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
     worker.progress = progress
     try:
-        (jobdir / "deck.cir").write_text(text)
+        (jobdir / "deck.cir").write_text(text, encoding="utf-8")
         log.info("%s: ngspice worker %d runs in %s (wall limit %g s)", name, proc.pid,
                  jobdir, wall)
         assert proc.stdin is not None

@@ -15,16 +15,19 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import SimulationError
+from neurospice.sim.early import JOB_PREFIX as _JOB_PREFIX
+from neurospice.sim.early import _tempdir
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["ProgressFn", "RunLimits", "Worker", "read_paths_for", "spawn_worker", "start_worker",
            "terminate_all"]
@@ -66,7 +69,6 @@ def read_paths_for(base_dir: Path) -> list[str]:
 
 _LIVE: set[subprocess.Popen[str]] = set()
 _LIVE_LOCK = threading.Lock()
-_JOB_PREFIX = "neurospice-job-"
 
 
 def terminate_all() -> int:
@@ -85,7 +87,7 @@ def terminate_all() -> int:
 
 def _remove_stale_jobdirs() -> None:
     """Remove job folders left by processes that no longer exist (e.g. a SIGKILLed sweep)."""
-    tmp = Path(tempfile.gettempdir())
+    tmp = Path(_tempdir())
     for path in tmp.glob(f"{_JOB_PREFIX}*"):
         try:
             pid = int(path.name[len(_JOB_PREFIX):].split("-", 1)[0])
@@ -181,6 +183,9 @@ def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
 
     Close it (``worker.close()``) if it is not used.
     """
+    import subprocess  # here: a command-line run forks its worker (neurospice.sim.early)
+    import tempfile
+
     _remove_stale_jobdirs()
     jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
     try:
@@ -202,10 +207,18 @@ def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
     except BaseException:
         shutil.rmtree(jobdir, ignore_errors=True)
         raise
+    return adopt_worker(proc, jobdir, raw_messages)
+
+
+def adopt_worker(proc: Any, jobdir: str | Path,
+                 raw_messages: list[str] | None = None) -> Worker:
+    """The :class:`Worker` of a started worker process ``proc`` (a :class:`subprocess.Popen`,
+    or :class:`~neurospice.sim.early.ForkedWorker`) in ``jobdir``: registered to be killed on
+    interruption, its stderr followed."""
     with _LIVE_LOCK:
         _LIVE.add(proc)
     tail: list[str] = raw_messages if raw_messages is not None else []
-    worker = Worker(proc, jobdir, None, tail)
+    worker = Worker(proc, Path(jobdir), None, tail)
     worker.reader = threading.Thread(target=_read_progress, args=(worker,), daemon=True)
     worker.reader.start()
     return worker

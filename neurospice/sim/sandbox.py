@@ -29,17 +29,17 @@ import errno
 import os
 import resource
 import sys
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-__all__ = ["SandboxPolicy", "SandboxReport", "SandboxUnavailable", "apply", "system_read_paths"]
+__all__ = ["SandboxPolicy", "SandboxReport", "SandboxUnavailable", "apply", "load_bindings",
+           "system_read_paths"]
 
 
 class SandboxUnavailable(RuntimeError):
     """A required layer could not be applied."""
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: the worker imports this module on every run's critical path,
+# and ``dataclasses`` (with ``inspect``) would cost it 3 ms.
 class SandboxPolicy:
     """What the worker may do.
 
@@ -57,25 +57,32 @@ class SandboxPolicy:
         RLIMIT_FSIZE (largest file it may write, bytes); None for no limit.
     """
 
-    read_paths: tuple[str, ...] = ()
-    write_paths: tuple[str, ...] = ()
-    cpu_seconds: int | None = None
-    address_space: int | None = None
-    file_size: int | None = None
+    __slots__ = ("read_paths", "write_paths", "cpu_seconds", "address_space", "file_size")
+
+    def __init__(self, read_paths: tuple[str, ...] = (), write_paths: tuple[str, ...] = (),
+                 cpu_seconds: int | None = None, address_space: int | None = None,
+                 file_size: int | None = None) -> None:
+        self.read_paths = tuple(read_paths)
+        self.write_paths = tuple(write_paths)
+        self.cpu_seconds = cpu_seconds
+        self.address_space = address_space
+        self.file_size = file_size
 
 
-@dataclass
 class SandboxReport:
     """Which layers are active (each value says how, or why not)."""
 
-    no_new_privs: str = "off"
-    seccomp: str = "off"
-    landlock: str = "off"
-    rlimits: str = "off"
-    notes: list[str] = field(default_factory=list)
+    __slots__ = ("no_new_privs", "seccomp", "landlock", "rlimits", "notes")
+
+    def __init__(self) -> None:
+        self.no_new_privs = "off"
+        self.seccomp = "off"
+        self.landlock = "off"
+        self.rlimits = "off"
+        self.notes: list[str] = []
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in self.__slots__}
 
     def summary(self) -> str:
         """One line: ``seccomp: ... | landlock: ... | ...``."""
@@ -94,10 +101,9 @@ def system_read_paths() -> list[str]:
              # ngspice looks its user up (getpwuid) at start and crashes without an answer
              "/etc/nsswitch.conf", "/etc/passwd", "/dev/null", "/dev/urandom",
              "/proc/self", "/sys/devices/system/cpu", "/usr/local/lib"}
-    for entry in sys.path:
-        if entry and Path(entry).exists():
-            paths.add(entry)
-    paths.add(str(Path(__file__).resolve().parents[1]))  # the neurospice package
+    paths.update(entry for entry in sys.path if entry)
+    # the neurospice package
+    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
     return sorted(p for p in paths if p and os.path.exists(p))
 
 
@@ -195,6 +201,15 @@ def _import_pyseccomp() -> None:
     importlib.import_module("pyseccomp")
 
 
+def load_bindings() -> None:
+    """Import the sandbox's bindings (they locate their C libraries when imported, which must
+    happen before the sandbox is on). :func:`apply` does it too; a worker calls this while it
+    waits for its job, so that the job's arrival finds only the system calls to make."""
+    import landlock  # noqa: F401
+
+    _import_pyseccomp()
+
+
 def apply(policy: SandboxPolicy) -> SandboxReport:
     """Sandbox the calling process (irreversibly) and say which layers are on.
 
@@ -205,10 +220,7 @@ def apply(policy: SandboxPolicy) -> SandboxReport:
     """
     report = SandboxReport()
     try:
-        # both bindings locate their C libraries when imported: do it while that is allowed
-        import landlock  # noqa: F401
-
-        _import_pyseccomp()
+        load_bindings()
     except Exception as exc:  # noqa: BLE001
         raise SandboxUnavailable(f"the sandbox libraries could not be loaded: {exc}") from exc
     try:

@@ -25,8 +25,12 @@ import ctypes
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any
+
+# no ``typing``, ``pathlib`` or ``dataclasses`` here or in the sandbox module: the worker's
+# start-up is on the critical path of every run, and those imports would cost it 7 ms
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: sonames tried in order (Debian's libngspice0 ships ``libngspice.so.0``; the -dev package adds
 #: ``libngspice.so``); ``NEUROSPICE_NGSPICE_LIBRARY`` names another one.
@@ -50,11 +54,14 @@ class _VectorInfo(ctypes.Structure):
 
 
 def _die_with_parent() -> None:
-    """Ask the kernel to kill this worker when the process that started it dies."""
+    """Ask the kernel to kill this worker when the process that started it dies; name it
+    ``nsw<parent pid>``."""
     import signal
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    # named after its parent for ps and pgrep (a forked worker has its parent's command line)
+    libc.prctl(15, f"nsw{os.getppid()}".encode(), 0, 0, 0)  # PR_SET_NAME
     if os.getppid() == 1:  # the parent is already gone
         os._exit(1)
 
@@ -95,18 +102,24 @@ def _strings(array: Any) -> list[str]:
     return out
 
 
-def _run(jobdir: Path) -> int:
+def _run(jobdir: str) -> int:
     _die_with_parent()
+    from neurospice.sim import sandbox
+    from neurospice.sim.sandbox import SandboxPolicy, SandboxUnavailable, apply, system_read_paths
+
+    try:  # now, while the parent is still parsing its arguments (apply() reports a failure)
+        sandbox.load_bindings()
+    except Exception:  # noqa: BLE001, S110
+        pass
     # the job comes first on stdin (the parent may still be parsing its arguments); then "go"
     line = sys.stdin.readline()
     if not line.startswith("job "):
         return 0
     job = json.loads(line[4:])
-    from neurospice.sim.sandbox import SandboxPolicy, SandboxUnavailable, apply, system_read_paths
 
     policy = SandboxPolicy(
         read_paths=tuple(system_read_paths() + job["read_paths"]),
-        write_paths=(str(jobdir),),
+        write_paths=(jobdir,),
         cpu_seconds=job.get("cpu_seconds"),
         address_space=job.get("address_space"),
         file_size=job.get("file_size"),
@@ -117,7 +130,7 @@ def _run(jobdir: Path) -> int:
         try:
             report = apply(policy).as_dict()
         except SandboxUnavailable as exc:
-            (jobdir / "messages.json").write_text(json.dumps(
+            _write_text(os.path.join(jobdir, "messages.json"), json.dumps(
                 {"status": "sandbox_error", "error": str(exc), "stdout": [], "stderr": [],
                  "plots": {}}))
             return 0
@@ -157,7 +170,8 @@ def _run(jobdir: Path) -> int:
     if sys.stdin.readline().strip() != "go":
         return 0
 
-    lines = [line.encode("utf-8") for line in (jobdir / "deck.cir").read_text().splitlines()]
+    with open(os.path.join(jobdir, "deck.cir"), encoding="utf-8") as deck:
+        lines = [line.encode("utf-8") for line in deck.read().splitlines()]
     circ = (ctypes.c_char_p * (len(lines) + 2))(*lines, b"", None)
     status = "ok"
     rc = lib.ngSpice_Circ(circ)
@@ -167,15 +181,15 @@ def _run(jobdir: Path) -> int:
         status = "parse_error"
     else:
         lib.ngSpice_Command(b"run")
-        plots = _dump(lib, jobdir / "result.bin")
+        plots = _dump(lib, os.path.join(jobdir, "result.bin"))
         names = _strings(lib.ngSpice_AllPlots())
         if job.get("raw") and names and names[0] != "const":
             lib.ngSpice_Command(b"set filetype=binary")
-            lib.ngSpice_Command(f"write {jobdir / 'result.raw'}".encode())
-    tmp = jobdir / "messages.json.tmp"
-    tmp.write_text(json.dumps({"status": status, "stdout": stdout, "stderr": stderr,
-                               "plots": plots, "sandbox": report}))
-    os.replace(tmp, jobdir / "messages.json")
+            lib.ngSpice_Command(f"write {os.path.join(jobdir, 'result.raw')}".encode())
+    tmp = os.path.join(jobdir, "messages.json.tmp")
+    _write_text(tmp, json.dumps({"status": status, "stdout": stdout, "stderr": stderr,
+                                 "plots": plots, "sandbox": report}))
+    os.replace(tmp, os.path.join(jobdir, "messages.json"))
     # the parent reads the results now, while this process frees ngspice and exits
     print("@@done", file=sys.stderr, flush=True)
     lib.ngSpice_Command(b"destroy all")
@@ -183,7 +197,12 @@ def _run(jobdir: Path) -> int:
     return 0
 
 
-def _dump(lib: ctypes.CDLL, path: Path) -> dict[str, Any]:
+def _write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+def _dump(lib: ctypes.CDLL, path: str) -> dict[str, Any]:
     """Write every vector of every plot (oldest plot first) to ``path``; return where each is.
 
     The result maps ``p0``, ``p1`` ... to ``{"name": plot, "vectors": {name: [type, length,
@@ -216,7 +235,7 @@ def _dump(lib: ctypes.CDLL, path: Path) -> dict[str, Any]:
     return plots
 
 
-def main(jobdir: Path) -> int:
+def main(jobdir: str) -> int:
     """Run the job; a Python error ends the worker with one line on stderr and status 1."""
     try:
         return _run(jobdir)
@@ -228,4 +247,4 @@ def main(jobdir: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(sys.argv[1]))
