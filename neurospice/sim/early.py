@@ -65,9 +65,21 @@ class ForkedWorker:
         return self._reap(os.WNOHANG)
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to end (``timeout`` is ignored: callers kill it first)."""
-        code = self._reap(0)
-        assert code is not None
+        """Wait for the child to end; as :meth:`subprocess.Popen.wait`, raise
+        :class:`subprocess.TimeoutExpired` if it has not after ``timeout`` seconds."""
+        if timeout is None:
+            code = self._reap(0)
+            assert code is not None
+            return code
+        import time
+
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() >= deadline:
+                import subprocess
+
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout)
+            time.sleep(0.005)
         return code
 
     def kill(self) -> None:
