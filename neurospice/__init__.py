@@ -57,8 +57,6 @@ __all__ = [
 ]
 
 _API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"}
-_ERRORS = {"NeurospiceError", "NeurospiceInputError", "DeckError", "LimitError", "UsageError",
-           "ModelError", "SimulationError", "SimulationTimeout"}
 
 # Nothing is imported here but the version: every ``neurospice.*`` module, the ngspice worker
 # included, starts by importing this package, and the worker's start-up is on the critical path
@@ -79,11 +77,7 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _ERRORS:
-        from neurospice import errors
-
-        return getattr(errors, name)
-    if name == "NETLISTS_DIR":  # found through importlib.resources on first use
+    if name == "NETLISTS_DIR":  # found beside the package on first use
         from neurospice.spice.resources import NETLISTS_DIR
 
         return NETLISTS_DIR
@@ -91,4 +85,13 @@ def __getattr__(name: str) -> Any:
         from neurospice import api
 
         return getattr(api, name)
+    if name in __all__:  # the error classes
+        from neurospice import errors
+
+        return getattr(errors, name)
     raise AttributeError(f"module 'neurospice' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The names loaded on first use too (tab completion, ``dir(neurospice)``)."""
+    return sorted(set(globals()) | set(__all__))

@@ -184,3 +184,24 @@ def test_a_worker_started_ahead_runs_a_deck_reached_through_a_symlink(
     assert status == 0
     assert started == []
     assert ahead.proc.poll() is not None  # it ran the deck and ended
+
+
+def test_the_package_and_the_worker_modules_load_light() -> None:
+    """Every run's critical path starts with the worker's modules (forked or exec'd) and the
+    package itself: they load no typing, pathlib or dataclasses (7 ms of a worker's start), and
+    the package's public names (the error classes, the API) still resolve on first use."""
+    code = (
+        "import sys\n"
+        "import neurospice, neurospice.sim.worker, neurospice.sim.sandbox, neurospice.sim.early\n"
+        "heavy = [m for m in ('typing', 'pathlib', 'dataclasses', 'neurospice.errors')"
+        " if m in sys.modules]\n"
+        "print(','.join(heavy) or '-')\n"
+        "from neurospice.errors import DeckError\n"
+        "assert neurospice.DeckError is DeckError\n"
+        "assert set(neurospice.__all__) <= set(dir(neurospice))\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert proc.stdout.split() == ["-", "ok"], proc.stdout + proc.stderr
