@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from neurospice.analysis.energy import element_energy, netlist_balance, netlist_branches
+from neurospice.files import atomic_write_text
 from neurospice.sim.ngspice import run_text
 from neurospice.spice.deck import prepare_text
 from neurospice.spice.resources import NETLISTS_DIR
@@ -84,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"hh_neuron, flattened: {len(bal.terms)} branches, relative {bal.relative_error:.2e}")
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.output.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(out, fh, indent=2)
-    os.replace(tmp, args.output)
+    atomic_write_text(args.output, json.dumps(out, indent=2))
     print(f"wrote {args.output}")
     return 0
 

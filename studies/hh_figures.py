@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from neurospice.analysis.energy import (
     loop_area,
     power_balance,
 )
+from neurospice.files import atomic_write_text
 from neurospice.reference import hh as ref
 from neurospice.sim.ngspice import run_deck
 from neurospice.spice.resources import NETLISTS_DIR
@@ -138,10 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     out["loops"] = loops
 
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.output.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(out, fh, indent=2)
-    os.replace(tmp, args.output)
+    atomic_write_text(args.output, json.dumps(out, indent=2))
     say(f"wrote {args.output}")
     return 0
 

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from neurospice.analysis.energy import loop_area
+from neurospice.files import atomic_write_text
 from neurospice.sim.ngspice import run_text
 from neurospice.spice.resources import NETLISTS_DIR
 
@@ -107,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{[f'{f:.3g}' for f, s in zip(freqs, settled, strict=True) if not s]}")
         print("   areas " + " ".join(f"{a:.3g}" for a in area), flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.output.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(out, fh, indent=2)
-    os.replace(tmp, args.output)
+    atomic_write_text(args.output, json.dumps(out, indent=2))
     print(f"wrote {args.output}")
     return 0
 

@@ -32,8 +32,6 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from neurospice.errors import NeurospiceInputError
+from neurospice.files import atomic_write
 from neurospice.reference.second_order import (
     SecondOrderParams,
     Segment,
@@ -266,15 +265,13 @@ def stdp_sweep(
 def write_csv(points: Sequence[StdpPoint], path: Path) -> None:
     """Write ``stdp.csv`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
+    with atomic_write(path, "w", newline="") as fh:
         wr = csv.writer(fh)
         wr.writerow(["protocol", "dt_over_th", "interval_s", "cycles", "g0_s", "g_final_s",
                      "dg_over_g"])
         for pt in points:
             wr.writerow([pt.protocol, f"{pt.dt_over_th:.6g}", f"{pt.interval_s:.6g}", pt.cycles,
                          f"{pt.g0_s:.6g}", f"{pt.g_final_s:.6g}", f"{pt.dg_over_g:.6g}"])
-    os.replace(tmp, path)
 
 
 def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
@@ -283,6 +280,8 @@ def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from neurospice.report.plots import save_figure
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     keys = sorted({(pt.protocol, pt.g0_s, pt.interval_s) for pt in points})
@@ -296,11 +295,8 @@ def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
     ax.set_ylabel("dG / G")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def parse_range(text: str) -> list[float]:

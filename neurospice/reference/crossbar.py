@@ -25,15 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
+from neurospice.files import atomic_write_text, atomic_write_with
 from neurospice.reference.second_order import SecondOrderParams, pulse_variation
 
 __all__ = [
@@ -249,10 +248,8 @@ def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path,
                  f"{res.post_period_over_t:.3g} T", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=120))
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
@@ -324,10 +321,7 @@ def crossbar_command(args: argparse.Namespace) -> int:
         "post_spikes": len(res.post_times),
         "g_s": [float(x) for x in res.g],
     }
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh, indent=2)
-    os.replace(tmp, out / "crossbar.json")
+    atomic_write_text(out / "crossbar.json", json.dumps(doc, indent=2))
     if not args.no_plot:
         plot_pattern(res, cfg, out / "crossbar.png", engine=str(doc["engine"]))
     print(f"spatial period {_period_text(res.spatial_period)}, postsynaptic period "

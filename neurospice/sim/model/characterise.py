@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from neurospice.files import atomic_write_with
+
 __all__ = [
     "CHAR_VERSION",
     "DYNAMIC_PARAMS",
@@ -118,14 +120,11 @@ class NeuronTables:
     def save(self, path: Path) -> None:
         """Write the tables to ``path`` (``.npz``) atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
         scalars = {"rout": self.rout, "lval": self.lval, "rs": self.rs,
                    "rs_spread": self.rs_spread, "h_sep_error": self.h_sep_error}
-        np.savez(tmp, v_grid=self.v_grid, f_cubic=self.f_cubic, h_ref=self.h_ref,
-                 b_out=self.b_out, pot_grid=self.pot_grid, v3=self.v3,
-                 scalars=json.dumps(scalars), key=self.key)
-        os.replace(tmp, path)
+        atomic_write_with(path, lambda tmp: np.savez(
+            tmp, v_grid=self.v_grid, f_cubic=self.f_cubic, h_ref=self.h_ref, b_out=self.b_out,
+            pot_grid=self.pot_grid, v3=self.v3, scalars=json.dumps(scalars), key=self.key))
 
     @classmethod
     def load(cls, path: Path) -> NeuronTables:
