@@ -27,16 +27,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from neurospice.sim.process import Worker
 
-#: prefix of job folders (as :mod:`neurospice.sim.process`'s, which removes stale ones)
+#: prefix of job folders, then their creator's pid (neurospice.sim.process removes stale ones)
 JOB_PREFIX = "neurospice-job-"
 
 
-def _tempdir() -> str:
-    # tempfile.gettempdir()'s order, without importing tempfile (and random, hashlib, shutil)
+def job_root() -> str:
+    """The folder job folders are made in: tempfile.gettempdir()'s choice by its environment
+    variables, without importing tempfile (and random, hashlib, shutil)."""
     for var in ("TMPDIR", "TEMP", "TMP"):
         if os.environ.get(var):
             return os.environ[var]
     return "/tmp"
+
+
+def make_jobdir() -> str:
+    """A new, private (0700) job folder of this process (raises OSError)."""
+    jobdir = os.path.join(job_root(), f"{JOB_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
+    os.mkdir(jobdir, 0o700)
+    return jobdir
 
 
 class ForkedWorker:
@@ -95,8 +103,7 @@ def fork_worker() -> tuple[int, int, int, str] | None:
     None if it could not be started (the command then starts one the usual way). The child
     never returns."""
     try:
-        jobdir = os.path.join(_tempdir(), f"{JOB_PREFIX}{os.getpid()}-{os.urandom(6).hex()}")
-        os.mkdir(jobdir, 0o700)
+        jobdir = make_jobdir()
     except OSError:
         return None
     try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import SimulationError
 from neurospice.sim.early import JOB_PREFIX as _JOB_PREFIX
-from neurospice.sim.early import _tempdir
+from neurospice.sim.early import job_root, make_jobdir
 
 if TYPE_CHECKING:
     import subprocess
@@ -87,7 +87,7 @@ def terminate_all() -> int:
 
 def _remove_stale_jobdirs() -> None:
     """Remove job folders left by processes that no longer exist (e.g. a SIGKILLed sweep)."""
-    tmp = Path(_tempdir())
+    tmp = Path(job_root())
     for path in tmp.glob(f"{_JOB_PREFIX}*"):
         try:
             pid = int(path.name[len(_JOB_PREFIX):].split("-", 1)[0])
@@ -184,10 +184,9 @@ def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
     Close it (``worker.close()``) if it is not used.
     """
     import subprocess  # here: a command-line run forks its worker (neurospice.sim.early)
-    import tempfile
 
     _remove_stale_jobdirs()
-    jobdir = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-"))
+    jobdir = Path(make_jobdir())
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
         env["HOME"] = str(jobdir)

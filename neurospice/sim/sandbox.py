@@ -166,7 +166,8 @@ def _import_pyseccomp() -> None:
     subprocess (tens of milliseconds per run), and importing ``ctypes.util`` loads
     ``subprocess`` and ``shutil`` (5 ms, the sandbox's largest cost in a worker that loads
     nothing else). The sonames are fixed on Linux: pyseccomp meets a stand-in ``ctypes.util``
-    that answers them while it is imported; if they do not load, the real search runs.
+    that answers them while it is imported; if they do not load (or ``ctypes.util`` is loaded
+    already), the real search runs.
     """
     import ctypes
     import importlib
@@ -178,7 +179,7 @@ def _import_pyseccomp() -> None:
         stand_in = types.ModuleType("ctypes.util")
         stand_in.find_library = _SONAMES.get  # type: ignore[attr-defined]
         sys.modules["ctypes.util"] = stand_in
-        ctypes.util = stand_in
+        ctypes.util = stand_in  # type: ignore[attr-defined]
         try:
             importlib.import_module("pyseccomp")
             return
@@ -186,18 +187,7 @@ def _import_pyseccomp() -> None:
             sys.modules.pop("pyseccomp", None)
         finally:
             del sys.modules["ctypes.util"]
-            del ctypes.util
-    import ctypes.util
-
-    search = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: _SONAMES.get(name) or search(name)
-    try:
-        importlib.import_module("pyseccomp")
-        return
-    except OSError:
-        sys.modules.pop("pyseccomp", None)
-    finally:
-        ctypes.util.find_library = search
+            del ctypes.util  # type: ignore[attr-defined]
     importlib.import_module("pyseccomp")
 
 
