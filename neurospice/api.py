@@ -29,8 +29,13 @@ __all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"]
 DeckLike = str | Path
 
 
-def load(deck: DeckLike, *, control: str = "refuse") -> PreparedDeck:
+def load(deck: DeckLike, *, control: str = "refuse",
+         base_dir: str | Path | None = None) -> PreparedDeck:
     """Compile ``deck``: a path to a ``.cir``/``.nsn`` file, or deck text (with a newline).
+
+    Deck text has no folder tree of its own: its includes resolve in the shipped library
+    only, unless ``base_dir=`` names the folder whose files it may include (and the sandboxed
+    simulator may read). The caller's working folder is never taken for it.
 
     Raises
     ------
@@ -40,7 +45,10 @@ def load(deck: DeckLike, *, control: str = "refuse") -> PreparedDeck:
     from neurospice.network.loading import load_deck
 
     if isinstance(deck, str) and "\n" in deck:
-        return prepare_text(deck, base_dir=Path.cwd(), control=control)  # type: ignore[arg-type]
+        from neurospice.spice.resources import NETLISTS_DIR
+
+        tree = Path(base_dir) if base_dir is not None else NETLISTS_DIR
+        return prepare_text(deck, base_dir=tree, control=control)  # type: ignore[arg-type]
     path = Path(deck)
     if not path.exists():
         raise UsageError(f"no such deck file: {path} (deck text must contain a line break)")
@@ -130,7 +138,7 @@ class Run:
 def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
              tstop: float | None = None, seed: int | None = None, engine: str = "spice",
              timeout: float | None = None, t_skip: float = 0.0,
-             control: str = "refuse") -> Run:
+             control: str = "refuse", base_dir: str | Path | None = None) -> Run:
     """Run a deck and analyse it, as ``simulate FILE`` does (without writing files).
 
     Parameters
@@ -152,12 +160,15 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
         Seconds at the start left out of the spike and locking analysis.
     control
         ``"refuse"``, ``"ignore"`` or ``"allow"`` ``.control`` blocks.
+    base_dir
+        For deck text: the folder its includes may name (default: the shipped library only;
+        see :func:`load`).
 
     Returns
     -------
     Run
     """
-    d = load(deck, control=control)
+    d = load(deck, control=control, base_dir=base_dir)
     if params:
         d = d.with_values(dict(params))
     if tstop is not None:
@@ -243,13 +254,14 @@ def build(network: DeckLike) -> str:
     return network_deck_text(Path(network))
 
 
-def check(deck: DeckLike, *, control: str = "refuse") -> PreparedDeck:
+def check(deck: DeckLike, *, control: str = "refuse",
+          base_dir: str | Path | None = None) -> PreparedDeck:
     """Compile ``deck`` and resolve its subcircuit and model names; return the compiled deck.
 
     Raises an input error naming the line of anything ngspice would reject by name.
     """
     from neurospice.spice.checks import resolve_names
 
-    d = load(deck, control=control)
+    d = load(deck, control=control, base_dir=base_dir)
     resolve_names(d)
     return d

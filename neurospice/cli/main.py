@@ -14,7 +14,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.files import atomic_write_text
+from neurospice.files import atomic_write_text, printable, write_crash_log
 from neurospice.meta import __version__
 from neurospice.spice.numbers import parse_si
 
@@ -92,7 +91,11 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="parallel worker processes for sweeps and runs (default: CPU count)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run sweep points on a Dask distributed scheduler, e.g. "
-                        "tcp://127.0.0.1:8786, instead of local processes")
+                        "tcp://127.0.0.1:8786, instead of local processes (the scheduler runs "
+                        "code on this machine: only this machine's, unless --trust-scheduler)")
+    p.add_argument("--trust-scheduler", action="store_true",
+                   help="allow a --scheduler that is not this machine (it can run any command "
+                        "here; prefer tls:// with Dask's distributed.comm.tls settings)")
     p.add_argument("--resume", action="store_true",
                    help="sweeps: reuse the finished points of the output table whose deck, "
                         "values, stop time and seed match; run the rest")
@@ -145,11 +148,26 @@ def build_parser(prog: str = "neurospice", command: str | None = None) -> argpar
     bom = sub.add_parser("bom", help="the parts list of a deck, against an E-series")
     bom.add_argument("file", type=Path)
     bom.add_argument("--series", default="E24", choices=["E6", "E12", "E24", "E96"],
-                     help="the series to compare values with (default E24)")
+                     help="the series to compare resistors with (default E24)")
+    bom.add_argument("--cap-series", default="E12", choices=["E6", "E12", "E24", "E96"],
+                     help="the series to compare capacitors and inductors with (default E12)")
     bom.add_argument("--csv", type=Path, default=None, metavar="FILE",
-                     help="also write the parts list as CSV")
+                     help="also write the parts list as CSV (one row per part instance)")
+    bom.add_argument("--order", type=Path, default=None, metavar="FILE",
+                     help="write a CSV to upload to a distributor: quantity, value, "
+                          "tolerance, rating, package (blank) per distinct part")
+    bom.add_argument("--stress", action="store_true",
+                     help="run the board once and choose ratings from what each part sees: "
+                          "resistor power, capacitor voltage, op-amp swing/slew/GBW, rail "
+                          "currents")
+    bom.add_argument("--tstop", default=None, metavar="T",
+                     help="--stress and --snap runs: stop time (s; default the deck's)")
     bom.add_argument("--snap", type=Path, default=None, metavar="FILE.cir",
-                     help="write a copy of the deck with every R, C, L moved to the series")
+                     help="write a copy of the deck with every part moved to its series, "
+                          "run both and report what changed and which parts moved it most")
+    bom.add_argument("--no-rerun", action="store_true",
+                     help="with --snap: write the snapped deck without running the board")
+    bom.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     stdp = sub.add_parser("stdp", help="spike-timing plasticity of the second-order synapse")
     crossbar = sub.add_parser("crossbar", help="a crossbar of second-order synapses under "
                               "periodic input (the discrete-time map)")
@@ -262,10 +280,10 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
     try:
         return fn()
     except NeurospiceInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except SimulationError as exc:
-        print(f"simulation failed: {exc}", file=sys.stderr)
+        print(f"simulation failed: {printable(exc)}", file=sys.stderr)
         return EXIT_SIM
     except KeyboardInterrupt:
         from neurospice.sim.process import terminate_all
@@ -274,13 +292,13 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
         print("interrupted: finished results are kept", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"failed: {exc.strerror or exc} ({exc.filename or 'no file'}); nothing already "
-              "written was truncated", file=sys.stderr)
+        print(printable(f"failed: {exc.strerror or exc} ({exc.filename or 'no file'}); nothing "
+                        "already written was truncated"), file=sys.stderr)
         return EXIT_SIM
     except Exception as exc:  # noqa: BLE001 - the last guard: no traceback for the user
         where = _write_crash_log(args)
-        print(f"internal error: {type(exc).__name__}: {exc}. This is a bug in neurospice, not "
-              f"in your input; the details are in {where}.", file=sys.stderr)
+        print(f"internal error: {type(exc).__name__}: {printable(exc)}. This is a bug in "
+              f"neurospice, not in your input; the details are in {where}.", file=sys.stderr)
         return EXIT_SIM
     finally:
         if previous is not None:
@@ -288,18 +306,9 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
 
 
 def _write_crash_log(args: argparse.Namespace) -> Path:
-    text = traceback.format_exc()
-    folder = getattr(args, "_outdir", None)
-    candidates = [Path(folder)] if folder else []
-    candidates.append(Path(tempfile.gettempdir()))
-    for cand in candidates:
-        try:
-            path = cand / f"neurospice-error-{os.getpid()}.log"
-            path.write_text(text)
-            return path
-        except OSError:
-            continue
-    return Path("(no writable folder for the log)")
+    # O_EXCL | O_NOFOLLOW in the output folder, else a new file of unpredictable name
+    where = write_crash_log(traceback.format_exc(), getattr(args, "_outdir", None))
+    return Path(where) if where else Path("(no writable folder for the log)")
 
 
 # ------------------------------------------------------------------------------ settings
@@ -317,9 +326,9 @@ class Settings:
 
         self.limits = Limits(
             max_points=_positive(args.max_points, "--max-points"),
-            max_file_bytes=int(_positive(args.max_deck_bytes, "--max-deck-bytes")),
+            max_file_bytes=_bytes(args.max_deck_bytes, "--max-deck-bytes", 1),
         )
-        self.memory = int(_positive(args.max_memory, "--max-memory"))
+        self.memory = _bytes(args.max_memory, "--max-memory", MIN_MEMORY)
 
 
 def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
@@ -330,6 +339,30 @@ def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         what = "zero or a positive" if allow_zero else "a positive"
         raise UsageError(f"{option} {text!r}: must be {what} finite number")
+    return value
+
+
+#: the smallest address-space limit accepted (a worker with ngspice needs tens of MB)
+MIN_MEMORY = 16 << 20
+#: the longest wall-clock limit (s): 11.6 days; beyond it clocks and waits overflow
+MAX_TIMEOUT = 1e6
+
+
+def _bytes(text: str, option: str, minimum: int) -> int:
+    """A byte count: SI suffixes, at least ``minimum``; ``m`` is milli (as in SPICE)."""
+    value = _positive(text, option)
+    if value < minimum:
+        hint = (" ('m' is milli, as in SPICE: write 500meg or 0.5g for 500 megabytes)"
+                if str(text).strip().lower().endswith("m") else "")
+        raise UsageError(f"{option} {printable(text)!r}: {value:g} bytes is below the smallest "
+                         f"useful value, {minimum:,}{hint}")
+    return int(value)
+
+
+def _timeout(text: str) -> float:
+    value = _positive(text, "--timeout")
+    if value > MAX_TIMEOUT:
+        raise UsageError(f"--timeout {printable(text)!r}: at most {MAX_TIMEOUT:g} s (11.6 days)")
     return value
 
 
@@ -366,8 +399,8 @@ def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | No
         return None
     from neurospice.sim.process import RunLimits, read_paths_for, spawn_worker
 
-    timeout = _positive(args.timeout, "--timeout")
-    memory = int(_positive(args.max_memory, "--max-memory"))
+    timeout = _timeout(args.timeout)
+    memory = _bytes(args.max_memory, "--max-memory", MIN_MEMORY)
     worker = ahead if ahead is not None and ahead.proc.poll() is None else spawn_worker()
     worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw,
                      timeout=timeout, limits=RunLimits(timeout=timeout, memory=memory))
@@ -393,12 +426,16 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raise UsageError("--verify K needs --engine model and K >= 1")
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
-    timeout = _positive(args.timeout, "--timeout")
+    timeout = _timeout(args.timeout)
     t_skip = _positive(args.t_skip, "--t-skip", allow_zero=True)
     waveform_tol = _positive(args.waveform_tol, "--waveform-tol", allow_zero=True)
     if waveform_tol >= 0.5:
         raise UsageError(f"--waveform-tol {args.waveform_tol}: a fraction of each vector's range "
                          "below 0.5 (0 keeps every point)")
+    if args.scheduler:
+        from neurospice.sim.pool import check_scheduler
+
+        print(check_scheduler(args.scheduler, trust=args.trust_scheduler), file=sys.stderr)
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
     return simulate_file(
@@ -447,21 +484,30 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _bom(args: argparse.Namespace) -> int:
+    from neurospice.api import parts_list, snap
     from neurospice.network.loading import load_deck
-    from neurospice.report.bom import bom_rows, format_bom, snapped, write_bom_csv
+    from neurospice.report.bom import snapped, write_bom_csv, write_order_csv
 
     deck = load_deck(args.file)
-    rows = bom_rows(deck, args.series)
-    print(format_bom(rows, args.series))
+    tstop = _tstop(args.tstop)
+    parts = parts_list(deck, series=args.series, cap_series=args.cap_series,
+                       stress=args.stress, tstop=tstop)
+    print(parts)
     if args.csv:
-        write_bom_csv(rows, args.csv, args.series)
+        write_bom_csv(parts.rows, args.csv, parts.ratings)
         print(f"wrote {args.csv}")
+    if args.order:
+        write_order_csv(parts.rows, args.order, parts.ratings)
+        print(f"wrote {args.order}")
     if args.snap:
-        snap = snapped(deck, args.series)
-        header = (f"* {args.file.name} with every R, C and L snapped to {args.series} "
-                  "(neurospice bom --snap)\n")
-        atomic_write_text(args.snap, header + snap.text.split("\n", 1)[1])
-        print(f"wrote {args.snap}: the deck with {args.series} values")
+        snap_deck = snapped(deck, args.series, args.cap_series)
+        header = (f"* {args.file.name} with every resistor snapped to {args.series}, every "
+                  f"capacitor and inductor to {args.cap_series} (neurospice bom --snap)\n")
+        atomic_write_text(args.snap, header + snap_deck.text.split("\n", 1)[1])
+        print(f"wrote {args.snap}: the deck with series values")
+        if not args.no_rerun:
+            print(snap(deck, series=args.series, cap_series=args.cap_series, tstop=tstop,
+                       quiet=args.quiet).describe())
     return EXIT_OK
 
 

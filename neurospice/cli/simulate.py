@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import re
 import shlex
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import UsageError
-from neurospice.files import OutputLock, prepare_output_dir
+from neurospice.files import OutputLock, output_name, prepare_output_dir, safe_replace
 from neurospice.sim.ngspice import (
     RunLimits,
     Waveforms,
@@ -293,10 +292,8 @@ def set_aside_stale(outdir: Path, since: float) -> list[Path]:
         for old in outdir.glob(pattern):
             if not old.is_file() or old.stat().st_mtime >= since:
                 continue
-            target = outdir / "previous" / old.name
-            target.parent.mkdir(exist_ok=True)
-            os.replace(old, target)
-            moved.append(target)
+            # never through a link planted in the folder (previous/ leading out of it)
+            moved.append(safe_replace(old, outdir / "previous" / old.name))
     return moved
 
 
@@ -369,9 +366,9 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path, *,
     out = []
     for tr in memristor_traces(deck, wf):
         if tr.i is not None:
-            out.append(plot_iv_cycles(tr, outdir / f"iv_{tr.name}.png"))
+            out.append(plot_iv_cycles(tr, outdir / output_name(f"iv_{tr.name}.png")))
         if tr.r is not None or tr.w is not None:
-            out.append(plot_resistance(tr, outdir / f"resistance_{tr.name}.png",
+            out.append(plot_resistance(tr, outdir / output_name(f"resistance_{tr.name}.png"),
                                        title=f"{title}: {tr.name}"))
     return out
 

@@ -186,13 +186,24 @@ def _node_key(name: str) -> str:
 _GND_KEY = "@gnd"
 
 
+#: the largest library file ``use`` may name (bytes): the library reader keeps it in memory
+MAX_LIBRARY_BYTES = 20_000_000
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
 class _Assembler:
     def __init__(self, network: Network, source_path: Path | None, registry: Registry | None,
                  library_dir: Path | None) -> None:
         self.net = network
         self.path = source_path if source_path is not None else network.path
-        self.base_dir = (self.path.parent if self.path is not None else Path.cwd()).resolve()
         self.library_dir = library_dir if library_dir is not None else default_library_dir()
+        # network text without a file has no tree of its own: the library's folder (never the
+        # caller's working folder)
+        self.base_dir = (self.path.parent if self.path is not None
+                         else self.library_dir.parent).resolve()
         self.elements: dict[str, _Element] = {}
         self.params: dict[str, Param] = {}
         self.named_nodes: dict[str, NodeDecl] = {}
@@ -212,13 +223,34 @@ class _Assembler:
     # libraries --------------------------------------------------------------------------------
 
     def resolve_uses(self) -> list[Path]:
+        """The library files ``use`` names: relative to the network file's folder (its tree)
+        or the shipped library, never outside them, never larger than
+        :data:`MAX_LIBRARY_BYTES`. Nothing outside is read (nor named in a message)."""
         found: list[Path] = []
         package_root = self.library_dir.parent
+        roots = (self.base_dir, package_root.resolve(), self.library_dir.resolve())
         for use in self.net.uses:
-            given = Path(use.path).expanduser()
-            candidates = [given] if given.is_absolute() else [
-                self.base_dir / given, package_root / given, self.library_dir / given]
-            target = next((c.resolve() for c in candidates if c.is_file()), None)
+            if use.path.startswith("~") or Path(use.path).is_absolute() or "\0" in use.path:
+                raise self.error(
+                    f"use \"{use.path}\": absolute and home-relative paths are refused; name a "
+                    "library beside the network file (or in its folder tree) or a shipped one "
+                    "(lib/...)", use.line, use.column, use.path)
+            given = Path(use.path)
+            candidates = [self.base_dir / given, package_root / given, self.library_dir / given]
+            inside = [r for c in candidates if any(_within(r := c.resolve(), root)
+                                                   for root in roots)]
+            if not inside:
+                raise self.error(
+                    f"use \"{use.path}\" resolves outside the network file's folder tree "
+                    f"({self.base_dir}) and the neurospice library; refused - copy the library "
+                    "next to the network file", use.line, use.column, use.path)
+            target = next((c for c in inside if c.is_file()), None)
+            if target is not None:
+                size = target.stat().st_size
+                if size > MAX_LIBRARY_BYTES:
+                    raise self.error(
+                        f"use \"{use.path}\": the library is {size:,} bytes, over the limit of "
+                        f"{MAX_LIBRARY_BYTES:,}", use.line, use.column, use.path)
             if target is None:
                 looked = ", ".join(str(c) for c in candidates)
                 raise self.error(f"library file not found: \"{use.path}\" (looked for {looked})",

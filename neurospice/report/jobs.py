@@ -49,10 +49,11 @@ class ForkJob(Generic[T]):
         self._fd = -1
         if parallel and can_fork():
             read, write = os.pipe()
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:  # the child
                 os.close(read)
-                _child(work, write)  # never returns
+                _child(work, write, parent)  # never returns
             os.close(write)
             self._pid, self._fd = pid, read
         else:
@@ -81,9 +82,24 @@ class ForkJob(Generic[T]):
         return self._result
 
 
-def _child(work: Callable[[], Any], fd: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this child when its parent dies (``PR_SET_PDEATHSIG``): an
+    interrupted or killed run leaves no plotting child behind."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the child ends with its work
+        return
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _child(work: Callable[[], Any], fd: int, parent: int) -> None:
     code = 0
     try:
+        _die_with_parent(parent)
         try:
             msg: tuple[Any, ...] = ("ok", work())
         except OSError as exc:

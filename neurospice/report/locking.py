@@ -16,6 +16,7 @@ from typing import Any
 from neurospice.analysis.locking import LockResult, classify_locking
 from neurospice.analysis.spikes import SpikeTrain, detect_spikes
 from neurospice.analysis.timeline import Timeline, locking_timeline
+from neurospice.files import output_name
 from neurospice.report.summary import RunSummary, run_title, spike_floor
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
@@ -180,7 +181,7 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
             outdir.mkdir(parents=True, exist_ok=True)
             analysis.plots.append(plot_timeline(
                           wf.time, traces, pair.timeline,
-                          outdir / f"locking_{pair.master}_{pair.slave}.png",
+                          outdir / output_name(f"locking_{pair.master}_{pair.slave}.png"),
                           title=f"{run_title(deck, summary)}: {pair.master} -> {pair.slave}, "
                                 f"{pair.as_row()['mode']}"))
     return analysis

@@ -24,9 +24,13 @@ from matplotlib.patches import Patch
 from numpy.typing import ArrayLike
 
 from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
-from neurospice.files import atomic_write_with
+from neurospice.files import atomic_write_with, check_output_path, output_name
 
-__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces", "save_figure"]
+__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces", "save_figure",
+           "MAX_TRACES", "figure_path"]
+
+#: the trace plot draws the first this-many traces (one panel each) and says what it left out
+MAX_TRACES = 24
 
 _FIXED: dict[str, str] = {
     "1:1": "#1f77b4",
@@ -62,9 +66,21 @@ def _mode_key(mode: str) -> tuple[int, float, str]:
     return (2, 0.0, mode)
 
 
+def figure_path(folder: str | os.PathLike[str], prefix: str, name: str,
+                suffix: str = ".png") -> Path:
+    """``folder/<prefix><name><suffix>`` with ``name`` (an instance name, a deck's word) made
+    one path component (:func:`neurospice.files.output_name`)."""
+    return Path(folder) / output_name(f"{prefix}{name}{suffix}")
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write ``fig`` (Agg canvas, 120 dpi) to ``path`` atomically, creating its folder."""
+    """Write ``fig`` (Agg canvas, 120 dpi) to ``path`` atomically, creating its folder.
+
+    A path built under a locked output folder must stay in it
+    (:func:`neurospice.files.check_output_path`): checked before any folder is created.
+    """
     out = Path(path)
+    check_output_path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
     fmt = out.suffix.lstrip(".").lower() or "png"
@@ -112,6 +128,12 @@ def plot_traces(
     names = list(traces)
     if not names:
         raise ValueError("no traces to plot")
+    left_out = len(names) - MAX_TRACES
+    if left_out > 0:  # one panel each: 300 neurons took minutes and 875 MB
+        names = names[:MAX_TRACES]
+        note = (f"the first {MAX_TRACES} of {len(names) + left_out} traces; the others are in "
+                "the waveform table")
+        title = f"{title}\n({note})" if title else note
     span = float(ta[-1] - ta[0]) if ta.size > 1 else 0.0
     if zoom is None:
         zoom = min(0.15, 0.1 * span) if span > 0.5 else 0.0

@@ -60,11 +60,15 @@ class RunLimits:
 
 def read_paths_for(base_dir: Path) -> list[str]:
     """What a worker running a deck of the folder ``base_dir`` may read besides the system."""
+    from neurospice.files import shared_folder
     from neurospice.spice.resources import NETLISTS_DIR
 
     # resolved, as the compiler resolves a deck's folder: a worker configured from the path the
     # user typed (a symlink, say) then has the same job as the deck's, and is not discarded
-    return [str(Path(base_dir).resolve()), str(NETLISTS_DIR)]
+    tree = str(Path(base_dir).resolve())
+    if shared_folder(tree) is not None:  # /tmp, $HOME, /: the deck is refused; read nothing
+        return [str(NETLISTS_DIR)]
+    return [tree, str(NETLISTS_DIR)]
 
 
 _LIVE: set[subprocess.Popen[str]] = set()

@@ -93,18 +93,47 @@ class SandboxReport:
 _DENIED_SYSCALLS = ("execve", "execveat", "fork", "vfork", "ptrace", "socket")
 
 
+#: the modules the worker imports from outside the standard library (their files stay readable)
+_WORKER_PACKAGES = ("neurospice", "landlock", "pyseccomp")
+
+
 def system_read_paths() -> list[str]:
-    """What Python and ngspice need to read to start and run."""
+    """What Python and ngspice need to read to start and run: an explicit list.
+
+    The interpreter's installation (its prefixes and the standard library's folders), the
+    folders of the installed packages the worker imports (neurospice itself - its package
+    folder, not the folder above it, which in a source checkout is the whole project - and the
+    sandbox's bindings), the system libraries and ngspice's scripts. Not ``sys.path`` as given:
+    it holds the caller's script folder (the API) and any ``PYTHONPATH`` folder, which a deck
+    must not read.
+    """
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/share/ngspice",
              "/etc/ld.so.cache", "/etc/localtime",
              # ngspice looks its user up (getpwuid) at start and crashes without an answer
              "/etc/nsswitch.conf", "/etc/passwd", "/dev/null", "/dev/urandom",
              "/proc/self", "/sys/devices/system/cpu", "/usr/local/lib"}
-    paths.update(entry for entry in sys.path if entry)
-    # the neurospice package
-    paths.add(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+    # the standard library and its compiled modules, where the modules loaded say they are
+    # (``sysconfig`` would cost the worker a millisecond)
+    for module in ("os", "_ctypes", "_json"):
+        where = getattr(sys.modules.get(module), "__file__", None)
+        if where:
+            paths.add(os.path.dirname(os.path.realpath(where)))
+    for name in _WORKER_PACKAGES:
+        paths.update(_package_folder(name))
     return sorted(p for p in paths if p and os.path.exists(p))
+
+
+def _package_folder(name: str) -> list[str]:
+    """The folder of the imported package ``name`` (the file of a one-file module)."""
+    module = sys.modules.get(name)
+    if name == "neurospice":
+        return [os.path.dirname(os.path.dirname(os.path.realpath(__file__)))]
+    where = getattr(module, "__file__", None) if module is not None else None
+    if not where:
+        return []
+    where = os.path.realpath(where)
+    return [os.path.dirname(where) if os.path.basename(where) == "__init__.py" else where]
 
 
 def _rlimits(policy: SandboxPolicy) -> str:
