@@ -167,8 +167,11 @@ def _run(jobdir: str) -> int:
     lib = _open_library()
     lib.ngSpice_Init(*callbacks, None, None, None, None)
     # ready: the parent may still be compiling the deck; it writes deck.cir, then says "go"
-    if sys.stdin.readline().strip() != "go":
+    go = sys.stdin.readline().split()
+    if not go or go[0] != "go":
         return 0
+    if len(go) == 2 and go[1].isalnum() and len(go[1]) <= 16:  # "go MODE": ngspice's ngbehavior
+        lib.ngSpice_Command(f"set ngbehavior={go[1]}".encode())
 
     with open(os.path.join(jobdir, "deck.cir"), encoding="utf-8") as deck:
         lines = [line.encode("utf-8") for line in deck.read().splitlines()]
