@@ -96,7 +96,7 @@ def test_refuses_the_normalised_model_deck_naming_the_element() -> None:
 
 
 @pytest.mark.parametrize("extra, name", [
-    ("C9 smem 0 1u", "C9"),
+    ("C9 mmem smem 1u", "C9"),
     ("Bx smem 0 I = 1m*v(mmem)", "Bx"),
     ("Vdrive mmem 0 sin(0 1 10)", "Vdrive"),
 ])
@@ -186,3 +186,103 @@ def test_map_rows_in_point_order_and_verify_against_ngspice() -> None:
     assert len(checks) == 1 and checks[0]["index"] == 1
     assert checks[0]["spice"]["mode"] == "2:1"
     assert checks[0]["agree"]
+
+
+# ----------------------------------------------------------------- edits followed or refused
+# (studies/model_edits.py runs ten edits against ngspice; these are the fast checks)
+
+
+def _edited_copy(tmp_path, lib: str | None = None, old: str = "", new: str = "",
+                 board: tuple[str, str] | None = None):
+    import shutil
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(BOARD, tmp_path / "coupled_fhn.cir")
+    shutil.copytree(NETLISTS / "lib", tmp_path / "lib")
+    if lib is not None:
+        path = tmp_path / "lib" / lib
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+    if board is not None:
+        path = tmp_path / "coupled_fhn.cir"
+        text = path.read_text()
+        assert board[0] in text
+        path.write_text(text.replace(board[0], board[1], 1))
+    return prepare_deck(tmp_path / "coupled_fhn.cir").with_params(QUIET)
+
+
+def _capacitances(deck: PreparedDeck) -> list[float]:
+    model = compile_model(deck)
+    return [float(c) for c in model.bind([{}], tstop=0.01).arrays["c0"][0]]
+
+
+def test_membrane_capacitance_is_measured_from_the_library_not_taken_from_c0(tmp_path) -> None:
+    shipped = _capacitances(prepare_deck(BOARD).with_params(QUIET))
+    # the shipped library: c0 itself (plus the op-amps' few pF)
+    assert shipped[0] == pytest.approx(1e-6, rel=1e-3)
+    assert shipped[1] == pytest.approx(3.3e-6, rel=1e-3)
+    scaled = _capacitances(_edited_copy(tmp_path / "a", "fhn.lib", "C0 mem 0 {c0}",
+                                        "C0 mem 0 {1.5*c0}"))
+    assert scaled[0] == pytest.approx(1.5e-6, rel=1e-3)
+    assert scaled[1] == pytest.approx(4.95e-6, rel=1e-3)
+    added = _capacitances(_edited_copy(tmp_path / "b", "fhn.lib", "C0 mem 0 {c0}",
+                                       "C0 mem 0 {c0}\nCadd mem 0 470n"))
+    assert added[0] == pytest.approx(1.47e-6, rel=1e-3)
+
+
+def test_a_top_level_capacitor_on_a_membrane_adds_to_it() -> None:
+    caps = _capacitances(_board_text("Cext smem 0 470n").with_params(QUIET))
+    assert caps[1] == pytest.approx(3.3e-6 + 470e-9, rel=1e-3)
+
+
+def test_temperature_reaches_the_characterisation_and_its_key(tmp_path) -> None:
+    cold = compile_model(prepare_deck(BOARD).with_params(QUIET))
+    hot = compile_model(_edited_copy(tmp_path, board=(".options seed=1",
+                                                      ".options seed=1 temp=60")))
+    assert hot.program.environment == ".options temp=60"
+    tc = cold.bind([{}], tstop=0.01).tables[0]
+    th = hot.bind([{}], tstop=0.01).tables[0]
+    assert tc.key != th.key
+    # the diodes and the JFET move with temperature: the cubic's current at -6 V changes
+    i = int(np.argmin(np.abs(tc.v_grid + 6.0)))
+    assert abs(th.f_cubic[i] - tc.f_cubic[i]) > 1e-3 * abs(tc.f_cubic[i])
+    # the gyrator is measured at its linear operating point at 60 C too
+    assert th.lval == pytest.approx(tc.lval, rel=1e-3)
+
+
+def test_an_edited_memristor_body_is_refused_naming_instance_subckt_and_line(tmp_path) -> None:
+    deck = _edited_copy(tmp_path, "memristors.lib", "Vs p pi dc 0\n* device voltage",
+                        "Rc p pc 2k\nVs pc pi dc 0\n* device voltage")
+    lines = (tmp_path / "lib" / "memristors.lib").read_text().splitlines()
+    line = next(i + 1 for i, text in enumerate(lines) if text.startswith("Rc p pc 2k"))
+    with pytest.raises(UnmappableElementError) as info:
+        compile_model(deck)
+    msg = str(info.value)
+    assert "xm1" in msg and "subcircuit zro2 differs from the known body" in msg
+    assert f"line {line}" in msg and "--engine spice" in msg
+    assert info.value.line == line
+
+
+def test_a_users_memristor_is_mapped_by_its_body_not_its_name(tmp_path) -> None:
+    lib = (NETLISTS / "lib" / "memristors.lib").read_text()
+    start = lib.index(".subckt zro2 p n")
+    copy = lib[start:lib.index(".ends zro2", start)].replace(".subckt zro2", ".subckt myzro", 1)
+    copy = copy.replace("em=1.07", "em=1.05") + ".ends myzro"
+    deck = _board_text(copy, replace=("mp zro2 w0", "mp myzro w0")).with_params(QUIET)
+    model = compile_model(deck)
+    [dev] = model.program.devices
+    assert dev.model == "zro2" and dev.params["em"] == "1.05"
+    own = (".subckt lindrift p n params: k=50\nVs p pi dc 0\nBi pi n I = v(pi)-v(n)\n"
+           "Bw 0 w I = {k}*(v(pi)-v(n))\nCw w 0 1\n.ends lindrift")
+    with pytest.raises(UnmappableElementError) as info:
+        compile_model(_board_text(own, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} "
+                                                "mc={mc}", "mp lindrift")))
+    assert "lindrift" in str(info.value) and "Xm1" in str(info.value)
+
+
+def test_a_resistor_with_a_temperature_coefficient_is_refused() -> None:
+    deck = _board_text("", replace=("R2 mn smem {r2}", "R2 mn smem {r2} tc1=0.01"))
+    with pytest.raises(UnmappableElementError) as info:
+        compile_model(deck)
+    assert "R2" in str(info.value) and "tc1=0.01" in str(info.value)

@@ -11,9 +11,14 @@ What is mapped (everything else is refused, naming the element):
   with ``F``, ``H``, ``V3`` and the gyrator's ``L``, ``Rs`` measured in ngspice on the deck's own
   library (:mod:`.characterise`); ``C0`` is the instance's ``c0``. The ``out`` pin is an ideal
   source ``kout * B(V)`` behind the measured output resistance.
-* ``X`` instances of the memristors ``zro2``, ``biolek``, ``pershin`` (``memristors.lib``): one
-  state ``w`` each, with the library's equations (the ``zro2`` temperature quasi-static: its
-  ``tauth`` = 1 us is far below any step the engine takes).
+* ``X`` instances of memristor subcircuits whose body is, card for card, one of the bodies the
+  engine's equations implement (``zro2``, ``biolek``, ``pershin`` of ``memristors.lib``, frozen in
+  :mod:`.bodies`), whatever the subcircuit's name; the parameters are the instance's over its own
+  ``.subckt`` line's defaults. One state ``w`` each (the ``zro2`` temperature quasi-static: its
+  ``tauth`` = 1 us is far below any step the engine takes). A body that differs is refused,
+  naming the first line that differs.
+* Capacitors from a neuron's ``mem`` node to ground (added to its measured capacitance).
+* ``.temp`` and ``.options temp= tnom=``: into the neuron's characterisation (and its cache key).
 * Resistors, and independent voltage sources with a constant (DC) value, in series paths between
   neuron pins (``mem`` or ``out``) or ground: each path is one algebraic branch whose current
   follows from the pins' voltages, the series resistance and the (at most one) memristor on it.
@@ -32,7 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from neurospice.errors import NeurospiceInputError
+from neurospice.sim.model.bodies import KNOWN_BODIES
 from neurospice.spice.deck import PreparedDeck, split_tokens
+from neurospice.spice.flatten import Subckt, subckt_table
 from neurospice.spice.library import is_number, parse_library_text, parse_si
 
 __all__ = [
@@ -44,6 +51,8 @@ __all__ = [
     "NeuronEq",
     "UnmappableElementError",
     "compile_deck",
+    "known_body",
+    "normalise_card",
 ]
 
 #: Neuron subcircuits the engine maps.
@@ -103,6 +112,7 @@ class DeviceEq:
     n: str  #: top-level node of pin n
     params: dict[str, str]
     sign: int  #: +1 when the branch's direction enters the device at pin p, else -1
+    draw_index: int = 0  #: the device's place among the deck's memristor cards (its draws)
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,10 @@ class ModelProgram:
     definitions: str
     defaults: dict[str, dict[str, str]] = field(default_factory=dict)  #: subckt -> name -> expr
     source_signs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the deck's temperature cards, one a line (``.temp 60``, ``.options temp=60``)
+    environment: str = ""
+    #: neuron name -> (name, expression) of the top-level capacitors from its mem node to ground
+    extra_caps: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """A short account of what was mapped."""
@@ -212,6 +226,58 @@ def _refuse(card: _Card, element: str, message: str) -> UnmappableElementError:
                                   snippet=card.text)
 
 
+def normalise_card(text: str) -> str:
+    """A card's text for comparing bodies: lower case, no blanks around operators."""
+    s = re.sub(r"\s+", " ", text.strip().lower())
+    return re.sub(r"\s*([-+*/(),=<>?:{}^!&|])\s*", r"\1", s)
+
+
+def known_body(sub: Subckt) -> tuple[str | None, int]:
+    """Which known memristor body ``sub`` has, and where its own-named one differs.
+
+    Returns
+    -------
+    (model, index)
+        ``model`` is the name in :data:`~neurospice.sim.model.bodies.KNOWN_BODIES` whose body
+        equals ``sub``'s card for card (None if none does); ``index`` is, when ``sub`` carries a
+        known name but not its body, the first differing card of ``sub``'s body (its length if
+        the known body is longer), else -1.
+    """
+    cards = [normalise_card(c.text) for c in sub.body]
+    for name, body in KNOWN_BODIES.items():
+        if tuple(cards) == body:
+            return name, -1
+    known = KNOWN_BODIES.get(sub.name)
+    if known is None:
+        return None, -1
+    for i, (mine, ref) in enumerate(zip(cards, known, strict=False)):
+        if mine != ref:
+            return None, i
+    return None, min(len(cards), len(known))
+
+
+def _body_refusal(head: str, sub: Subckt, index: int) -> UnmappableElementError:
+    if index < len(sub.body):
+        card = sub.body[index]
+        org, text = card.origin, card.text
+    else:  # the known body has more cards: point at the .subckt line
+        org, text = sub.card.origin, sub.card.text
+    where = f"line {org.line}" + (f" of {org.path.name}" if org.path is not None else "")
+    return UnmappableElementError(
+        head.lower(), f"subcircuit {sub.name} differs from the known body at {where} (the "
+        "engine integrates the equations of that body, not of this one)",
+        path=org.path, line=org.line, snippet=text)
+
+
+def _environment(toks: list[str]) -> str | None:
+    """The temperature part of a ``.temp`` / ``.options`` card, or None."""
+    head = toks[0].lower()
+    if head == ".temp":
+        return " ".join(toks)
+    keep = [t for t in toks[1:] if t.lower().split("=", 1)[0] in ("temp", "tnom")]
+    return ".options " + " ".join(keep) if keep else None
+
+
 def compile_deck(deck: PreparedDeck) -> ModelProgram:
     """Map ``deck`` onto the model engine's equations.
 
@@ -237,7 +303,10 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
     defaults = {s.name: {k: (v if isinstance(v, str) else repr(v)) for k, v in s.params.items()}
                 for s in lib.subckts}
     pins_of = {s.name: s.pins for s in lib.subckts}
+    subs = subckt_table(deck)
     cards = _top_level_cards(deck)
+    environment: list[str] = []
+    caps: list[tuple[_Card, str, str, str, str]] = []
 
     neurons: list[NeuronEq] = []
     device_cards: list[tuple[_Card, str, str, str, str, dict[str, str]]] = []
@@ -253,6 +322,10 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
         if low.startswith("."):
             if low not in _DOT_OK:
                 raise _refuse(card, head, f"the control card {head} has no model-engine meaning")
+            if low in (".temp", ".options", ".option"):
+                env = _environment(toks)
+                if env is not None:
+                    environment.append(env)
             if low == ".tran":
                 nums = [t for t in toks[1:] if t.lower() != "uic"]
                 uic = uic or any(t.lower() == "uic" for t in toks[1:])
@@ -282,15 +355,23 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                     raise _refuse(card, head, f"a {model} instance has two pins (mem out)")
                 params = {**defaults.get(model, {}), **assigned}
                 neurons.append(NeuronEq(low, model, nodes[0], nodes[1], params, None))
-            elif model in MEMRISTOR_MODELS:
+            elif model in subs and pins_of.get(model) == ("p", "n") and (
+                    model in MEMRISTOR_MODELS or known_body(subs[model])[0] is not None):
+                equations, differs = known_body(subs[model])
+                if equations is None:
+                    raise _body_refusal(head, subs[model], differs)
                 if len(nodes) != 2:
                     raise _refuse(card, head, f"a {model} instance has two pins (p n)")
-                device_cards.append((card, low, model, nodes[0], nodes[1],
+                device_cards.append((card, low, equations, nodes[0], nodes[1],
                                      {**defaults.get(model, {}), **assigned}))
-                elements.append((card, "x", low, nodes[0], nodes[1], model))
+                elements.append((card, "x", low, nodes[0], nodes[1], equations))
             else:
                 known = ", ".join(sorted(NEURON_MODELS | MEMRISTOR_MODELS))
                 what = "neuron" if pins_of.get(model, ())[:1] == ("mem",) else "subcircuit"
+                if pins_of.get(model) == ("p", "n"):
+                    raise _refuse(card, head, f"subcircuit {model} is a two-pin device whose body "
+                                  "is none of the memristor bodies the engine compiles (those "
+                                  f"of {', '.join(sorted(KNOWN_BODIES))})")
                 raise _refuse(card, head, f"{what} '{model}' has no model equations (the engine "
                               f"maps {known})")
         elif kind == "r":
@@ -298,7 +379,15 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                 raise _refuse(card, head, "a resistor needs two nodes and a value")
             value = next((t for t in toks[3:] if "=" not in t), None) or \
                 _assignments(toks[3:]).get("r", "")
+            extra = [t for t in toks[3:] if t != value and t.lower() != f"r={value}".lower()]
+            if extra:
+                raise _refuse(card, head, f"the resistor's {' '.join(extra)} is not mapped "
+                              "(only a plain resistance is)")
             elements.append((card, "r", low, toks[1].lower(), toks[2].lower(), value))
+        elif kind == "c" and len(toks) == 4 and (toks[1].lower() in _GROUND) != (
+                toks[2].lower() in _GROUND):
+            node = toks[2].lower() if toks[1].lower() in _GROUND else toks[1].lower()
+            caps.append((card, low, node, toks[3], ""))
         elif kind == "v":
             rest = " ".join(toks[3:]).strip()
             m = re.fullmatch(r"(?:dc\s+)?(\S+)", rest, re.IGNORECASE) if rest else None
@@ -330,9 +419,19 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
         ic_neurons.append(NeuronEq(nrn.name, nrn.subckt, nrn.mem, nrn.out, nrn.params,
                                    ics.get(nrn.mem)))
     neurons = ic_neurons
+    extra_caps: dict[str, list[tuple[str, str]]] = {}
+    mems = {nrn.mem: nrn.name for nrn in neurons}
+    for card, name, node, value, _ in caps:
+        if node not in mems:
+            raise _refuse(card, name, f"a capacitor is mapped only from a neuron's mem node to "
+                          f"ground ('{node}' is no neuron's mem node)")
+        extra_caps.setdefault(mems[node], []).append((name, value))
     branches, devices, signs = _branches(neurons, elements, device_cards)
+    order = [d[1] for d in device_cards]
+    devices = [DeviceEq(d.name, d.model, d.p, d.n, d.params, d.sign, order.index(d.name))
+               for d in devices]
     return ModelProgram(deck, neurons, devices, branches, uic, tran, saves, definitions,
-                        defaults, signs)
+                        defaults, signs, "\n".join(environment), extra_caps)
 
 
 def _branches(

@@ -35,8 +35,11 @@ from numpy.typing import NDArray
 from neurospice.errors import NeurospiceInputError
 from neurospice.sim.model.characterise import (
     DYNAMIC_PARAMS,
+    NeuronSensitivity,
     NeuronTables,
     characterise_fhn,
+    characterise_sensitivity,
+    library_text,
 )
 from neurospice.sim.model.compile import ModelProgram, compile_deck, evaluate
 from neurospice.sim.model.integrate import (
@@ -126,17 +129,54 @@ class CompiledModel:
         self.deck = deck
         self.program: ModelProgram = compile_deck(deck)
         self._tables: dict[tuple[tuple[str, float], ...], NeuronTables] = {}
+        self._sens: dict[tuple[tuple[str, float], ...], NeuronSensitivity] = {}
+        self._slot_defs: tuple[str, dict[str, list[str]]] | None = None
+
+    def _slots(self) -> tuple[str, dict[str, list[str]]]:
+        """The library text with tolerance slots, and each neuron's slot parameters."""
+        if self._slot_defs is None:
+            from neurospice.spice.tolerances import PREFIX, component_slots, with_factors
+
+            defs = library_text(with_factors(self.deck, {}).lines)
+            per: dict[str, list[str]] = {}
+            for el in component_slots(self.deck):
+                head, _, rel = el.path.partition(".")
+                if rel:
+                    per.setdefault(head, []).append(PREFIX + rel.replace(".", "__"))
+            self._slot_defs = (defs, per)
+        return self._slot_defs
+
+    def _toleranced(self, nrn_name: str, subckt: str, static: dict[str, float],
+                    nominal: NeuronTables, tol: dict[str, float]) -> NeuronTables:
+        """``nominal`` moved by the deviations of the neuron's own parts in ``tol``."""
+        from neurospice.spice.tolerances import PREFIX
+
+        prefix = nrn_name + "."
+        factors = {PREFIX + path[len(prefix):].replace(".", "__"): f
+                   for path, f in tol.items() if path.startswith(prefix)}
+        if not factors:
+            return nominal
+        defs, per = self._slots()
+        slots = per.get(nrn_name, [])
+        key = tuple(sorted(static.items()))
+        if key not in self._sens:
+            self._sens[key] = characterise_sensitivity(
+                defs, static, slots, subckt=subckt, base_dir=self.deck.base_dir,
+                environment=self.program.environment)
+        return self._sens[key].apply(nominal, factors)
 
     # ------------------------------------------------------------------ binding
     def _table(self, subckt: str, static: dict[str, float]) -> NeuronTables:
         key = tuple(sorted(static.items()))
         if key not in self._tables:
             self._tables[key] = characterise_fhn(self.program.definitions, static, subckt=subckt,
-                                                 base_dir=self.deck.base_dir)
+                                                 base_dir=self.deck.base_dir,
+                                                 environment=self.program.environment)
         return self._tables[key]
 
     def _point_deck(self, point: dict[str, Any]) -> PreparedDeck:
-        params = {k: v for k, v in point.items() if k != "seed" or "seed" in self.deck.params()}
+        params = {k: v for k, v in point.items()
+                  if k != "tol" and (k != "seed" or "seed" in self.deck.params())}
         return self.deck.with_params(params) if params else self.deck
 
     def bind(self, points: Sequence[dict[str, Any]], *, tstop: float | None = None,
@@ -186,6 +226,7 @@ class CompiledModel:
             d = self._point_deck(point)
             s = int(point.get("seed", base_seed))
             seeds.append(s)
+            tol: dict[str, float] = dict(point.get("tol") or {})
             info: dict[str, Any] = {"neurons": {}}
             for k, nrn in enumerate(prog.neurons):
                 vals = self._values(d, nrn.params, nrn.name)
@@ -195,11 +236,15 @@ class CompiledModel:
                         path=self.deck.source)
                 static = {n: v for n, v in vals.items() if n not in DYNAMIC_PARAMS}
                 tb = self._table(nrn.subckt, static)
+                if tol:
+                    tb = self._toleranced(nrn.name, nrn.subckt, static, tb, tol)
                 if tb.key not in tab_index:
                     tab_index[tb.key] = len(tables)
                     tables.append(tb)
                 a["tab_of"][ip, k] = tab_index[tb.key]
-                a["c0"][ip, k] = vals["c0"]
+                extra_c = sum(self._value(d, text, f"{name} capacitor") * tol.get(name, 1.0)
+                              for name, text in prog.extra_caps.get(nrn.name, []))
+                a["c0"][ip, k] = tb.capacitance(vals["c0"]) + extra_c
                 a["lval"][ip, k] = tb.lval
                 a["rs"][ip, k] = tb.rs
                 a["v3"][ip, k] = tb.v3_of(vals["pot"])
@@ -207,7 +252,7 @@ class CompiledModel:
                 v0, i0 = self._initial(d, nrn.v_init, tb, a["v3"][ip, k])
                 a["v_init"][ip, k] = v0
                 a["il_init"][ip, k] = i0
-                info["neurons"][nrn.name] = {"v3": a["v3"][ip, k], "c0": vals["c0"],
+                info["neurons"][nrn.name] = {"v3": a["v3"][ip, k], "c0": a["c0"][ip, k],
                                              "kout": a["kout"][ip, k]}
             values: dict[str, float] = {}
             info["values"] = values
@@ -216,7 +261,7 @@ class CompiledModel:
                 emf = 0.0
                 for kind, name, _n1, _n2, text in br.walk:
                     if kind == "r":
-                        values[name] = self._value(d, text, name)
+                        values[name] = self._value(d, text, name) * tol.get(name, 1.0)
                         rsum += values[name]
                     elif kind == "v":
                         values[name] = self._value(d, text[1:], name)
@@ -227,7 +272,8 @@ class CompiledModel:
             for j, dev in enumerate(prog.devices):
                 vals = self._values(d, dev.params, dev.name)
                 try:
-                    w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, j, t_end)
+                    w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, dev.draw_index,
+                                            t_end)
                 except KeyError as exc:
                     raise ModelParameterError(
                         f"{dev.name}: the {dev.model} subcircuit has no parameter {exc} that the "
