@@ -12,6 +12,9 @@ Run and analyse
 Many runs
     :func:`sweep` (a grid -> DataFrame, as ``sweep.csv``), :func:`monte_carlo` (seeds ->
     DataFrame, as ``runs.csv``)
+Parts
+    :func:`parts_list` (what to buy: series values, ratings from a run's stresses),
+    :func:`snap` (what moving every part to its series value changes)
 Decks and networks
     :func:`check` (compile and resolve names), :func:`build` (network file -> SPICE deck),
     :func:`load` (compile only)
@@ -46,6 +49,8 @@ __all__ = [
     "build",
     "check",
     "load",
+    "parts_list",
+    "snap",
     "NeurospiceError",
     "NeurospiceInputError",
     "DeckError",
@@ -56,13 +61,23 @@ __all__ = [
     "SimulationTimeout",
 ]
 
-_API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"}
+_API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list", "snap"}
 
 # Nothing is imported here but the version: every ``neurospice.*`` module, the ngspice worker
 # included, starts by importing this package, and the worker's start-up is on the critical path
 # of every run (``typing`` and ``pathlib``, which the error classes need, cost it 5 ms).
 if TYPE_CHECKING:
-    from neurospice.api import Run, build, check, load, monte_carlo, simulate, sweep
+    from neurospice.api import (
+        Run,
+        build,
+        check,
+        load,
+        monte_carlo,
+        parts_list,
+        simulate,
+        snap,
+        sweep,
+    )
     from neurospice.errors import (
         DeckError,
         LimitError,

@@ -16,15 +16,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurospice.errors import UsageError
-from neurospice.sim.ngspice import RunLimits, Waveforms, run_all
+from neurospice.sim.ngspice import RunLimits, Waveforms, run_all, run_prepared
 from neurospice.spice.deck import PreparedDeck, prepare_text
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neurospice.batch.snap import SnapReport
+    from neurospice.report.bom import PartsList
     from neurospice.report.locking import PairAnalysis
 
-__all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load"]
+__all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list",
+           "snap"]
 
 DeckLike = str | Path
 
@@ -265,3 +268,45 @@ def check(deck: DeckLike, *, control: str = "refuse",
     d = load(deck, control=control, base_dir=base_dir)
     resolve_names(d)
     return d
+
+
+def parts_list(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str = "E12",
+               stress: bool = False, tstop: float | None = None,
+               timeout: float | None = None) -> PartsList:
+    """The parts list of a board (as ``neurospice bom``): every part with its series value.
+
+    With ``stress=True`` the board is run once (to ``tstop``, default the deck's) saving every
+    current, and each resistor gets a power rating, each capacitor a voltage rating, each
+    op-amp its swing, slew and gain-bandwidth needs, each supply rail its current.
+    """
+    from neurospice.report.bom import PartsList, bom_rows, ratings_from_run
+
+    d = _as_deck(deck)
+    rows = bom_rows(d, series, cap_series)
+    ratings = None
+    if stress:
+        from neurospice.report.energy import prepare
+
+        run_deck = d.with_tstop(tstop) if tstop is not None else d
+        wf = run_prepared(prepare(run_deck), timeout=timeout, analysis="tran")
+        ratings = ratings_from_run(run_deck, wf)
+    return PartsList(rows, series.upper(), cap_series.upper(), ratings)
+
+
+def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str = "E12",
+         tstop: float | None = None, workers: int | None = None,
+         timeout: float | None = None, quiet: bool = True) -> SnapReport:
+    """What snapping every part to its series changes (as ``neurospice bom --snap``): the board
+    run as designed, as snapped, and with each snapped part alone (see
+    :mod:`neurospice.batch.snap`)."""
+    from neurospice.batch.snap import snap_report_with_bar
+
+    d = _as_deck(deck)
+    if tstop is not None:
+        d = d.with_tstop(tstop)
+    return snap_report_with_bar(d, series, cap_series, workers=workers, timeout=timeout,
+                                quiet=quiet)
+
+
+def _as_deck(deck: DeckLike | PreparedDeck) -> PreparedDeck:
+    return deck if isinstance(deck, PreparedDeck) else load(deck)

@@ -212,6 +212,7 @@ def simulate_main(argv: Sequence[str] | None = None, worker: Worker | None = Non
             prog="simulate", description=SIMULATE_DESCRIPTION,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
         _add_simulate_args(parser)
         args = parser.parse_args(argv)
         return _guard(lambda: _simulate(args, worker), args)
