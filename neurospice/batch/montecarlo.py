@@ -111,6 +111,10 @@ def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, out
     ok = [r for r in rows if r["status"] == "ok"]
     print(f"{path}: {runs} Monte Carlo runs (seeds {seed}..{seed + runs - 1}, {engine} engine): "
           f"{len(ok)} ok, {runs - len(ok)} failed")
+    from neurospice.batch.tolerance import yield_report
+
+    for line in yield_report(ok) if ok else []:
+        print(line.replace("builds", "runs"))
     for key in columns:
         vals = [float(r[key]) for r in ok if key.startswith(("f_", "r_")) and key in r]
         if vals:

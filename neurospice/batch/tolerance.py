@@ -11,6 +11,12 @@ and locked fraction, and every drawn deviation (``d:<path>``).
 The summary prints each mode's yield with a 95 % Wilson interval, and the components whose
 draws best separate the builds in the most common mode from the others (Spearman rank
 correlation of the deviation with the outcome).
+
+``--engine model`` runs the same builds (the same draws from the same seeds) in the model
+engine: a build is a point ``{"seed": S, "tol": {path: factor}}``; the neurons' tables follow
+their parts' deviations through measured sensitivities
+(:func:`neurospice.sim.model.characterise.characterise_sensitivity`), top-level resistors and
+capacitors are scaled directly. Rows say ``engine model``.
 """
 
 from __future__ import annotations
@@ -134,11 +140,44 @@ def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[
     return row
 
 
+def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
+                    t_skip: float = 0.0) -> dict[str, Any]:
+    """A build's row from a model-engine run (runs in the model engine's workers)."""
+    from neurospice.report.locking import analyse_run
+
+    row: dict[str, Any] = {"seed": point.get("seed", ""), "engine": "model"}
+    analysis = analyse_run(point_deck, wf, t_skip=t_skip)
+    for name, train in analysis.trains.items():
+        row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
+    row.update(analysis.as_row())
+    row["status"] = "ok"
+    for path, f in (point.get("tol") or {}).items():
+        row[f"d:{path}"] = round(f - 1.0, 6)
+    return row
+
+
+def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
+                      tols: Sequence[Tolerance], seeds: Sequence[int], dist: str,
+                      workers: int | None, t_skip: float, quiet: bool) -> list[dict[str, Any]]:
+    from functools import partial
+
+    from neurospice.sim.model.maps import map_model
+
+    points = [{"seed": s, "tol": draw_factors(slots, tols, s, dist)} for s in seeds]
+    with tqdm(total=len(points), desc="builds (model)", unit="build",
+              disable=True if quiet else None) as bar:
+        return map_model(deck, points, reduce=partial(model_build_row, t_skip=t_skip),
+                         workers=workers, progress=bar.update)
+
+
 def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
                   dist: str = "normal", workers: int | None = None,
                   timeout: float | None = None, t_skip: float = 0.0,
-                  quiet: bool = True, scheduler: str | None = None) -> list[dict[str, Any]]:
-    """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed."""
+                  quiet: bool = True, scheduler: str | None = None,
+                  engine: str = "spice") -> list[dict[str, Any]]:
+    """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed.
+
+    ``engine="model"`` runs them in the model engine (the same draws per seed)."""
     from neurospice.sim.pool import job_map
 
     if dist not in ("normal", "uniform"):
@@ -149,6 +188,12 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
         if not t.is_class and t.target not in paths:
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
+    if engine == "model":
+        if scheduler:
+            raise UsageError("--scheduler runs ngspice builds; the model engine runs its "
+                             "builds in local processes (drop --scheduler or use --engine spice)")
+        return _run_model_builds(deck, slots, tols, [seed + k for k in range(runs)], dist,
+                                 workers, t_skip, quiet)
     rows: dict[int, dict[str, Any]] = {}
     jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip) for k in range(runs)]
     with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:
@@ -182,13 +227,15 @@ def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
 def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], *, runs: int,
                           seed: int, dist: str, outdir: Path, workers: int | None,
                           timeout: float | None, t_skip: float, plot: bool,
-                          quiet: bool, scheduler: str | None = None) -> list[dict[str, Any]]:
+                          quiet: bool, scheduler: str | None = None,
+                          engine: str = "spice") -> list[dict[str, Any]]:
     """``simulate --runs N --tol ...``: run the builds, write runs.csv (and the yield plot)."""
     import csv
 
     tols = [parse_tolerance(s) for s in specs]
     rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=workers,
-                         timeout=timeout, t_skip=t_skip, quiet=quiet, scheduler=scheduler)
+                         timeout=timeout, t_skip=t_skip, quiet=quiet, scheduler=scheduler,
+                         engine=engine)
     fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
     columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
                               not k.startswith("d:")}) + sorted(
@@ -198,8 +245,8 @@ def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], 
         writer.writeheader()
         writer.writerows(rows)
     tol_text = ", ".join(f"{t.target} {100 * t.fraction:g} %" for t in tols)
-    print(f"{path}: {runs} builds (seeds {seed}..{seed + runs - 1}), tolerances {tol_text} "
-          f"({dist}), memristor draws per build")
+    print(f"{path}: {runs} builds (seeds {seed}..{seed + runs - 1}, {engine} engine), "
+          f"tolerances {tol_text} ({dist}), memristor draws per build")
     for line in yield_report(rows):
         print(line)
     if plot:
