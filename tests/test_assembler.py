@@ -325,7 +325,9 @@ REAL_MEMRISTORS = Path(__file__).resolve().parents[1] / "netlists" / "lib" / "me
                     reason="needs ngspice and netlists/lib/memristors.lib")
 def test_shipped_memristors_are_included_and_seeded(tmp_path: Path) -> None:
     """zro2 of the shipped library draws with agauss: its seed becomes .options seed."""
-    text = (f'use "{LIB / "fhn.lib"}", "{LIB / "parts.lib"}"\n'
+    for name in ("fhn.lib", "parts.lib"):  # beside the network file: its tree
+        shutil.copy(LIB / name, tmp_path / name)
+    text = ('use "fhn.lib", "parts.lib"\n'
             "neuron master : fhn(v3 = 0.35)\nneuron slave : fhn(v3 = 0.2)\n"
             "memristor m1 : zro2(seed = 7, w0 = 0.5)\n"
             "master -> m1 -> load(10k) -> slave\nprobe m1.w\n")

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import re
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.files import atomic_write
+from neurospice.files import atomic_write, printable
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, format_si, series_values
@@ -276,9 +277,11 @@ def run_sweep(
     again. The table is rewritten (atomically) as points finish, sorted by point, so an
     interrupted sweep keeps every finished point and ``--resume`` completes it.
     """
+    total = math.prod(a.count for a in axes)
+    if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
+        raise UsageError(f"--sweep: {' x '.join(str(a.count) for a in axes)} = {total:,} "
+                         f"points, over the limit of {MAX_POINTS:,}")
     points = grid(axes)
-    if len(points) > MAX_POINTS:
-        raise UsageError(f"--sweep: {len(points)} points, over the limit of {MAX_POINTS}")
     if seed is not None and "seed" not in deck.params():
         raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
     prepared = []
@@ -294,11 +297,21 @@ def run_sweep(
     table = _Table(outdir / TABLE, columns)
     if resume:
         wanted = {key: i for i, _, _, key in prepared}
-        for row in read_table(outdir / TABLE):
+        rejected: list[str] = []
+        for line, row in enumerate(read_table(outdir / TABLE), start=2):
             found = wanted.get(row.get("key", ""))
             if found is not None and row.get("status") == "ok":
+                why = _bad_row(row)
+                if why:  # run again rather than trust (and print) what the table says
+                    rejected.append(f"line {line}: {why}")
+                    continue
                 row["point"] = str(found)
+                row.update({k: repr(v) for k, v in points[found].items()})
                 table.rows[found] = row
+        if rejected:
+            print(f"{printable(outdir / TABLE)}: {len(rejected)} finished row(s) not reused, "
+                  f"their points run again ({printable(rejected[0])}"
+                  + (", ..." if len(rejected) > 1 else "") + ")", file=sys.stderr)
     done = dict(table.rows)
     log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
              len(done), outdir / TABLE)
@@ -326,6 +339,29 @@ def run_sweep(
     finally:
         table.flush()
     return [table.rows[i] for i in sorted(table.rows)]
+
+
+#: the number columns of a sweep table row (empty allowed: a silent pair has no ratio)
+_NUMBER_COLUMNS = ("f_master_hz", "f_slave_hz", "ratio_value", "sync_index", "locked_fraction")
+_MODE_RE = re.compile(r"(\d{1,6}:\d{1,6}|[a-z]{1,20})?")
+
+
+def _bad_row(row: dict[str, Any]) -> str:
+    """Why a finished row of a resumed table cannot be reused ('' when it can): every figure
+    must be a number (or empty), the ratio ``n:m`` and the mode a known word."""
+    for col in _NUMBER_COLUMNS:
+        text = str(row.get(col) or "").strip()
+        if not text:
+            continue
+        try:
+            float(text)
+        except ValueError:
+            return f"{col} is {text[:40]!r}, not a number"
+    for col in ("ratio", "mode"):
+        text = str(row.get(col) or "")
+        if not _MODE_RE.fullmatch(text):
+            return f"{col} is {text[:40]!r}"
+    return ""
 
 
 def point_mode(row: dict[str, Any]) -> str:

@@ -230,13 +230,14 @@ class _Assembler:
         package_root = self.library_dir.parent
         roots = (self.base_dir, package_root.resolve(), self.library_dir.resolve())
         for use in self.net.uses:
-            if use.path.startswith("~") or Path(use.path).is_absolute() or "\0" in use.path:
+            if use.path.startswith("~") or "\0" in use.path:
                 raise self.error(
-                    f"use \"{use.path}\": absolute and home-relative paths are refused; name a "
-                    "library beside the network file (or in its folder tree) or a shipped one "
+                    f"use \"{use.path}\": home-relative paths are refused; name a library "
+                    "beside the network file (or in its folder tree) or a shipped one "
                     "(lib/...)", use.line, use.column, use.path)
             given = Path(use.path)
-            candidates = [self.base_dir / given, package_root / given, self.library_dir / given]
+            candidates = [given] if given.is_absolute() else [
+                self.base_dir / given, package_root / given, self.library_dir / given]
             inside = [r for c in candidates if any(_within(r := c.resolve(), root)
                                                    for root in roots)]
             if not inside:
@@ -635,6 +636,10 @@ class _Assembler:
     def name_nodes(self, classes: dict[str, list[str]]) -> dict[str, str]:
         """Map every union-find key to its node name."""
         neuron_order = [el.name for el in self.elements.values() if el.kind == "neuron"]
+        # each neuron pin's rank (declaration order, mem before out): a node takes the name of
+        # its first-ranked pin - one look-up per key, not a scan of every neuron per node
+        rank = {_pin_key(n, p): i for i, (n, p) in enumerate(
+            (n, p) for n in neuron_order for p in ("mem", "out"))}
         names: dict[str, str] = {}
         taken: set[str] = {GROUND}
         for root, keys in classes.items():
@@ -645,9 +650,8 @@ class _Assembler:
                 if nodes:
                     name = nodes[0].removeprefix("@node:")
                 else:
-                    neuron_pins = [k for n in neuron_order for p in ("mem", "out")
-                                   if (k := _pin_key(n, p)) in keys]
-                    chosen = neuron_pins[0] if neuron_pins else keys[0]
+                    ranked = [k for k in keys if k in rank]
+                    chosen = min(ranked, key=rank.__getitem__) if ranked else keys[0]
                     name = chosen.replace(".", "_")
                 base, suffix = name, 1
                 while name in taken and name != GROUND:
@@ -661,9 +665,11 @@ class _Assembler:
 
     def probes(self, nodes: dict[str, str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         probes: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()  # a set beside the list: 12k probes are not 144M tests
 
         def add(label: str, vector: str) -> None:
-            if (label, vector) not in probes:
+            if (label, vector) not in seen:
+                seen.add((label, vector))
                 probes.append((label, vector))
 
         def node_vector(key: str, ref: Ref) -> str:

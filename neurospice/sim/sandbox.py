@@ -10,8 +10,8 @@ ngspice's shared library is opened, so nothing ngspice reads or runs escapes it:
   network;
 - **Landlock** (through the ``landlock`` package): the file system is read-only for the Python
   installation, the system libraries and ngspice's scripts, the deck's tree and the shipped
-  library; read-write for the job folder only; nothing else can be opened (``/etc/hostname``,
-  ``$HOME``) and nothing may be executed;
+  library; read-write for the job folder only (where no link, FIFO or device can be made);
+  nothing else can be opened (``/etc/hostname``, ``$HOME``) and nothing may be executed;
 - **rlimits**: CPU time, address space and file size, and no core files.
 
 Why these libraries: ``pyseccomp`` talks to the system's libseccomp (present on every Debian
@@ -177,8 +177,14 @@ def _landlock(policy: SandboxPolicy) -> str:
         if not os.path.exists(path):
             continue
         ruleset.allow(path, rules=read_dir if os.path.isdir(path) else read_file)
+    # the job folder: files and folders, but no links, FIFOs, sockets or devices - the parent
+    # reads the results from it, and a link or FIFO planted there (by an --allow-control deck)
+    # would make the unsandboxed parent read another file, or block
+    write = FSAccess.all()
+    for denied in ("EXECUTE", "MAKE_SYM", "MAKE_FIFO", "MAKE_SOCK", "MAKE_CHAR", "MAKE_BLOCK",
+                   "IOCTL_DEV"):
+        write &= ~getattr(FSAccess, denied, FSAccess(0))
     for path in policy.write_paths:
-        write = FSAccess.all() & ~FSAccess.EXECUTE
         ruleset.allow(path, rules=write)
     ruleset.apply()
     return f"ABI {abi}: read-only {len(policy.read_paths)} paths, read-write " + ", ".join(
