@@ -34,9 +34,27 @@ ReduceFn = Callable[[PreparedDeck, dict[str, Any], Waveforms], dict[str, Any]]
 _STATE: dict[str, Any] = {}
 
 
-def _init(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any]) -> None:
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the process that started it ends (however it ends:
+    an interrupted or killed command leaves no worker integrating on)."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent ended before the request was made
+        os._exit(1)
+
+
+def _init(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any],
+          in_worker: bool = True) -> None:
     import numba
 
+    if in_worker:
+        _die_with_parent()
     from neurospice.sim.model.engine import CompiledModel
 
     numba.set_num_threads(1)
@@ -101,7 +119,7 @@ def map_model(
     n_workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any] | None] = [None] * len(points)
     if n_workers <= 1:
-        _init(deck, reduce, options)
+        _init(deck, reduce, options, in_worker=False)
         for start, part in _chunks(points, chunk):
             for i, row in _run_chunk(start, part):
                 rows[i] = row
@@ -109,8 +127,9 @@ def map_model(
                 progress(len(part))
         return [r for r in rows if r is not None]
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init,
-                             initargs=(deck, reduce, options)) as pool:
+    pool = ProcessPoolExecutor(n_workers, mp_context=ctx, initializer=_init,
+                               initargs=(deck, reduce, options))
+    try:
         pending: set[Future[list[tuple[int, dict[str, Any]]]]] = set()
         for start, part in _chunks(points, chunk):
             pending.add(pool.submit(_run_chunk, start, part))
@@ -122,7 +141,22 @@ def map_model(
                     rows[i] = row
                 if progress is not None:
                     progress(len(result))
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
     return [r for r in rows if r is not None]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End a pool at once: queued chunks cancelled, running workers killed and reaped."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+    for proc in procs:
+        proc.join(timeout=5)
 
 
 def pick_points(n_points: int, k: int) -> list[int]:
