@@ -14,7 +14,8 @@ Many runs
     DataFrame, as ``runs.csv``)
 Parts
     :func:`parts_list` (what to buy: series values, ratings from a run's stresses),
-    :func:`snap` (what moving every part to its series value changes)
+    :func:`snap` (what moving every part to its series value changes), :func:`corners`
+    (worst case over part tolerances)
 Decks and networks
     :func:`check` (compile and resolve names), :func:`build` (network file -> SPICE deck),
     :func:`load` (compile only)
@@ -51,6 +52,7 @@ __all__ = [
     "load",
     "parts_list",
     "snap",
+    "corners",
     "NeurospiceError",
     "NeurospiceInputError",
     "DeckError",
@@ -61,7 +63,8 @@ __all__ = [
     "SimulationTimeout",
 ]
 
-_API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list", "snap"}
+_API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list", "snap",
+        "corners"}
 
 # Nothing is imported here but the version: every ``neurospice.*`` module, the ngspice worker
 # included, starts by importing this package, and the worker's start-up is on the critical path
@@ -71,6 +74,7 @@ if TYPE_CHECKING:
         Run,
         build,
         check,
+        corners,
         load,
         monte_carlo,
         parts_list,

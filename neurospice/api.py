@@ -22,12 +22,13 @@ from neurospice.spice.deck import PreparedDeck, prepare_text
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neurospice.batch.corners import CornerReport
     from neurospice.batch.snap import SnapReport
     from neurospice.report.bom import PartsList
     from neurospice.report.locking import PairAnalysis
 
 __all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list",
-           "snap"]
+           "snap", "corners"]
 
 DeckLike = str | Path
 
@@ -232,16 +233,33 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     return pd.DataFrame(rows)
 
 
-def monte_carlo(deck: DeckLike, runs: int, *, seed: int = 1, workers: int | None = None,
-                tstop: float | None = None) -> pd.DataFrame:
-    """Repeat the run with seeds ``seed .. seed+runs-1``; one row per run, as ``runs.csv``."""
+def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, seed: int = 1,
+                workers: int | None = None, tstop: float | None = None,
+                tol: Sequence[str] = (), tol_dist: str = "normal",
+                engine: str = "spice", t_skip: float = 0.0) -> pd.DataFrame:
+    """Repeat the run with seeds ``seed .. seed+runs-1``; one row per run, as ``runs.csv``.
+
+    With ``tol`` (as ``--tol``: ``["R=5%", "C=10%"]``) each run is a build whose parts draw
+    their own values (``simulate --runs N --tol ...``), in ngspice or the model engine.
+    """
     import pandas as pd
 
-    from neurospice.batch.montecarlo import run_builds
-
-    d = load(deck)
+    d = _as_deck(deck)
     if tstop is not None:
         d = d.with_tstop(tstop)
+    if tol:
+        from neurospice.batch.tolerance import parse_tolerance, run_tolerance
+
+        if "mc" in d.params():  # each build also draws its own memristor, as on the command line
+            d = d.with_params({"mc": 1})
+        rows = run_tolerance(d, [parse_tolerance(t) for t in tol], runs=runs, seed=seed,
+                             dist=tol_dist, workers=workers, t_skip=t_skip, engine=engine)
+        return pd.DataFrame(rows)
+    from neurospice.batch.montecarlo import _run_model, run_builds
+
+    if engine == "model":
+        results = _run_model(d, runs=runs, seed=seed, workers=workers, quiet=True)
+        return pd.DataFrame([results[s][0] for s in sorted(results)])
     rows = run_builds(d, runs=runs, seed=seed, workers=workers, quiet=True)
     return pd.DataFrame(rows)
 
@@ -306,6 +324,22 @@ def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str 
         d = d.with_tstop(tstop)
     return snap_report_with_bar(d, series, cap_series, workers=workers, timeout=timeout,
                                 quiet=quiet)
+
+
+def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *, tstop: float | None = None,
+            workers: int | None = None, timeout: float | None = None,
+            t_skip: float = 0.0) -> CornerReport:
+    """Worst-case corners of a board (as ``simulate DECK --corners --tol ...``): ``tol`` as
+    on the command line (``["R=5%", "C=10%", "xmaster.c0=1%"]``); see
+    :mod:`neurospice.batch.corners`."""
+    from neurospice.batch.corners import run_corners
+    from neurospice.batch.tolerance import parse_tolerance
+
+    d = _as_deck(deck)
+    if tstop is not None:
+        d = d.with_tstop(tstop)
+    return run_corners(d, [parse_tolerance(t) for t in tol], workers=workers, timeout=timeout,
+                       t_skip=t_skip)
 
 
 def _as_deck(deck: DeckLike | PreparedDeck) -> PreparedDeck:

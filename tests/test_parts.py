@@ -124,3 +124,36 @@ def test_simulate_prints_its_version() -> None:
                           "sys.exit(simulate_main(['--version']))"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == f"simulate {neurospice.__version__}"
+
+
+def test_corners_bound_the_monte_carlo_builds_of_the_same_tolerances(tmp_path: Path) -> None:
+    deck = tmp_path / "toy.cir"
+    deck.write_text(TOY)
+    report = neurospice.corners(deck, ["R=5%", "C=10%"])
+    # smaller capacitors, a faster neuron: the max corner puts the master's at -10 %
+    top = next(c for c in report.corners if c.name == "max master")
+    assert top.factors["xmaster.c1"] == pytest.approx(0.9)
+    assert top.factors["xmaster.c2"] == pytest.approx(0.9)
+    assert report.sensitivities["xmaster.c2"]["f_master_hz"] < -0.3
+    lo, hi = report.frequency_range("f_master_hz")
+    builds = neurospice.monte_carlo(deck, 40, tol=["R=5%", "C=10%"])
+    freqs = list(builds.loc[builds["status"] == "ok", "f_master_hz"])
+    assert len(freqs) == 40
+    assert lo <= min(freqs) and max(freqs) <= hi
+    # the builds fill a good part of the box: the corners are not loose by construction
+    assert max(freqs) - min(freqs) > 0.3 * (hi - lo)
+
+
+def test_corners_command_writes_its_table_and_refuses_without_tolerances(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = tmp_path / "toy.cir"
+    deck.write_text(TOY)
+    out = tmp_path / "out"
+    assert main(["simulate", str(deck), "--corners", "--tol", "C=10%", "-q", "-o",
+                 str(out)]) == 0
+    with (out / "corners.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["corner"] for r in rows][:1] == ["nominal"] and len(rows) == 1 + 4
+    assert "max master" in capsys.readouterr().out
+    assert main(["simulate", str(deck), "--corners", "-q", "-o", str(out)]) == 2
+    assert "--corners needs --tol" in capsys.readouterr().err

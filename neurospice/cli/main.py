@@ -76,6 +76,10 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%) or one "
                         "instance (xmaster.c0=1%%); every R, C, L of every instance draws its "
                         "own value")
+    p.add_argument("--corners", action="store_true",
+                   help="worst case instead of Monte Carlo: every --tol part at the end of its "
+                        "tolerance that raises (or lowers) each neuron's frequency, found from "
+                        "one run per part; writes corners.csv")
     p.add_argument("--tol-dist", choices=["normal", "uniform"], default="normal",
                    help="tolerance draws: normal with sigma = tolerance/3 (default) or uniform")
     p.add_argument("--engine", choices=["spice", "model"], default="spice",
@@ -459,6 +463,7 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         memory=settings.memory,
         tols=args.tol,
         tol_dist=args.tol_dist,
+        corners=args.corners,
         engine=args.engine,
         energy=args.energy,
         verify=args.verify,

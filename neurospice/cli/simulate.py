@@ -130,6 +130,7 @@ def simulate_file(
     memory: int | None = None,
     tols: Sequence[str] = (),
     tol_dist: str = "normal",
+    corners: bool = False,
     engine: str = "spice",
     energy: bool = False,
     verify: int = 0,
@@ -168,6 +169,16 @@ def simulate_file(
             if deck.tran() is None:
                 raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has "
                                 "no .tran card", path=path)
+        if corners:
+            from neurospice.batch.corners import run_corners_command
+
+            if runs > 1 or sweeps:
+                raise UsageError("--corners runs its own set of builds: drop --runs and --sweep")
+            if engine != "spice":
+                raise UsageError("--corners runs ngspice: drop --engine model")
+            return run_corners_command(deck, path, tols, outdir=outdir, workers=workers,
+                                       scheduler=scheduler, timeout=timeout, t_skip=t_skip,
+                                       quiet=quiet)
         if tols and runs < 2:
             raise UsageError("--tol needs --runs N (N builds, e.g. --runs 100)")
         if tols:
