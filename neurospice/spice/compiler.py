@@ -45,6 +45,9 @@ __all__ = [
     "CompiledDeck",
     "compile_text",
     "TITLE",
+    "COMPAT_FLAGS",
+    "check_compat",
+    "escape_controls",
 ]
 
 ControlMode = Literal["refuse", "ignore", "allow"]
@@ -64,6 +67,7 @@ ELEMENTS: dict[str, tuple[int, str]] = {
     "x": (3, "subcircuit instance"), "s": (5, "voltage switch"), "w": (5, "current switch"),
     "t": (5, "lossless line"), "o": (5, "lossy line"), "u": (5, "RC line"),
     "p": (4, "coupled lines"), "a": (3, "XSPICE code-model instance"),
+    "y": (6, "TXL/CPL lossy line"),
 }
 
 #: Dot-cards, by their exact names (ngspice would also take any longer word).
@@ -71,7 +75,8 @@ DOT_CARDS = frozenset({
     ".param", ".func", ".subckt", ".ends", ".model", ".tran", ".dc", ".ac", ".op", ".tf",
     ".noise", ".sens", ".pz", ".disto", ".four", ".options", ".option", ".opt", ".save",
     ".meas", ".measure", ".ic", ".nodeset", ".global", ".end", ".temp", ".include", ".inc",
-    ".lib", ".endl", ".print", ".plot", ".width", ".title",
+    ".lib", ".endl", ".print", ".plot", ".width", ".title", ".probe", ".csparam", ".if",
+    ".elseif", ".else", ".endif",
 })
 #: Cards that only shape ngspice's batch printout: accepted and not passed on.
 _DROPPED_CARDS = frozenset({".print", ".plot", ".width", ".title"})
@@ -89,12 +94,64 @@ OPTIONS = frozenset({
     "maxeviter", "maxopalter", "noopalter", "indverbosity", "gshunt",
 })
 
+#: ``.options`` names that are ngspice front-end variables steering files, programs, the shell,
+#: the reader or the output (from the ``cp_getvar`` names and special variables of ngspice's
+#: ``src/frontend``): refused, not merely dropped - a deck that sets them is aiming at
+#: ngspice, not at its circuit. Other unknown names are dropped with a notice.
+FRONTEND_VARIABLES = frozenset({
+    "unixcom", "sourcepath", "spicepath", "helppath", "rawfile", "filetype", "appendwrite",
+    "noclobber", "noglob", "nonomatch", "history", "histsubst", "no_histsubst", "echo",
+    "prompt", "program", "cpdebug", "editor", "rhost", "rprogram", "remote_shell",
+    "interactive", "controlswait", "addcontrol", "addescape", "ngbehavior", "no_spiceinit",
+    "no_spinit", "modelcard", "modelline", "measoutfile", "mingwpath", "silent_fileio",
+    "display", "device", "lprps", "lprplot5", "noparse", "nosubckt", "no_auto_gnd",
+    "no_auto_braces", "substart", "subend", "subinvoke", "moremode", "askquit", "brief",
+    "gnuplot_terminal", "sim_status", "nosighandling", "no_mem_check", "debug-out-short",
+    "plainwrite", "plainplot", "plainlet", "sanelet", "statlocal", "renumber",
+})
+_FRONTEND_PREFIXES = ("hcopy", "pyplot_", "svg_", "help", "ps_", "wr_", "probe_")
+
+#: Values of ngspice's ``ngbehavior`` variable (its compatibility mode) neurospice sets: each
+#: a run of the flags ngspice's ``set_compat_mode`` knows (``hs`` HSPICE, ``ps`` PSPICE, ``xs``
+#: XSPICE, ``lt`` LTspice, ``ki`` KiCad, ``a`` the whole netlist, ``s3`` Spice3, ``eg`` EAGLE,
+#: ``spe`` Spectre), or ``all``.
+COMPAT_FLAGS = ("spe", "hs", "ps", "xs", "lt", "ki", "s3", "eg", "ll", "a")
+_COMPAT_RE = re.compile(r"^(?:all|(?:spe|hs|ps|xs|lt|ki|s3|eg|ll|a){1,5})$")
+
+
+def check_compat(value: str) -> str:
+    """``value`` as an ngspice compatibility mode (lower case), or ValueError."""
+    low = value.strip().lower()
+    if not _COMPAT_RE.match(low):
+        raise ValueError(f"compatibility mode {value!r} is none of ngspice's: a run of "
+                         f"{', '.join(COMPAT_FLAGS)} (e.g. ltpsa, ps, lt, kia), or all")
+    return low
+
+#: Parameters of XSPICE code models that name a file (from the ``Parameter_Name`` entries of
+#: type string in ngspice's ``src/xspice/icm/*/ifspec.ifs``: ``file`` of filesource, table2D,
+#: table3D and xfer, ``input_file`` of d_source, ``state_file`` of d_state); any other
+#: parameter name containing ``file`` is treated as one too.
+FILE_PARAMETERS = frozenset({"file", "input_file", "state_file"})
+#: Code models that start a program or load a shared library: refused.
+REFUSED_MODELS = {"d_process": "starts an external program (process_file)",
+                  "d_cosim": "loads a shared library (simulation)"}
+#: A ``.probe`` field: a node or device name, or ``v(...)``/``i(...)``-style access to one.
+_PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+\-]+(?:\s*,\s*[\w.:#+\-]+)?\s*\)"
+                       r"|[\w.:#+\-]+)$")
+
 _CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
 _FILE_ATTR_RE = re.compile(
     r"""(?<![\w])([A-Za-z_]*file[A-Za-z_]*)\s*=\s*("[^"]*"|'[^']*'|[^\s()\[\]]+)""",
     re.IGNORECASE,
 )
-_NUMBER_LITERAL_RE = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)[eE]([+-]?\d+)")
+#: On a ``.model`` card ngspice separates a parameter from its value by blanks, ``=`` or
+#: ``,`` (``file "x"``, ``file x``, ``FILE,"x"``); the name stands after a separator.
+_MODEL_FILE_RE = re.compile(
+    r"""(?<![^\s=,(])([A-Za-z_]*file[A-Za-z_]*)(?:[\s=,]+|(?=["']))"""
+    r"""("[^"]*"|'[^']*'|[^\s=,()\[\]"']+)""",
+    re.IGNORECASE,
+)
+_NUMBER_LITERAL_RE = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
 _LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 _POT_RE = re.compile(r"^\s*neurospice\s+potentiometer\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 _NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
@@ -130,6 +187,9 @@ class Limits:
     max_card_chars: int = 200_000
     max_func_expansion: int = 1_000_000
     max_points: float = 5e7
+    #: ngspice's compatibility mode (``ngbehavior``) for the run, set before the deck loads
+    #: (None: read it from a ``.spiceinit`` next to the deck, else ngspice's default)
+    compat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -194,12 +254,26 @@ class CompiledDeck:
     control_mode: ControlMode = "refuse"
     #: ``* neurospice potentiometer A B`` directives: (subcircuit or "", a, b), lower case
     pots: list[tuple[str, str, str]] = field(default_factory=list)
+    #: what the compiler left out and says so (unknown ``.options`` names): (message, where)
+    notices: list[tuple[str, Origin]] = field(default_factory=list)
 
 
 def _error(message: str, origin: Origin, snippet: str | None = None, *,
            hint: str | None = None, limit: bool = False) -> DeckError:
     cls = LimitError if limit else DeckError
-    return cls(message, origin.path, origin.line, origin.column, snippet=snippet, hint=hint)
+    return cls(escape_controls(message), origin.path, origin.line, origin.column,
+               snippet=None if snippet is None else escape_controls(snippet), hint=hint)
+
+
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with control characters (ESC, NUL, CR ... but not tab) shown as ``\\xNN``,
+    so that a message quoting a deck cannot drive the terminal."""
+    return _CONTROL_CHARS_RE.sub(lambda m: f"\\x{ord(m.group(0)):02x}"
+                                 if ord(m.group(0)) < 256 else f"\\u{ord(m.group(0)):04x}",
+                                 text)
 
 
 class _Compiler:
@@ -217,6 +291,7 @@ class _Compiler:
         self._texts: dict[Path, str] = {}
         self.pots: list[tuple[str, str, str]] = []
         self._scopes: list[str] = []
+        self.notices: list[tuple[str, Origin]] = []
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: Path, origin: Origin | None) -> str:
@@ -340,6 +415,10 @@ class _Compiler:
             raise _error(f"card of {len(text)} characters, over the limit of "
                          f"{self.limits.max_card_chars}", org, card.raw[:120], limit=True)
         bad = check_card_text(text)
+        if bad is not None and text[:6].lower() == ".model" and bad[1] == "unbalanced ')'":
+            # a ')' too many at the end of a vendor's .model: ngspice reads the card
+            text = text[:bad[0]] + text[bad[0] + 1:]
+            bad = check_card_text(text)
         if bad is not None:
             col = _column(card.raw, text, bad[0])
             raise _error(f"refused: {bad[1]}", Origin(path, card.line, col), card.raw)
@@ -370,7 +449,18 @@ class _Compiler:
                 self.dropped.append((text, org))
                 return
             if head in (".options", ".option", ".opt"):
-                self._options(toks, org, card.raw)
+                toks = self._options(toks, org, card.raw)
+                if len(toks) == 1:
+                    return
+            if head == ".probe":
+                self._probe(toks, org, card.raw)
+            if head in (".if", ".elseif") and len(toks) < 2:
+                raise _error(f"{head} needs a condition", org, card.raw)
+            if head == ".model" and len(toks) >= 3:
+                kind = toks[2].split("(", 1)[0].lower()
+                if kind in REFUSED_MODELS:
+                    raise _error(f"code model {kind} {REFUSED_MODELS[kind]}; refused", org,
+                                 card.raw)
             if head == ".subckt":
                 if len(toks) < 3:
                     raise _error(".subckt needs a name and pins", org, card.raw)
@@ -400,7 +490,7 @@ class _Compiler:
                 raise _error(f"{kind} '{toks[0]}' needs at least {need - 1} fields after its "
                              f"name (got {len(toks) - 1})", org, card.raw)
         toks = self._files(toks, org, base, card.raw)
-        self._numbers(text, org, card.raw)
+        self._numbers(text, toks, org, card.raw)
         depth = self.depth - 1 if head == ".subckt" else self.depth
         self._emit(head, toks, org, depth)
 
@@ -410,40 +500,89 @@ class _Compiler:
                          "(an include bomb?)", org, limit=True)
         self.cards.append(CompiledCard(head, tuple(toks), org, depth))
 
-    def _options(self, toks: list[str], org: Origin, raw: str) -> None:
+    def _options(self, toks: list[str], org: Origin, raw: str) -> list[str]:
+        """The card's tokens without the options neurospice does not pass on (each dropped
+        with a notice: ngspice makes every option name one of its variables, and some of
+        those variables, ``unixcom`` among them, change what its commands do)."""
+        kept = [toks[0]]
         for tok in toks[1:]:
             name = tok.split("=", 1)[0].strip().lower()
-            if name not in OPTIONS:
-                raise _error(f".options {name}: not an option neurospice passes to ngspice",
-                             org, raw, hint="known options: " + ", ".join(sorted(OPTIONS)))
+            if name in OPTIONS:
+                kept.append(tok)
+                continue
+            if name in FRONTEND_VARIABLES or name.startswith(_FRONTEND_PREFIXES):
+                raise _error(f".options {name}: ngspice reads this name as one of its own "
+                             "variables (files, programs, its reader or its output), not as a "
+                             "simulation option; refused", org, raw,
+                             hint="simulation options neurospice passes: "
+                                  + ", ".join(sorted(OPTIONS)))
+            note = (f"{org}: .options {escape_controls(name)}: not an ngspice option neurospice "
+                    "passes on; dropped")
+            self.notices.append((note, org))
+            log.warning("%s", note)
+        return kept
 
-    def _numbers(self, text: str, org: Origin, raw: str) -> None:
+    def _probe(self, toks: list[str], org: Origin, raw: str) -> None:
+        for tok in toks[1:]:
+            if not _PROBE_RE.match(tok):
+                raise _error(f".probe {tok}: a .probe names nodes and devices only "
+                             "(alli, v(node), i(device), name)", org, raw)
+
+    def _numbers(self, text: str, toks: list[str], org: Origin, raw: str) -> None:
         for m in _NUMBER_LITERAL_RE.finditer(text):
+            literal = m.group(0)
+            if len(literal) > 40 and m.group(2) is None:
+                raise _error(f"a number of {len(literal)} digits ({literal[:12]}...); numbers "
+                             "this long are refused", org, raw)
             try:
-                value = float(m.group(0))
-            except ValueError:
+                value = float(literal)
+            except (ValueError, OverflowError):
                 continue
             if not math.isfinite(value):
-                raise _error(f"the number {m.group(0)} is infinite", org, raw)
-        for tok in split_tokens(text):
+                shown = literal if len(literal) <= 24 else f"{literal[:12]}...{literal[-8:]}"
+                raise _error(f"the number {shown} is infinite (beyond double precision)",
+                             org, raw)
+        for tok in toks:
             value_text = tok.split("=", 1)[1] if "=" in tok else tok
             low = value_text.strip().lower()
             if low in ("inf", "+inf", "-inf", "nan", "infinity"):
                 raise _error(f"'{value_text}' is not a finite number", org, raw)
 
     def _files(self, toks: list[str], org: Origin, base: Path, raw: str) -> list[str]:
-        out = []
-        for tok in toks:
-            def resolve(m: re.Match[str]) -> str:
-                key, value = m.group(1), m.group(2).strip("\"'")
-                target = self.resolve(value, org, base, raw, what=f"{key}=")
-                text = str(target)
-                if check_card_text(text) is not None or '"' in text:
-                    raise _error(f"{key}= path {text} has characters a deck cannot carry", org,
-                                 raw)
-                return f'{key}="{text}"'
-            out.append(_FILE_ATTR_RE.sub(resolve, tok))
-        return out
+        """Tokens with every file attribute resolved to an absolute path in the deck's tree.
+
+        Any card: ``KEY=VALUE`` where KEY contains ``file``. A ``.model`` card also as ngspice
+        reads its parameters: the name, then blanks, ``=`` or ``,``, then the value
+        (``file "x"``, ``input_file x``, ``FILE,"x"``). The attribute is emitted as
+        ``key="PATH"`` with the key in lower case: ngspice lower-cases a ``.model`` card
+        except the quoted value of the first ``file="`` in it, so a mixed-case path keeps its
+        case only there; a second file attribute on one card must be all lower case.
+        """
+        found: list[str] = []
+
+        def resolve(m: re.Match[str]) -> str:
+            key, value = m.group(1).lower(), m.group(2).strip("\"'")
+            target = self.resolve(value, org, base, raw, what=f"{key}=")
+            text = str(target)
+            if check_card_text(text) is not None or '"' in text or "'" in text:
+                raise _error(f"{key}= path {escape_controls(text)} has characters a deck cannot "
+                             "carry", org, raw)
+            if found and text != text.lower():
+                raise _error(f"{key}= {text}: a second file attribute on one card with capital "
+                             "letters in its path (ngspice keeps the case of the first only); "
+                             "use one file attribute per .model", org, raw)
+            found.append(text)
+            return f'{key}="{text}"'
+
+        if toks and toks[0].lower() == ".model" and len(toks) >= 3:
+            kind = re.match(r"[^\s(]*", toks[2]).group(0)  # type: ignore[union-attr]
+            tail = toks[2][len(kind):]
+            rest = " ".join([tail, *toks[3:]]) if tail else " ".join(toks[3:])
+            new = _MODEL_FILE_RE.sub(resolve, rest)
+            if new == rest:
+                return toks
+            return [toks[0], toks[1], *split_tokens(kind + new if tail else f"{kind} {new}")]
+        return [_FILE_ATTR_RE.sub(resolve, tok) for tok in toks]
 
     # --------------------------------------------------------------- includes
     def _include(self, toks: list[str], org: Origin, base: Path, stack: tuple[Path, ...],
@@ -539,7 +678,7 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
         raise _error(".subckt without .ends", last.origin)
     title_line = text.split("\n", 1)[0].strip()
     deck = CompiledDeck(comp.cards, source, base, title_line, comp.lock_pairs, comp.control,
-                        comp.dropped, control, comp.pots)
+                        comp.dropped, control, comp.pots, comp.notices)
     if control == "ignore":
         _analyses_from_control(deck)
     _check_funcs(deck, limits)
@@ -569,17 +708,71 @@ def _check_title(title: str, origin: Origin) -> None:
 
 
 def _analyses_from_control(deck: CompiledDeck) -> None:
-    """With ``--ignore-control``: the dropped block's analysis commands become cards."""
+    """With ``--ignore-control``: the dropped block's analysis commands become cards.
+
+    ``$name`` and ``$&name`` in a command take the value of an earlier ``set name = NUMBER``
+    or ``let name = NUMBER`` of the block (numbers and arithmetic on such values only); a
+    command still holding a ``$`` is left out.
+    """
     if any(c.head in ANALYSES and c.depth == 0 for c in deck.cards):
         return
+    values: dict[str, str] = {}
     for text, org in deck.dropped:
+        toks = text.split(None, 1)
+        word = toks[0].lower() if toks else ""
+        if word in ("let", "set") and len(toks) == 2 and "=" in toks[1]:
+            name, _, expr = toks[1].partition("=")
+            value = _control_value(_substitute(expr, values))
+            if re.fullmatch(r"[A-Za-z_]\w*", name.strip()) and value is not None:
+                values[name.strip().lower()] = value
+            continue
+        text = _substitute(text, values)
         toks = split_tokens(text)
         if toks and toks[0].lower() in _CONTROL_ANALYSES and check_card_text(text) is None:
             head = "." + toks[0].lower()
             deck.cards.append(CompiledCard(head, (head, *toks[1:]), org, 0))
 
 
+_CONTROL_VAR_RE = re.compile(r"\$&?([A-Za-z_]\w*)|\{\$&?([A-Za-z_]\w*)\}")
+
+
+def _substitute(text: str, values: dict[str, str]) -> str:
+    def one(m: re.Match[str]) -> str:
+        name = (m.group(1) or m.group(2)).lower()
+        return values.get(name, m.group(0))
+    return _CONTROL_VAR_RE.sub(one, text) if "$" in text else text
+
+
+def _control_value(expr: str) -> str | None:
+    """A control-block value as a number's text: a SPICE number, or + - * / of numbers."""
+    from neurospice.spice.numbers import parse_si
+
+    expr = expr.strip()
+    try:
+        value = parse_si(expr)
+    except ValueError:
+        if not re.fullmatch(r"[\d.eE+\-*/() ]{1,200}", expr):
+            return None
+        import ast
+
+        try:
+            tree = ast.parse(expr, mode="eval")
+        except SyntaxError:
+            return None
+        if not all(isinstance(n, ast.Expression | ast.BinOp | ast.UnaryOp | ast.Constant
+                              | ast.operator | ast.unaryop) for n in ast.walk(tree)):
+            return None
+        if any(isinstance(n, ast.Pow) for n in ast.walk(tree)):
+            return None
+        try:
+            value = float(eval(compile(tree, "<control>", "eval"), {"__builtins__": {}}))
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+    return f"{value:.12g}" if math.isfinite(value) else None
+
+
 _FUNC_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=?\s*(.*)$", re.DOTALL)
+_CALL_RE = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\s*\(")
 
 
 def _check_funcs(deck: CompiledDeck, limits: Limits) -> None:
@@ -594,28 +787,44 @@ def _check_funcs(deck: CompiledDeck, limits: Limits) -> None:
         bodies[m.group(1).lower()] = (m.group(3), card.origin)
     if not bodies:
         return
-    calls = {name: {g: len(re.findall(rf"(?<![\w.]){g}\s*\(", body, re.IGNORECASE))
-                    for g in bodies}
-             for name, (body, _) in bodies.items()}
+    # one pass over each body (not a search per pair of names): linear in the deck's size
+    calls: dict[str, dict[str, int]] = {}
+    for name, (body, _) in bodies.items():
+        counts: dict[str, int] = {}
+        for m in _CALL_RE.finditer(body):
+            g = m.group(1).lower()
+            if g in bodies:
+                counts[g] = counts.get(g, 0) + 1
+        calls[name] = counts
     size: dict[str, float] = {}
-
-    def expand(name: str, seen: tuple[str, ...]) -> float:
-        if name in size:
-            return size[name]
-        if name in seen:
-            raise _error(f".func {name} calls itself (through {' -> '.join(seen)})",
-                         bodies[name][1])
-        total: float = len(bodies[name][0])
-        for g, n in calls[name].items():
-            if n:
-                total += n * expand(g, (*seen, name))
-        size[name] = total
-        return total
-
-    for name, (_, org) in bodies.items():
-        if expand(name, ()) > limits.max_func_expansion:
-            raise _error(f".func {name} expands to about {size[name]:.3g} characters, over the "
-                         f"limit of {limits.max_func_expansion}", org, limit=True)
+    for root in bodies:
+        # depth-first without recursion (a chain of thousands of .func lines is fine)
+        path: list[str] = []
+        on_path: set[str] = set()
+        stack: list[tuple[str, bool]] = [(root, False)]
+        while stack:
+            name, done = stack.pop()
+            if done:
+                total: float = len(bodies[name][0])
+                for g, n in calls[name].items():
+                    total += n * size[g]
+                size[name] = min(total, math.inf)
+                on_path.discard(name)
+                path.pop()
+                continue
+            if name in size:
+                continue
+            if name in on_path:
+                cycle = path[path.index(name):]
+                raise _error(f".func {name} calls itself (through {' -> '.join(cycle)})",
+                             bodies[name][1])
+            on_path.add(name)
+            path.append(name)
+            stack.append((name, True))
+            stack.extend((g, False) for g in calls[name] if g not in size)
+        if size[root] > limits.max_func_expansion:
+            raise _error(f".func {root} expands to about {size[root]:.3g} characters, over the "
+                         f"limit of {limits.max_func_expansion}", bodies[root][1], limit=True)
 
 
 def _column(raw: str, text: str, index: int) -> int:

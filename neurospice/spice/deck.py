@@ -27,7 +27,9 @@ from neurospice.spice.compiler import (
     ControlMode,
     Limits,
     Origin,
+    check_compat,
     compile_text,
+    escape_controls,
 )
 from neurospice.spice.lexer import check_card_text, split_tokens
 from neurospice.spice.numbers import parse_si as spice_number
@@ -76,12 +78,17 @@ class PreparedDeck:
     overrides: dict[str, str] = field(default_factory=dict)
     #: potentiometers: (subcircuit or "" for the top level, half a, half b), lower case
     pots: list[tuple[str, str, str]] = field(default_factory=list)
+    #: what the compiler left out and says so (unknown ``.options`` names): (message, where)
+    notices: list[tuple[str, Origin]] = field(default_factory=list)
+    #: ngspice's compatibility mode for the run (``ngbehavior``), or None for its default
+    compat: str | None = None
 
     @classmethod
     def from_compiled(cls, compiled: CompiledDeck, limits: Limits) -> PreparedDeck:
         return cls(compiled.cards, compiled.source, compiled.base_dir, compiled.title,
                    compiled.lock_pairs, compiled.control, compiled.dropped,
-                   compiled.control_mode, limits, pots=compiled.pots)
+                   compiled.control_mode, limits, pots=compiled.pots,
+                   notices=compiled.notices, compat=limits.compat)
 
     # ------------------------------------------------------------------ text
     @cached_property
@@ -177,6 +184,30 @@ class PreparedDeck:
     def params(self) -> dict[str, str]:
         """Top-level ``.param`` names (lower case) and their value text."""
         return {k: v[0] for k, v in self._params.items()}
+
+    @cached_property
+    def _funcs(self) -> dict[str, tuple[list[str], str]]:
+        """Top-level ``.func`` name -> (argument names, body text), lower case names."""
+        out: dict[str, tuple[list[str], str]] = {}
+        for card in self.cards:
+            if card.head != ".func" or card.depth:
+                continue
+            m = _FUNC_DEF_RE.match(" ".join(card.tokens[1:]))
+            if m:
+                args = [a.strip().lower() for a in m.group(2).split(",") if a.strip()]
+                out[m.group(1).lower()] = (args, m.group(3).strip())
+        return out
+
+    def option(self, name: str) -> str | None:
+        """The value text of a top-level ``.options`` NAME (``""`` for a flag), or None."""
+        found: str | None = None
+        for card in self.top_cards:
+            if card.head in (".options", ".option", ".opt"):
+                for tok in card.tokens[1:]:
+                    key, _, value = tok.partition("=")
+                    if key.strip().lower() == name.lower():
+                        found = value.strip()
+        return found
 
     def with_params(self, overrides: dict[str, str | float]) -> PreparedDeck:
         """A copy in which each ``.param NAME`` named in ``overrides`` takes the new value.
@@ -280,23 +311,37 @@ class PreparedDeck:
         return list(self._analyses)
 
     def tran(self) -> tuple[float, float] | None:
-        """``(tstep, tstop)`` of the deck's ``.tran`` card in seconds, or None."""
+        """``(tstep, tstop)`` of the deck's last ``.tran`` card in seconds, or None.
+
+        ngspice 39 runs every ``.tran`` card, in order; the last one is the deck's transient
+        for neurospice's analyses (the one the run reports), see :meth:`trans` for all.
+        """
+        found = self.trans()
+        return found[-1] if found else None
+
+    def trans(self) -> list[tuple[float, float]]:
+        """``(tstep, tstop)`` of every top-level ``.tran`` card, in the deck's order."""
+        out = []
         for kind, fields, org in self._analyses:
             if kind == "tran":
                 numeric = [f for f in fields if f.lower() != "uic"]
                 if len(numeric) < 2:
                     raise DeckError(".tran needs at least TSTEP and TSTOP", org.path, org.line)
                 try:
-                    return self.evaluate(numeric[0]), self.evaluate(numeric[1])
+                    out.append((self.evaluate(numeric[0]), self.evaluate(numeric[1])))
                 except ValueError as exc:
-                    raise DeckError(f".tran: {exc}", org.path, org.line) from None
-        return None
+                    raise DeckError(f".tran: {escape_controls(str(exc))}", org.path,
+                                    org.line) from None
+        return out
 
     def evaluate(self, text: str) -> float:
         r"""Value of a number or ``{expression}`` over the deck's top-level ``.param``\s.
 
-        Supports + - * / ** (and ``^``), parentheses, SI-suffixed numbers, the params, and
-        ``min max abs sqrt exp log``.
+        Supports + - * / ** (and ``^``), parentheses, SI-suffixed numbers, the params, the
+        deck's top-level ``.func`` functions, ngspice's numparam functions (``sqr sqrt sin cos
+        tan exp ln log log10 arctan atan asin acos sinh cosh tanh asinh acosh atanh abs pow
+        pwr max min int nint sgn ceil floor``; ``log`` is the natural logarithm, as in
+        ngspice) and the constants ``pi`` and ``e`` (when no ``.param`` has that name).
 
         Raises
         ------
@@ -304,14 +349,15 @@ class PreparedDeck:
             For anything else (the deck's own ngspice will still evaluate it), and for
             arithmetic that fails (division by zero, overflow, wrong number of arguments).
         """
-        return _evaluate(text, self.params(), depth=0, memo={})
+        return _evaluate(text, self.params(), depth=0, memo={}, funcs=self._funcs)
 
     def with_tstop(self, tstop: float) -> PreparedDeck:
-        """A copy whose ``.tran`` stops at ``tstop`` seconds."""
+        """A copy whose ``.tran`` cards (ngspice runs the last) stop at ``tstop`` seconds."""
         if not math.isfinite(tstop) or tstop <= 0:
             raise DeckError(f"--tstop must be a positive time (got {tstop:g} s)",
                             path=self.source)
         cards = list(self.cards)
+        changed = False
         for i, card in enumerate(cards):
             if card.head == ".tran" and card.depth == 0 and len(card.tokens) >= 3:
                 toks = list(card.tokens)
@@ -324,10 +370,12 @@ class PreparedDeck:
                     toks[1] = _format_value(new_step)
                 toks[2] = _format_value(tstop)
                 cards[i] = replace(card, tokens=tuple(toks))
-                new = replace(self, cards=cards)
-                new.check_values()
-                return new
-        raise DeckError("--tstop given but the deck has no .tran card", path=self.source)
+                changed = True
+        if not changed:
+            raise DeckError("--tstop given but the deck has no .tran card", path=self.source)
+        new = replace(self, cards=cards)
+        new.check_values()
+        return new
 
     # ---------------------------------------------------------------- checks
     def check_values(self) -> None:
@@ -343,9 +391,13 @@ class PreparedDeck:
         """
         params = self.params()
         memo: dict[str, float] = {}
+        failed: set[str] = set()
         for name, (text, ci, _) in self._params.items():
+            if name in memo or name in failed:
+                continue  # evaluated already, as part of an earlier one
             try:
-                _evaluate(text, params, depth=0, memo=memo)
+                memo[name] = _evaluate(text, params, depth=0, memo=memo, funcs=self._funcs,
+                                       failed=failed)
             except _ArithmeticFailure as exc:
                 org = self.cards[ci].origin
                 raise DeckError(f".param {name} = {text}: {exc}", org.path, org.line,
@@ -353,7 +405,7 @@ class PreparedDeck:
             except ValueError:
                 continue
         for kind, fields, org in self._analyses:
-            points = self._points(kind, fields, org)
+            points = self._points(kind, fields, org, memo)
             if points is not None and points > self.limits.max_points:
                 raise LimitError(
                     f".{kind} asks for about {points:.3g} points, over the limit of "
@@ -361,10 +413,37 @@ class PreparedDeck:
                     "(--max-points raises the limit)", org.path, org.line,
                     snippet=" ".join([f".{kind}", *fields]))
 
-    def _points(self, kind: str, fields: list[str], org: Origin) -> float | None:
+    def _points(self, kind: str, fields: list[str], org: Origin,
+                memo: dict[str, float] | None = None) -> float | None:
+        """How many points the analysis asks for (None: one, or no sweep).
+
+        Raises
+        ------
+        LimitError
+            When the count depends on a value that cannot be evaluated here: an analysis
+            whose size cannot be checked is refused, not run.
+        """
+        params = self.params()
+        shared = {} if memo is None else memo
+
+        def ev(text: str) -> float:
+            return _evaluate(text, params, depth=0, memo=shared, funcs=self._funcs)
+
+        def sweep(fields4: list[str]) -> float:
+            kind4 = fields4[0].lower()
+            if kind4 not in ("dec", "oct", "lin"):
+                raise ValueError(f"sweep type {fields4[0]!r} is none of dec, oct, lin")
+            n, f1, f2 = (ev(f) for f in fields4[1:4])
+            if kind4 == "lin":
+                return abs(n)
+            if f1 <= 0 or f2 <= 0:
+                raise ValueError("frequencies of a dec or oct sweep must be positive")
+            decades = abs(math.log10(f2 / f1))
+            return abs(n) * (decades * math.log2(10) if kind4 == "oct" else decades) + 1
+
         try:
             if kind == "tran":
-                vals = [self.evaluate(f) for f in fields if f.lower() != "uic"][:4]
+                vals = [ev(f) for f in fields if f.lower() != "uic"][:4]
                 if len(vals) < 2:
                     return None
                 tstep, tstop = vals[0], vals[1]
@@ -375,24 +454,28 @@ class PreparedDeck:
                                     f"{tstop:g})", org.path, org.line)
                 step = min(tstep, tmax) if tmax > 0 else tstep
                 return max(tstop - tstart, 0.0) / step
-            if kind == "ac" and len(fields) >= 4:
-                n, f1, f2 = (self.evaluate(f) for f in fields[1:4])
-                if fields[0].lower() == "lin":
-                    return n
-                if f1 <= 0 or f2 <= 0:
-                    return None
-                decades = abs(math.log10(f2 / f1))
-                return n * decades * (math.log2(10) if fields[0].lower() == "oct" else 1)
+            if kind in ("ac", "disto") and len(fields) >= 4:
+                return sweep(fields[:4])
+            if kind == "noise" and len(fields) >= 6:
+                return sweep(fields[2:6])
+            if kind == "sens" and len(fields) >= 6 and fields[1].lower() == "ac":
+                return sweep(fields[2:6])
             if kind == "dc" and len(fields) >= 4:
                 total = 1.0
                 for k in range(0, len(fields) - 3, 4):
-                    start, stop, step = (self.evaluate(f) for f in fields[k + 1:k + 4])
+                    start, stop, step = (ev(f) for f in fields[k + 1:k + 4])
                     if step == 0:
                         return math.inf
                     total *= abs(stop - start) / abs(step) + 1
                 return total
-        except (ValueError, ZeroDivisionError, OverflowError):
-            return None
+            if kind in ("ac", "disto", "noise", "dc"):
+                raise ValueError("too few fields")
+        except (ValueError, ZeroDivisionError, OverflowError) as exc:
+            raise LimitError(
+                f".{kind}: cannot count the points it asks for ({exc}); neurospice runs only "
+                "analyses whose size it can check - write numbers, or .param/.func values "
+                "of plain arithmetic", org.path, org.line,
+                snippet=escape_controls(" ".join([f".{kind}", *fields]))) from None
         return None
 
     # ------------------------------------------------------------ instances
@@ -487,8 +570,42 @@ def prepare_deck(path: str | Path, *, control: ControlMode = "refuse",
         raise DeckError(f"the deck is not UTF-8 text ({exc.reason})", path=p) from None
     except OSError as exc:
         raise DeckError(f"cannot read the deck: {exc.strerror}", path=p) from None
+    if limits.compat is None:
+        found = compat_from_spiceinit(p.absolute().parent)
+        if found is not None:
+            limits = replace(limits, compat=found)
     return prepare_text(text, base_dir=p.absolute().parent, source=p, control=control,
                         limits=limits)
+
+
+_NGBEHAVIOR_RE = re.compile(r"^\s*set\s+ngbehavior\s*=\s*['\"]?([^\s'\"]*)", re.IGNORECASE)
+
+
+def compat_from_spiceinit(folder: Path) -> str | None:
+    """The ``set ngbehavior=MODE`` of a ``.spiceinit`` in ``folder`` (the last one), or None.
+
+    Nothing else of the file is read or run: ngspice itself never sees it (its worker's home
+    is an empty job folder). A mode that is none of ngspice's is refused.
+    """
+    path = folder / ".spiceinit"
+    try:
+        if not path.is_file() or path.stat().st_size > 1_000_000:
+            return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    mode = None
+    line_no = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = _NGBEHAVIOR_RE.match(line)
+        if m:
+            mode, line_no = m.group(1), number
+    if mode is None:
+        return None
+    try:
+        return check_compat(mode)
+    except ValueError as exc:
+        raise DeckError(escape_controls(str(exc)), path, line_no) from None
 
 
 def prepare_text(text: str, *, base_dir: str | Path, source: Path | None = None,
@@ -578,41 +695,77 @@ class _ArithmeticFailure(ValueError):
     """Arithmetic that cannot be done: division by zero, overflow, wrong arity."""
 
 
+def _sgn(x: float) -> float:
+    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0
+
+
+#: ngspice's numparam functions (``src/frontend/numparam/xpressn.c``): name -> (function,
+#: number of arguments, None for two or more). ``log`` is the natural logarithm there.
 _FUNCS: dict[str, tuple[Callable[..., float], int | None]] = {
     "min": (min, None), "max": (max, None), "abs": (abs, 1), "sqrt": (math.sqrt, 1),
-    "exp": (math.exp, 1), "log": (math.log, 1),
+    "exp": (math.exp, 1), "log": (math.log, 1), "ln": (math.log, 1),
+    "log10": (math.log10, 1), "sqr": (lambda x: x * x, 1), "sin": (math.sin, 1),
+    "cos": (math.cos, 1), "tan": (math.tan, 1), "arctan": (math.atan, 1),
+    "atan": (math.atan, 1), "asin": (math.asin, 1), "acos": (math.acos, 1),
+    "sinh": (math.sinh, 1), "cosh": (math.cosh, 1), "tanh": (math.tanh, 1),
+    "asinh": (math.asinh, 1), "acosh": (math.acosh, 1), "atanh": (math.atanh, 1),
+    "pow": (lambda z, x: math.pow(z, x), 2), "pwr": (lambda z, x: math.pow(abs(z), x), 2),
+    "int": (math.trunc, 1), "nint": (round, 1), "sgn": (_sgn, 1), "ceil": (math.ceil, 1),
+    "floor": (math.floor, 1),
 }
+#: Constants known when no ``.param`` has the name.
+_CONSTANTS = {"pi": math.pi, "e": math.e}
 _SI_RE = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:meg|mil|[tgkmunpf])"
                     r"[a-zA-Z]*", re.IGNORECASE)
+_FUNC_DEF_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=?\s*(.*)$", re.DOTALL)
+_MAX_DEPTH = 50
 
 
-def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, float]) -> float:
-    if depth > 50:
+def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, float],
+              funcs: dict[str, tuple[list[str], str]] | None = None,
+              failed: set[str] | None = None) -> float:
+    """Value of ``text`` over ``params``; ``memo`` keeps values found, ``failed`` the names
+    that could not be evaluated (so that a long chain of them costs one pass, not one per
+    name)."""
+    if depth > _MAX_DEPTH:
         raise ValueError(f"parameter nesting too deep in {text!r}")
     expr = text.strip()
     if expr.startswith("{") and expr.endswith("}"):
         expr = expr[1:-1]
     expr = expr.strip().strip("'\"")
     try:
-        return spice_number(expr)
+        value0 = spice_number(expr)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(value0):
+            raise _ArithmeticFailure(f"the number {expr[:24]} is beyond double precision")
+        return value0
     if len(expr) > 10_000:
         raise ValueError("expression too long to evaluate here")
     expr = expr.replace("^", "**")
     expr = _SI_RE.sub(lambda m: repr(spice_number(m.group(0))), expr)
     try:
         tree = ast.parse(expr, mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ValueError(f"cannot evaluate {text!r}") from None
+    fails = failed if failed is not None else set()
+    user = funcs or {}
 
-    def ev(node: ast.AST) -> float:
+    def ev(node: ast.AST, local: dict[str, float]) -> float:
         if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-            return float(node.value)
+            return ev(node.body, local)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
+                and not isinstance(node.value, bool):
+            try:
+                value = float(node.value)
+            except OverflowError:
+                raise _ArithmeticFailure("a number beyond double precision") from None
+            if not math.isfinite(value):
+                raise _ArithmeticFailure("a number beyond double precision")
+            return value
         if isinstance(node, ast.BinOp):
-            a, b = ev(node.left), ev(node.right)
+            a, b = ev(node.left, local), ev(node.right, local)
             try:
                 if isinstance(node.op, ast.Add):
                     r = a + b
@@ -634,33 +787,75 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, 
                 raise _ArithmeticFailure("the result is not a finite real number")
             return r
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            v = ev(node.operand)
+            v = ev(node.operand, local)
             return -v if isinstance(node.op, ast.USub) else v
         if isinstance(node, ast.Name):
             key = node.id.lower()
+            if key in local:
+                return local[key]
             if key in memo:
                 return memo[key]
+            if key in fails:
+                raise ValueError(f"parameter {node.id!r} cannot be evaluated here")
             if key in params:
-                value = _evaluate(params[key], params, depth=depth + 1, memo=memo)
+                try:
+                    value = _evaluate(params[key], params, depth=depth + 1, memo=memo,
+                                      funcs=funcs, failed=fails)
+                except _ArithmeticFailure:
+                    raise
+                except ValueError:
+                    fails.add(key)
+                    raise
                 memo[key] = value
                 return value
+            if key in _CONSTANTS:
+                return _CONSTANTS[key]
             raise ValueError(f"unknown parameter {node.id!r} in {text!r}")
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id.lower() in _FUNCS and not node.keywords):
-            fn, arity = _FUNCS[node.func.id.lower()]
-            args = [ev(a) for a in node.args]
-            if (arity is not None and len(args) != arity) or (arity is None and len(args) < 2):
-                raise _ArithmeticFailure(
-                    f"{node.func.id}() takes {arity if arity else 'two or more'} argument"
-                    f"{'s' if arity != 1 else ''}, got {len(args)}")
-            try:
-                return float(fn(*args))
-            except (ValueError, OverflowError) as exc:
-                raise _ArithmeticFailure(f"{node.func.id}(): {exc}") from None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+            fname = node.func.id.lower()
+            if fname in user:
+                names, body = user[fname]
+                args = [ev(a, local) for a in node.args]
+                if len(args) != len(names):
+                    raise _ArithmeticFailure(f"{node.func.id}() takes {len(names)} argument"
+                                             f"{'s' if len(names) != 1 else ''}, got "
+                                             f"{len(args)}")
+                if depth + 1 > _MAX_DEPTH:
+                    raise ValueError(f"function nesting too deep in {text!r}")
+                return _evaluate_body(body, dict(zip(names, args, strict=True)))
+            if fname in _FUNCS:
+                fn, arity = _FUNCS[fname]
+                args = [ev(a, local) for a in node.args]
+                if (arity is not None and len(args) != arity) or (arity is None
+                                                                  and len(args) < 2):
+                    raise _ArithmeticFailure(
+                        f"{node.func.id}() takes {arity if arity else 'two or more'} argument"
+                        f"{'s' if arity != 1 else ''}, got {len(args)}")
+                try:
+                    value = float(fn(*args))
+                except (ValueError, OverflowError, ZeroDivisionError) as exc:
+                    raise _ArithmeticFailure(f"{node.func.id}(): {exc}") from None
+                if not math.isfinite(value):
+                    raise _ArithmeticFailure(f"{node.func.id}(): not a finite number")
+                return value
         raise ValueError(f"cannot evaluate {text!r}")
 
+    def _evaluate_body(body: str, local: dict[str, float]) -> float:
+        inner = body.strip()
+        if inner.startswith("{") and inner.endswith("}"):
+            inner = inner[1:-1]
+        inner = _SI_RE.sub(lambda m: repr(spice_number(m.group(0))),
+                           inner.strip().strip("'\"").replace("^", "**"))
+        if len(inner) > 10_000:
+            raise ValueError("function body too long to evaluate here")
+        try:
+            sub = ast.parse(inner, mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            raise ValueError(f"cannot evaluate {body!r}") from None
+        return ev(sub, local)
+
     try:
-        return ev(tree)
+        return ev(tree, {})
     except RecursionError:
         raise _ArithmeticFailure("expression nested too deeply") from None
 

@@ -11,8 +11,13 @@ The rules follow ngspice's reader:
 - a line whose first non-blank character is ``*`` is a comment (``*#`` lines are ngspice
   control lines: :attr:`Card.control_line` marks them);
 - end-of-line comments start at ``;``, at ``$`` preceded by white space (or at the start), and
-  at ``//`` preceded by white space (or at the start);
-- a line starting with ``+`` continues the previous card, across blank and comment lines;
+  at ``//`` preceded by white space (or at the start); inside a ``.control`` block ``$`` starts
+  a comment only when a blank follows it (``$&var`` is a variable there);
+- a line starting with ``+`` continues the previous card, across blank and comment lines; a
+  line that holds nothing but ``)`` closes the previous card when that card has an open
+  bracket (how some libraries end a ``.model``; ngspice warns and reads it);
+- the DOS end-of-file byte 0x1A ends the text, and the micro sign U+00B5 reads as ``u``
+  (ngspice's reader does both);
 - tokens are separated by white space outside ``{...}``, ``(...)`` and quotes, and
   ``k = v`` is one token ``k=v``.
 """
@@ -89,18 +94,20 @@ def physical_lines(text: str) -> list[str]:
 
 
 _DOLLAR_RE = re.compile(r"(^|[ \t])\$")
+_CONTROL_DOLLAR_RE = re.compile(r"(^|[ \t])\$(?=[ \t]|$)")
 _SLASH_RE = re.compile(r"(^|[ \t])//")
 
 
-def strip_comment(line: str) -> str:
+def strip_comment(line: str, *, control: bool = False) -> str:
     """``line`` without its end-of-line comment (``;``, `` $``, `` //``); ``""`` for a ``*`` line.
 
-    As in ngspice, quotes do not protect a comment marker.
+    As in ngspice, quotes do not protect a comment marker. With ``control`` (a line of a
+    ``.control`` block) ``$`` starts a comment only when a blank or the line's end follows it.
     """
     if line.lstrip().startswith("*"):
         return ""
     cut = len(line)
-    for pattern in (_DOLLAR_RE, _SLASH_RE):
+    for pattern in (_CONTROL_DOLLAR_RE if control else _DOLLAR_RE, _SLASH_RE):
         m = pattern.search(line)
         if m:
             cut = min(cut, m.end(1))
@@ -123,6 +130,10 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
     LexError
         A ``+`` continuation with no card before it.
     """
+    eof = text.find("\x1a")
+    if eof >= 0:  # DOS end-of-file byte: what follows is not part of the file
+        text = text[:eof]
+    text = text.replace("\u00b5", "u")  # the micro sign, as ngspice's reader translates it
     lines = physical_lines(text)
     title: str | None = None
     start = 0
@@ -131,6 +142,7 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
         start = 1
     cards: list[Card] = []
     comments: list[str] = []
+    in_control = False
     for idx in range(start, len(lines)):
         number = idx + 1
         raw = lines[idx]
@@ -145,7 +157,16 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
         if stripped.startswith("*"):
             comments.append(stripped.lstrip("*").strip())
             continue
-        body = strip_comment(raw).strip()
+        body = strip_comment(raw, control=in_control).strip()
+        word = body.split(None, 1)[0].lower() if body else ""
+        if word == ".control":
+            in_control = True
+        elif word == ".endc":
+            in_control = False
+        if body == ")" and cards and not cards[-1].control_line and _open_brackets(cards[-1].text):
+            c = cards[-1]
+            cards[-1] = Card(f"{c.text} )", c.line, (*c.lines, number), c.raw, c.comments, False)
+            continue
         if stripped.startswith("+"):
             prev = next((j for j in range(len(cards) - 1, -1, -1)
                          if not cards[j].control_line), None)
@@ -161,6 +182,23 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
         cards.append(Card(body, number, (number,), raw, tuple(comments)))
         comments = []
     return title, cards
+
+
+def _open_brackets(text: str) -> bool:
+    """True when ``text`` has more ``(`` than ``)`` outside quotes."""
+    depth = 0
+    quote = ""
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+    return depth > 0
 
 
 #: Characters that make a card need the full tokenizer (groups, quotes, ``k = v``).
