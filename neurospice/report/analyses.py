@@ -114,6 +114,7 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
     name = deck.source.name if deck.source else "deck"
     for wf in plots:
         entry: dict[str, object] = {"analysis": wf.analysis, "points": int(len(wf.scale))}
+        summary["analyses"].append(entry)  # type: ignore[attr-defined]
         if wf.analysis == "op":
             values = {n: float(np.real(np.asarray(v).ravel()[0])) for n, v in wf.vectors.items()
                       if np.asarray(v).size}
@@ -124,6 +125,9 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
         else:
             table = outdir / f"{wf.analysis}.csv"
             written.append(write_table(wf, table))
+            if not len(wf.scale):
+                print(f"{path}: {wf.analysis} analysis with no points (as the deck asks)")
+                continue
             print(f"{path}: {wf.analysis} analysis, {len(wf.scale)} points from "
                   f"{format_si(float(np.real(wf.scale[0])))} to "
                   f"{format_si(float(np.real(wf.scale[-1])))} ({wf.scale_name})")
@@ -131,8 +135,7 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
                 written.append(plot_dc(wf, outdir / "dc.png", title=f"{name}: DC sweep"))
             if plot and wf.analysis == "ac":
                 written.append(plot_ac(wf, outdir / "ac.png", title=f"{name}: AC response"))
-        summary["analyses"].append(entry)  # type: ignore[attr-defined]
-    meas = plots[-1].measurements
+    meas = plots[-1].measurements if plots else {}
     if meas:
         summary["measurements"] = meas
         for k, v in meas.items():

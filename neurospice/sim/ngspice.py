@@ -32,6 +32,7 @@ from neurospice.sim.process import (
     start_worker,
     terminate_all,
 )
+from neurospice.spice.compiler import check_compat
 from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
 
 if TYPE_CHECKING:  # numpy loads after the worker has started (see _load_plots)
@@ -312,7 +313,8 @@ def _execute(
                  jobdir, wall)
         assert proc.stdin is not None
         try:
-            proc.stdin.write("go\n")
+            compat = deck.compat if deck is not None else None
+            proc.stdin.write(f"go {check_compat(compat)}\n" if compat else "go\n")
             proc.stdin.close()
         except OSError:  # the worker already ended: reported below from its status
             pass
@@ -354,11 +356,10 @@ def _execute(
                  messages.get("sandbox"))
         plots = _load_plots(jobdir, messages)
         _check_complete(deck, plots, stderr)
-        if raw_file is not None and (jobdir / "result.raw").is_file():
-            from neurospice.files import atomic_copy
-
-            atomic_copy(jobdir / "result.raw", raw_file)
-            plots[-1].raw_path = raw_file
+        if raw_file is not None and plots:
+            write_raw(plots, raw_file, title=_name(deck))
+            for wf in plots:
+                wf.raw_path = raw_file
         for wf in plots:
             wf.log = [s for s in stderr if s.strip()]
             wf.stdout = list(messages.get("stdout", []))
@@ -451,15 +452,65 @@ def _check_complete(deck: PreparedDeck, plots: list[Waveforms], stderr: list[str
         raise SimulationError(
             f"{_name(deck)}: ngspice produced no results. " + (" ".join(errs[:3]) or "")
         )
-    tran = deck.tran()
+    if deck.option("autostop") is not None:
+        return  # ngspice ends the transient once every .meas has its value
+    # ngspice 39 runs every .tran card: each transient must reach the TSTOP of one of them
+    tstops = [tstop for _, tstop in deck.trans()]
     for wf in plots:
-        if wf.analysis == "tran" and tran is not None and len(wf.scale):
-            tstop = tran[1]
-            if wf.scale[-1] < tstop * (1 - 1e-6):
+        if wf.analysis == "tran" and tstops and len(wf.scale):
+            end = float(wf.scale[-1])
+            if not any(abs(end - t) <= 1e-6 * t or end >= t for t in tstops):
                 raise SimulationError(
-                    f"{_name(deck)}: the transient stopped at t = {wf.scale[-1]:.6g} s before "
-                    f"TSTOP = {tstop:g} s; no waveforms were kept"
+                    f"{_name(deck)}: the transient stopped at t = {end:.6g} s before "
+                    f"TSTOP = {max(tstops):g} s; no waveforms were kept"
                 )
+
+
+_RAW_TYPES = {"s": "time", "Hz": "frequency", "V": "voltage", "A": "current"}
+_RAW_PLOTNAMES = {"tran": "Transient Analysis", "ac": "AC Analysis", "op": "Operating Point",
+                  "dc": "DC transfer characteristic", "tf": "Transfer Function",
+                  "sens": "Sensitivity Analysis", "pz": "Pole-Zero Analysis",
+                  "noise": "Noise Spectral Density Curves", "disto": "Distortion"}
+
+
+def write_raw(plots: list[Waveforms], path: Path, *, title: str) -> Path:
+    """Write every plot to one binary ngspice raw file (``path``), in the order they ran.
+
+    Each plot is a header (``Plotname``, ``Flags: real`` or ``complex``, the variables with
+    their types, the scale first) followed by its points as little-endian doubles (pairs of
+    them, re and im, in a complex plot), as ngspice's own ``write`` does; readers of raw
+    files (ngspice's ``load``, spicelib, rawfile) take several plots in one file.
+    """
+    import numpy as np
+
+    from neurospice.files import atomic_write
+
+    with atomic_write(path, "wb") as out:
+        for wf in plots:
+            names = list(wf.vectors)
+            columns = [np.asarray(wf.vectors[n]) for n in names]
+            scale = np.asarray(wf.scale)
+            n = min([len(c) for c in columns] + ([len(scale)] if wf.scale_name != "index"
+                                                 else []), default=len(scale))
+            complex_plot = any(np.iscomplexobj(c) for c in columns) or wf.analysis == "ac"
+            plotname = _RAW_PLOTNAMES.get(wf.analysis, wf.plot)
+            header = [f"Title: {title}", "Date: -", f"Plotname: {plotname}",
+                      f"Flags: {'complex' if complex_plot else 'real'}",
+                      f"No. Variables: {len(names) + 1}", f"No. Points: {n}", "Variables:"]
+            scale_type = {"time": "time", "frequency": "frequency"}.get(wf.scale_name,
+                                                                        "voltage")
+            header.append(f"\t0\t{wf.scale_name}\t{scale_type}")
+            for i, name in enumerate(names, start=1):
+                header.append(f"\t{i}\t{name}\t{_RAW_TYPES.get(wf.units.get(name, ''), 'notype')}")
+            header.append("Binary:")
+            out.write(("\n".join(header) + "\n").encode("ascii", "replace"))
+            cols = [scale[:n], *(c[:n] for c in columns)]
+            dtype = np.complex128 if complex_plot else np.float64
+            table = np.empty((n, len(cols)), dtype=dtype)
+            for j, col in enumerate(cols):
+                table[:, j] = col if complex_plot else np.real(col)
+            out.write(table.astype("<c16" if complex_plot else "<f8").tobytes())
+    return path
 
 
 _LINE_RE = re.compile(r"error on line (\d+)", re.IGNORECASE)
