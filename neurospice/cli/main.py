@@ -56,6 +56,11 @@ def _add_limits_args(p: argparse.ArgumentParser) -> None:
                    help="refuse decks or included files larger than B bytes (default 20meg)")
     g.add_argument("--max-memory", default="4g", metavar="B",
                    help="address-space limit of each ngspice worker (default 4g = 4e9 bytes)")
+    g.add_argument("--compat", default=None, metavar="MODE",
+                   help="ngspice's compatibility mode for decks written for other simulators: "
+                        "a run of hs, ps, xs, lt, ki, s3, eg, spe, a (e.g. ltpsa, ps, lt, kia) "
+                        "or all; set before the deck loads (default: the 'set ngbehavior=' of a "
+                        ".spiceinit next to the deck, nothing else of which is read)")
 
 
 def _add_simulate_args(p: argparse.ArgumentParser) -> None:
@@ -327,11 +332,17 @@ class Settings:
             raise UsageError("--ignore-control and --allow-control exclude each other")
         self.control: ControlMode = ("ignore" if args.__dict__.get("ignore_control") else
                                      "allow" if args.__dict__.get("allow_control") else "refuse")
-        from neurospice.spice.compiler import Limits
+        from neurospice.spice.compiler import Limits, check_compat
 
+        compat = args.__dict__.get("compat")
+        try:
+            compat = check_compat(compat) if compat is not None else None
+        except ValueError as exc:
+            raise UsageError(f"--compat: {exc}") from None
         self.limits = Limits(
             max_points=_positive(args.max_points, "--max-points"),
             max_file_bytes=_bytes(args.max_deck_bytes, "--max-deck-bytes", 1),
+            compat=compat,
         )
         self.memory = _bytes(args.max_memory, "--max-memory", MIN_MEMORY)
 

@@ -311,13 +311,14 @@ class PreparedDeck:
         return list(self._analyses)
 
     def tran(self) -> tuple[float, float] | None:
-        """``(tstep, tstop)`` of the deck's last ``.tran`` card in seconds, or None.
+        """``(tstep, tstop)`` of the deck's first ``.tran`` card in seconds, or None.
 
-        ngspice 39 runs every ``.tran`` card, in order; the last one is the deck's transient
-        for neurospice's analyses (the one the run reports), see :meth:`trans` for all.
+        ngspice 39 runs every analysis card, from the deck's last to its first: the first
+        ``.tran`` card's transient is the last one run, the one a run reports. :meth:`trans`
+        gives them all.
         """
         found = self.trans()
-        return found[-1] if found else None
+        return found[0] if found else None
 
     def trans(self) -> list[tuple[float, float]]:
         """``(tstep, tstop)`` of every top-level ``.tran`` card, in the deck's order."""
