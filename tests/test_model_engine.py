@@ -51,8 +51,10 @@ def test_neuron_frequency_within_2_percent_of_the_circuit(pot: float, c0: float)
     assert hi == pytest.approx(np.max(wf_spice["v(mem)"]), abs=0.1)
 
 
-@pytest.mark.parametrize("point, mode", [({"r2": 2e3, "amp": 1.4}, "1:1"),
-                                         ({"r2": 1e3, "amp": 1.6}, "2:1")])
+# the slave's responses peak under its excited branch (1.9 V, the I-V knee): partial responses,
+# every master cycle; at 1 kOhm / 1.6 V alternating in shape (alternans, not 2:1; issue #20)
+@pytest.mark.parametrize("point, mode", [({"r2": 2e3, "amp": 1.4}, "1:1 partial"),
+                                         ({"r2": 1e3, "amp": 1.6}, "1:1 partial period 2")])
 def test_board_mode_and_frequencies_agree_with_ngspice(point: dict[str, float],
                                                        mode: str) -> None:
     deck = prepare_deck(BOARD).with_params({**QUIET, **point})
@@ -60,8 +62,8 @@ def test_board_mode_and_frequencies_agree_with_ngspice(point: dict[str, float],
     [wf_model] = run_model(deck, tstop=2.0)
     spice = analyse_run(deck, wf_spice, t_skip=0.5).pairs[0]
     model = analyse_run(deck, wf_model, t_skip=0.5).pairs[0]
-    assert spice.overall.mode == mode
-    assert model.overall.mode == mode
+    assert spice.mode == mode
+    assert model.mode == mode
     assert model.f_master_hz == pytest.approx(spice.f_master_hz, rel=0.005)
     assert model.f_slave_hz == pytest.approx(spice.f_slave_hz, rel=0.01)
     # the device stays in LRS at these amplitudes in both engines; same read resistance
@@ -177,14 +179,14 @@ def test_map_rows_in_point_order_and_verify_against_ngspice() -> None:
     done: list[int] = []
     rows = map_model(deck, points, reduce=_mode_row, workers=1, chunk=2, tstop=2.0,
                      progress=done.append)
-    assert [r["mode"] for r in rows] == ["1:1", "2:1", "unlocked"]
+    assert [r["mode"] for r in rows] == ["1:1 partial", "1:1 partial period 2", "unlocked"]
     assert [r["r2"] for r in rows] == [2e3, 1e3, 10e3]
     assert sum(done) == 3
     assert pick_points(3, 2) == [0, 2]
     assert pick_points(10, 3) == [0, 4, 9]
     checks = verify_model(deck, points, rows, 1, reduce=_mode_row, tstop=2.0, indices=[1])
     assert len(checks) == 1 and checks[0]["index"] == 1
-    assert checks[0]["spice"]["mode"] == "2:1"
+    assert checks[0]["spice"]["mode"] == "1:1 partial period 2"
     assert checks[0]["agree"]
 
 
@@ -286,3 +288,44 @@ def test_a_resistor_with_a_temperature_coefficient_is_refused() -> None:
     with pytest.raises(UnmappableElementError) as info:
         compile_model(deck)
     assert "R2" in str(info.value) and "tc1=0.01" in str(info.value)
+
+
+# ----------------------------------------------------------------- one noise for both engines
+
+
+def test_the_same_seed_is_the_same_device_in_both_engines() -> None:
+    from neurospice.sim.model.noise import with_shared_noise
+    from neurospice.sim.ngspice import run_prepared
+
+    deck = prepare_deck(BOARD).with_params({"c2c": 1, "mc": 1, "tc2c": 0.1}).with_tstop(0.6)
+    deck = deck.with_seed(11)
+    shared = with_shared_noise(deck)
+    # the ngspice deck draws nothing itself any more: its numbers are neurospice's
+    assert "agauss" not in shared.text.split(".subckt zro2_nsdraw0", 1)[1].split(".ends")[0]
+    assert "trrandom" not in shared.text.split(".subckt zro2_nsdraw0", 1)[1].split(".ends")[0]
+    assert "xm1 mn mp zro2_nsdraw0" in shared.text.lower()
+    spice = run_prepared(shared)
+    [model] = run_model(deck)
+    [other] = run_model(deck.with_seed(12))
+    for t in (0.05, 0.15, 0.35, 0.55):  # six hold intervals of 0.1 s: each one's resistance
+        i = int(np.searchsorted(spice.time, t))
+        k = int(np.searchsorted(model.time, t))
+        r_spice = float(spice["v(xm1.r)"][i])
+        assert float(model["v(xm1.r)"][k]) == pytest.approx(r_spice, rel=2e-3)
+        assert abs(float(other["v(xm1.r)"][k]) / r_spice - 1) > 2e-3 or t == 0.05
+
+
+def test_shared_draws_keep_the_library_law() -> None:
+    from neurospice.sim.model.noise import standard_normals
+
+    per_device = np.array([standard_normals(s, 0, 1)[0] for s in range(2000)])
+    assert np.abs(per_device.mean(axis=0)).max() < 0.08
+    assert per_device.std(axis=0) == pytest.approx([1, 1, 1], rel=0.06)
+    # a longer run only adds intervals: the first ones do not change with the run length
+    np.testing.assert_array_equal(standard_normals(5, 1, 3)[1], standard_normals(5, 1, 40)[1][:3])
+    # per-device law of the library: em x max(1 + mc sig z, 0.2), floor included
+    deck = _board_text("", replace=("mc={mc}\n", "mc={mc} sig_em=1\n"))
+    model = compile_model(deck.with_params({"mc": 1, "c2c": 0}))
+    bound = model.bind([{"seed": s} for s in range(300)], tstop=0.01)
+    em = bound.draw_tab[:, 0, 0, 0]
+    assert em.min() == pytest.approx(0.2 * 1.07, rel=1e-9)  # floored draws exist at sigma 100 %

@@ -48,7 +48,9 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any
 
 def _one(deck: PreparedDeck, seed: int, timeout: float | None
          ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
-    d = deck.with_seed(seed)
+    from neurospice.sim.model.noise import with_shared_noise
+
+    d = with_shared_noise(deck.with_seed(seed))
     row: dict[str, Any] = {"seed": seed}
     try:
         wf = run_prepared(d, timeout=timeout)

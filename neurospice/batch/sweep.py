@@ -173,6 +173,7 @@ def run_point(
     goes through the compiler again there.
     """
     from neurospice.report.locking import analyse_run
+    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
     from neurospice.spice.deck import prepare_text
 
@@ -182,6 +183,7 @@ def run_point(
         deck = prepare_text(deck_text, base_dir=base_dir,
                             source=Path(source) if source else None,
                             control=control)  # type: ignore[arg-type]
+        deck = with_shared_noise(deck)  # the model engine's draws for this seed
         wf = run_prepared(deck, timeout=timeout)
         row.update(analyse_run(deck, wf, t_skip=t_skip).as_row())
         row["status"] = "ok"

@@ -121,12 +121,13 @@ def draw_factors(slots: Sequence[FlatElement], tols: Sequence[Tolerance], seed: 
 def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[Tolerance],
                seed: int, dist: str, timeout: float | None, t_skip: float) -> dict[str, Any]:
     from neurospice.report.locking import analyse_run
+    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
 
     factors = draw_factors(slots, tols, seed, dist)
     row: dict[str, Any] = {"seed": seed, "engine": "spice"}
     try:
-        d = with_factors(deck.with_seed(seed), factors)
+        d = with_shared_noise(with_factors(deck.with_seed(seed), factors))
         wf = run_prepared(d, timeout=timeout)
         analysis = analyse_run(d, wf, t_skip=t_skip)
         for name, train in analysis.trains.items():

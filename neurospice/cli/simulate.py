@@ -219,6 +219,9 @@ def simulate_file(
 
             plots = run_model(deck)
         else:
+            from neurospice.sim.model.noise import with_shared_noise
+
+            deck = with_shared_noise(deck)  # the seed's draws, the same as the model engine's
             plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw" if raw else None,
                                       timeout=timeout, quiet=quiet, desc=path.name,
                                       limits=run_limits, plot=plot, worker=worker)

@@ -14,8 +14,9 @@ locking code therefore reads them as it reads an ngspice run. :func:`iter_model`
 chunk by chunk (bounded memory for maps).
 
 Seeds: the memristors' per-device (``mc``) and cycle-to-cycle (``c2c``) draws come from
-``numpy.random.default_rng([seed, device_index])`` - the same law as ngspice's ``agauss`` /
-``trrandom`` (standard normal, same floors, same hold intervals), not the same numbers. ``seed``
+``numpy.random.default_rng([seed, device_index])`` (:mod:`.noise`), and
+:func:`~neurospice.sim.model.noise.with_shared_noise` compiles the same numbers into an ngspice
+deck: a seed is the same device in both engines. ``seed``
 is, in order: a point's ``"seed"`` entry, the ``seed`` argument, the deck's ``.param seed``,
 its ``.options seed=``, else 1. Every point of a map gets the same draws unless its entry differs
 (as every point of an ngspice sweep runs with the deck's one seed).
@@ -24,7 +25,6 @@ its ``.options seed=``, else 1. Every point of a map gets the same draws unless 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +50,7 @@ from neurospice.sim.model.integrate import (
     P,
     integrate,
 )
+from neurospice.sim.model.noise import deck_seed, intervals, standard_normals
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
@@ -98,17 +99,7 @@ class BoundPoints:
 
 
 def _deck_seed(deck: PreparedDeck) -> int:
-    params = deck.params()
-    if "seed" in params:
-        try:
-            return int(deck.evaluate(params["seed"]))
-        except ValueError:
-            pass
-    for line in deck.lines:
-        m = re.match(r"^\s*\.options?\b.*\bseed\s*=\s*(\d+)", line, re.IGNORECASE)
-        if m:
-            return int(m.group(1))
-    return 1
+    return deck_seed(deck)
 
 
 class CompiledModel:
@@ -323,17 +314,14 @@ class CompiledModel:
         if model == "zro2":
             for name, slot in _ZRO2_SLOTS.items():
                 prm[slot] = vals[name]
-            rng = np.random.default_rng([seed, j])
-            g = rng.standard_normal(3)
+            c2c = vals["c2c"]
+            tc = vals["tc2c"]
+            g, z = standard_normals(seed, j, intervals(t_end, tc, vals["td2c"]))
             mc = vals["mc"]
             nominal = np.array([vals["em"], vals["eb"], vals["rho"]])
             sig = np.array([vals["sig_em"], vals["sig_eb"], vals["sig_rho"]])
             dev = nominal * np.maximum(1.0 + mc * sig * g, 0.2)
-            c2c = vals["c2c"]
-            tc = vals["tc2c"]
             if c2c != 0.0 and tc > 0.0:
-                ni = int(math.ceil(max(t_end - vals["td2c"], 0.0) / tc)) + 1
-                z = rng.standard_normal((ni, 3))
                 tab = dev[None, :] * np.maximum(1.0 + c2c * sig[None, :] * z, 0.2)
             else:
                 tab = dev[None, :]

@@ -198,8 +198,9 @@ def verify_model(
     key
         The row field compared (default the locking mode).
     tstop, seed
-        As for the map (``seed``: ngspice's ``.options seed``; the random draws are not the
-        model's, so noisy points agree in law only).
+        As for the map (the ngspice deck gets the model engine's draws for the point's seed,
+        :func:`~neurospice.sim.model.noise.with_shared_noise`: noisy points compare point by
+        point).
     indices
         Explicit point indices instead of an even spread.
     progress
@@ -210,6 +211,7 @@ def verify_model(
     list of dict
         Per rerun point: ``index``, ``point``, ``model`` (row), ``spice`` (row), ``agree``.
     """
+    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
 
     chosen = list(indices) if indices is not None else pick_points(len(points), k)
@@ -222,6 +224,7 @@ def verify_model(
             d = d.with_seed(int(s))
         if tstop is not None:
             d = d.with_tstop(tstop)
+        d = with_shared_noise(d)
         wf = run_prepared(d)
         spice_row = reduce(d, dict(points[i]), wf)
         out.append({"index": i, "point": dict(points[i]), "model": dict(rows[i]),
