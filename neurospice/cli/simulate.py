@@ -209,8 +209,16 @@ def simulate_file(
         if seed is not None:
             deck = deck.with_seed(seed)
         if energy:
-            from neurospice.report.energy import prepare
+            from neurospice.report.energy import prepare, table_estimate
 
+            vectors, per_s = table_estimate(deck)
+            tran = deck.tran()
+            total = per_s * (tran[1] if tran else 0.0)
+            if total > 10e6 and fmt != "parquet":
+                print(f"warning: --energy saves every node voltage and device current ({vectors} "
+                      f"vectors): the waveform table will take about {total / 1e6:.0f} MB "
+                      f"({per_s / 1e6:.0f} MB per simulated second); --tstop shortens the run, "
+                      "--format parquet writes it smaller", file=sys.stderr)
             deck = prepare(deck)
         run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
                                memory=memory or RunLimits.memory)

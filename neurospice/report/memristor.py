@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -22,7 +23,7 @@ from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["MemristorTrace", "memristor_traces", "cycle_starts", "plot_iv_cycles",
-           "plot_resistance", "plot_iv_scatter"]
+           "plot_resistance", "plot_iv_scatter", "resistance_figure", "iv_scatter_figure"]
 
 FloatArray = NDArray[np.float64]
 
@@ -118,9 +119,33 @@ def plot_iv_cycles(trace: MemristorTrace, path: str | os.PathLike[str]) -> Path:
     return save_figure(fig, path)
 
 
+#: The smallest span of the state axis (w is dimensionless, 0..1 for the library's devices): a
+#: state that moves by 1e-6 is drawn as the flat line it is, not as a staircase over the panel.
+STATE_MIN_SPAN = 0.1
+#: The smallest span of the resistance axis, relative to its mean.
+RESISTANCE_MIN_SPAN = 0.05
+
+
+def _min_span(ax: Any, values: FloatArray, span: float) -> None:
+    """Widen ``ax``'s y-range to at least ``span`` around the middle of ``values``."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < span:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * span, mid + 0.5 * span)
+
+
 def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
                     title: str | None = None) -> Path:
-    """0.1 V-read resistance (log scale) and state w over time."""
+    """:func:`resistance_figure` written to ``path``."""
+    return save_figure(resistance_figure(trace, title=title), path)
+
+
+def resistance_figure(trace: MemristorTrace, *, title: str | None = None) -> Figure:
+    """0.1 V-read resistance (log scale above a 20x range) and state w over time; each axis
+    spans at least :data:`RESISTANCE_MIN_SPAN` (relative) and :data:`STATE_MIN_SPAN`."""
     fig = Figure(figsize=(9, 5), layout="constrained")
     ax = fig.add_subplot(211)
     if trace.r is not None:
@@ -128,6 +153,8 @@ def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
         ax.plot(trace.t, r_k, lw=0.8)
         if np.nanmax(r_k) / max(np.nanmin(r_k), 1e-9) > 20:
             ax.set_yscale("log")
+        else:
+            _min_span(ax, r_k, RESISTANCE_MIN_SPAN * float(np.nanmean(r_k)))
     ax.set_ylabel("R at 0.1 V read (kOhm)")
     if ax.get_yscale() == "linear":
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
@@ -136,17 +163,33 @@ def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
     ax2 = fig.add_subplot(212, sharex=ax)
     if trace.w is not None:
         ax2.plot(trace.t, trace.w, lw=0.8, color="tab:orange")
+        _min_span(ax2, trace.w, STATE_MIN_SPAN)
+        moved = float(np.nanmax(trace.w) - np.nanmin(trace.w))
+        if moved < 1e-3:
+            ax2.text(0.01, 0.92, f"w moves by {moved:.2g} in all", transform=ax2.transAxes,
+                     fontsize=8, va="top")
     ax2.set_ylabel("state w (dimensionless)")
     ax2.ticklabel_format(axis="y", useOffset=False)
     ax2.set_xlabel("time (s)")
     ax2.grid(alpha=0.3)
-    return save_figure(fig, path)
+    return fig
+
+
+#: Above this many devices the I-V scatter names seeds by a colour bar instead of a legend.
+LEGEND_MAX_DEVICES = 10
 
 
 def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.PathLike[str], *,
                     log_current: bool = False) -> Path:
+    """:func:`iv_scatter_figure` written to ``path``."""
+    return save_figure(iv_scatter_figure(traces, log_current=log_current), path)
+
+
+def iv_scatter_figure(traces: list[tuple[int, MemristorTrace]], *,
+                      log_current: bool = False) -> Figure:
     """I-V curves of several Monte Carlo devices (one colour per seed); ``log_current`` draws
-    |I| on a logarithmic axis, where the high-resistance branch is visible."""
+    |I| on a logarithmic axis, where the high-resistance branch is visible. Up to
+    :data:`LEGEND_MAX_DEVICES` devices get a legend, more a colour bar of their seeds."""
     fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.add_subplot()
     cmap = colormaps["turbo"]
@@ -156,8 +199,7 @@ def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.Pat
             continue
         # one colour per device along a continuous map: no two devices share a colour
         y = np.maximum(np.abs(1e3 * tr.i), 1e-9) if log_current else 1e3 * tr.i
-        ax.plot(tr.v, y, lw=0.6, color=cmap(0.08 + 0.84 * j / n),
-                label=f"seed {seed}" if j < 10 else None)
+        ax.plot(tr.v, y, lw=0.6, color=cmap(0.08 + 0.84 * j / n), label=f"seed {seed}")
     ax.set_xlabel("device voltage (V)")
     if log_current:
         ax.set_yscale("log")
@@ -166,6 +208,16 @@ def plot_iv_scatter(traces: list[tuple[int, MemristorTrace]], path: str | os.Pat
         ax.set_ylabel("current (mA)")
     ax.set_title(f"I-V scatter over {len(traces)} Monte Carlo devices")
     ax.grid(alpha=0.3)
-    if traces:
+    if 0 < len(traces) <= LEGEND_MAX_DEVICES:
         ax.legend(fontsize=7, loc="upper left")
-    return save_figure(fig, path)
+    elif traces:
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import ListedColormap, Normalize
+
+        seeds = [s for s, _ in traces]
+        shown = ListedColormap([cmap(0.08 + 0.84 * j / n) for j in range(len(traces))])
+        bar = fig.colorbar(ScalarMappable(Normalize(-0.5, len(traces) - 0.5), shown), ax=ax)
+        ticks = np.unique(np.linspace(0, len(traces) - 1, min(len(traces), 8)).round())
+        bar.set_ticks(ticks.tolist(), labels=[str(seeds[int(k)]) for k in ticks])
+        bar.set_label(f"seed (all {len(traces)} devices)")
+    return fig
