@@ -238,8 +238,12 @@ class _Assembler:
             given = Path(use.path)
             candidates = [given] if given.is_absolute() else [
                 self.base_dir / given, package_root / given, self.library_dir / given]
-            inside = [r for c in candidates if any(_within(r := c.resolve(), root)
-                                                   for root in roots)]
+            resolved = [c.resolve() for c in candidates]
+            inside = [r for r in resolved if any(_within(r, root) for root in roots)]
+            if not any(r.is_file() for r in inside) and len(inside) < len(resolved) and (
+                    given.is_absolute() or ".." in given.parts
+                    or any(r.exists() for r in resolved if r not in inside)):
+                inside = []
             if not inside:
                 raise self.error(
                     f"use \"{use.path}\" resolves outside the network file's folder tree "
