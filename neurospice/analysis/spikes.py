@@ -24,7 +24,7 @@ All functions are pure: arrays in, frozen dataclasses out.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -586,3 +586,283 @@ def spike_stats(
         amplitude=vmax - vmin,
         isi_cv=train.isi_cv,
     )
+
+
+# --------------------------------------------------------------------------- neuron thresholds
+#
+# A spike is defined by the neuron, not by the trace: an FHN-type neuron's fast I-V (the current
+# its membrane draws at a fixed recovery state) is N-shaped. Between its two knees the membrane
+# has a negative conductance (the unstable middle branch); beyond the upper knee lies the
+# excited branch. A response is an excursion that rises through the middle of the negative-
+# conductance region; it is a *spike* when its peak reaches the excited branch (the upper
+# knee), a *partial response* when it turns back on the middle branch; a master cycle without
+# any response is *sub-threshold*. docs/analysis.md has the pictures.
+
+#: Width of the response trigger's hysteresis band, as a fraction of the knee-to-knee span.
+RESPONSE_BAND: float = 0.10
+#: A verdict is marginal when it changes with a threshold moved by this much (V) ...
+MARGIN_ABS_V: float = 0.05
+#: ... or by this fraction of the threshold's value, whichever is larger.
+MARGIN_REL: float = 0.05
+
+SPIKE = "spike"
+PARTIAL = "partial"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The levels (V, or the trace's units) that classify one neuron's responses.
+
+    Attributes
+    ----------
+    spike_v : float
+        A response whose peak reaches this level is a spike (the upper knee of the neuron's
+        N-shaped I-V: the start of the excited branch); below it, a partial response.
+    on_v, off_v : float
+        A response starts when the membrane rises above ``on_v`` after it has been below
+        ``off_v`` (hysteresis; ``off_v < on_v <= spike_v``).
+    source : str
+        Where the levels come from (``"characterised I-V of fhn"``, ``"--spike-threshold"``,
+        ``"trace range"``).
+    knees : (float, float)
+        The I-V's knees (V) when derived from it, else NaN.
+    """
+
+    spike_v: float
+    on_v: float
+    off_v: float
+    source: str
+    knees: tuple[float, float] = (math.nan, math.nan)
+
+    def __post_init__(self) -> None:
+        if not (self.off_v < self.on_v <= self.spike_v):
+            raise ValueError(f"thresholds must satisfy off < on <= spike, got "
+                             f"{self.off_v}, {self.on_v}, {self.spike_v}")
+
+    def shifted(self, which: str, dv: float) -> Thresholds:
+        """These levels with ``which`` (``"spike"``, ``"on"`` or ``"off"``) moved by ``dv`` (V);
+        the others are pushed along where the ordering needs it."""
+        s, on, off = self.spike_v, self.on_v, self.off_v
+        band = on - off
+        if which == "spike":
+            s += dv
+            on = min(on, s)
+            off = min(off, on - band)
+        elif which == "on":
+            on += dv
+            s = max(s, on)
+            off = min(off, on - 1e-6)
+        elif which == "off":
+            off += dv
+            on = max(on, off + 1e-6)
+            s = max(s, on)
+        else:
+            raise ValueError(f"which must be spike, on or off, got {which!r}")
+        return replace(self, spike_v=s, on_v=on, off_v=off)
+
+    def as_dict(self) -> dict[str, object]:
+        """``{"spike_v", "on_v", "off_v", "source"}`` for summary.json."""
+        return {"spike_v": self.spike_v, "on_v": self.on_v, "off_v": self.off_v,
+                "source": self.source}
+
+
+def margin_step(level: float) -> float:
+    """The threshold move (V) a verdict must survive: max(50 mV, 5 % of ``|level|``)."""
+    return max(MARGIN_ABS_V, MARGIN_REL * abs(level))
+
+
+def iv_knees(v: ArrayLike, i: ArrayLike) -> tuple[float, float] | None:
+    """The knees of an N-shaped I-V: the ends of its negative-conductance region.
+
+    Parameters
+    ----------
+    v : array_like
+        Membrane voltages (V), increasing.
+    i : array_like
+        Current the membrane draws at each voltage (A).
+
+    Returns
+    -------
+    (v_low, v_high) : tuple of float, or None
+        The lower knee (a local maximum of ``i``) and the upper knee (the local minimum that
+        follows it) around the widest negative-conductance stretch; None when ``i`` never falls.
+    """
+    va = np.asarray(v, dtype=np.float64).reshape(-1)
+    ia = np.asarray(i, dtype=np.float64).reshape(-1)
+    if va.size < 3 or va.shape != ia.shape:
+        return None
+    di = np.diff(ia)
+    neg = di < 0
+    if not np.any(neg):
+        return None
+    # widest run of falling current
+    edges = np.diff(np.concatenate(([0], neg.astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(stops - starts))
+    a, b = int(starts[k]), int(stops[k])
+    if b - a < 2:
+        return None
+    return float(va[a]), float(va[b])
+
+
+def thresholds_from_iv(v: ArrayLike, i: ArrayLike, source: str = "characterised I-V",
+                       band: float = RESPONSE_BAND) -> Thresholds | None:
+    """A neuron's thresholds from its fast (N-shaped) I-V.
+
+    The spike level is the upper knee (the excited branch begins there); a response is
+    triggered through the middle of the negative-conductance region, with a hysteresis band of
+    ``band`` times the knee-to-knee span centred on it.
+
+    Returns
+    -------
+    Thresholds or None
+        None when the I-V has no negative-conductance region (not an FHN-type neuron).
+    """
+    knees = iv_knees(v, i)
+    if knees is None:
+        return None
+    lo, hi = knees
+    centre = 0.5 * (lo + hi)
+    half = 0.5 * band * (hi - lo)
+    return Thresholds(spike_v=hi, on_v=centre + half, off_v=centre - half, source=source,
+                      knees=(lo, hi))
+
+
+def thresholds_from_range(v: ArrayLike, hysteresis: tuple[float, float] | None = None,
+                          source: str = "trace range") -> Thresholds | None:
+    """The fallback for a neuron with no characterised I-V: the Schmitt levels of
+    :func:`detect_spikes` (35 % / 65 % of the trace's robust range); every response that
+    crosses the upper level counts as a spike. None for a flat trace."""
+    lo_frac, hi_frac = DEFAULT_HYSTERESIS if hysteresis is None else hysteresis
+    bottom, top = robust_range(v)
+    span = top - bottom
+    if not (math.isfinite(span) and span > 0.0):
+        return None
+    on = bottom + hi_frac * span
+    return Thresholds(spike_v=on, on_v=on, off_v=bottom + lo_frac * span, source=source)
+
+
+def threshold_override(base: Thresholds | None, level: float) -> Thresholds:
+    """``--spike-threshold V``: the spike level set to ``level`` (V); the response trigger is
+    kept where it lies below it, else moved just under it with the same hysteresis."""
+    if base is None:
+        band = max(0.1 * abs(level), 0.1)
+        return Thresholds(level, level, level - band, "--spike-threshold")
+    band = base.on_v - base.off_v
+    on = min(base.on_v, level)
+    off = min(base.off_v, on - band)
+    return Thresholds(level, on, off, "--spike-threshold", base.knees)
+
+
+def _empty_i() -> NDArray[np.int8]:
+    return np.zeros(0, dtype=np.int8)
+
+
+@dataclass(frozen=True, eq=False)
+class Responses:
+    """Every response of one neuron: spikes and partial responses, in time order.
+
+    Attributes
+    ----------
+    times, peaks : ndarray of float
+        Peak time (s) and peak value (V) of each response.
+    troughs : ndarray of float
+        Lowest value (V) between a response and the next (or the record's end): how deep
+        the membrane went to re-arm.
+    is_spike : ndarray of bool
+        True where the peak reached ``thresholds.spike_v``.
+    thresholds : Thresholds
+        The levels used.
+    t_start, t_stop : float
+        The analysed record (s).
+    """
+
+    times: FloatArray
+    peaks: FloatArray
+    troughs: FloatArray
+    is_spike: NDArray[np.bool_]
+    thresholds: Thresholds
+    t_start: float = 0.0
+    t_stop: float = 0.0
+
+    def __len__(self) -> int:
+        return int(self.times.size)
+
+    @property
+    def n_spikes(self) -> int:
+        return int(np.sum(self.is_spike))
+
+    @property
+    def n_partial(self) -> int:
+        return int(self.times.size - np.sum(self.is_spike))
+
+    def spikes(self) -> SpikeTrain:
+        """The spikes alone as a :class:`SpikeTrain`."""
+        k = self.is_spike
+        return SpikeTrain(self.times[k], self.peaks[k], self.t_start, self.t_stop)
+
+    def train(self) -> SpikeTrain:
+        """Every response (spikes and partial responses) as a :class:`SpikeTrain`."""
+        return SpikeTrain(self.times, self.peaks, self.t_start, self.t_stop)
+
+    def after(self, t0: float) -> Responses:
+        """Responses at or after ``t0`` (s)."""
+        k = self.times >= t0
+        return Responses(self.times[k], self.peaks[k], self.troughs[k], self.is_spike[k],
+                         self.thresholds, max(self.t_start, t0), max(self.t_stop, t0))
+
+    def with_thresholds(self, th: Thresholds) -> Responses:
+        """The same responses re-labelled at another spike level (the trigger unchanged)."""
+        return replace(self, is_spike=self.peaks >= th.spike_v, thresholds=th)
+
+
+def detect_responses(t: ArrayLike, v: ArrayLike, thresholds: Thresholds, *,
+                     t_skip: float = 0.0) -> Responses:
+    """Find every response of a neuron at its own thresholds.
+
+    A response starts when ``v`` rises above ``thresholds.on_v`` after having been below
+    ``thresholds.off_v``, and ends when it falls below ``off_v`` again; its peak (refined by a
+    parabola, as in :func:`detect_spikes`) decides spike (``>= spike_v``) or partial.
+
+    Parameters
+    ----------
+    t, v : array_like
+        Sample times (s) and membrane voltage (V).
+    thresholds : Thresholds
+        The neuron's levels (:func:`thresholds_from_iv`, ...).
+    t_skip : float, optional
+        Initial transient to ignore (s).
+
+    Returns
+    -------
+    Responses
+    """
+    ta, va = _prepare(t, v, t_skip)
+    th = thresholds
+    if ta.size < 5:
+        e = _empty()
+        t0 = float(ta[0]) if ta.size else 0.0
+        t1 = float(ta[-1]) if ta.size else 0.0
+        return Responses(e, e, e, np.zeros(0, dtype=bool), th, t0, t1)
+    lower = np.full(va.size, th.off_v)
+    upper = np.full(va.size, th.on_v)
+    eps = _episodes(va, lower, upper)
+    sigma = _noise_sigma(va)
+    span = float(np.ptp(va)) or 1.0
+    drop = max(4.0 * sigma, 1e-3 * span)
+    times, peaks, troughs = [], [], []
+    for k, (start, stop) in enumerate(eps):
+        i = start + int(np.argmax(va[start:stop]))
+        tp, vp = _refine_peak(ta, va, i, start, stop, drop)
+        nxt = eps[k + 1][0] if k + 1 < len(eps) else va.size
+        seg = va[stop:nxt]
+        troughs.append(float(np.min(seg)) if seg.size else math.nan)
+        times.append(tp)
+        peaks.append(vp)
+    tarr = np.asarray(times, dtype=np.float64)
+    parr = np.asarray(peaks, dtype=np.float64)
+    rarr = np.asarray(troughs, dtype=np.float64)
+    if tarr.size > 1:
+        ok = np.concatenate(([True], np.diff(tarr) > 0))
+        tarr, parr, rarr = tarr[ok], parr[ok], rarr[ok]
+    return Responses(tarr, parr, rarr, parr >= th.spike_v, th, float(ta[0]), float(ta[-1]))

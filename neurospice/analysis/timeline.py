@@ -30,6 +30,7 @@ spikes instead (for the normalised model, whose time unit is not seconds).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ from neurospice.analysis.locking import (
     classify_locking,
     frequency_ratio,
 )
-from neurospice.analysis.spikes import SpikeTrain
+from neurospice.analysis.spikes import Responses, SpikeTrain
 
 __all__ = [
     "DEFAULT_LV_THRESHOLD",
@@ -130,6 +131,13 @@ class Window:
         the window (NaN with too few spikes).
     master_spikes, slave_spikes : int
         Spikes of each train inside ``[t0, t1)``.
+    margin_v : float
+        Distance (V) of the deciding feature nearest to a threshold (NaN without the slave's
+        responses, :mod:`~neurospice.analysis.modes`).
+    marginal : bool
+        True when the window's mode changes with a threshold moved by max(50 mV, 5 %).
+    partial : int
+        The slave's partial responses in the window's master cycles.
     """
 
     t0: float
@@ -146,6 +154,9 @@ class Window:
     slave_cv: float
     master_spikes: int
     slave_spikes: int
+    margin_v: float = math.nan
+    marginal: bool = False
+    partial: int = 0
 
     @property
     def center(self) -> float:
@@ -175,6 +186,10 @@ class Episode:
         true dwell time may be longer.
     mean_ratio, mean_sync_index : float
         Means over its windows.
+    margin_v : float
+        Smallest margin (V) of its windows.
+    marginal : bool
+        True when any of its windows is marginal.
     """
 
     mode: str
@@ -184,6 +199,8 @@ class Episode:
     censored: bool
     mean_ratio: float
     mean_sync_index: float
+    margin_v: float = math.nan
+    marginal: bool = False
 
     @property
     def duration(self) -> float:
@@ -390,7 +407,8 @@ class Timeline:
 
 
 def _stretch(e: Episode, t_start: float, t_end: float) -> Episode:
-    return Episode(e.mode, t_start, t_end, e.n_windows, e.censored, e.mean_ratio, e.mean_sync_index)
+    return Episode(e.mode, t_start, t_end, e.n_windows, e.censored, e.mean_ratio,
+                   e.mean_sync_index, e.margin_v, e.marginal)
 
 
 def _merge(a: Episode, b: Episode, t_end: float, *, censored: bool) -> Episode:
@@ -403,6 +421,8 @@ def _merge(a: Episode, b: Episode, t_end: float, *, censored: bool) -> Episode:
         censored,
         (a.mean_ratio * a.n_windows + b.mean_ratio * b.n_windows) / n,
         (a.mean_sync_index * a.n_windows + b.mean_sync_index * b.n_windows) / n,
+        float(np.nanmin([a.margin_v, b.margin_v, math.inf])),
+        a.marginal or b.marginal,
     )
 
 
@@ -463,6 +483,8 @@ def locking_timeline(
     min_index: float = DEFAULT_MIN_INDEX,
     max_drift: float = DEFAULT_MAX_DRIFT,
     lv_threshold: float = DEFAULT_LV_THRESHOLD,
+    responses: Responses | None = None,
+    shifted: Sequence[tuple[str, float, Responses]] = (),
 ) -> Timeline:
     """Classify sliding windows of two spike trains into locking modes.
 
@@ -487,6 +509,14 @@ def locking_timeline(
     lv_threshold : float, optional
         Slave-ISI local variation above which an unlocked window is
         ``"irregular"``. Default 0.25.
+    responses : Responses, optional
+        The slave's responses at its own thresholds: each window is then named in the mode
+        words of :mod:`~neurospice.analysis.modes` (``"1:1 period 2"``, ``"1:1 partial"``, ...)
+        from the slave's response per master cycle (``master`` must be a SpikeTrain).
+    shifted : sequence of (str, float, Responses), optional
+        The responses with each threshold moved by max(50 mV, 5 %)
+        (:func:`~neurospice.analysis.modes.shifted_responses`): a window whose mode changes
+        with any of them is ``marginal``.
 
     Returns
     -------
@@ -524,6 +554,14 @@ def locking_timeline(
     # Centre the grid of windows on the record.
     first = lo + 0.5 * (span - win - (n_win - 1) * step)
     windows: list[Window] = []
+    cycles = None
+    shifted_cycles: list[tuple[Responses, object]] = []
+    if responses is not None:
+        from neurospice.analysis.modes import cycle_table
+
+        mtrain = master if isinstance(master, SpikeTrain) else SpikeTrain(a, a)
+        cycles = cycle_table(mtrain, responses)
+        shifted_cycles = [(r2, cycle_table(mtrain, r2)) for _, _, r2 in shifted]
     for k in range(n_win):
         w0 = first + k * step
         w1 = w0 + win
@@ -542,6 +580,28 @@ def locking_timeline(
             lv_threshold=lv_threshold,
         )
         nan = math.nan
+        margin_v, marginal, partial = nan, False, 0
+        if responses is not None and cycles is not None:
+            from neurospice.analysis.modes import CycleTable, classify_cycles
+
+            mtrain = master if isinstance(master, SpikeTrain) else SpikeTrain(a, a)
+            kw = dict(t0=w0, t1=w1, tol=tol, max_den=max_den, min_index=min_index,
+                      max_drift=max_drift)
+            vd = classify_cycles(mtrain, responses, cycles=cycles, **kw)  # type: ignore[arg-type]
+            res = vd.lock
+            mode = vd.mode
+            if mode == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
+                mode = IRREGULAR
+            margin_v, partial = vd.margin_v, vd.partial
+            for r2, cy2 in shifted_cycles:
+                assert isinstance(cy2, CycleTable)
+                v2 = classify_cycles(mtrain, r2, cycles=cy2, **kw)  # type: ignore[arg-type]
+                m2 = v2.mode
+                if m2 == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
+                    m2 = IRREGULAR
+                if m2 != mode:
+                    marginal = True
+                    break
         windows.append(
             Window(
                 t0=w0,
@@ -558,6 +618,9 @@ def locking_timeline(
                 slave_cv=cv,
                 master_spikes=na,
                 slave_spikes=nb,
+                margin_v=margin_v,
+                marginal=marginal,
+                partial=partial,
             )
         )
 
@@ -567,6 +630,7 @@ def locking_timeline(
     def close(run: list[Window], last: bool) -> None:
         ratios = [w.ratio for w in run if math.isfinite(w.ratio)]
         idx = [w.sync_index for w in run if math.isfinite(w.sync_index)]
+        margins = [w.margin_v for w in run if math.isfinite(w.margin_v)]
         episodes.append(
             Episode(
                 mode=run[0].mode,
@@ -576,6 +640,8 @@ def locking_timeline(
                 censored=(not episodes) or last,
                 mean_ratio=float(np.mean(ratios)) if ratios else math.nan,
                 mean_sync_index=float(np.mean(idx)) if idx else math.nan,
+                margin_v=float(min(margins)) if margins else math.nan,
+                marginal=any(w.marginal for w in run),
             )
         )
 

@@ -115,6 +115,12 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verify", type=int, default=0, metavar="K",
                    help="with --engine model and --sweep: rerun K points of the map in ngspice "
                         "and report where the two engines disagree")
+    p.add_argument("--spike-threshold", action="append", default=[], metavar="V|NAME=V",
+                   help="spike threshold in volts for every neuron (V) or one neuron (NAME=V), "
+                        "instead of the level derived from the neuron's own I-V (repeatable)")
+    p.add_argument("--seeds", type=int, default=1, metavar="N",
+                   help="run each point with N draws of the device noise (seeds S .. S+N-1) and "
+                        "report P(mode) per pair with 95 %% Wilson intervals")
     p.add_argument("--energy", action="store_true",
                    help="energy of every memristive element (dissipated, its eps bound, "
                         "co-content) and the circuit's power balance; saves every current")
@@ -392,6 +398,26 @@ def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, 
     return out
 
 
+#: the most noise draws --seeds accepts
+MAX_SEEDS = 1000
+
+
+def _spike_thresholds(values: Sequence[str]) -> dict[str, float] | None:
+    """``--spike-threshold V`` (key ``"*"``) and ``--spike-threshold NAME=V``, in volts."""
+    out: dict[str, float] = {}
+    for text in values:
+        name, _, level = text.rpartition("=")
+        try:
+            value = parse_si(level.strip().rstrip("Vv") or "x")
+        except ValueError:
+            raise UsageError(f"--spike-threshold {text!r}: give volts, as 1.2 (every neuron) "
+                             "or NAME=1.2 (one neuron, e.g. slave=1.2)") from None
+        if not math.isfinite(value):
+            raise UsageError(f"--spike-threshold {text!r}: must be a finite voltage")
+        out[name.strip().lower() or "*"] = value
+    return out or None
+
+
 def _tstop(text: str | None) -> float | None:
     if text is None:
         return None
@@ -440,6 +466,8 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {args.runs})")
     if args.verify < 0 or (args.verify and args.engine != "model"):
         raise UsageError("--verify K needs --engine model and K >= 1")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS} (got {args.seeds})")
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
     timeout = _timeout(args.timeout)
@@ -483,6 +511,8 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raw=args.raw,
         worker=worker,
         args=args,
+        spike_threshold=_spike_thresholds(args.spike_threshold),
+        seeds=args.seeds,
     )
 
 

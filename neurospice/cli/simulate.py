@@ -139,6 +139,8 @@ def simulate_file(
     raw: bool = False,
     worker: Worker | None = None,
     args: Any = None,
+    spike_threshold: dict[str, float] | None = None,
+    seeds: int = 1,
 ) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status.
 
@@ -251,7 +253,7 @@ def simulate_file(
 
         # the waveform table is written in a child process while the run is analysed
         table = start_table(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
-        summary = summarise(deck, wf, t_skip=t_skip)
+        summary = summarise(deck, wf, t_skip=t_skip, spike_threshold=spike_threshold)
         summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
                                  engine=engine, t_skip=t_skip)
         summary.extra["sandbox"] = _sandbox_line(wf)
@@ -265,7 +267,8 @@ def simulate_file(
         meas = wf.measurements
         if meas:
             summary.extra["measurements"] = meas
-        locking_plots = _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot)
+        locking_plots = _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot,
+                                     seeds=seeds, seed=seed, engine=engine, timeout=timeout)
         energy_plot = None
         if energy:
             from neurospice.report.energy import energy_report, format_energy, plot_energy
@@ -396,9 +399,9 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path, *,
 
 
 def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
-                 *, t_skip: float, plot: bool) -> list[Path]:
+                 *, t_skip: float, plot: bool, **seeding: Any) -> list[Path]:
     """Locking analysis of the deck's pairs (see :mod:`neurospice.report.locking`); the plots
     written."""
     from neurospice.report.locking import add_locking
 
-    return add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot).plots
+    return add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot, **seeding).plots

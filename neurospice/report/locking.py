@@ -13,11 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from neurospice.analysis.locking import LockResult, classify_locking
-from neurospice.analysis.spikes import SpikeTrain, detect_spikes
+from neurospice.analysis.modes import Judgement, judge, mode_column, shifted_responses
+from neurospice.analysis.spikes import (
+    Responses,
+    SpikeTrain,
+    Thresholds,
+    detect_responses,
+    detect_spikes,
+    margin_step,
+)
 from neurospice.analysis.timeline import Timeline, locking_timeline
 from neurospice.files import output_name
-from neurospice.report.summary import RunSummary, run_title, spike_floor
+from neurospice.report.summary import RunSummary, neuron_thresholds, run_title, spike_floor
 from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
@@ -31,7 +41,11 @@ MIN_SLAVE_SPIKES = 20
 
 @dataclass
 class PairAnalysis:
-    """Locking of ``slave`` to ``master`` over the analysed record."""
+    """Locking of ``slave`` to ``master`` over the analysed record.
+
+    ``judgement`` is the verdict in the mode words of :mod:`neurospice.analysis.modes` (from
+    the slave's response in each master cycle, at each neuron's own thresholds) with its margin
+    and ``marginal`` flag; ``overall`` the n:m phase-locking test behind it."""
 
     master: str
     slave: str
@@ -40,11 +54,32 @@ class PairAnalysis:
     overall: LockResult
     timeline: Timeline | None
     slave_spikes: int = MIN_SLAVE_SPIKES
+    judgement: Judgement | None = None
+    slave_responses: int = -1
+    #: P(mode) over noise draws: {mode: (p, lo, hi)}, with the number of draws (set by --seeds)
+    probabilities: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    n_seeds: int = 1
 
     @property
     def conclusive(self) -> bool:
-        """True when the record holds enough slave spikes to judge the locking."""
-        return self.slave_spikes >= MIN_SLAVE_SPIKES
+        """True when the record holds enough slave responses to judge the locking."""
+        n = self.slave_responses if self.slave_responses >= 0 else self.slave_spikes
+        return n >= MIN_SLAVE_SPIKES
+
+    @property
+    def mode(self) -> str:
+        """The verdict's mode word (``"1:1"``, ``"1:1 period 2"``, ``"1:1 partial"``, ...)."""
+        o = self.overall
+        if self.judgement is not None:
+            if self.judgement.mode in ("silent", "sub-threshold"):
+                return self.judgement.mode
+            return self.judgement.mode if self.conclusive else "inconclusive"
+        return ("silent" if not math.isfinite(o.ratio) else
+                o.mode if self.conclusive else "inconclusive")
+
+    @property
+    def marginal(self) -> bool:
+        return bool(self.judgement and self.judgement.marginal)
 
     @property
     def locked_fraction(self) -> float:
@@ -52,36 +87,85 @@ class PairAnalysis:
             return 1.0 if self.overall.locked else 0.0
         return self.timeline.locked_fraction
 
+    def margin(self) -> dict[str, Any]:
+        """``{"v", "rel", "feature", "threshold_v", "flips"}`` of the verdict (summary.json)."""
+        if self.judgement is None:
+            return {}
+        v = self.judgement.verdict
+        return {"v": _r(v.margin_v), "rel": _r(v.margin_rel), "feature": v.feature,
+                "threshold_v": _r(v.threshold_v),
+                "flips": [{"threshold": n, "shift_v": round(dv, 4), "mode": m}
+                          for n, dv, m in self.judgement.flips]}
+
     def as_row(self) -> dict[str, Any]:
         o = self.overall
-        return {
+        v = self.judgement.verdict if self.judgement is not None else None
+        row: dict[str, Any] = {
             "f_master_hz": _r(self.f_master_hz),
             "f_slave_hz": _r(self.f_slave_hz),
             "ratio": f"{o.n}:{o.m}" if math.isfinite(o.ratio) else "",
-            "mode": ("silent" if not math.isfinite(o.ratio) else
-                     o.mode if self.conclusive else "inconclusive"),
+            "mode": self.mode,
             "ratio_value": _r(o.ratio),
             "sync_index": _r(o.sync_index),
             "locked_fraction": _r(self.locked_fraction),
         }
+        if v is not None:
+            row.update({
+                "ratio": f"{v.n}:{v.m}" if v.n else row["ratio"],
+                "ratio_value": _r(v.ratio) if math.isfinite(v.ratio) else row["ratio_value"],
+                "sync_index": _r(v.sync_index) if math.isfinite(v.sync_index)
+                else row["sync_index"],
+                "cycles": v.cycles, "slave_spike_count": v.spikes, "partial": v.partial,
+                "subthreshold": v.subthreshold,
+                "margin_v": _r(v.margin_v), "margin_rel": _r(v.margin_rel),
+                "marginal": self.marginal,
+            })
+        if self.probabilities:
+            row["n_seeds"] = self.n_seeds
+            for mode, (p, lo, hi) in sorted(self.probabilities.items()):
+                col = mode_column(mode)
+                row[col], row[f"{col}_lo"], row[f"{col}_hi"] = _r(p), _r(lo), _r(hi)
+        return row
 
     def describe(self) -> str:
         o = self.overall
+        v = self.judgement.verdict if self.judgement is not None else None
         if not self.conclusive:
-            return (f"{self.master} -> {self.slave}: inconclusive - {self.slave_spikes} slave "
-                    f"spikes after t_skip, fewer than {MIN_SLAVE_SPIKES}; run longer (ratio so "
+            n = self.slave_responses if self.slave_responses >= 0 else self.slave_spikes
+            return (f"{self.master} -> {self.slave}: inconclusive - {n} slave "
+                    f"responses after t_skip, fewer than {MIN_SLAVE_SPIKES}; run longer (ratio so "
                     f"far {o.ratio:.4g}, f {self.f_master_hz:.4g} / {self.f_slave_hz:.4g} Hz)")
-        text = (f"{self.master} -> {self.slave}: f {self.f_master_hz:.4g} / "
-                f"{self.f_slave_hz:.4g} Hz, ratio {o.ratio:.4g} (~{o.n}:{o.m}), "
-                f"overall {o.mode}, sync index {o.sync_index:.3f}, "
-                f"locked {100 * self.locked_fraction:.0f} % of the time")
+        mode = self.mode + (" (marginal)" if self.marginal else "")
+        text = f"{self.master} -> {self.slave}: overall {mode}"
+        if v is not None:
+            text += (f" - {v.cycles} master cycles: {v.spikes} spikes, {v.partial} partial, "
+                     f"{v.subthreshold} sub-threshold")
+            ratio = v.ratio if math.isfinite(v.ratio) else o.ratio
+            if math.isfinite(v.margin_v):
+                rel = f", {100 * v.margin_rel:.0f} %" if math.isfinite(v.margin_rel) else ""
+                text += (f"; margin {v.margin_v:.3g} V{rel} ({v.feature} "
+                         f"{v.threshold_v:.3g} V)")
+            for name, dv, m in (self.judgement.flips if self.judgement else ())[:2]:
+                text += f"; {name} {dv * 1e3:+.0f} mV -> {m}"
+        else:
+            ratio = o.ratio
+        text += (f"; f {self.f_master_hz:.4g} / {self.f_slave_hz:.4g} Hz, ratio {ratio:.4g}, "
+                 f"sync index {o.sync_index:.3f}, "
+                 f"locked {100 * self.locked_fraction:.0f} % of the time")
         if self.timeline is not None and self.timeline.episodes:
             parts = []
-            for mode in self.timeline.modes:
-                d = self.timeline.dwell_times(mode)
-                parts.append(f"{mode} x{len(d)} (mean {sum(d) / len(d):.3g} s)")
+            for mode_t in self.timeline.modes:
+                d = self.timeline.dwell_times(mode_t)
+                marg = any(e.marginal for e in self.timeline.episodes if e.mode == mode_t)
+                parts.append(f"{mode_t}{' (marginal)' if marg else ''} x{len(d)} "
+                             f"(mean {sum(d) / len(d):.3g} s)")
             text += "; timeline: " + ", ".join(parts)
             text += f"; {len(self.timeline.switches)} switches"
+        if self.probabilities:
+            text += f"; over {self.n_seeds} noise draws: " + ", ".join(
+                f"P({m}) = {p:.2f} [{lo:.2f}, {hi:.2f}]"
+                for m, (p, lo, hi) in sorted(self.probabilities.items(),
+                                             key=lambda kv: -kv[1][0]))
         return text
 
 
@@ -93,6 +177,8 @@ class RunAnalysis:
     pairs: list[PairAnalysis] = field(default_factory=list)
     #: the timeline plots written (by :func:`add_locking`)
     plots: list[Path] = field(default_factory=list)
+    #: each neuron's thresholds (by instance name)
+    thresholds: dict[str, Thresholds] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
         """The sweep-table columns: the first pair's figures (empty when there is none)."""
@@ -131,46 +217,124 @@ def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
 
 def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
                 window: float | None = None,
-                trains: dict[str, SpikeTrain] | None = None) -> RunAnalysis:
-    """Spikes of every saved neuron, and the locking of each pair after ``t_skip`` seconds.
+                trains: dict[str, SpikeTrain] | None = None,
+                spike_threshold: dict[str, float] | None = None,
+                thresholds: dict[str, Thresholds] | None = None,
+                responses: dict[str, Responses] | None = None) -> RunAnalysis:
+    """Responses of every saved neuron at its own thresholds, and the verdict of each pair after
+    ``t_skip`` seconds.
 
-    ``trains`` (vector -> spikes over the whole record, as :func:`detect_spikes` finds them
-    with the deck's spike floor) spares detecting them again."""
+    ``thresholds`` / ``responses`` (vector -> levels / responses over the whole record, as
+    :func:`~neurospice.report.summary.summarise` finds them) spare deriving them again;
+    ``spike_threshold`` overrides the levels (V per neuron name, ``"*"`` for all)."""
     t = wf.time
     out = RunAnalysis()
-    known = trains or {}
+    ths = thresholds if thresholds else neuron_thresholds(deck, wf, spike_threshold)
+    known = responses or {}
+    resp: dict[str, Responses] = {}
+    vecs: dict[str, str] = {}
     for inst in deck.neurons():
         vec = f"v({inst.nodes[0]})"
-        if vec in wf:
-            train = known.get(vec) or detect_spikes(t, wf[vec],
-                                                    min_amplitude=spike_floor(deck, vec))
+        if vec not in wf:
+            continue
+        vecs[inst.name] = vec
+        th = ths.get(vec)
+        if th is None:
+            train = (trains or {}).get(vec) or detect_spikes(
+                t, wf[vec], min_amplitude=spike_floor(deck, vec))
             out.trains[inst.name] = train.after(t_skip)
+            continue
+        out.thresholds[inst.name] = th
+        r = known.get(vec) or detect_responses(t, wf[vec], th)
+        resp[inst.name] = r.after(t[0] + t_skip) if t_skip > 0 else r
+        out.trains[inst.name] = resp[inst.name].spikes()
     for a, b in lock_pairs(deck):
         if a.name not in out.trains or b.name not in out.trains:
             continue
         ta, tb = out.trains[a.name], out.trains[b.name]
-        overall = classify_locking(ta, tb)
+        rb = resp.get(b.name)
+        if rb is None:  # a flat slave: the old spike-train analysis
+            overall = classify_locking(ta, tb)
+            timeline = None
+            if len(ta) >= 4 and len(tb) >= 2:
+                timeline = locking_timeline(ta, tb, window=window)
+            out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz,
+                                          tb.frequency_hz, overall, timeline,
+                                          slave_spikes=len(tb)))
+            continue
+        vb = np.asarray(wf[vecs[b.name]])
+        shifted = shifted_responses(t, vb, rb.thresholds, rb, t_skip=t_skip)
+        j = judge(ta, t, vb, rb.thresholds, t_skip=t_skip, responses=rb, shifted=shifted)
+        # the master's own spikes must hold too: its nearest peak within a step is marginal
+        ma = resp.get(a.name)
+        if ma is not None and ma.n_spikes:
+            near = float(np.min(np.abs(ma.peaks - ma.thresholds.spike_v)))
+            if near < margin_step(ma.thresholds.spike_v):
+                j = Judgement(j.verdict, True, j.flips + (
+                    (f"{a.name[1:]} spike_v", near, "the master's spikes change"),))
+        used = rb.train() if " partial" in j.mode or j.verdict.spikes < 2 else tb
+        overall = j.verdict.lock or classify_locking(ta, used)
         timeline = None
-        if len(ta) >= 4 and len(tb) >= 2:
-            timeline = locking_timeline(ta, tb, window=window)
-        out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz, tb.frequency_hz,
-                                      overall, timeline, slave_spikes=len(tb)))
+        if len(ta) >= 4 and len(used) >= 2:
+            timeline = locking_timeline(ta, rb.train(), window=window, responses=rb,
+                                        shifted=shifted)
+        out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz,
+                                      used.frequency_hz, overall, timeline,
+                                      slave_spikes=len(tb), judgement=j,
+                                      slave_responses=len(rb)))
     return out
 
 
+def _overrides(summary: RunSummary) -> dict[str, float] | None:
+    """The ``--spike-threshold`` levels a summary was made with (neuron name -> V)."""
+    out = {n.name: float(n.spike_threshold_v) for n in summary.neurons
+           if n.thresholds.get("source") == "--spike-threshold"}
+    return out or None
+
+
+def pair_data(pair: PairAnalysis) -> dict[str, Any]:
+    """What summary.json records of a pair: the row, the verdict's ``margin`` and ``marginal``,
+    each timeline segment with its own, switches, dwell times and ``probabilities``."""
+    tl = pair.timeline
+    return {
+        **pair.as_row(),
+        "margin": pair.margin(),
+        "marginal": pair.marginal,
+        "segments": [{"mode": e.mode, "t_start": round(e.t_start, 6),
+                      "t_end": round(e.t_end, 6), "margin_v": _r(e.margin_v),
+                      "marginal": e.marginal} for e in tl.episodes] if tl else [],
+        "switches": [(s.time, s.from_mode, s.to_mode) for s in tl.switches] if tl else [],
+        "dwell_s": tl.dwell if tl else {},
+        "probabilities": {m: {"p": p, "lo": lo, "hi": hi}
+                          for m, (p, lo, hi) in pair.probabilities.items()},
+        "n_seeds": pair.n_seeds,
+    }
+
+
 def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
-                *, t_skip: float, plot: bool) -> RunAnalysis:
-    """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``."""
-    analysis = analyse_run(deck, wf, t_skip=t_skip, trains=summary.trains)
+                *, t_skip: float, plot: bool, seeds: int = 1, seed: int | None = None,
+                engine: str = "spice", timeout: float | None = None) -> RunAnalysis:
+    """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``.
+
+    ``seeds`` > 1: the run (seed ``seed``, default the deck's own) is one of ``seeds`` draws
+    of the device noise; the others are run here (with ``engine``) and each pair gets P(mode).
+    A noisy deck judged on one draw says so."""
+    analysis = analyse_run(deck, wf, t_skip=t_skip, trains=summary.trains,
+                           thresholds=summary.thresholds, responses=summary.responses)
+    noisy = noise_sources(deck) if analysis.pairs else []
+    if seeds > 1 and analysis.pairs:
+        base = seed if seed is not None else deck_seed(deck)
+        add_probabilities(deck, analysis, seeds=seeds, seed=base, engine=engine,
+                          t_skip=t_skip, timeout=timeout,
+                          spike_threshold=_overrides(summary))
     for pair in analysis.pairs:
         key = f"locking {pair.master}->{pair.slave}"
-        summary.extra[key] = pair.describe()
-        summary.extra[f"{key} data"] = {
-            **pair.as_row(),
-            "switches": [(s.time, s.from_mode, s.to_mode) for s in pair.timeline.switches]
-            if pair.timeline else [],
-            "dwell_s": pair.timeline.dwell if pair.timeline else {},
-        }
+        text = pair.describe()
+        if noisy and seeds <= 1:
+            text += (f" - one draw of the device noise ({', '.join(noisy)}); --seeds N for "
+                     "P(mode)")
+        summary.extra[key] = text
+        summary.extra[f"{key} data"] = pair_data(pair)
         if plot and pair.timeline is not None:
             from neurospice.report.plots import plot_timeline
 
@@ -185,3 +349,109 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
                           title=f"{run_title(deck, summary)}: {pair.master} -> {pair.slave}, "
                                 f"{pair.as_row()['mode']}"))
     return analysis
+
+
+_NOISE_PARAMS = ("c2c", "mc", "td2c")
+
+
+def noise_sources(deck: PreparedDeck) -> list[str]:
+    """Memristor instances that draw random numbers in a run (``c2c``, ``mc`` or ``td2c``
+    non-zero on the instance or as the subcircuit's default): their modes depend on the seed."""
+    from neurospice.sim.model.characterise import library_text
+    from neurospice.spice.library import parse_library_text
+
+    try:
+        lib = parse_library_text(library_text(deck.lines), deck.source or Path("<deck>"))
+        defaults = {s.name.lower(): {k.lower(): v for k, v in s.params.items()}
+                    for s in lib.subckts}
+    except Exception:  # noqa: BLE001 - an unreadable library: judge from the instances alone
+        defaults = {}
+    from neurospice.report.summary import _instance_params
+
+    out = []
+    for inst in deck.memristors():
+        given = _instance_params(deck, inst)
+        for k in _NOISE_PARAMS:
+            text = given.get(k, defaults.get(inst.subckt, {}).get(k))
+            if text is None:
+                continue
+            try:
+                value = float(text) if not isinstance(text, str) else deck.evaluate(text)
+            except (ValueError, ZeroDivisionError):
+                continue
+            if value != 0.0:
+                out.append(_label_of(inst))
+                break
+    return out
+
+
+def _label_of(inst: Instance) -> str:
+    return inst.name[1:] if inst.name.startswith("x") and len(inst.name) > 1 else inst.name
+
+
+def deck_seed(deck: PreparedDeck) -> int:
+    """The seed a run of ``deck`` uses: ``.param seed``, else ``.options seed=N``, else 1."""
+    import re
+
+    params = deck.params()
+    if "seed" in params:
+        try:
+            return int(deck.evaluate(params["seed"]))
+        except (ValueError, ZeroDivisionError):
+            pass
+    for line in deck.lines[1:]:
+        m = re.search(r"\bseed\s*=\s*(\d+)", line, re.IGNORECASE)
+        if line.lower().startswith(".options") and m:
+            return int(m.group(1))
+    return 1
+
+
+def mode_probabilities(modes: list[str]) -> dict[str, tuple[float, float, float]]:
+    """``{mode: (p, lo, hi)}``: the share of each mode among ``modes`` with its 95 % Wilson
+    interval."""
+    from neurospice.analysis.statistics import wilson_interval
+
+    n = len(modes)
+    out = {}
+    for mode in sorted(set(modes)):
+        k = modes.count(mode)
+        lo, hi = wilson_interval(k, n)
+        out[mode] = (k / n, lo, hi)
+    return out
+
+
+def seed_modes(deck: PreparedDeck, seeds: list[int], *, engine: str = "spice",
+               t_skip: float = 0.0, spike_threshold: dict[str, float] | None = None,
+               timeout: float | None = None) -> list[dict[tuple[str, str], str]]:
+    """The mode word of every pair for each seed in ``seeds`` (one run each; the model engine
+    runs them all in one batch): ``[{(master, slave): mode}, ...]`` in the order of ``seeds``."""
+    if engine == "model":
+        from neurospice.sim.model import compile_model
+
+        wfs = compile_model(deck).run([{"seed": s} for s in seeds])
+    else:
+        from neurospice.sim.ngspice import RunLimits, run_all
+
+        wfs = []
+        for s in seeds:
+            plots = run_all(deck.with_seed(s), timeout=timeout, limits=RunLimits())
+            wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
+    out = []
+    for s, wf in zip(seeds, wfs, strict=True):
+        a = analyse_run(deck.with_seed(s), wf, t_skip=t_skip, spike_threshold=spike_threshold)
+        out.append({(p.master, p.slave): p.mode for p in a.pairs})
+    return out
+
+
+def add_probabilities(deck: PreparedDeck, analysis: RunAnalysis, *, seeds: int, seed: int,
+                      engine: str = "spice", t_skip: float = 0.0,
+                      spike_threshold: dict[str, float] | None = None,
+                      timeout: float | None = None) -> None:
+    """Run seeds ``seed+1 .. seed+seeds-1`` (``analysis`` is the run with ``seed``) and set each
+    pair's ``probabilities`` (P(mode) with 95 % Wilson intervals over the ``seeds`` draws)."""
+    others = seed_modes(deck, list(range(seed + 1, seed + seeds)), engine=engine,
+                        t_skip=t_skip, spike_threshold=spike_threshold, timeout=timeout)
+    for pair in analysis.pairs:
+        modes = [pair.mode] + [m.get((pair.master, pair.slave), "silent") for m in others]
+        pair.probabilities = mode_probabilities(modes)
+        pair.n_seeds = seeds

@@ -17,10 +17,15 @@ import numpy as np
 
 from neurospice.analysis.spikes import (
     DEFAULT_MIN_AMPLITUDE,
+    Responses,
     SpikeStats,
     SpikeTrain,
-    detect_spikes,
+    Thresholds,
+    detect_responses,
     spike_stats,
+    threshold_override,
+    thresholds_from_iv,
+    thresholds_from_range,
 )
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.report.jobs import ForkJob
@@ -40,11 +45,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class NeuronSummary:
-    """Spike statistics of one neuron's membrane voltage ``vector``."""
+    """Spike statistics of one neuron's membrane voltage ``vector``.
+
+    ``stats`` counts the spikes at the neuron's own threshold ``spike_threshold_v`` (V);
+    ``partial`` the responses that turned back before it; ``thresholds`` all the levels used
+    and where they come from (:class:`~neurospice.analysis.spikes.Thresholds`)."""
 
     name: str
     vector: str
     stats: SpikeStats
+    spike_threshold_v: float = math.nan
+    partial: int = 0
+    thresholds: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class RunSummary:
     run: dict[str, object] = field(default_factory=dict)
     #: Spikes of each neuron vector over the whole record (t_skip = 0 only; not written).
     trains: dict[str, SpikeTrain] = field(default_factory=dict, repr=False, compare=False)
+    #: Each neuron vector's thresholds and responses over the whole record (not written).
+    thresholds: dict[str, Thresholds] = field(default_factory=dict, repr=False, compare=False)
+    responses: dict[str, Responses] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
         def clean(x: object) -> object:
@@ -84,8 +99,9 @@ class RunSummary:
                 return [clean(v) for v in x]
             return x
 
-        out = asdict(replace(self, trains={}))
-        del out["trains"]
+        out = asdict(replace(self, trains={}, thresholds={}, responses={}))
+        for k in ("trains", "thresholds", "responses"):
+            del out[k]
         return clean(out)  # type: ignore[return-value]
 
 
@@ -128,18 +144,101 @@ def spike_floor(deck: PreparedDeck, vector: str) -> float:
     return DEFAULT_MIN_AMPLITUDE
 
 
-def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0) -> RunSummary:
-    """Spike statistics for every neuron and resistance ranges for every memristor."""
+def _instance_params(deck: PreparedDeck, inst: Instance) -> dict[str, str]:
+    """The ``name=value`` assignments on an instance's card (lower-case names)."""
+    from neurospice.spice.deck import split_tokens
+
+    for line in deck.lines[1:]:
+        toks = split_tokens(line)
+        if toks and toks[0].lower() == inst.name:
+            return {k.lower(): v for k, _, v in (t.partition("=") for t in toks[1:] if "=" in t)}
+    return {}
+
+
+_IV_CACHE: dict[tuple[str, str, tuple[tuple[str, float], ...]], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def neuron_iv(deck: PreparedDeck, inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fast I-V ``(V, I)`` of an FHN-type neuron instance (V; A drawn by ``mem``), as the
+    model engine characterises it (a DC sweep in ngspice with the recovery branch opened,
+    cached); None for a subcircuit it does not characterise or when the measurement fails."""
+    try:
+        from neurospice.sim.model.characterise import (
+            DYNAMIC_PARAMS,
+            characterise_fhn,
+            library_text,
+        )
+        from neurospice.sim.model.compile import NEURON_MODELS
+    except ImportError:
+        return None
+    if inst.subckt not in NEURON_MODELS:
+        return None
+    try:
+        static: dict[str, float] = {}
+        for k, v in _instance_params(deck, inst).items():
+            if k not in DYNAMIC_PARAMS:
+                static[k] = deck.evaluate(v)
+        definitions = library_text(deck.lines)
+        key = (definitions, inst.subckt, tuple(sorted(static.items())))
+        if key not in _IV_CACHE:
+            tb = characterise_fhn(definitions, static, subckt=inst.subckt,
+                                  base_dir=deck.base_dir)
+            _IV_CACHE[key] = (np.asarray(tb.v_grid, dtype=float),
+                              np.asarray(tb.f_cubic, dtype=float))
+        return _IV_CACHE[key]
+    except Exception:  # noqa: BLE001 - any failure means: no characterised I-V, say so
+        return None
+
+
+def neuron_thresholds(deck: PreparedDeck, wf: Waveforms,
+                      overrides: dict[str, float] | None = None) -> dict[str, Thresholds]:
+    """Thresholds of every saved neuron vector: ``overrides`` (neuron name, or ``"*"`` for all,
+    in V) first, else the neuron's characterised I-V (:func:`neuron_iv`), else the trace's
+    range (a neuron the library cannot characterise; the summary says so)."""
+    over = {k.lower(): v for k, v in (overrides or {}).items()}
+    out: dict[str, Thresholds] = {}
+    for inst in deck.neurons():
+        vec = f"v({inst.nodes[0]})"
+        if vec not in wf:
+            continue
+        th: Thresholds | None = None
+        iv = neuron_iv(deck, inst)
+        if iv is not None:
+            th = thresholds_from_iv(iv[0], iv[1], source=f"I-V knee of {inst.subckt}")
+        if th is None:
+            th = thresholds_from_range(wf[vec], source="trace range (no characterised I-V)")
+        label = _label(inst).lower()
+        level = over.get(label, over.get(inst.name, over.get("*")))
+        if level is not None:
+            th = threshold_override(th, level)
+        if th is not None:
+            out[vec] = th
+    return out
+
+
+def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
+              spike_threshold: dict[str, float] | None = None) -> RunSummary:
+    """Spike statistics for every neuron (at its own thresholds, :func:`neuron_thresholds`;
+    ``spike_threshold`` overrides them, V per neuron name or ``"*"``) and resistance ranges
+    for every memristor."""
     t = wf.time
     summary = RunSummary(deck=str(deck.source or deck.title), tstop=float(t[-1]) if len(t) else 0.0)
+    summary.thresholds = neuron_thresholds(deck, wf, spike_threshold)
     for label, vec in neuron_vectors(deck, wf):
         floor = spike_floor(deck, vec)
-        train = None
-        if t_skip == 0.0:  # the locking analysis detects on the same record: detect once
-            train = detect_spikes(t, wf[vec], min_amplitude=floor)
-            summary.trains[vec] = train
-        stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=floor, train=train)
-        summary.neurons.append(NeuronSummary(label, vec, stats))
+        th = summary.thresholds.get(vec)
+        if th is None:  # a flat trace: nothing can cross a level drawn from it
+            stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=floor)
+            summary.neurons.append(NeuronSummary(label, vec, stats))
+            continue
+        resp = detect_responses(t, wf[vec], th)
+        summary.responses[vec] = resp
+        summary.trains[vec] = resp.spikes()
+        spikes = resp.after(t[0] + t_skip).spikes() if t_skip > 0 else resp.spikes()
+        stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=floor, train=spikes)
+        partial = resp.after(t[0] + t_skip).n_partial if t_skip > 0 else resp.n_partial
+        summary.neurons.append(NeuronSummary(label, vec, stats, th.spike_v, partial,
+                                             th.as_dict()))
     for label, wvec, rvec in memristor_vectors(deck, wf):
         w = np.asarray(wf[wvec]) if wvec else np.array([math.nan])
         r = np.asarray(wf[rvec]) if rvec else np.array([math.nan])
@@ -175,12 +274,19 @@ def format_summary(summary: RunSummary) -> str:
         lines.append("  no neuron (subcircuit with a 'mem' pin) was found or saved in this deck")
     for n in summary.neurons:
         s = n.stats
-        state = "spiking" if s.count >= 2 else ("resting" if s.count == 0 else "1 spike")
-        lines.append(
+        state = "spiking" if s.count >= 2 else ("1 spike" if s.count == 1 else
+                                                 "partial" if n.partial else "resting")
+        line = (
             f"  neuron {n.name:<10} {state:<8} spikes {s.count:>4}   "
             f"f {_fmt(s.frequency_hz, 'Hz')}   width {_fmt(s.width_s, 'ms', 1e3)}   "
             f"min {_fmt(s.vmin, 'V')}   max {_fmt(s.vmax, 'V')}"
         )
+        if n.thresholds:
+            th = n.thresholds
+            line += (f"   partial {n.partial}   spike threshold {n.spike_threshold_v:.3g} V "
+                     f"(re-arm {float(th['off_v']):.3g} / trigger {float(th['on_v']):.3g} V; "  # type: ignore[arg-type]
+                     f"{th['source']})")
+        lines.append(line)
     for m in summary.memristors:
         lines.append(
             f"  memristor {m.name:<7} w {m.w_min:.3g}..{m.w_max:.3g}   "
