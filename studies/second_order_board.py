@@ -31,6 +31,7 @@ import numpy as np
 from neurospice.analysis.locking import classify_locking, mode_label
 from neurospice.analysis.spikes import SpikeTrain, detect_spikes
 from neurospice.analysis.timeline import local_variation, locking_timeline
+from neurospice.reference.second_order import SecondOrderParams
 from neurospice.sim.ngspice import run_deck
 
 DECK = Path(__file__).resolve().parents[1] / "netlists" / "coupled_fhn_2nd.cir"
@@ -137,12 +138,16 @@ def main() -> None:
               f" {row['last_s']['slave_isi_ms']} ms, G at master spikes"
               f" {row['last_s']['g_ms_at_master_spikes']} mS", flush=True)
         # merge into the results file by (amplitude, tstop, params): runs are expensive
+        # rows before issue #26 were run with the radius-rate multiplier beta = 1e6
+        beta = SecondOrderParams.from_library().beta
         old = json.loads(OUT.read_text())["rows"] if OUT.exists() else []
-        key = (amp, args.tstop, json.dumps(extra, sort_keys=True))
+        key = (amp, args.tstop, json.dumps(extra, sort_keys=True), beta)
         old = [r for r in old
-               if (r["amp"], r["tstop"], json.dumps(r["params"], sort_keys=True)) != key]
-        row.update({"tstop": args.tstop, "params": extra})
-        merged = sorted(old + [row], key=lambda r: (json.dumps(r["params"]), r["tstop"], r["amp"]))
+               if (r["amp"], r["tstop"], json.dumps(r["params"], sort_keys=True),
+                   r.get("beta", 1e6)) != key]
+        row.update({"tstop": args.tstop, "params": extra, "beta": beta})
+        merged = sorted(old + [row], key=lambda r: (r.get("beta", 1e6), json.dumps(r["params"]),
+                                                    r["tstop"], r["amp"]))
         OUT.write_text(json.dumps({"deck": DECK.name, "rows": merged}, indent=1))
 
 

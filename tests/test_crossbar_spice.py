@@ -117,13 +117,14 @@ def test_train_errors(text: str, message: str) -> None:
 
 
 # The agreement case: N = 4, T = 2.2 tH (the postsynaptic spike ends before the next heating
-# pulse starts), G0 = 1.5 mS, 5 presentations.  Measured (2026-12): both settle at a post period
-# of 2T (2.00001 T / 2.00000 T); spice 9 postsynaptic spikes, map 10 (the circuit skips the
-# third); final G: three synapses at Gmax in both (within 0.11 %), the fourth 1.38 mS (spice)
-# against 1.60 mS (map), -13.7 %; the spikes both have agree within 10 ns (0.7 % of T)
-# after the skip the circuit's spikes run ~40 ns (3 % of T) ahead of the map's.
-_CASE = CrossbarConfig(n=4, presentations=5, period_ratio=2.2, tau_m_ratio=3.0, theta=0.34,
-                       g_init=1.5e-3, rel_step=0.01, every_pulse=True)
+# pulse starts), G0 = 1.5 mS, 2.6/2.6 V, theta = 0.45, 5 presentations, the map with every pulse
+# and the heating feedback (--accounting full).  Measured (2026-12, beta = 8e3): both settle at a
+# post period of 2T (1.999996 T / 2 T), 10 postsynaptic spikes each, every spike of the circuit
+# 0.34-0.41 % of T before the map's; final G: three synapses at Gmax (within 1.1e-5), the
+# fourth 0.54 % apart.  (At beta = 1e6 this agreement needed looser bounds: 13.7 % in G, one
+# spike skipped.)
+_CASE = CrossbarConfig(n=4, presentations=5, period_ratio=2.2, tau_m_ratio=3.0, theta=0.45,
+                       g_init=1.5e-3, vp=2.6, vpost=2.6, accounting="full")
 
 
 def test_spice_crossbar_agrees_with_the_map() -> None:
@@ -131,22 +132,15 @@ def test_spice_crossbar_agrees_with_the_map() -> None:
     s = simulate_crossbar_spice(_CASE, p)
     m = simulate_crossbar(_CASE, p)
     big_t = m.period_s
-    # same postsynaptic period (stated tolerance 1 % of the period)
-    assert s.post_period_over_t == pytest.approx(m.post_period_over_t, rel=0.01)
     assert m.post_period_over_t == pytest.approx(2.0, rel=1e-6)
-    # spike count within one
-    assert abs(len(s.post_times) - len(m.post_times)) <= 1
-    # the first two spikes (before the circuit and the map part) within 0.02 T
-    assert s.post_times[:2] == pytest.approx(m.post_times[:2], abs=0.02 * big_t)
-    # the last spike of both falls in the same presentation slot (within 0.05 T)
-    assert s.post_times[-1] == pytest.approx(m.post_times[-1], abs=0.05 * big_t)
-    # conductances: within 16 % each (measured max 13.7 %), the saturated ones within 0.3 %
+    assert s.post_period_over_t == pytest.approx(m.post_period_over_t, rel=1e-3)
+    assert len(s.post_times) == len(m.post_times) >= 8
+    assert s.post_times == pytest.approx(m.post_times, abs=0.01 * big_t)
     rel = np.abs(s.g - m.g) / m.g
-    assert rel.max() < 0.16, rel
+    assert rel.max() < 0.01, rel
     at_max = m.g > 0.999 * p.gmax
     assert at_max.sum() >= 2
-    assert rel[at_max].max() < 0.003, rel
-    # the same synapse is the unsaturated one
+    assert rel[at_max].max() < 1e-4, rel
     assert int(np.argmin(s.g)) == int(np.argmin(m.g))
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from neurospice.files import atomic_write
 from neurospice.reference.second_order import (
     SecondOrderParams,
     Segment,
+    pulse_variation,
     simulate_full,
     simulate_simplified,
 )
@@ -55,6 +57,9 @@ __all__ = [
     "protocol_segments",
     "pwl_deck",
     "run_protocol",
+    "protocol_spikes",
+    "run_protocol_paper",
+    "resolve_accounting",
     "stdp_sweep",
     "write_csv",
     "plot_stdp",
@@ -76,19 +81,25 @@ PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 ENGINES = ("model", "full", "spice")
 
+#: ``paper``: one programming pulse per pair, G frozen over it (eq. 17 into eq. 12);
+#: ``full``: every pulse integrated, G following the heating (the engines).
+ACCOUNTINGS = ("paper", "full")
+
 
 @dataclass(frozen=True)
 class SpikeShape:
     """Shape of one spike: programming ``vp`` (V) for ``ts`` (s), heating ``vh`` (V) for ``th``.
 
     ``vpost`` (V) is the postsynaptic programming amplitude (the paper's ``Vpost``; ``vp`` is
-    ``Vpre``); ``tq`` (s) is the time between the two pairs of a quadruplet.  The defaults
-    2.25/2.17 V are the calibration of ``docs/second_order.md`` section 3 (pair signs right for
-    every dt from G0 = 1.0 mS to Gmax; post-pre-post triplets saturate at Gmax).
+    ``Vpre``); ``tq`` (s) is the time between the two pairs of a quadruplet.  ``ts``, ``vh``
+    and ``th`` are the captions of the seed's Figs. 6-12 (VH = 0.8 V, tH/tau_b = 5.4,
+    ts/tau_b = 0.108 with tau_b = 0.185 us); the amplitudes are not given there ("different
+    programming voltages"): 2.6/2.6 V is our choice (docs/second_order.md section 3: a pair at
+    1 mS moves G by a few per cent under the paper's rate constant).
     """
 
-    vp: float = 2.25
-    vpost: float = 2.17
+    vp: float = 2.6
+    vpost: float = 2.6
     ts: float = 20e-9
     vh: float = 0.8
     th: float = 1.0e-6
@@ -202,6 +213,75 @@ def run_protocol(
     raise NeurospiceInputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
+def protocol_spikes(
+    protocol: str,
+    dt: float,
+    shape: SpikeShape,
+    *,
+    cycles: int = 1,
+    interval: float = 10e-6,
+) -> list[tuple[str, float]]:
+    """The protocol's spikes as ``(kind, start time)`` (s), as :func:`protocol_segments` lays
+    them out."""
+    out: list[tuple[str, float]] = []
+    if protocol not in PROTOCOLS:
+        raise NeurospiceInputError(
+            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+        )
+    spikes, gaps = PROTOCOLS[protocol]
+    if protocol == "pair" and dt < 0:
+        spikes = ("post", "pre")
+    t = 0.0
+    for _ in range(cycles):
+        for k, kind in enumerate(spikes):
+            out.append((kind, t))
+            t += shape.ts + shape.th
+            if k < len(gaps):
+                t += abs(dt) if gaps[k] == "dt" else shape.tq
+        t += interval
+    return out
+
+
+def run_protocol_paper(
+    protocol: str,
+    dt: float,
+    g0: float,
+    shape: SpikeShape,
+    *,
+    cycles: int = 1,
+    interval: float = 10e-6,
+    params: SecondOrderParams | None = None,
+) -> float:
+    """Final ``G`` (S) under the paper's accounting (seed 001, Sec. IV and eqs. 20-21).
+
+    A spike's programming pulse changes ``G`` only when the spike before it on the device was of
+    the other kind: a postsynaptic spike after a presynaptic one potentiates (pulse ``vpost``), a
+    presynaptic one after a postsynaptic one depresses (``vp``); ``G`` is frozen over the pulse,
+    whose temperature is eq. 17 with ``gamma tH`` the time from the start of the earlier spike's
+    heating pulse (``tsh = ts`` after its programming pulse) to the pulse, so a pair's change is
+    its second spike's pulse alone (eq. 17 into eq. 12; ``dt = (gamma - 1) tH``).  Two spikes of
+    the same kind in a row (the second ``pre`` of ``post-pre-pre-post``, the first spike of a
+    block after a block ending in the same kind) leave ``G`` alone, as the network map does.
+    ``G`` is held in ``[Gmin, Gmax]`` (eq. 20).
+    """
+    p = params or SecondOrderParams.from_library()
+    g = g0
+    prev: tuple[str, float] | None = None
+    for kind, t in protocol_spikes(protocol, dt, shape, cycles=cycles, interval=interval):
+        if prev is not None and prev[0] != kind:
+            gamma = (t - prev[1] - shape.ts) / shape.th
+            if kind == "post":
+                g = min(p.gmax, g + pulse_variation(g, gamma, sign=+1, vp=shape.vpost,
+                                                    vh=shape.vh, ts=shape.ts, th=shape.th,
+                                                    params=p))
+            else:
+                g = max(p.gmin, g + pulse_variation(g, gamma, sign=-1, vp=shape.vp,
+                                                    vh=shape.vh, ts=shape.ts, th=shape.th,
+                                                    params=p))
+        prev = (kind, t)
+    return g
+
+
 @dataclass(frozen=True)
 class StdpPoint:
     """One row of ``stdp.csv`` (conductances in S, interval in s)."""
@@ -219,6 +299,25 @@ class StdpPoint:
         return (self.g_final_s - self.g0_s) / self.g0_s
 
 
+def resolve_accounting(accounting: str | None, engine: str) -> str:
+    """The accounting to use: ``paper`` by default with the ``model`` engine, else ``full``.
+
+    Raises :class:`NeurospiceInputError` for an unknown name, or ``paper`` with an engine that
+    integrates every pulse.
+    """
+    if accounting is None:
+        return "paper" if engine == "model" else "full"
+    if accounting not in ACCOUNTINGS:
+        raise NeurospiceInputError(
+            f"unknown accounting {accounting!r}; choose one of {', '.join(ACCOUNTINGS)}")
+    if accounting == "paper" and engine != "model":
+        raise NeurospiceInputError(
+            f"--accounting paper (one programming pulse per pair, G frozen over it) is computed "
+            f"from eqs. 12 and 17 alone; the {engine!r} engine integrates every pulse of the "
+            f"protocol. Use --accounting full with --engine {engine}, or --engine model.")
+    return accounting
+
+
 def stdp_sweep(
     protocol: str,
     dts_over_th: Sequence[float],
@@ -230,11 +329,15 @@ def stdp_sweep(
     engine: str = "model",
     params: SecondOrderParams | None = None,
     progress: bool = False,
+    accounting: str | None = None,
 ) -> list[StdpPoint]:
     """Run ``protocol`` over every ``dt/th`` x ``g0`` (S) x ``interval`` (s).
 
-    ``progress`` shows a progress bar (tqdm, on stderr).
+    ``accounting``: ``"paper"`` (:func:`run_protocol_paper`; the default with the ``model``
+    engine) or ``"full"`` (every pulse integrated by ``engine``; the only one the ``full`` and
+    ``spice`` engines have).  ``progress`` shows a progress bar (tqdm, on stderr).
     """
+    acc = resolve_accounting(accounting, engine)
     sh = shape or SpikeShape()
     p = params or SecondOrderParams.from_library()
     out: list[StdpPoint] = []
@@ -251,9 +354,13 @@ def stdp_sweep(
             )
         for interval in intervals:
             for x in dts_over_th:
-                segs = protocol_segments(protocol, x * sh.th, sh, cycles=cycles,
-                                         interval=interval)
-                gf = run_protocol(segs, g0, engine=engine, params=p)
+                if acc == "paper":
+                    gf = run_protocol_paper(protocol, x * sh.th, g0, sh, cycles=cycles,
+                                            interval=interval, params=p)
+                else:
+                    segs = protocol_segments(protocol, x * sh.th, sh, cycles=cycles,
+                                             interval=interval)
+                    gf = run_protocol(segs, g0, engine=engine, params=p)
                 out.append(StdpPoint(protocol, float(x), float(interval), cycles, g0, gf))
                 if bar is not None:
                     bar.update()
@@ -326,7 +433,13 @@ def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rest between blocks (s); repeat for several curves (default 10e-6)")
     parser.add_argument("--g0", type=float, action="append", default=None, metavar="G0",
                         help="initial conductance (S); repeat for several curves (default 1e-3)")
-    parser.add_argument("--engine", choices=ENGINES, default="model")
+    parser.add_argument("--engine", choices=ENGINES, default="model",
+                        help="model: the simplified (G, T) model; full: the full model in "
+                        "SciPy; spice: ngspice (the last two: --accounting full only)")
+    parser.add_argument("--accounting", choices=ACCOUNTINGS, default=None,
+                        help="paper: a pair's change is its second spike's programming pulse, "
+                        "G frozen over it (eq. 17 into eq. 12; default with --engine model); "
+                        "full: every pulse integrated, G following the heating")
     parser.add_argument("--vp", type=float, default=SpikeShape.vp,
                         help="presynaptic programming pulse (V)")
     parser.add_argument("--vpost", type=float, default=SpikeShape.vpost,
@@ -351,9 +464,10 @@ def stdp_command(args: argparse.Namespace) -> int:
         points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
                             intervals=args.interval or [10e-6], cycles=args.cycles,
                             shape=shape, engine=args.engine,
-                            progress=args.engine != "model")
+                            progress=args.engine != "model",
+                            accounting=getattr(args, "accounting", None))
     except NeurospiceInputError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output)
     write_csv(points, out / "stdp.csv")

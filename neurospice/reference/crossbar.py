@@ -43,6 +43,11 @@ __all__ = [
     "post_period",
     "add_crossbar_arguments",
     "crossbar_command",
+    "ACCOUNTINGS",
+    "Prop1Solution",
+    "prop1_solve",
+    "map_levels",
+    "compare_prop1",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -50,10 +55,23 @@ FloatArray = NDArray[np.float64]
 #: Engines of ``neurospice crossbar``: the map, or the ngspice circuit (small N).
 ENGINES = ("map", "spice")
 
+#: Accounting name -> (``rel_step``, ``every_pulse``) of :class:`CrossbarConfig`.
+ACCOUNTINGS: dict[str, tuple[float, bool]] = {
+    "paper": (0.0, False),
+    "feedback": (0.01, False),
+    "full": (0.01, True),
+}
+
 
 @dataclass(frozen=True)
 class CrossbarConfig:
     """A crossbar experiment.
+
+    The defaults (2.45/2.4745 V, ``tau_m = 3 tau_b``, ``theta = 0.605``, every synapse at
+    1.5 mS, the paper's accounting) are the best setting found for the paper's periods
+    (docs/second_order.md section 4, ``studies/second_order_crossbar.py``): with N = 60 and
+    ``tH = 2 tau_b`` they give P = 3, 3, 4, 5 at ``T/tH`` = 1.25, 1.3, 1.4, 1.45 (the paper:
+    2, 3, 4, 5).  The seed gives none of these values.
 
     Attributes
     ----------
@@ -77,12 +95,18 @@ class CrossbarConfig:
         Initial conductance of every synapse (S).
     presentations
         How often the input is presented.
+    accounting
+        ``"paper"`` (default): the paper's - paired pulses only (below), ``G`` frozen over a
+        pulse (eq. 17 into eq. 12, eqs. 20-21); ``"feedback"``: the same pairing, ``G``
+        following the heating within the pulse (``rel_step = 0.01``); ``"full"``: every pulse
+        reaches its device, ``G`` following the heating.  Sets ``rel_step`` and
+        ``every_pulse`` unless they are given.
     rel_step
         Step control of the single-pulse variations
         (:func:`neurospice.reference.second_order.pulse_variation`): 0 freezes ``G`` over a
-        pulse as the paper does (default); e.g. 0.01 follows the heating feedback.
+        pulse as the paper does; e.g. 0.01 follows the heating feedback.
     every_pulse
-        False (default): the paper's pairing - a presynaptic programming pulse counts only as
+        False: the paper's pairing - a presynaptic programming pulse counts only as
         the first spike of j after a postsynaptic spike, a postsynaptic one only on the
         synapses that fired since the previous postsynaptic spike.  True: every programming
         pulse reaches its device, as in a physical crossbar (the ngspice one,
@@ -96,15 +120,31 @@ class CrossbarConfig:
     period_ratio: float = 1.25
     th_ratio: float = 2.0
     ts_ratio: float = 0.108
-    vp: float = 2.2
-    vpost: float = 2.16
+    vp: float = 2.45
+    vpost: float = 2.4745
     vh: float = 0.8
     tau_m_ratio: float = 3.0
-    theta: float = 0.34
-    g_init: float = 1.0e-3
+    theta: float = 0.605
+    g_init: float = 1.5e-3
     presentations: int = 240
-    rel_step: float = 0.0
-    every_pulse: bool = False
+    accounting: str = "paper"
+    rel_step: float | None = None
+    every_pulse: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.accounting not in ACCOUNTINGS:
+            raise ValueError(f"unknown accounting {self.accounting!r}; choose one of "
+                             f"{', '.join(ACCOUNTINGS)}")
+        step, every = ACCOUNTINGS[self.accounting]
+        if self.rel_step is None:
+            object.__setattr__(self, "rel_step", step)
+        if self.every_pulse is None:
+            object.__setattr__(self, "every_pulse", every)
+
+    @property
+    def step(self) -> float:
+        """``rel_step`` resolved (-)."""
+        return float(self.rel_step) if self.rel_step is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +170,8 @@ class CrossbarResult:
     spatial_period: int
     post_period_s: float
     period_s: float
+    g_at_post: FloatArray | None = None
+    trigger: int = -1
 
     @property
     def post_period_over_t(self) -> float:
@@ -178,13 +220,15 @@ def simulate_crossbar(
     fired_since: dict[int, float] = {}  # neuron -> last pre time since the last post spike
     last_pre: dict[int, float] = {}  # neuron -> its last pre time (every_pulse)
     posts: list[float] = []
+    g_post: FloatArray | None = None
+    trig = -1
     u = 0.0
     t_u = 0.0  # time at which u is known
 
     def var(gj: float, gamma: float, sign: int) -> float:
         vp = cfg.vpost if sign > 0 else cfg.vp
         return pulse_variation(gj, gamma, sign=sign, vp=vp, vh=cfg.vh, ts=ts, th=th, params=p,
-                               rel_step=cfg.rel_step)
+                               rel_step=cfg.step)
 
     for k in range(n * cfg.presentations):
         j = k % n
@@ -211,13 +255,16 @@ def simulate_crossbar(
                     g[jj] = min(p.gmax, g[jj] + var(float(g[jj]), gamma, +1))
                 fired_since = {}
                 last_post = t_post
+                g_post, trig = g.copy(), j
                 u, t_u = 0.0, t_end  # the sum restarts after the post spike
                 continue
         u = u_inf + (u - u_inf) * math.exp(-th / tau_m)
         t_u = t_end
     post = np.array(posts)
-    return CrossbarResult(g=g, post_times=post, spatial_period=spatial_period(g),
-                          post_period_s=post_period(post), period_s=big_t)
+    pattern = g if g_post is None else g_post
+    return CrossbarResult(g=g, post_times=post, spatial_period=spatial_period(pattern),
+                          post_period_s=post_period(post), period_s=big_t, g_at_post=g_post,
+                          trigger=trig)
 
 
 def _period_text(p: int) -> str:
@@ -268,12 +315,19 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
                         help="postsynaptic programming (V)")
     parser.add_argument("--g-init", type=float, default=d.g_init, help="initial G (S)")
     parser.add_argument("--presentations", type=int, default=d.presentations)
-    parser.add_argument("--rel-step", type=float, default=d.rel_step,
-                        help="step control of the single-pulse variations (0: G frozen over a "
-                        "pulse, the paper's; e.g. 0.01 follows the heating feedback)")
-    parser.add_argument("--every-pulse", action="store_true",
-                        help="every programming pulse reaches its device (a physical crossbar; "
-                        "the paper counts only paired pulses)")
+    parser.add_argument("--accounting", choices=list(ACCOUNTINGS), default=d.accounting,
+                        help="paper: paired pulses only, G frozen over a pulse (eq. 17 into eq. "
+                        "12, eqs. 20-21; default); feedback: the same pairing, G following the "
+                        "heating within a pulse; full: every pulse reaches its device, G "
+                        "following the heating")
+    parser.add_argument("--rel-step", type=float, default=None,
+                        help="override the accounting's step control of a pulse (0: G frozen; "
+                        "e.g. 0.01 follows the heating feedback)")
+    parser.add_argument("--every-pulse", action="store_true", default=None,
+                        help="override: every programming pulse reaches its device")
+    parser.add_argument("--prop1", action="store_true",
+                        help="also solve Proposition 1 (eqs. 25-29): the admissible spatial "
+                        "periods P and their steady levels, compared with the map's")
     parser.add_argument("--engine", choices=ENGINES, default="map",
                         help="map: the discrete-time map (any N); spice: the ngspice circuit "
                         "built by the network language (N <= 12)")
@@ -284,14 +338,23 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
 
 def crossbar_command(args: argparse.Namespace) -> int:
     """Run ``neurospice crossbar``; write ``crossbar.json`` (and the plot); exit status."""
+    prop1 = bool(getattr(args, "prop1", False))
     try:
         cfg = CrossbarConfig(n=args.n, period_ratio=args.period_ratio, th_ratio=args.th_ratio,
                              tau_m_ratio=args.tau_m_ratio, theta=args.theta, vp=args.vp,
                              vpost=args.vpost, g_init=args.g_init,
-                             presentations=args.presentations, rel_step=args.rel_step,
-                             every_pulse=getattr(args, "every_pulse", False))
+                             presentations=args.presentations,
+                             accounting=getattr(args, "accounting", "paper"),
+                             rel_step=getattr(args, "rel_step", None),
+                             every_pulse=getattr(args, "every_pulse", None))
         if cfg.n < 2 or cfg.presentations < 1:
             raise ValueError("--n must be >= 2 and --presentations >= 1")
+        if cfg.rel_step is not None and cfg.rel_step < 0:
+            raise ValueError(f"--rel-step must be >= 0, got {cfg.rel_step:g}")
+        if prop1 and cfg.every_pulse:
+            raise ValueError("--prop1 needs the paper's pairing of pulses (--accounting paper "
+                             "or feedback): Proposition 1 does not describe a crossbar in which "
+                             "every pulse reaches its device (--accounting full)")
         engine = getattr(args, "engine", "map")
         if engine == "spice":
             from neurospice.reference.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
@@ -306,12 +369,13 @@ def crossbar_command(args: argparse.Namespace) -> int:
             res = simulate_crossbar_spice(cfg)
         else:
             res = simulate_crossbar(cfg)
+        sols = prop1_solve(cfg) if prop1 else []
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    doc = {
+    doc: dict[str, object] = {
         "config": asdict(cfg),
         "engine": getattr(args, "engine", "map"),
         "spatial_period": res.spatial_period,
@@ -320,10 +384,244 @@ def crossbar_command(args: argparse.Namespace) -> int:
         "period_s": res.period_s,
         "post_spikes": len(res.post_times),
         "g_s": [float(x) for x in res.g],
+        "g_at_last_post_s": (None if res.g_at_post is None
+                             else [float(x) for x in res.g_at_post]),
     }
+    lines: list[str] = []
+    if prop1:
+        cmp = compare_prop1(res, sols)
+        doc["prop1"] = {"solutions": [asdict(s) for s in sols], "comparison": cmp}
+        adm = sorted({s.period for s in sols})
+        lines.append("Proposition 1: admissible spatial periods "
+                     + (", ".join(str(q) for q in adm) if adm else "none") + " (P <= 8)")
+        for s in sols:
+            lv = ", ".join(f"{x * 1e3:.5g}" for x in s.levels)
+            lines.append(f"  P = {s.period}: sigma {s.sigma:.4f}, levels G0_p = {lv} mS, "
+                         f"u_(P-1) = {s.u_prev_max:.4f} < theta = {cfg.theta:g}"
+                         + ("" if s.n_divisible else f" (N = {cfg.n} not a multiple of P)"))
+        if cmp is not None:
+            lines.append(f"  map settled on P = {res.spatial_period}: largest relative difference "
+                         f"to the solver's levels {cmp['max_rel_diff']:.2e}")
+        else:
+            lines.append("  the map did not settle on a period the solver admits "
+                         "(no comparison)")
     atomic_write_text(out / "crossbar.json", json.dumps(doc, indent=2))
     if not args.no_plot:
         plot_pattern(res, cfg, out / "crossbar.png", engine=str(doc["engine"]))
     print(f"spatial period {_period_text(res.spatial_period)}, postsynaptic period "
           f"{res.post_period_s:.4g} s = {res.post_period_over_t:.3g} T")
+    for line in lines:
+        print(line)
     return 0
+
+
+# ---------------------------------------------------------------------------- Proposition 1
+
+
+@dataclass(frozen=True)
+class Prop1Solution:
+    """A steady state of spatial period ``P`` admitted by Proposition 1 (eqs. 25-29).
+
+    Attributes
+    ----------
+    period
+        Spatial period ``P``; the postsynaptic period is ``P T``.
+    sigma
+        Where the threshold is reached in the trigger's heating pulse (``sigma tH`` after its
+        start), ``0 < sigma <= 1``.
+    levels
+        ``G^0_p`` (S), ``p = 1..P``: the conductances at a postsynaptic spike (after its
+        pre/post variations), ``p = P`` the trigger synapse; each a stable fixed point of the
+        post/pre + pre/post variation (eqs. 25-27), the one reached from ``g_init``.
+    half_levels
+        ``G^{1/2}_p`` (S): after the post/pre variation (the values the membrane sums).
+    u_prev_max
+        ``u_{P-1}/(R vh Gmax)`` (eq. 33 at ``q = P - 1``): the largest membrane voltage before
+        the trigger pulse, in units of the threshold's scale; admissible iff ``< theta`` (eq. 29).
+    n_divisible
+        ``N mod P == 0`` (the Proposition's premise).
+    """
+
+    period: int
+    sigma: float
+    levels: tuple[float, ...]
+    half_levels: tuple[float, ...]
+    u_prev_max: float
+    n_divisible: bool
+
+
+def _pair_map(cfg: CrossbarConfig, p: SecondOrderParams, g: float, gam_dep: float,
+              gam_pot: float) -> tuple[float, float]:
+    """(G^{1/2}, G^1) after a post/pre then a pre/post variation (eq. 26), as the map does."""
+    tb = p.tau_b
+    th, ts = cfg.th_ratio * tb, cfg.ts_ratio * tb
+    half = max(p.gmin, g + pulse_variation(g, gam_dep, sign=-1, vp=cfg.vp, vh=cfg.vh, ts=ts,
+                                           th=th, params=p, rel_step=cfg.step))
+    one = min(p.gmax, half + pulse_variation(half, gam_pot, sign=+1, vp=cfg.vpost, vh=cfg.vh,
+                                             ts=ts, th=th, params=p, rel_step=cfg.step))
+    return half, one
+
+
+def _stable_level(cfg: CrossbarConfig, p: SecondOrderParams, gam_dep: float, gam_pot: float,
+                  grid: FloatArray) -> float:
+    """The stable fixed point of eq. 26's map reached from ``cfg.g_init`` (eq. 25 = 0).
+
+    ``h(G) = G^1(G) - G`` on ``grid``; from ``g_init`` the level moves up while ``h > 0`` and
+    down while ``h < 0`` to the first sign change, refined by bisection (Gmax if ``h`` stays
+    positive up to Gmax, where the clip holds it; Gmin likewise).
+    """
+    from scipy.optimize import brentq
+
+    def h(x: float) -> float:
+        return _pair_map(cfg, p, x, gam_dep, gam_pot)[1] - x
+
+    g0 = min(max(cfg.g_init, p.gmin), p.gmax)
+    h0 = h(g0)
+    if h0 == 0.0:
+        return g0
+    if h0 > 0:
+        pts = [x for x in grid if x > g0] + [p.gmax]
+        a = g0
+        for b in pts:
+            hb = h(b)
+            if hb <= 0.0:
+                return b if hb == 0.0 else float(brentq(h, a, b, xtol=1e-15, rtol=1e-12))
+            a = b
+        return p.gmax
+    pts = [x for x in grid[::-1] if x < g0] + [p.gmin]
+    a = g0
+    for b in pts:
+        hb = h(b)
+        if hb >= 0.0:
+            return b if hb == 0.0 else float(brentq(h, b, a, xtol=1e-15, rtol=1e-12))
+        a = b
+    return p.gmin
+
+
+def _prop1_levels(cfg: CrossbarConfig, p: SecondOrderParams, period: int, sigma: float,
+                  grid: FloatArray) -> tuple[list[float], list[float]]:
+    """``G^0_p`` and ``G^{1/2}_p`` (p = 1..P) for a given ``sigma`` (eqs. 25-27)."""
+    tb = p.tau_b
+    th, tsh = cfg.th_ratio * tb, cfg.ts_ratio * tb
+    big_t = cfg.period_ratio * th
+    levels, halves = [], []
+    for q in range(1, period + 1):
+        gam_dep = (q * big_t - sigma * th - 2.0 * tsh) / th
+        gam_pot = ((period - q) * big_t + sigma * th) / th
+        g0 = _stable_level(cfg, p, gam_dep, gam_pot, grid)
+        levels.append(g0)
+        halves.append(_pair_map(cfg, p, g0, gam_dep, gam_pot)[0])
+    return levels, halves
+
+
+def _u_scaled(cfg: CrossbarConfig, p: SecondOrderParams, halves: list[float],
+              sigma: float) -> tuple[float, float]:
+    """Eq. 28's right side and eq. 33 at ``q = P - 1``, both over ``R vh Gmax``."""
+    tb = p.tau_b
+    th = cfg.th_ratio * tb
+    big_t = cfg.period_ratio * th
+    tau = cfg.tau_m_ratio * tb
+    period = len(halves)
+    u = halves[-1] * (1.0 - math.exp(-sigma * th / tau))
+    decay = math.exp(-(sigma - 1.0) * th / tau) - math.exp(-sigma * th / tau)
+    for q in range(1, period):
+        u += halves[q - 1] * math.exp(-(period - q) * big_t / tau) * decay
+    u_prev = 0.0
+    for q in range(1, period):
+        u_prev += (halves[q - 1] * math.exp(-(period - 1 - q) * big_t / tau)
+                   * (1.0 - math.exp(-th / tau)))
+    return u / p.gmax, u_prev / p.gmax
+
+
+def prop1_solve(cfg: CrossbarConfig, params: SecondOrderParams | None = None, *,
+                max_period: int = 8, n_sigma: int = 48, n_grid: int = 96) -> list[Prop1Solution]:
+    """Steady states admitted by Proposition 1 for ``cfg``'s device and neuron settings.
+
+    For each ``P = 1..max_period`` and ``sigma`` on a grid of ``(0, 1]``, the levels
+    ``G^0_p(sigma)`` solve eqs. 25-27 (the stable fixed point reached from ``g_init``); eq. 28
+    ``u(sigma) = theta`` is then solved for ``sigma`` (sign changes on the grid, refined by
+    bisection) and eq. 29 is checked with eq. 33 at ``q = P - 1`` (eq. 29 as printed has
+    ``P - p`` in the exponent, a misprint: the proof's eq. 33 has ``q - p``).  Only solutions that
+    meet eq. 29 are returned.  The variations are the map's (:func:`_pair_map`: the same
+    accounting, ``rel_step``), so the levels equal the map's steady states where it settles.
+    Needs the paper's pairing (``every_pulse=False``).
+    """
+    from scipy.optimize import brentq
+
+    if cfg.every_pulse:
+        raise ValueError("Proposition 1 holds for the paper's pairing of pulses; it does not "
+                         "describe --accounting full (every pulse reaches its device)")
+    p = params or SecondOrderParams.from_library()
+    grid = np.linspace(p.gmin, p.gmax, n_grid + 2)[1:-1]
+    sigmas = np.linspace(1.0 / n_sigma, 1.0, n_sigma)
+    out: list[Prop1Solution] = []
+    for period in range(1, max_period + 1):
+
+        def resid(s: float, period: int = period) -> float:
+            halves = _prop1_levels(cfg, p, period, s, grid)[1]
+            return _u_scaled(cfg, p, halves, s)[0] - cfg.theta
+
+        vals = [resid(float(s)) for s in sigmas]
+        roots: list[float] = []
+        if vals[0] >= 0.0:  # the threshold is crossed at the very start of the pulse
+            lo = 1e-6
+            if resid(lo) <= 0.0:
+                roots.append(float(brentq(resid, lo, float(sigmas[0]), xtol=1e-12)))
+        for k in range(len(sigmas) - 1):
+            a, b = vals[k], vals[k + 1]
+            if a == 0.0:
+                roots.append(float(sigmas[k]))
+            elif a * b < 0.0:
+                roots.append(float(brentq(resid, float(sigmas[k]), float(sigmas[k + 1]),
+                                          xtol=1e-12)))
+        if vals[-1] == 0.0:
+            roots.append(1.0)
+        for s in roots:
+            levels, halves = _prop1_levels(cfg, p, period, s, grid)
+            u_prev = _u_scaled(cfg, p, halves, s)[1]
+            if u_prev < cfg.theta:
+                out.append(Prop1Solution(period=period, sigma=s, levels=tuple(levels),
+                                         half_levels=tuple(halves), u_prev_max=u_prev,
+                                         n_divisible=cfg.n % period == 0))
+    return out
+
+
+def map_levels(res: CrossbarResult, period: int) -> FloatArray:
+    """The map's conductances at its last postsynaptic spike, by phase: row ``p - 1`` holds the
+    synapses ``P - p`` places before the trigger (mod P), as in Proposition 1 (S).
+
+    Returns an array ``(P, N // P)``-like list flattened per phase (ragged phases are padded
+    with nan).
+    """
+    if res.g_at_post is None or res.trigger < 0:
+        raise ValueError("the map produced no postsynaptic spike")
+    g = res.g_at_post
+    n = len(g)
+    rows: list[list[float]] = [[] for _ in range(period)]
+    for j in range(n):
+        k = (res.trigger - j) % n
+        rows[period - 1 - (k % period)].append(float(g[j]))
+    width = max(len(r) for r in rows)
+    return np.array([r + [math.nan] * (width - len(r)) for r in rows])
+
+
+def compare_prop1(res: CrossbarResult, sols: list[Prop1Solution]) -> dict[str, float] | None:
+    """The map's levels at its last postsynaptic spike against the solver's, by phase.
+
+    Returns ``None`` unless the map settled (post period ``P T`` within 1e-6, spatial period
+    ``P``) on a ``P`` the solver admits; else the largest relative difference over all
+    synapses, against the solution of that ``P`` whose levels are closest.
+    """
+    per = res.spatial_period
+    if (per < 1 or res.g_at_post is None or not math.isfinite(res.post_period_over_t)
+            or abs(res.post_period_over_t - per) > 1e-6):
+        return None
+    cands = [s for s in sols if s.period == per]
+    if not cands:
+        return None
+    rows = map_levels(res, per)
+    best = math.inf
+    for s in cands:
+        ref = np.array(s.levels)[:, None]
+        best = min(best, float(np.nanmax(np.abs(rows - ref) / ref)))
+    return {"period": float(per), "max_rel_diff": best}
