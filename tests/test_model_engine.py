@@ -329,3 +329,24 @@ def test_shared_draws_keep_the_library_law() -> None:
     bound = model.bind([{"seed": s} for s in range(300)], tstop=0.01)
     em = bound.draw_tab[:, 0, 0, 0]
     assert em.min() == pytest.approx(0.2 * 1.07, rel=1e-9)  # floored draws exist at sigma 100 %
+
+
+# ----------------------------------------------------------------- self-check
+
+
+def test_self_check_passes_the_board_and_refuses_beyond_its_tolerance(monkeypatch) -> None:
+    from neurospice.sim.model import selfcheck
+
+    deck = prepare_deck(BOARD)
+    good = selfcheck.self_check(deck)
+    assert good.agree and any(line.startswith("xmaster:") for line in good.lines)
+    # the master runs 0.13 % fast in the model: a 0.01 % tolerance must refuse it, naming it
+    monkeypatch.setattr(selfcheck, "TOLERANCE", 1e-4)
+    with pytest.raises(selfcheck.SelfCheckError) as info:
+        selfcheck.self_check(deck, refresh=True)
+    msg = str(info.value)
+    assert "xmaster" in msg and "disagrees" in msg and "--engine spice" in msg
+    # the verdict is cached by the deck's text: the second call runs no ngspice
+    monkeypatch.setattr("neurospice.sim.ngspice.run_prepared", None)
+    with pytest.raises(selfcheck.SelfCheckError):
+        selfcheck.self_check(deck)

@@ -112,6 +112,9 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit for each ngspice run (default 3600)")
     p.add_argument("--t-skip", default="0", metavar="SECONDS",
                    help="ignore the first SECONDS of the transient in the analysis")
+    p.add_argument("--no-self-check", action="store_true",
+                   help="with --engine model: skip the check against a short ngspice run made "
+                        "on a netlist's first model run (cached; refuses beyond 1 %%)")
     p.add_argument("--verify", type=int, default=0, metavar="K",
                    help="with --engine model and --sweep: rerun K points of the map in ngspice "
                         "and report where the two engines disagree")

@@ -162,6 +162,10 @@ def simulate_file(
     if t_skip and tran is not None and t_skip >= tran[1]:
         raise UsageError(f"--t-skip {t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
                          "analyse; give less than the stop time")
+    if engine == "model" and not getattr(args, "no_self_check", False):
+        from neurospice.sim.model.selfcheck import self_check
+
+        self_check(deck)  # once per netlist: a short ngspice reference (docs/model_engine.md)
     outdir = prepare_output_dir(output if output is not None else default_output_dir(path))
     if args is not None:
         args._outdir = outdir

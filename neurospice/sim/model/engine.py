@@ -167,7 +167,7 @@ class CompiledModel:
 
     def _point_deck(self, point: dict[str, Any]) -> PreparedDeck:
         params = {k: v for k, v in point.items()
-                  if k != "tol" and (k != "seed" or "seed" in self.deck.params())}
+                  if k not in ("tol", "noise") and (k != "seed" or "seed" in self.deck.params())}
         return self.deck.with_params(params) if params else self.deck
 
     def bind(self, points: Sequence[dict[str, Any]], *, tstop: float | None = None,
@@ -264,7 +264,7 @@ class CompiledModel:
                 vals = self._values(d, dev.params, dev.name)
                 try:
                     w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, dev.draw_index,
-                                            t_end)
+                                            t_end, bool(point.get("noise", True)))
                 except KeyError as exc:
                     raise ModelParameterError(
                         f"{dev.name}: the {dev.model} subcircuit has no parameter {exc} that the "
@@ -310,13 +310,15 @@ class CompiledModel:
         return v0, (v0 - v3 - href) / tb.rs
 
     def _device(self, model: str, vals: dict[str, float], prm: FloatArray, seed: int, j: int,
-                t_end: float) -> tuple[float, FloatArray]:
+                t_end: float, noise: bool = True) -> tuple[float, FloatArray]:
         if model == "zro2":
             for name, slot in _ZRO2_SLOTS.items():
                 prm[slot] = vals[name]
             c2c = vals["c2c"]
             tc = vals["tc2c"]
             g, z = standard_normals(seed, j, intervals(t_end, tc, vals["td2c"]))
+            if not noise:  # the nominal device (every draw at its mean)
+                g, z = np.zeros_like(g), np.zeros_like(z)
             mc = vals["mc"]
             nominal = np.array([vals["em"], vals["eb"], vals["rho"]])
             sig = np.array([vals["sig_em"], vals["sig_eb"], vals["sig_rho"]])

@@ -111,8 +111,11 @@ def _pwl(values: FloatArray, tc: float, td: float) -> str:
     return "pwl(" + " ".join(pts) + ")"
 
 
-def with_shared_noise(deck: PreparedDeck, seed: int | None = None) -> PreparedDeck:
-    """A copy of ``deck`` whose ``zro2`` devices use neurospice's draws (module docstring).
+def with_shared_noise(deck: PreparedDeck, seed: int | None = None, *,
+                      noise: bool = True) -> PreparedDeck:
+    """A copy of ``deck`` whose ``zro2`` devices use neurospice's draws (module docstring);
+    ``noise=False``: every draw at its mean (the nominal device, as the model engine's point
+    ``{"noise": False}``).
 
     Decks without a ``zro2`` instance (or without a ``.tran``) are returned unchanged.
     """
@@ -132,6 +135,8 @@ def with_shared_noise(deck: PreparedDeck, seed: int | None = None) -> PreparedDe
         tc = _value(deck, card, sub, "tc2c")
         td = _value(deck, card, sub, "td2c")
         g, z = standard_normals(s, j, intervals(tran[1], tc, td))
+        if not noise:
+            g, z = np.zeros_like(g), np.zeros_like(z)
         name = f"{model}{COPY_SUFFIX}{j}"
         copies += _copy(sub, name, g, z, tc, td)
         toks = list(card.tokens)
