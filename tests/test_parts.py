@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import neurospice
@@ -157,3 +158,30 @@ def test_corners_command_writes_its_table_and_refuses_without_tolerances(
     assert "max master" in capsys.readouterr().out
     assert main(["simulate", str(deck), "--corners", "-q", "-o", str(out)]) == 2
     assert "--corners needs --tol" in capsys.readouterr().err
+
+
+def test_sensitivities_are_reported_only_where_the_builds_support_them() -> None:
+    from neurospice.analysis.statistics import significant_effects
+    from neurospice.batch.tolerance import yield_report
+
+    rng = np.random.default_rng(3)
+
+    def builds(n: int, depends: bool) -> list[dict[str, object]]:
+        rows: list[dict[str, object]] = []
+        for _ in range(n):
+            d = {f"d:r{k}": float(rng.uniform(-0.05, 0.05)) for k in range(40)}
+            ok = d["d:r7"] > 0 if depends else rng.uniform() < 0.5
+            rows.append({**d, "mode": "1:1" if ok else "2:1"})
+        return rows
+
+    # 12 builds of noise over 40 parts: some |rho| near 0.5 by chance, none significant
+    noise = builds(12, depends=False)
+    eff = significant_effects(noise, [r["mode"] == "1:1" for r in noise])
+    assert eff.significant == [] and eff.strongest is not None
+    assert abs(eff.strongest[1]) < eff.rho_needed and 0.8 < eff.rho_needed < 1.0
+    assert any("no component separates" in line for line in yield_report(noise))
+    # 80 builds whose mode is decided by one part: that part, and only it, is significant
+    real = builds(80, depends=True)
+    eff = significant_effects(real, [r["mode"] == "1:1" for r in real])
+    assert [p for p, _, _ in eff.significant] == ["r7"]
+    assert eff.significant[0][2] < 1e-6

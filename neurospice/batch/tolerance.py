@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from neurospice.analysis.statistics import rank_effects, wilson_interval
+from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
 from neurospice.spice.deck import PreparedDeck
@@ -215,13 +215,21 @@ def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
                      f"{100 * lo:.0f}-{100 * hi:.0f} %")
     if modes:
         best = modes.most_common(1)[0][0]
-        effects = rank_effects(rows, [str(r.get("mode")) == best for r in rows])
-        if effects:
+        eff = significant_effects(rows, [str(r.get("mode")) == best for r in rows])
+        if eff.significant:
             lines.append(f"  components that separate {best} from the other builds (Spearman "
-                         "rho of the deviation with the outcome):")
-            lines += [f"    {path:<28} rho {rho:+.2f}" for path, rho in effects]
+                         "rho of the deviation with the outcome; p Holm-adjusted over "
+                         f"{eff.tested} components):")
+            lines += [f"    {path:<28} rho {rho:+.2f}  p {p:.2g}"
+                      for path, rho, p in eff.significant]
         elif len(modes) == 1:
             lines.append("  every build is in the same mode: no component separates them")
+        elif eff.strongest is not None:
+            path, rho = eff.strongest
+            lines.append(f"  no component separates {best} from the other builds significantly "
+                         f"(5 %): the strongest, {path} (rho {rho:+.2f}), is below the "
+                         f"{eff.rho_needed:.2f} that {eff.builds} builds over {eff.tested} "
+                         "components need; run more builds")
     return lines
 
 

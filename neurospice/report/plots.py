@@ -351,7 +351,11 @@ def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str
     """
     from collections import Counter
 
-    from neurospice.analysis.statistics import rank_effects, wilson_interval
+    from neurospice.analysis.statistics import (
+        rank_effects,
+        significant_effects,
+        wilson_interval,
+    )
 
     n = len(rows)
     counts = Counter(str(r.get("mode") or "none") for r in rows)
@@ -373,7 +377,9 @@ def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str
     ax.set_xlabel("mode of the slave")
     ax.grid(True, axis="y", alpha=0.3)
     best = counts.most_common(1)[0][0] if counts else ""
-    effects = rank_effects(rows, [str(r.get("mode")) == best for r in rows], top=top)
+    outcome = [str(r.get("mode")) == best for r in rows]
+    effects = rank_effects(rows, outcome, top=top)
+    sig = {p: pv for p, _, pv in significant_effects(rows, outcome, top=len(rows)).significant}
     if effects:
         for j, (comp, _rho) in enumerate(effects):
             for m in modes:
@@ -384,11 +390,14 @@ def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str
                 ax2.scatter(xs, ys, s=12, color=colors[m], edgecolors="k", linewidths=0.3,
                             label=m if j == 0 else None)
         ax2.set_xticks(range(len(effects)),
-                       [f"{c}\nrho {r:+.2f}" for c, r in effects], fontsize=8)
+                       [f"{c}\nrho {r:+.2f}, " + (f"p {sig[c]:.2g}" if c in sig
+                                                  else "not significant")
+                        for c, r in effects], fontsize=8)
         ax2.set_ylabel("deviation from nominal (%)")
         ax2.axhline(0, color="#999999", lw=0.6)
         ax2.legend(title="mode", fontsize=8)
-        ax2.set_title(f"components that separate {best} from the rest", fontsize=10)
+        ax2.set_title(f"components that separate {best} from the rest (p Holm-adjusted; "
+                      f"{n} builds)", fontsize=10)
     else:
         ax2.text(0.5, 0.5, "every build in one mode:\nno component separates them",
                  ha="center", va="center", transform=ax2.transAxes)
