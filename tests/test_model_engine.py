@@ -350,3 +350,36 @@ def test_self_check_passes_the_board_and_refuses_beyond_its_tolerance(monkeypatc
     monkeypatch.setattr("neurospice.sim.ngspice.run_prepared", None)
     with pytest.raises(selfcheck.SelfCheckError):
         selfcheck.self_check(deck)
+
+
+# ----------------------------------------------------------------- tolerance builds
+
+
+def test_tolerance_builds_move_the_neurons_parts_in_the_model_engine() -> None:
+    model = compile_model(prepare_deck(BOARD).with_params(QUIET))
+    nominal = model.bind([{}], tstop=0.01)
+    build = model.bind([{"tol": {"xmaster.c0": 1.1, "xslave.xgyr.cg": 0.9, "r2": 1.05}}],
+                       tstop=0.01)
+    c_nom, c_build = nominal.arrays["c0"][0], build.arrays["c0"][0]
+    assert c_build[0] == pytest.approx(1.1 * c_nom[0], rel=2e-3)  # the master's C0 part
+    assert c_build[1] == pytest.approx(c_nom[1], rel=1e-4)  # the slave's untouched
+    # the gyrator's L = cg r1 r5 r3 / r2: a 10 % smaller cg is a 10 % smaller inductor
+    assert build.arrays["lval"][0, 1] == pytest.approx(0.9 * nominal.arrays["lval"][0, 1],
+                                                       rel=5e-3)
+    assert build.arrays["lval"][0, 0] == pytest.approx(nominal.arrays["lval"][0, 0], rel=1e-4)
+    assert build.arrays["rser"][0].sum() == pytest.approx(
+        nominal.arrays["rser"][0].sum() + 0.05 * 2e3, rel=1e-6)
+
+
+def test_tolerance_command_runs_its_builds_in_the_model_engine() -> None:
+    from neurospice.batch.tolerance import draw_factors, parse_tolerance, run_tolerance
+    from neurospice.spice.tolerances import component_slots
+
+    deck = prepare_deck(BOARD).with_params({"mc": 1}).with_tstop(0.6)
+    tols = [parse_tolerance("R=5%"), parse_tolerance("C=10%")]
+    rows = run_tolerance(deck, tols, runs=3, seed=4, workers=1, engine="model")
+    assert [r["seed"] for r in rows] == [4, 5, 6]
+    assert {r["engine"] for r in rows} == {"model"}
+    expected = draw_factors(component_slots(deck), tols, 5)
+    assert rows[1]["d:xslave.c0"] == pytest.approx(expected["xslave.c0"] - 1, abs=1e-6)
+    assert all(r["f_master_hz"] > 30 for r in rows)
