@@ -86,3 +86,14 @@ def test_the_energy_table_estimate_matches_what_is_written(tmp_path: Path) -> No
     header = (out / "waveforms.csv").read_text().splitlines()[0]
     assert len(header.split(",")) - 1 == pytest.approx(vectors, rel=0.1)
     assert written == pytest.approx(per_s * tran[1], rel=0.3)
+
+
+def test_the_dc_plot_names_the_swept_source_and_its_unit() -> None:
+    from neurospice.report.analyses import dc_axis_label
+    from neurospice.sim.ngspice import Waveforms
+
+    wf = Waveforms("dc", "dc1", "v-sweep", np.linspace(0, 1, 3), {})
+    assert dc_axis_label(wf, "Vmem") == "Vmem (V)"
+    assert dc_axis_label(Waveforms("dc", "dc1", "i-sweep", wf.scale, {})) == \
+        "swept current source (A)"
+    assert dc_axis_label(Waveforms("dc", "dc1", "temp-sweep", wf.scale, {}), "temp") == "temp (C)"

@@ -19,7 +19,7 @@ from neurospice.sim.ngspice import Waveforms
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.numbers import format_si
 
-__all__ = ["report_analyses", "write_table", "plot_dc", "plot_ac"]
+__all__ = ["report_analyses", "write_table", "plot_dc", "plot_ac", "dc_axis_label"]
 
 _MAX_CURVES = 8
 
@@ -58,8 +58,22 @@ def _pick(wf: Waveforms) -> list[str]:
     return (names or wf.names)[:_MAX_CURVES]
 
 
-def plot_dc(wf: Waveforms, path: Path, *, title: str) -> Path:
-    """DC sweep: each node voltage (and source current, on its own axis) against the sweep."""
+#: ngspice's scale of a DC sweep -> what was swept and its unit.
+_SWEPT = {"v-sweep": ("voltage source", "V"), "i-sweep": ("current source", "A"),
+          "temp-sweep": ("temperature", "C"), "res-sweep": ("resistor", "ohm")}
+
+
+def dc_axis_label(wf: Waveforms, swept: str | None = None) -> str:
+    """The x label of a DC sweep: the swept element and its unit (``vin (V)``)."""
+    kind, unit = _SWEPT.get(wf.scale_name.lower(), ("", ""))
+    if swept:
+        return f"{swept} ({unit})" if unit else swept
+    return f"swept {kind} ({unit})" if kind else wf.scale_name
+
+
+def plot_dc(wf: Waveforms, path: Path, *, title: str, swept: str | None = None) -> Path:
+    """DC sweep: each node voltage (and source current, on its own axis) against the sweep
+    of ``swept`` (the element the ``.dc`` card names)."""
     fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
     x = np.real(wf.scale)
@@ -67,7 +81,7 @@ def plot_dc(wf: Waveforms, path: Path, *, title: str) -> Path:
     amps = [n for n in wf.names if wf.units.get(n) == "A"][:_MAX_CURVES]
     for n in volts:
         ax.plot(x, np.real(wf.vectors[n]), label=n)
-    ax.set_xlabel(f"{wf.scale_name} (V or A, the swept source)")
+    ax.set_xlabel(dc_axis_label(wf, swept))
     ax.set_ylabel("voltage (V)")
     ax.grid(True, alpha=0.3)
     if amps:
@@ -132,7 +146,10 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
                   f"{format_si(float(np.real(wf.scale[0])))} to "
                   f"{format_si(float(np.real(wf.scale[-1])))} ({wf.scale_name})")
             if plot and wf.analysis == "dc":
-                written.append(plot_dc(wf, outdir / "dc.png", title=f"{name}: DC sweep"))
+                swept = next((fields[0] for kind, fields, _ in deck.analyses()
+                              if kind == "dc" and fields), None)
+                written.append(plot_dc(wf, outdir / "dc.png", title=f"{name}: DC sweep",
+                                       swept=swept))
             if plot and wf.analysis == "ac":
                 written.append(plot_ac(wf, outdir / "ac.png", title=f"{name}: AC response"))
     meas = plots[-1].measurements if plots else {}
