@@ -71,8 +71,9 @@ def test_one_parenthesis_too_many_in_a_model_is_tolerated(tmp_path: Path) -> Non
 
 
 def test_probe_names_nodes_and_devices_only(tmp_path: Path) -> None:
-    d = deck(".probe alli\n.probe v(out) i(R1) vd(out,in)\n", tmp_path)
-    assert ".probe alli" in d.text and ".probe v(out) i(R1) vd(out,in)" in d.text
+    d = deck(".probe alli\n.probe v(out) i(R1) vd(out,in) v(/kicad/net)\n", tmp_path)
+    assert ".probe alli" in d.text
+    assert ".probe v(out) i(R1) vd(out,in) v(/kicad/net)" in d.text
     with pytest.raises(DeckError, match="nodes and devices only"):
         deck(".probe {1+2}\n", tmp_path)
     with pytest.raises(DeckError, match="nodes and devices only"):
@@ -123,8 +124,10 @@ def test_ngspice_math_functions_in_analyses(tmp_path: Path) -> None:
     assert d.evaluate("{h + s + lg}") == pytest.approx(4 - 1 + 2)
     assert d.evaluate("{floor(2.7) + ceil(0.2) + nint(2.5) + int(-1.5)}") == pytest.approx(
         2 + 1 + 2 - 1)
-    assert d.evaluate("{sin(pi/2) + cos(0) + tan(0) + sqr(3) + log10(1000)}") == (
+    assert d.evaluate("{sin(2*atan(1)) + cos(0) + tan(0) + sqr(3) + log10(1000)}") == (
         pytest.approx(1 + 1 + 0 + 9 + 3))
+    with pytest.raises(ValueError, match="unknown parameter 'pi'"):
+        d.evaluate("{pi}")  # as in ngspice 39's .param
 
 
 def test_point_limit_still_holds_through_functions(tmp_path: Path) -> None:

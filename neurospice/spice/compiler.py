@@ -136,8 +136,8 @@ FILE_PARAMETERS = frozenset({"file", "input_file", "state_file"})
 REFUSED_MODELS = {"d_process": "starts an external program (process_file)",
                   "d_cosim": "loads a shared library (simulation)"}
 #: A ``.probe`` field: a node or device name, or ``v(...)``/``i(...)``-style access to one.
-_PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+\-]+(?:\s*,\s*[\w.:#+\-]+)?\s*\)"
-                       r"|[\w.:#+\-]+)$")
+_PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+/\-]+(?:\s*,\s*[\w.:#+/\-]+)?\s*\)"
+                       r"|[\w.:#+/\-]+)$")
 
 _CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
 _FILE_ATTR_RE = re.compile(

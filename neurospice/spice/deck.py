@@ -342,7 +342,8 @@ class PreparedDeck:
         deck's top-level ``.func`` functions, ngspice's numparam functions (``sqr sqrt sin cos
         tan exp ln log log10 arctan atan asin acos sinh cosh tanh asinh acosh atanh abs pow
         pwr max min int nint sgn ceil floor``; ``log`` is the natural logarithm, as in
-        ngspice) and the constants ``pi`` and ``e`` (when no ``.param`` has that name).
+        ngspice). Like ngspice 39's ``.param``, it knows no constant (``pi`` is an unknown
+        name there: write ``4*atan(1)``).
 
         Raises
         ------
@@ -714,8 +715,6 @@ _FUNCS: dict[str, tuple[Callable[..., float], int | None]] = {
     "int": (math.trunc, 1), "nint": (round, 1), "sgn": (_sgn, 1), "ceil": (math.ceil, 1),
     "floor": (math.floor, 1),
 }
-#: Constants known when no ``.param`` has the name.
-_CONSTANTS = {"pi": math.pi, "e": math.e}
 _SI_RE = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?:meg|mil|[tgkmunpf])"
                     r"[a-zA-Z]*", re.IGNORECASE)
 _FUNC_DEF_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(([^)]*)\)\s*=?\s*(.*)$", re.DOTALL)
@@ -809,8 +808,6 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, 
                     raise
                 memo[key] = value
                 return value
-            if key in _CONSTANTS:
-                return _CONSTANTS[key]
             raise ValueError(f"unknown parameter {node.id!r} in {text!r}")
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
             fname = node.func.id.lower()
