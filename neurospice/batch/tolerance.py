@@ -159,7 +159,8 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
 
 def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
                       tols: Sequence[Tolerance], seeds: Sequence[int], dist: str,
-                      workers: int | None, t_skip: float, quiet: bool) -> list[dict[str, Any]]:
+                      workers: int | None, t_skip: float, quiet: bool,
+                      scheduler: str | None = None) -> list[dict[str, Any]]:
     from functools import partial
 
     from neurospice.sim.model.maps import map_model
@@ -168,7 +169,7 @@ def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
     with tqdm(total=len(points), desc="builds (model)", unit="build",
               disable=True if quiet else None) as bar:
         return map_model(deck, points, reduce=partial(model_build_row, t_skip=t_skip),
-                         workers=workers, progress=bar.update)
+                         workers=workers, progress=bar.update, scheduler=scheduler)
 
 
 def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
@@ -190,11 +191,8 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
     if engine == "model":
-        if scheduler:
-            raise UsageError("--scheduler runs ngspice builds; the model engine runs its "
-                             "builds in local processes (drop --scheduler or use --engine spice)")
         return _run_model_builds(deck, slots, tols, [seed + k for k in range(runs)], dist,
-                                 workers, t_skip, quiet)
+                                 workers, t_skip, quiet, scheduler)
     rows: dict[int, dict[str, Any]] = {}
     jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip) for k in range(runs)]
     with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:

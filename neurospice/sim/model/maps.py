@@ -73,6 +73,24 @@ def _run_chunk(start: int, points: list[dict[str, Any]]) -> list[tuple[int, dict
     return out
 
 
+def _dask_chunk(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any], start: int,
+                points: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """One chunk on a Dask worker: the deck compiled once per worker process (by its text)."""
+    import hashlib
+
+    from neurospice.sim.model.engine import CompiledModel
+
+    key = hashlib.sha256(deck.text.encode()).hexdigest()
+    models: dict[str, Any] = _STATE.setdefault("dask_models", {})
+    if key not in models:
+        models[key] = CompiledModel(deck)
+    model = models[key]
+    out = []
+    for i, wf in model.iter(points, chunk=len(points), **options):
+        out.append((start + i, reduce(model._point_deck(points[i]), points[i], wf)))
+    return out
+
+
 def _chunks(points: Sequence[dict[str, Any]], size: int) -> Iterator[tuple[int, list[dict]]]:
     for s in range(0, len(points), size):
         yield s, list(points[s:s + size])
@@ -90,6 +108,7 @@ def map_model(
     seed: int | None = None,
     dt: float | None = None,
     record_step: float | None = None,
+    scheduler: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run every point with the model engine and return ``reduce``'s rows, in point order.
 
@@ -109,6 +128,9 @@ def map_model(
         Called with the number of points just finished.
     tstop, seed, dt, record_step
         As for :func:`~neurospice.sim.model.engine.run_model`.
+    scheduler
+        A Dask scheduler's address: the chunks run as its tasks (each worker process compiles
+        the deck once) instead of in local processes.
 
     Returns
     -------
@@ -118,6 +140,17 @@ def map_model(
     options = {"tstop": tstop, "seed": seed, "dt": dt, "record_step": record_step}
     n_workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any] | None] = [None] * len(points)
+    if scheduler:
+        from neurospice.sim.pool import dask_map
+
+        jobs = [(deck, reduce, options, start, part)
+                for start, part in _chunks(points, max(chunk, 8))]
+        for result in dask_map(_dask_chunk, jobs, scheduler):
+            for i, row in result:
+                rows[i] = row
+            if progress is not None:
+                progress(len(result))
+        return [r for r in rows if r is not None]
     if n_workers <= 1:
         _init(deck, reduce, options, in_worker=False)
         for start, part in _chunks(points, chunk):
