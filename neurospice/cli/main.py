@@ -232,7 +232,9 @@ def simulate_main(argv: Sequence[str] | None = None, worker: Worker | None = Non
         )
         parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
         _add_simulate_args(parser)
+        argv = list(sys.argv[1:] if argv is None else argv)
         args = parser.parse_args(argv)
+        args.command_line = ["simulate", *argv]  # what summary.json records to repeat the run
         return _guard(lambda: _simulate(args, worker), args)
     finally:
         if worker is not None:
@@ -267,6 +269,7 @@ def _main(argv: Sequence[str] | None, worker: Worker | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command=first).parse_args(argv)
+    args.command_line = ["neurospice", *argv]
     if args.command == "simulate":
         return _guard(lambda: _simulate(args, worker), args)
     if args.command == "build":
@@ -506,6 +509,7 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         tols=args.tol,
         tol_dist=args.tol_dist,
         corners=args.corners,
+        command=args.command_line,
         engine=args.engine,
         energy=args.energy,
         verify=args.verify,

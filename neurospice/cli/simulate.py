@@ -131,6 +131,7 @@ def simulate_file(
     tols: Sequence[str] = (),
     tol_dist: str = "normal",
     corners: bool = False,
+    command: Sequence[str] | None = None,
     engine: str = "spice",
     energy: bool = False,
     verify: int = 0,
@@ -259,7 +260,7 @@ def simulate_file(
         table = start_table(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
         summary = summarise(deck, wf, t_skip=t_skip, spike_threshold=spike_threshold)
         summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
-                                 engine=engine, t_skip=t_skip)
+                                 engine=engine, t_skip=t_skip, command=command)
         summary.extra["sandbox"] = _sandbox_line(wf)
         title = run_title(deck, summary)
         figures: list[ForkJob[list[Path]]] = []
@@ -330,14 +331,17 @@ _NGSPICE_RE = re.compile(r"ngspice-(\d+[\w.+-]*)")
 
 
 def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, *, params: dict[str, str],
-               seed: int | None, tstop: float | None, engine: str, t_skip: float
-               ) -> dict[str, object]:
-    """What ``summary.json`` needs to repeat the run: inputs, settings and versions."""
-    from neurospice.meta import __version__
+               seed: int | None, tstop: float | None, engine: str, t_skip: float,
+               command: Sequence[str] | None = None) -> dict[str, object]:
+    """What ``summary.json`` needs to repeat the run: inputs, settings and versions.
 
+    ``command``: the command line as typed (every option kept); without it (a run from
+    Python) the command that repeats the run is built from the settings."""
     ngspice = next((m.group(1) for line in wf.stdout for m in [_NGSPICE_RE.search(line)] if m),
                    None)
     tran = deck.tran()
+    if command is not None:
+        return _record(path, deck, params, seed, tran, t_skip, engine, ngspice, list(command))
     command = ["simulate", str(path)]
     for k, v in params.items():
         command += ["--param", f"{k}={v}"]
@@ -351,6 +355,14 @@ def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, *, params: dict[st
         command += ["--engine", engine]
     if deck.control_mode != "refuse":
         command.append(f"--{deck.control_mode}-control")
+    return _record(path, deck, params, seed, tran, t_skip, engine, ngspice, command)
+
+
+def _record(path: Path, deck: PreparedDeck, params: dict[str, str], seed: int | None,
+            tran: tuple[float, float] | None, t_skip: float, engine: str, ngspice: str | None,
+            command: list[str]) -> dict[str, object]:
+    from neurospice.meta import __version__
+
     return {
         "deck": str(path),
         "params": dict(params),
