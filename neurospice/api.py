@@ -100,6 +100,26 @@ class Run:
         return (f"<Run {src}: {self.waveforms.analysis}, {len(self.waveforms.scale)} points, "
                 f"{len(self.vectors)} vectors>")
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: the run, each neuron's spikes and frequency, each pair's
+        verdict."""
+        from html import escape
+
+        rows = []
+        for n in self.summary.get("neurons", []):
+            st = n.get("stats", {})
+            f = st.get("frequency_hz")
+            rows.append(f"<tr><td>{escape(str(n.get('name')))}</td>"
+                        f"<td>{st.get('count', '')}</td>"
+                        f"<td>{'-' if f is None else f'{f:.4g} Hz'}</td>"
+                        f"<td>{st.get('vmin', float('nan')):.3g} .. "
+                        f"{st.get('vmax', float('nan')):.3g} V</td></tr>")
+        table = ("<table><tr><th>neuron</th><th>spikes</th><th>frequency</th><th>range</th>"
+                 f"</tr>{''.join(rows)}</table>") if rows else ""
+        pairs = "".join(f"<li>{escape(p.describe())}</li>" for p in self.locking)
+        return (f"<p><b>{escape(repr(self))}</b></p>{table}"
+                + (f"<ul>{pairs}</ul>" if pairs else ""))
+
     def to_dataframe(self) -> pd.DataFrame:
         """The vectors as a pandas DataFrame indexed by the scale (time, frequency ...).
 

@@ -20,3 +20,15 @@ def test_summary_records_the_command_as_typed(tmp_path: Path) -> None:
     assert main(argv) == 0
     command = json.loads((out / "summary.json").read_text())["run"]["command"]
     assert shlex.split(command) == ["neurospice", *argv]  # every option, quoting kept
+
+
+def test_a_run_shows_itself_in_a_notebook() -> None:
+    import neurospice
+
+    run = neurospice.simulate(TOY, tstop=0.3)
+    html = run._repr_html_()
+    freqs = {n["name"]: n["stats"]["frequency_hz"] for n in run.summary["neurons"]}
+    assert set(freqs) == {"master", "slave"}
+    for name, f in freqs.items():
+        assert f"<td>{name}</td>" in html and f"{f:.4g} Hz" in html
+    assert html.count("<li>") == len(run.locking) >= 1
