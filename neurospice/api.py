@@ -162,7 +162,9 @@ class Run:
 def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
              tstop: float | None = None, seed: int | None = None, engine: str = "spice",
              timeout: float | None = None, t_skip: float = 0.0,
-             control: str = "refuse", base_dir: str | Path | None = None) -> Run:
+             control: str = "refuse", base_dir: str | Path | None = None,
+             spike_threshold: float | Mapping[str, float] | None = None,
+             seeds: int = 1) -> Run:
     """Run a deck and analyse it, as ``simulate FILE`` does (without writing files).
 
     Parameters
@@ -187,6 +189,12 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
     base_dir
         For deck text: the folder its includes may name (default: the shipped library only;
         see :func:`load`).
+    spike_threshold
+        Spike threshold (V) for every neuron, or ``{neuron name: V}``, instead of the level
+        derived from each neuron's own I-V.
+    seeds
+        Noise draws: the run and ``seeds - 1`` more (seeds ``seed+1 ...``); each locking pair
+        gets ``probabilities`` (P(mode) with 95 % Wilson intervals).
 
     Returns
     -------
@@ -213,9 +221,11 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
         from neurospice.report.locking import add_locking
         from neurospice.report.summary import summarise
 
-        summary = summarise(d, wf, t_skip=t_skip)
+        levels = _levels(spike_threshold)
+        summary = summarise(d, wf, t_skip=t_skip, spike_threshold=levels)
         with tempfile.TemporaryDirectory() as tmp:
-            analysis = add_locking(d, wf, summary, Path(tmp), t_skip=t_skip, plot=False)
+            analysis = add_locking(d, wf, summary, Path(tmp), t_skip=t_skip, plot=False,
+                                   seeds=seeds, seed=seed, engine=engine, timeout=timeout)
         if wf.measurements:
             summary.extra["measurements"] = wf.measurements
         run.summary = summary.to_json()
@@ -223,10 +233,19 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
     return run
 
 
+def _levels(spike_threshold: float | Mapping[str, float] | None) -> dict[str, float] | None:
+    if spike_threshold is None:
+        return None
+    if isinstance(spike_threshold, Mapping):
+        return {str(k).lower(): float(v) for k, v in spike_threshold.items()}
+    return {"*": float(spike_threshold)}
+
+
 def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
           workers: int | None = None, scheduler: str | None = None, engine: str = "spice",
           seed: int | None = None, tstop: float | None = None, t_skip: float = 0.0,
-          outdir: str | Path | None = None) -> pd.DataFrame:
+          outdir: str | Path | None = None, seeds: int = 1,
+          spike_threshold: float | Mapping[str, float] | None = None) -> pd.DataFrame:
     """Run a grid of points; one row per point, as ``sweep.csv``.
 
     ``grid`` maps a name to its values (a list) or to a sweep spec (``"1k:20k:8"``,
@@ -249,7 +268,8 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
         d = d.with_tstop(tstop)
     with tempfile.TemporaryDirectory() as tmp:
         rows = run_sweep(d, axes, Path(outdir) if outdir else Path(tmp), workers=workers,
-                         scheduler=scheduler, seed=seed, t_skip=t_skip, quiet=True)
+                         scheduler=scheduler, seed=seed, t_skip=t_skip, quiet=True,
+                         seeds=seeds, spike_threshold=_levels(spike_threshold))
     return pd.DataFrame(rows)
 
 

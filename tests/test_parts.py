@@ -185,3 +185,21 @@ def test_sensitivities_are_reported_only_where_the_builds_support_them() -> None
     eff = significant_effects(real, [r["mode"] == "1:1" for r in real])
     assert [p for p, _, _ in eff.significant] == ["r7"]
     assert eff.significant[0][2] < 1e-6
+
+
+def test_a_potentiometer_track_tolerance_moves_both_halves_together() -> None:
+    from neurospice.batch.tolerance import draw_factors, parse_tolerance
+    from neurospice.spice.tolerances import component_slots
+
+    slots = component_slots(prepare_deck(BOARD))
+    tols = [parse_tolerance("R=5%"), parse_tolerance("pots=20%")]
+    factors = draw_factors(slots, tols, seed=4)
+    pots = [(s.path, s.pot_with) for s in slots if s.pot_with is not None]
+    assert len(pots) == 8  # four potentiometers, two halves each
+    spread = []
+    for a, b in pots:
+        assert factors[a] == factors[b]  # the wiper's setting (the ratio) stays as trimmed
+        spread.append(factors[a] - 1)
+    assert max(abs(d) for d in spread) <= 0.2 and len(set(spread)) == 4
+    # without pots=..., the tracks keep their value
+    assert not any(a in draw_factors(slots, tols[:1], seed=4) for a, _ in pots)

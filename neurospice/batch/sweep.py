@@ -47,7 +47,8 @@ __all__ = [
 
 TABLE = "sweep.csv"
 FIXED_COLUMNS = ["point", "status", "engine", "seed", "f_master_hz", "f_slave_hz", "ratio",
-                 "mode", "ratio_value", "sync_index", "locked_fraction", "error", "key"]
+                 "mode", "ratio_value", "sync_index", "locked_fraction", "partial", "margin_v",
+                 "marginal", "n_seeds", "likely_mode", "likely_p", "error", "key"]
 MAX_POINTS = 1_000_000
 
 log = logging.getLogger(__name__)
@@ -166,11 +167,16 @@ def run_point(
     t_skip: float,
     control: str = "refuse",
     key: str = "",
+    seeds: int = 1,
+    spike_threshold: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Run one sweep point (its values already in ``deck_text``); never raises for a failure.
 
     Takes plain data (the deck as text) so that it can be shipped to a Dask worker; the text
-    goes through the compiler again there.
+    goes through the compiler again there. ``seeds`` > 1: the point is run with that many
+    draws of the device noise (seeds ``seed .. seed+seeds-1``, ``seed`` the deck's own when
+    None); the row is the first draw's, with ``n_seeds`` and P(mode) columns
+    (``p_<mode>``, ``p_<mode>_lo``, ``p_<mode>_hi``).
     """
     from neurospice.report.locking import analyse_run
     from neurospice.sim.model.noise import with_shared_noise
@@ -183,14 +189,57 @@ def run_point(
         deck = prepare_text(deck_text, base_dir=base_dir,
                             source=Path(source) if source else None,
                             control=control)  # type: ignore[arg-type]
-        deck = with_shared_noise(deck)  # the model engine's draws for this seed
-        wf = run_prepared(deck, timeout=timeout)
-        row.update(analyse_run(deck, wf, t_skip=t_skip).as_row())
+        if seeds > 1:
+            from neurospice.report.locking import deck_seed
+
+            first = seed if seed is not None else deck_seed(deck)
+            modes = []
+            for j in range(seeds):
+                dj = with_shared_noise(deck.with_seed(first + j))
+                a = analyse_run(dj, run_prepared(dj, timeout=timeout), t_skip=t_skip,
+                                spike_threshold=spike_threshold)
+                if j == 0:
+                    row.update(a.as_row())
+                modes.append(a.pairs[0].mode if a.pairs else "no pair")
+            row.update(seed_columns(modes))
+        else:
+            deck = with_shared_noise(deck)  # the model engine's draws for this seed
+            wf = run_prepared(deck, timeout=timeout)
+            row.update(analyse_run(deck, wf, t_skip=t_skip,
+                                   spike_threshold=spike_threshold).as_row())
         row["status"] = "ok"
         row["error"] = ""
     except (SimulationError, NeurospiceInputError) as exc:
         row.update(status="failed", error=str(exc).replace("\n", " "))
     return row
+
+
+def seed_columns(modes: Sequence[str]) -> dict[str, Any]:
+    """``n_seeds`` and, for every mode seen, ``p_<mode>`` with its 95 % Wilson interval
+    (``p_<mode>_lo``, ``p_<mode>_hi``; ``:`` and spaces written as ``_``)."""
+    from neurospice.analysis.modes import mode_column
+    from neurospice.report.locking import mode_probabilities
+
+    out: dict[str, Any] = {"n_seeds": len(modes)}
+    probs = mode_probabilities(list(modes))
+    for mode, (p, lo, hi) in probs.items():
+        col = mode_column(mode)
+        out[col], out[f"{col}_lo"], out[f"{col}_hi"] = round(p, 6), round(lo, 6), round(hi, 6)
+    likely = max(probs, key=lambda m: (probs[m][0], m))
+    out["likely_mode"], out["likely_p"] = likely, round(probs[likely][0], 6)
+    return out
+
+
+def mode_probability_columns(row: dict[str, Any]) -> dict[str, float]:
+    """``{p_<mode>: p}`` of a table row (the intervals left out)."""
+    out = {}
+    for k, v in row.items():
+        if k.startswith("p_") and not k.endswith(("_lo", "_hi")) and v not in ("", None):
+            try:
+                out[k] = float(v)
+            except ValueError:
+                continue
+    return out
 
 
 def read_table(path: Path) -> list[dict[str, str]]:
@@ -220,8 +269,14 @@ class _Table:
             self.flush()
 
     def flush(self) -> None:
+        # P(mode) columns appear as modes are seen: p_<mode>, _lo, _hi, by mode
+        bases = sorted({k for r in self.rows.values() for k in r if k.startswith("p_")
+                        and not k.endswith(("_lo", "_hi")) and k not in self.columns})
+        extra = [c for b in bases for c in (b, f"{b}_lo", f"{b}_hi")]
+        cut = self.columns.index("error") if "error" in self.columns else len(self.columns)
+        columns = self.columns[:cut] + extra + self.columns[cut:]
         with atomic_write(self.path, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=self.columns, extrasaction="ignore")
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
             for i in sorted(self.rows):
                 writer.writerow(self.rows[i])
@@ -229,31 +284,44 @@ class _Table:
 
 
 def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
-              t_skip: float) -> dict[str, Any]:
+              t_skip: float, spike_threshold: dict[str, float] | None = None) -> dict[str, Any]:
     """A sweep-table row from a model-engine run (runs in the model engine's worker)."""
     from neurospice.report.locking import analyse_run
 
     row: dict[str, Any] = {"status": "ok", "error": "", "engine": "model"}
-    row.update(analyse_run(point_deck, wf, t_skip=t_skip).as_row())
+    row.update(analyse_run(point_deck, wf, t_skip=t_skip,
+                           spike_threshold=spike_threshold).as_row())
     return row
 
 
 def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, float], str, str]],
                       seed: int | None, t_skip: float, workers: int | None,
-                      table: _Table, quiet: bool) -> None:
+                      table: _Table, quiet: bool, seeds: int = 1,
+                      spike_threshold: dict[str, float] | None = None) -> None:
     from functools import partial
 
+    from neurospice.report.locking import deck_seed
     from neurospice.sim.model.maps import map_model
 
-    points: list[dict[str, Any]] = [dict(p) for _, p, _, _ in prepared]
-    if seed is not None:
-        for p in points:
-            p["seed"] = seed
-    with tqdm(total=len(points), desc="sweep (model)", unit="pt",
+    first = seed if seed is not None else deck_seed(deck)
+    points: list[dict[str, Any]] = []
+    for _, p, _, _ in prepared:  # each point once per noise draw, draws together
+        for j in range(seeds):
+            q: dict[str, Any] = dict(p)
+            if seed is not None or seeds > 1:
+                q["seed"] = first + j
+            points.append(q)
+    with tqdm(total=len(points), desc="sweep (model)", unit="run",
               disable=True if quiet else None) as bar:
-        rows = map_model(deck, points, reduce=partial(model_row, t_skip=t_skip),
+        rows = map_model(deck, points, reduce=partial(model_row, t_skip=t_skip,
+                                                      spike_threshold=spike_threshold),
                          workers=workers, progress=bar.update)
-    for (i, p, _, key), row in zip(prepared, rows, strict=True):
+    for k, (i, p, _, key) in enumerate(prepared):
+        draws = rows[k * seeds:(k + 1) * seeds]
+        row = dict(draws[0])
+        if seeds > 1:
+            row.update(seed_columns([str(r.get("mode") or "silent") if r.get("status") == "ok"
+                                     else "failed" for r in draws]))
         table.add({"point": i, **p, "seed": seed if seed is not None else "", **row,
                    "key": key})
 
@@ -271,8 +339,13 @@ def run_sweep(
     t_skip: float = 0.0,
     quiet: bool = False,
     engine: str = "spice",
+    seeds: int = 1,
+    spike_threshold: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every point of the grid; return all rows sorted by point.
+
+    ``seeds`` > 1 runs each point with that many draws of the device noise and adds P(mode)
+    columns; ``spike_threshold`` overrides the neurons' thresholds (V by name, ``"*"`` all).
 
     ``resume`` reuses the rows of ``sweep.csv`` whose key (deck content, values, stop time,
     seed, engine) matches a point of this grid and whose run succeeded; failed points are run
@@ -292,7 +365,9 @@ def run_sweep(
         if seed is not None:
             overrides["seed"] = seed
         d = deck.with_values(overrides)
-        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)))
+        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)
+                         + ("" if seeds == 1 and not spike_threshold
+                            else f"-{seeds}-{sorted((spike_threshold or {}).items())}")))
     outdir.mkdir(parents=True, exist_ok=True)
     names = [a.name for a in axes]
     columns = ["point", *names] + FIXED_COLUMNS[1:]
@@ -320,14 +395,14 @@ def run_sweep(
     if engine == "model":
         try:
             _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
-                              workers, table, quiet)
+                              workers, table, quiet, seeds, spike_threshold)
         finally:
             table.flush()
         return [table.rows[i] for i in sorted(table.rows)]
     control = deck.control_mode
     jobs = [
         (text, str(deck.base_dir), str(deck.source) if deck.source else None,
-         i, p, seed, timeout, t_skip, control, key)
+         i, p, seed, timeout, t_skip, control, key, seeds, spike_threshold)
         for i, p, text, key in prepared if i not in done
     ]
     n_workers = workers or os.cpu_count() or 1
@@ -345,7 +420,8 @@ def run_sweep(
 
 #: the number columns of a sweep table row (empty allowed: a silent pair has no ratio)
 _NUMBER_COLUMNS = ("f_master_hz", "f_slave_hz", "ratio_value", "sync_index", "locked_fraction")
-_MODE_RE = re.compile(r"(\d{1,6}:\d{1,6}|[a-z]{1,20})?")
+_MODE_RE = re.compile(r"(\d{1,6}:\d{1,6}( partial| \+ partial)?( period \d{1,2})?|"
+                      r"[a-z][a-z-]{0,19})?")
 
 
 def _bad_row(row: dict[str, Any]) -> str:
@@ -375,20 +451,41 @@ def point_mode(row: dict[str, Any]) -> str:
 
 def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path, *,
                    title: str | None = None) -> Path:
-    """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D)."""
+    """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D). With noise
+    draws (``n_seeds`` > 1) each cell shows its most likely mode and that mode's probability;
+    marginal verdicts are hatched."""
     from neurospice.report.plots import plot_map
 
-    by_point = {int(r["point"]): point_mode(r) for r in rows}
-    modes = [by_point.get(i, "not run") for i in range(len(grid(axes)))]
+    n = len(grid(axes))
+    by_point = {int(r["point"]): r for r in rows}
+    modes, notes, marginal = [], [], []
+    for i in range(n):
+        r = by_point.get(i)
+        if r is None:
+            modes.append("not run")
+            notes.append("")
+            marginal.append(False)
+            continue
+        likely = str(r.get("likely_mode") or "")
+        if likely and r.get("status") == "ok":
+            modes.append(likely)
+            notes.append(f"P {_num(r, 'likely_p'):.2f}")
+        else:
+            modes.append(point_mode(r))
+            notes.append("")
+        marginal.append(str(r.get("marginal")) == "True")
     x = axes[0].values
     if len(axes) == 1:
         return plot_map(x, None, modes, path, xlabel=_axis_label(axes[0]), ylabel="mode",
-                        title=title)
+                        title=title, marginal=marginal, notes=notes)
     # points run with the first axis slowest: modes[i0 * n1 + i1]; the map wants (ny, nx)
-    table = np.array(modes, dtype=object).reshape(axes[0].count, axes[1].count).T
+    shape = (axes[0].count, axes[1].count)
+    table = np.array(modes, dtype=object).reshape(shape).T
     return plot_map(x, axes[1].values, table, path, xlabel=_axis_label(axes[0]),
                     ylabel=_axis_label(axes[1]), title=title, xlog=axes[0].log,
-                    ylog=axes[1].log)
+                    ylog=axes[1].log,
+                    marginal=np.array(marginal, dtype=bool).reshape(shape).T,
+                    notes=np.array(notes, dtype=object).reshape(shape).T)
 
 
 #: Units of the reference board's parameters (others show without a unit).
@@ -429,21 +526,37 @@ def run_sweep_command(
     quiet: bool,
     engine: str = "spice",
     verify: int = 0,
+    seeds: int = 1,
+    spike_threshold: dict[str, float] | None = None,
 ) -> int:
-    """``simulate --sweep``: run, write the table and map, print a one-line-per-point digest."""
+    """``simulate --sweep``: run, write the table and map, print a one-line-per-point digest.
+
+    Returns 1 when ``--verify`` found a point where the engines disagree (the map is written
+    first), else 0."""
     if len(specs) > 2:
         raise UsageError("--sweep: give one or two parameters")
     axes = [parse_sweep(s) for s in specs]
     rows = run_sweep(deck, axes, outdir, workers=workers, scheduler=scheduler, resume=resume,
-                     timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet, engine=engine)
+                     timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet, engine=engine,
+                     seeds=seeds, spike_threshold=spike_threshold)
     failed = [r for r in rows if r.get("status") != "ok"]
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
           f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
     for r in rows:
         vals = "  ".join(f"{a.name}={format_si(float(r[a.name]))}" for a in axes)
         if r.get("status") == "ok":
-            print(f"  {vals}  mode {r.get('mode', '-'):>8}  ratio {r.get('ratio', '-'):>5}  "
-                  f"locked {_fraction(r.get('locked_fraction'))}")
+            marg = " (marginal)" if str(r.get("marginal")) == "True" else ""
+            p_text = ""
+            if r.get("likely_mode"):
+                from neurospice.analysis.modes import mode_column
+
+                c = mode_column(str(r["likely_mode"]))
+                p_text = (f"  most likely {r['likely_mode']}: P {_num(r, c):.2f} "
+                          f"[{_num(r, c + '_lo'):.2f}, {_num(r, c + '_hi'):.2f}] over "
+                          f"{r.get('n_seeds')} draws")
+            print(f"  {vals}  mode {str(r.get('mode', '-')) + marg:>8}  "
+                  f"ratio {r.get('ratio', '-'):>5}  "
+                  f"locked {_fraction(r.get('locked_fraction'))}{p_text}")
         else:
             print(f"  {vals}  FAILED: {str(r.get('error', ''))[:100]}")
     if plot and rows:
@@ -452,24 +565,99 @@ def run_sweep_command(
                              + (f", seed {seed}" if seed is not None else ""))
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
     if verify and engine == "model":
-        verify_points(deck, rows, axes, verify, outdir, seed=seed, timeout=timeout,
-                      t_skip=t_skip, workers=workers, quiet=quiet)
+        checks = verify_points(deck, rows, axes, verify, outdir, seed=seed, timeout=timeout,
+                               t_skip=t_skip, workers=workers, quiet=quiet, seeds=seeds,
+                               spike_threshold=spike_threshold)
+        if any(not c["agree"] for c in checks):
+            return 1
     return 0
+
+
+#: --verify: largest relative difference of a frequency, and of the locked fraction
+VERIFY_FREQ_REL = 0.01
+VERIFY_LOCKED_ABS = 0.05
+
+
+def _num(row: dict[str, Any], col: str) -> float:
+    try:
+        return float(str(row.get(col, "")))
+    except ValueError:
+        return math.nan
+
+
+def _probabilities(row: dict[str, Any]) -> dict[str, tuple[float, float, float]]:
+    """``{p_<mode> column: (p, lo, hi)}`` of a row with P(mode) columns."""
+    return {k: (v, _num(row, f"{k}_lo"), _num(row, f"{k}_hi"))
+            for k, v in mode_probability_columns(row).items()}
+
+
+def verify_criteria(mrow: dict[str, Any], srow: dict[str, Any], *, noisy: bool
+                    ) -> dict[str, Any]:
+    """Every criterion of ``--verify`` for one point, and ``agree``.
+
+    Noise-free points: the same mode and n:m ratio, both frequencies within 1 %, the locked
+    fraction within 0.05. Noisy points: for every mode either engine saw, the model's P(mode)
+    inside ngspice's 95 % Wilson interval over the same number of draws (a mode ngspice never
+    gave has the interval of 0 of n).
+    """
+    from neurospice.analysis.statistics import wilson_interval
+
+    out: dict[str, Any] = {"model_mode": point_mode(mrow), "spice_mode": point_mode(srow),
+                           "model_ratio": mrow.get("ratio", ""),
+                           "spice_ratio": srow.get("ratio", ""), "noisy": int(noisy)}
+    out["mode_ok"] = int(out["model_mode"] == out["spice_mode"])
+    out["ratio_ok"] = int(str(out["model_ratio"]) == str(out["spice_ratio"]))
+    errs = []
+    for col in ("f_master_hz", "f_slave_hz"):
+        fm, fs = _num(mrow, col), _num(srow, col)
+        err = abs(fm - fs) / abs(fs) if math.isfinite(fm) and math.isfinite(fs) and fs else \
+            (0.0 if not math.isfinite(fm) and not math.isfinite(fs) else math.inf)
+        out[f"{col[:-3]}_rel_diff"] = round(err, 6) if math.isfinite(err) else "inf"
+        errs.append(err)
+    out["freq_ok"] = int(all(e <= VERIFY_FREQ_REL for e in errs))
+    lm, ls = _num(mrow, "locked_fraction"), _num(srow, "locked_fraction")
+    dl = abs(lm - ls) if math.isfinite(lm) and math.isfinite(ls) else math.inf
+    out["locked_fraction_diff"] = round(dl, 6) if math.isfinite(dl) else "inf"
+    out["locked_ok"] = int(dl <= VERIFY_LOCKED_ABS)
+    if noisy:
+        pm, ps = _probabilities(mrow), _probabilities(srow)
+        n = int(_num(srow, "n_seeds")) if math.isfinite(_num(srow, "n_seeds")) else 1
+        if not pm:  # one draw each: P(mode) is 1 for the mode seen
+            pm = {"p_" + out["model_mode"]: (1.0, 0.0, 1.0)}
+            lo, hi = wilson_interval(1, 1)
+            ps = {"p_" + out["spice_mode"]: (1.0, lo, hi)}
+        worst = []
+        for col in sorted(set(pm) | set(ps)):
+            p = pm.get(col, (0.0, 0.0, 0.0))[0]
+            lo, hi = ps[col][1:] if col in ps else wilson_interval(0, n)
+            if not lo - 1e-9 <= p <= hi + 1e-9:
+                worst.append(f"{col[2:]} {p:.2f} outside [{lo:.2f}, {hi:.2f}]")
+        out["p_ok"] = int(not worst)
+        out["p_outside"] = "; ".join(worst)
+        out["agree"] = out["p_ok"]
+    else:
+        out["p_ok"], out["p_outside"] = "", ""
+        out["agree"] = int(all(out[k] for k in ("mode_ok", "ratio_ok", "freq_ok", "locked_ok")))
+    return out
 
 
 def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequence[Axis],
                   k: int, outdir: Path, *, seed: int | None, timeout: float | None,
-                  t_skip: float, workers: int | None, quiet: bool) -> list[dict[str, Any]]:
-    """Rerun ``k`` evenly spaced points of a model-engine map in ngspice; report disagreements.
+                  t_skip: float, workers: int | None, quiet: bool, seeds: int = 1,
+                  spike_threshold: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Rerun ``k`` evenly spaced points of a model-engine map in ngspice (with the same number
+    of noise draws); compare them by :func:`verify_criteria`.
 
-    Writes ``verify.csv`` (point, values, both modes and ratios, ``agree``) and prints each
-    point where the two engines classify the slave differently.
+    Writes ``verify.csv`` (point, values, every criterion, ``agree``) and prints each point
+    where the engines disagree, with the criteria that failed.
     """
+    from neurospice.report.locking import noise_sources
     from neurospice.sim.model.maps import pick_points
 
     picks = pick_points(len(rows), max(1, k))
     names = [a.name for a in axes]
     jobs = []
+    noisy: dict[int, bool] = {}
     for idx in picks:
         r = rows[idx]
         p = {n: float(r[n]) for n in names}
@@ -477,26 +665,41 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
         if seed is not None:
             overrides["seed"] = seed
         d = deck.with_values(overrides)
+        noisy[int(r["point"])] = bool(noise_sources(d))
         jobs.append((d.text, str(deck.base_dir), str(deck.source) if deck.source else None,
-                     int(r["point"]), p, seed, timeout, t_skip, deck.control_mode, ""))
+                     int(r["point"]), p, seed, timeout, t_skip, deck.control_mode, "", seeds,
+                     spike_threshold))
     out = []
     for srow in job_map(run_point, jobs, workers=workers):
         mrow = next(r for r in rows if int(r["point"]) == int(srow["point"]))
-        agree = point_mode(mrow) == point_mode(srow)
+        crit = verify_criteria(mrow, srow, noisy=noisy[int(srow["point"])])
         out.append({"point": srow["point"], **{n: mrow[n] for n in names},
-                    "model_mode": point_mode(mrow), "spice_mode": point_mode(srow),
-                    "model_ratio": mrow.get("ratio_value", ""),
-                    "spice_ratio": srow.get("ratio_value", ""), "agree": int(agree)})
+                    "n_seeds": seeds, **crit})
     out.sort(key=lambda r: int(r["point"]))
     with atomic_write(outdir / "verify.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(out[0]))
         w.writeheader()
         w.writerows(out)
     bad = [r for r in out if not r["agree"]]
-    print(f"  verify: {len(out) - len(bad)} of {len(out)} points classified alike by ngspice "
-          "and the model engine" + (":" if bad else ""))
+    print(f"  verify: {len(out) - len(bad)} of {len(out)} points agree between ngspice and the "
+          "model engine" + (":" if bad else ""))
     for r in bad:
         vals = "  ".join(f"{n}={format_si(float(r[n]))}" for n in names)
-        print(f"    {vals}: model {r['model_mode']}, ngspice {r['spice_mode']}")
+        if r["noisy"]:
+            why = f"P(mode) {r['p_outside']}"
+        else:
+            parts = []
+            if not r["mode_ok"] or not r["ratio_ok"]:
+                parts.append(f"mode {r['model_mode']} ({r['model_ratio']}) against "
+                             f"{r['spice_mode']} ({r['spice_ratio']})")
+            if not r["freq_ok"]:
+                parts.append(f"frequencies differ by {r['f_master_rel_diff']} / "
+                             f"{r['f_slave_rel_diff']} (master / slave, relative; limit "
+                             f"{VERIFY_FREQ_REL:g})")
+            if not r["locked_ok"]:
+                parts.append(f"locked fraction differs by {r['locked_fraction_diff']} (limit "
+                             f"{VERIFY_LOCKED_ABS:g})")
+            why = "; ".join(parts)
+        print(f"    {vals}: {why}")
     print(f"  wrote {outdir / 'verify.csv'}")
     return out

@@ -54,11 +54,12 @@ class Tolerance:
 
     @property
     def is_class(self) -> bool:
-        return self.target in ("R", "C", "L")
+        return self.target in ("R", "C", "L", "POTS")
 
 
 def parse_tolerance(spec: str) -> Tolerance:
-    """``R=5%``, ``C=0.1``, ``xmaster.c0=1%``.
+    """``R=5%``, ``C=0.1``, ``xmaster.c0=1%``, ``pots=20%`` (every potentiometer's track:
+    both halves move together, the wiper's setting stays as trimmed).
 
     Raises
     ------
@@ -77,7 +78,7 @@ def parse_tolerance(spec: str) -> Tolerance:
         raise UsageError(f"--tol {spec!r}: {value!r} is not a percentage") from None
     if not (math.isfinite(frac) and 0 < frac < 1):
         raise UsageError(f"--tol {spec!r}: a tolerance is between 0 and 100 %")
-    target = name.upper() if name.upper() in ("R", "C", "L") else name.lower()
+    target = name.upper() if name.upper() in ("R", "C", "L", "POTS") else name.lower()
     if not re.fullmatch(r"[A-Za-z_][\w.]*", target):
         raise UsageError(f"--tol {spec!r}: '{name}' is not a component class or instance path")
     return Tolerance(target, frac)
@@ -88,8 +89,8 @@ def _tolerance_of(el: FlatElement, tols: Sequence[Tolerance]) -> float:
     for t in tols:
         if not t.is_class and (t.target == el.path or t.target == el.name):
             return t.fraction
-    if el.pot_with is not None:  # a potentiometer is trimmed: only an explicit tolerance
-        return 0.0
+    if el.pot_with is not None:  # a potentiometer is trimmed: its track's tolerance only
+        return next((t.fraction for t in tols if t.target == "POTS"), 0.0)
     for t in tols:
         if t.is_class and t.target == _CLASS.get(el.letter):
             return t.fraction
@@ -106,15 +107,24 @@ def draw_factors(slots: Sequence[FlatElement], tols: Sequence[Tolerance], seed: 
     """
     rng = np.random.default_rng([seed, 0x7E57])
     out: dict[str, float] = {}
+    tracks: dict[str, float] = {}
     for el in slots:
         tol = _tolerance_of(el, tols)
         if tol <= 0:
             continue
+        track = None
+        if el.pot_with is not None and not any(t.target in (el.path, el.name) for t in tols):
+            track = min(el.path, el.pot_with)  # one track: both halves by the same factor
+            if track in tracks:
+                out[el.path] = tracks[track]
+                continue
         if dist == "uniform":
             dev = rng.uniform(-tol, tol)
         else:
             dev = float(np.clip(rng.normal(0.0, tol / 3), -tol, tol))
         out[el.path] = 1.0 + dev
+        if track is not None:
+            tracks[track] = out[el.path]
     return out
 
 

@@ -78,7 +78,8 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                    help="Monte Carlo: repeat the run N times with seeds S, S+1, ... (with --tol: "
                         "N builds from toleranced parts)")
     p.add_argument("--tol", action="append", default=[], metavar="WHAT=PERCENT",
-                   help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%) or one "
+                   help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%, pots=20%% "
+                        "for potentiometer tracks) or one "
                         "instance (xmaster.c0=1%%); every R, C, L of every instance draws its "
                         "own value")
     p.add_argument("--corners", action="store_true",
@@ -412,8 +413,12 @@ def _spike_thresholds(values: Sequence[str]) -> dict[str, float] | None:
     """``--spike-threshold V`` (key ``"*"``) and ``--spike-threshold NAME=V``, in volts."""
     out: dict[str, float] = {}
     for text in values:
-        name, _, level = text.rpartition("=")
+        name, eq, level = text.partition("=")
+        if not eq:
+            name, level = "", text
         try:
+            if "=" in level:
+                raise ValueError(level)
             value = parse_si(level.strip().rstrip("Vv") or "x")
         except ValueError:
             raise UsageError(f"--spike-threshold {text!r}: give volts, as 1.2 (every neuron) "

@@ -205,7 +205,8 @@ def simulate_file(
             return run_sweep_command(
                 deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
                 resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot,
-                quiet=quiet, engine=engine, verify=verify,
+                quiet=quiet, engine=engine, verify=verify, seeds=seeds,
+                spike_threshold=spike_threshold,
             )
         if runs > 1:
             from neurospice.batch.montecarlo import run_monte_carlo

@@ -390,20 +390,10 @@ def _label_of(inst: Instance) -> str:
 
 
 def deck_seed(deck: PreparedDeck) -> int:
-    """The seed a run of ``deck`` uses: ``.param seed``, else ``.options seed=N``, else 1."""
-    import re
+    """The seed a run of ``deck`` uses (:func:`neurospice.sim.model.noise.deck_seed`)."""
+    from neurospice.sim.model.noise import deck_seed as seed_of
 
-    params = deck.params()
-    if "seed" in params:
-        try:
-            return int(deck.evaluate(params["seed"]))
-        except (ValueError, ZeroDivisionError):
-            pass
-    for line in deck.lines[1:]:
-        m = re.search(r"\bseed\s*=\s*(\d+)", line, re.IGNORECASE)
-        if line.lower().startswith(".options") and m:
-            return int(m.group(1))
-    return 1
+    return seed_of(deck)
 
 
 def mode_probabilities(modes: list[str]) -> dict[str, tuple[float, float, float]]:
@@ -430,11 +420,13 @@ def seed_modes(deck: PreparedDeck, seeds: list[int], *, engine: str = "spice",
 
         wfs = compile_model(deck).run([{"seed": s} for s in seeds])
     else:
+        from neurospice.sim.model.noise import with_shared_noise
         from neurospice.sim.ngspice import RunLimits, run_all
 
         wfs = []
-        for s in seeds:
-            plots = run_all(deck.with_seed(s), timeout=timeout, limits=RunLimits())
+        for s in seeds:  # the model engine's draws for each seed (one noise for both engines)
+            plots = run_all(with_shared_noise(deck.with_seed(s)), timeout=timeout,
+                            limits=RunLimits())
             wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
     out = []
     for s, wf in zip(seeds, wfs, strict=True):

@@ -6,8 +6,10 @@ headless in worker processes. Every function writes one file (format from the
 suffix: ``.png``, ``.pdf``, ``.svg``) and returns its path.
 
 Mode colours are fixed for the paper's modes ("1:1" blue, "2:1" orange,
-"unlocked" grey, "irregular" red, "silent" white); other "n:m" modes get the
-remaining colours of the tab10 palette in sorted order.
+"unlocked" grey, "irregular" red, "silent" white) and their qualified words
+("1:1 period 2", "1:1 partial", ... : lighter shades of their n:m's colour);
+other "n:m" modes get the remaining colours of the tab10 palette in sorted
+order. Marginal cells of a map are hatched.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from numpy.typing import ArrayLike
 
 from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
@@ -49,16 +51,31 @@ def mode_colors(modes: Sequence[str]) -> dict[str, str]:
     for mode in sorted(set(modes), key=_mode_key):
         if mode in _FIXED:
             out[mode] = _FIXED[mode]
+        elif mode.split()[0] in _FIXED and " " in mode:  # "1:1 period 2", "1:1 partial", ...
+            out[mode] = _shade(_FIXED[mode.split()[0]], mode)
         else:
             out[mode] = _SPARE[k % len(_SPARE)]
             k += 1
     return out
 
 
+def _shade(base: str, mode: str) -> str:
+    """A lighter or darker shade of ``base``, one per qualifier of the mode word."""
+    r, g, b, _ = to_rgba(base)
+    mix = {"partial": 0.45, "period": -0.35, "+": 0.25}
+    f = sum(v for k, v in mix.items() if k in mode.split())
+    f = max(-0.6, min(0.7, f))
+    if f >= 0:
+        r, g, b = (c + (1 - c) * f for c in (r, g, b))
+    else:
+        r, g, b = (c * (1 + f) for c in (r, g, b))
+    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * c)) for c in (r, g, b)))
+
+
 def _mode_key(mode: str) -> tuple[int, float, str]:
     """Sort locked modes by ratio n/m, then the non-locked labels."""
     if ":" in mode:
-        n, _, m = mode.partition(":")
+        n, _, m = mode.split()[0].partition(":")
         try:
             return (0, int(n) / int(m), mode)
         except (ValueError, ZeroDivisionError):
@@ -253,8 +270,15 @@ def plot_map(
     title: str | None = None,
     xlog: bool = False,
     ylog: bool = False,
+    marginal: ArrayLike | None = None,
+    notes: ArrayLike | None = None,
 ) -> Path:
     """Plot a 1-D or 2-D parameter sweep coloured by locking mode (Arnold tongues).
+
+    ``marginal`` (bools, the shape of ``modes``): cells whose verdict changes with a threshold
+    moved by max(50 mV, 5 %) are hatched (a 1-D map rings them). ``notes`` (strings, same
+    shape): a second line of text in each cell, e.g. the probability of its mode over the noise
+    draws.
 
     Parameters
     ----------
@@ -292,6 +316,18 @@ def plot_map(
             xa, yk, c=[colors[str(v)] for v in ma], edgecolors="k", linewidths=0.4, s=30, zorder=3
         )
         ax.plot(xa, yk, color="#999999", lw=0.6, zorder=2)
+        if marginal is not None:
+            mk = np.asarray(marginal, dtype=bool).reshape(-1)
+            if mk.any():
+                ax.scatter(xa[mk], yk[mk], s=130, facecolors="none", edgecolors="k",
+                           linewidths=1.0, zorder=4, label="marginal")
+                ax.legend(loc="best", fontsize=8)
+        if notes is not None:
+            for xv, yv, note in zip(xa, yk, np.asarray(notes, dtype=object).reshape(-1),
+                                    strict=True):
+                if note:
+                    ax.annotate(str(note), (xv, yv), textcoords="offset points",
+                                xytext=(0, 7), ha="center", fontsize=7)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_ylim(-0.5, len(labels) - 0.5)
         ax.grid(True, axis="x", alpha=0.3)
@@ -314,14 +350,27 @@ def plot_map(
             edgecolors="face",
         )
         handles = [Patch(facecolor=colors[m], edgecolor="k", label=m) for m in labels]
+        mg = None if marginal is None else np.asarray(marginal, dtype=bool).reshape(ma.shape)
+        if mg is not None and mg.any():
+            xe, ye = _cell_edges(xa, xlog), _cell_edges(ya, ylog)
+            for iy, ix in zip(*np.nonzero(mg), strict=True):
+                ax.add_patch(Rectangle((xe[ix], ye[iy]), xe[ix + 1] - xe[ix],
+                                       ye[iy + 1] - ye[iy], fill=False, hatch="///",
+                                       edgecolor="k", linewidth=0.0, zorder=3))
+            handles.append(Patch(facecolor="white", edgecolor="k", hatch="///",
+                                 label="marginal"))
         ax.legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize=8)
+        nt = None if notes is None else np.asarray(notes, dtype=object).reshape(ma.shape)
         if ma.size <= 400:  # each cell carries its mode as text as well as its colour
             for iy, yv in enumerate(ya):
                 for ix, xv in enumerate(xa):
-                    ax.text(xv, yv, str(ma[iy, ix]), ha="center", va="center", fontsize=7,
-                            color="white" if str(ma[iy, ix]) not in ("unlocked", "not run")
-                            else "black")
+                    text = str(ma[iy, ix]).replace(" partial", "\npartial").replace(
+                        " period", "\nperiod")
+                    if nt is not None and nt[iy, ix]:
+                        text += f"\n{nt[iy, ix]}"
+                    ax.text(xv, yv, text, ha="center", va="center", fontsize=6,
+                            color="black", zorder=4)
         if xlog:
             ax.set_xscale("log")
         if ylog:
@@ -331,6 +380,17 @@ def plot_map(
     if title:
         ax.set_title(title)
     return save_figure(fig, path)
+
+
+def _cell_edges(v: np.ndarray, log: bool) -> np.ndarray:
+    """Edges of the cells centred on the values ``v`` (as pcolormesh's "nearest" draws them)."""
+    a = np.log(v) if log and np.all(v > 0) else np.asarray(v, dtype=np.float64)
+    if a.size == 1:
+        e = np.array([a[0] - 0.5, a[0] + 0.5])
+    else:
+        mid = 0.5 * (a[1:] + a[:-1])
+        e = np.concatenate(([a[0] - (mid[0] - a[0])], mid, [a[-1] + (a[-1] - mid[-1])]))
+    return np.exp(e) if log and np.all(v > 0) else e
 
 
 def plot_yield(rows: Sequence[Mapping[str, object]], path: str | os.PathLike[str], *,

@@ -196,6 +196,13 @@ def neuron_thresholds(deck: PreparedDeck, wf: Waveforms,
     in V) first, else the neuron's characterised I-V (:func:`neuron_iv`), else the trace's
     range (a neuron the library cannot characterise; the summary says so)."""
     over = {k.lower(): v for k, v in (overrides or {}).items()}
+    names = {n for inst in deck.neurons() for n in (inst.name, _label(inst).lower())}
+    unknown = sorted(set(over) - names - {"*"})
+    if unknown:
+        from neurospice.errors import UsageError
+
+        raise UsageError(f"--spike-threshold {unknown[0]}=...: no neuron of that name "
+                         f"(neurons: {', '.join(_label(i) for i in deck.neurons()) or 'none'})")
     out: dict[str, Thresholds] = {}
     for inst in deck.neurons():
         vec = f"v({inst.nodes[0]})"
