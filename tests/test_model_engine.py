@@ -383,3 +383,79 @@ def test_tolerance_command_runs_its_builds_in_the_model_engine() -> None:
     expected = draw_factors(component_slots(deck), tols, 5)
     assert rows[1]["d:xslave.c0"] == pytest.approx(expected["xslave.c0"] - 1, abs=1e-6)
     assert all(r["f_master_hz"] > 30 for r in rows)
+
+
+# ----------------------------------------------------------------- no process outlives a map
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_a_killed_map_leaves_no_worker_behind(signal_name: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import signal, sys\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))\n"
+        "from neurospice.spice.deck import prepare_deck\n"
+        "from neurospice.sim.model.maps import map_model\n"
+        "from neurospice.sim.model.engine import CompiledModel\n"
+        f"deck = prepare_deck({str(BOARD)!r})\n"
+        "CompiledModel(deck).bind([{}], tstop=0.01)\n"  # tables cached before the workers
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    map_model(deck, [{'r2': 1e3 * k} for k in range(1, 9)], reduce=len, workers=2,"
+        " tstop=200.0, chunk=1)\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(130)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        workers: list[int] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            workers = [p for p in _children(proc.pid) if _alive(p)]
+            if len(workers) >= 3:  # the resource tracker and two workers
+                break
+            time.sleep(0.2)
+        assert len(workers) >= 3, "the map's workers never started"
+        time.sleep(1.0)
+        os.kill(proc.pid, getattr(signal, signal_name))
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not [p for p in workers if _alive(p)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
