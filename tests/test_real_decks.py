@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from neurospice.spice.deck import prepare_deck
@@ -138,3 +139,19 @@ def test_dropped_options_are_listed() -> None:
     names = sorted(m.split(".options ")[1].split(":")[0] for m, _ in prepared.notices)
     assert names == ["accurate", "post", "probe"]
     assert ".options reltol=1e-5 abstol=1e-13 vntol=1u" in prepared.text.splitlines()
+
+
+def test_file_in_a_mixed_case_folder_is_read(tmp_path: Path) -> None:
+    """ngspice 39 lower-cases a ``.model`` card's file name; the run still reads the file."""
+    folder = tmp_path / "Mixed Case" / "Data"
+    folder.mkdir(parents=True)
+    (folder / "Wave.TXT").write_text("0 0\n1e-3 1\n2e-3 0\n")
+    deck = tmp_path / "Mixed Case" / "fs.cir"
+    deck.write_text("filesource from a mixed-case folder\na1 %v([out]) src\n"
+                    '.model src filesource (File "Data/Wave.TXT" amploffset=[0] '
+                    "amplscale=[2]\n+ timeoffset=0 timescale=1 timerelative=false "
+                    "amplstep=false)\nR1 out 0 1k\n.tran 10u 2m\n.end\n")
+    wf = run_neurospice(deck)[-1]
+    t, v = wf.time, wf["out"]
+    for at, want in ((0.5e-3, 1.0), (1e-3, 2.0), (1.5e-3, 1.0)):  # the file's ramp, scaled by 2
+        assert v[int(np.argmin(abs(t - at)))] == pytest.approx(want, abs=0.03)

@@ -34,6 +34,7 @@ from neurospice.sim.process import (
 )
 from neurospice.spice.compiler import check_compat
 from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
+from neurospice.spice.resources import NETLISTS_DIR
 
 if TYPE_CHECKING:  # numpy loads after the worker has started (see _load_plots)
     import numpy as np
@@ -308,6 +309,8 @@ def _execute(
     proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
     worker.progress = progress
     try:
+        if deck is not None:
+            text = _link_files(text, jobdir, (deck.base_dir, NETLISTS_DIR))
         (jobdir / "deck.cir").write_text(text, encoding="utf-8")
         log.info("%s: ngspice worker %d runs in %s (wall limit %g s)", name, proc.pid,
                  jobdir, wall)
@@ -367,6 +370,44 @@ def _execute(
         return plots
     finally:
         worker.close()
+
+
+#: A file attribute as the compiler writes it: ``key="/absolute/path"``.
+_FILE_IN_DECK_RE = re.compile(r'(?<![\w])([a-z_]*file[a-z_]*)="(/[^"]+)"')
+
+
+def _link_files(text: str, jobdir: Path, roots: tuple[Path, ...]) -> str:
+    """``text`` with each file attribute whose path has capitals or blanks pointing at a link
+    in the job folder (``nsfile0`` ...) to that path.
+
+    ngspice 39 lower-cases a ``.model`` card, quoted file names included, and splits it at
+    blanks, so ``/home/Ann/Wave.TXT`` would not be found; the worker's working folder is the
+    job folder, where the link's lower-case name is found. The link's target is the path the
+    compiler resolved inside the deck's tree or the shipped library, which the sandbox lets
+    the worker read (a path outside ``roots``, the deck's tree and the library, is left as
+    it is); the parent never reads through it.
+    """
+    trees = [r.resolve() for r in roots]
+    links: dict[str, str] = {}
+
+    def one(m: re.Match[str]) -> str:
+        path = m.group(2)
+        if path == path.lower() and " " not in path:
+            return m.group(0)
+        target = Path(path)
+        if not any(target.is_relative_to(t) for t in trees):
+            return m.group(0)
+        name = links.get(path)
+        if name is None:
+            name = f"nsfile{len(links)}"
+            link = jobdir / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(path)
+            links[path] = name
+        return f'{m.group(1)}="{name}"'
+
+    return _FILE_IN_DECK_RE.sub(one, text) if "file" in text else text
 
 
 def _signal_reason(code: int | None) -> str:
