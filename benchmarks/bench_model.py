@@ -400,11 +400,35 @@ def _ngspice_point_cost(deck: PreparedDeck) -> float | None:
     return 20 * cpu
 
 
+def bench_tolerance(builds: int) -> dict[str, Any]:
+    """Tolerance builds of 3 s in the model engine (``--tol R=5% --tol C=10%``), one process:
+    CPU per build (integration and analysis) and the projection to 1,000 builds on 2 cores."""
+    from functools import partial
+
+    from neurospice.batch.tolerance import draw_factors, model_build_row, parse_tolerance
+    from neurospice.sim.model.maps import map_model
+    from neurospice.spice.tolerances import component_slots
+
+    deck = prepare_deck(BOARD).with_params({"mc": 1}).with_tstop(3.0)
+    tols = [parse_tolerance("R=5%"), parse_tolerance("C=10%")]
+    slots = component_slots(deck)
+    warm = [{"seed": 0, "tol": draw_factors(slots, tols, 0)}]
+    map_model(deck, warm, reduce=partial(model_build_row, t_skip=0.5), workers=1)  # caches
+    points = [{"seed": s, "tol": draw_factors(slots, tols, s)} for s in range(1, builds + 1)]
+    t0 = time.process_time()
+    map_model(deck, points, reduce=partial(model_build_row, t_skip=0.5), workers=1)
+    cpu = (time.process_time() - t0) / builds
+    print(f"tolerance builds (3 s, model engine): {cpu * 1e3:.1f} ms CPU per build; 1,000 "
+          f"builds ~{cpu * 1000 / 2:.0f} s on 2 cores (target <= 30 s)")
+    return {"builds": builds, "cpu_s_per_build": cpu, "projected_1000_wall_s_2cores": cpu * 500}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--skip-map", action="store_true")
     ap.add_argument("--skip-simplified", action="store_true")
     ap.add_argument("--map-size", type=int, default=32)
+    ap.add_argument("--tol-builds", type=int, default=100)
     args = ap.parse_args(argv)
     results: dict[str, Any] = {}
     if RESULTS.is_file():  # keep the sections not run this time
@@ -412,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     results.update({"machine": {"cpus": os.cpu_count()},
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
     results["board"] = bench_board(args.map_size, args.skip_map)
+    results["tolerance"] = bench_tolerance(args.tol_builds)
     if not args.skip_simplified:
         results["simplified"] = bench_simplified()
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
