@@ -554,12 +554,10 @@ class _Compiler:
         Any card: ``KEY=VALUE`` where KEY contains ``file``. A ``.model`` card also as ngspice
         reads its parameters: the name, then blanks, ``=`` or ``,``, then the value
         (``file "x"``, ``input_file x``, ``FILE,"x"``). The attribute is emitted as
-        ``key="PATH"`` with the key in lower case: ngspice lower-cases a ``.model`` card
-        except the quoted value of the first ``file="`` in it, so a mixed-case path keeps its
-        case only there; a second file attribute on one card must be all lower case.
+        ``key="PATH"``, the key in lower case. (ngspice 39 lower-cases the whole card, path
+        included: the run links a path with capitals to a lower-case name, see
+        :func:`neurospice.sim.ngspice.run_all`.)
         """
-        found: list[str] = []
-
         def resolve(m: re.Match[str]) -> str:
             key, value = m.group(1).lower(), m.group(2).strip("\"'")
             target = self.resolve(value, org, base, raw, what=f"{key}=")
@@ -567,11 +565,6 @@ class _Compiler:
             if check_card_text(text) is not None or '"' in text or "'" in text:
                 raise _error(f"{key}= path {escape_controls(text)} has characters a deck cannot "
                              "carry", org, raw)
-            if found and text != text.lower():
-                raise _error(f"{key}= {text}: a second file attribute on one card with capital "
-                             "letters in its path (ngspice keeps the case of the first only); "
-                             "use one file attribute per .model", org, raw)
-            found.append(text)
             return f'{key}="{text}"'
 
         if toks and toks[0].lower() == ".model" and len(toks) >= 3:
