@@ -1,10 +1,13 @@
-"""Fuzz the deck compiler and the network parser with hypothesis (one command).
+"""Fuzz the deck compiler, the network parser, output names and resumed sweep tables with
+hypothesis (one command).
 
-    .venv/bin/python benchmarks/fuzz.py [--examples 100000]
+    .venv/bin/python benchmarks/fuzz.py [--examples 100000] [--only names]
 
 Each input must compile or raise a documented input error (a NeurospiceInputError) within 1 s,
-and a compiled deck must compile again to itself. Prints the outcome counts and the slowest
-input's time, and writes them to benchmarks/fuzz_results.json.
+and a compiled deck must compile again to itself; a file named after an arbitrary instance name
+must land in the output folder or be refused; a resumed table's reused rows must hold numbers.
+Prints the outcome counts and the slowest input's time, and writes them to
+benchmarks/fuzz_results.json.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import argparse
 import collections
 import json
 import platform
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +29,14 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fuzzing import check_deck, check_network  # noqa: E402
+from fuzzing import (  # noqa: E402
+    check_deck,
+    check_network,
+    check_output_name,
+    check_resumed_table,
+    instance_names,
+    sweep_tables,
+)
 
 from strategies import garbage_text, spice_decks, valid_networks  # noqa: E402
 
@@ -32,7 +44,7 @@ BASE = ROOT / "tests" / "data" / "decks"
 
 
 def run(name: str, strategy: st.SearchStrategy[str], check: Callable[[str, Path], str],
-        examples: int) -> dict[str, object]:
+        examples: int, base: Path = BASE) -> dict[str, object]:
     counts: collections.Counter[str] = collections.Counter()
     slowest = [0.0]
 
@@ -41,7 +53,7 @@ def run(name: str, strategy: st.SearchStrategy[str], check: Callable[[str, Path]
     @given(strategy)
     def one(text: str) -> None:
         t0 = time.process_time()
-        counts[check(text, BASE)] += 1
+        counts[check(text, base)] += 1
         slowest[0] = max(slowest[0], time.process_time() - t0)
 
     start = time.perf_counter()
@@ -55,18 +67,32 @@ def run(name: str, strategy: st.SearchStrategy[str], check: Callable[[str, Path]
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--examples", type=int, default=100_000)
-    ap.add_argument("--only", choices=["decks", "text", "networks"], default=None)
+    ap.add_argument("--only", choices=["decks", "text", "networks", "names", "tables"],
+                    default=None)
     args = ap.parse_args()
     out = ROOT / "benchmarks" / "fuzz_results.json"
+    scratch = Path(tempfile.mkdtemp(prefix="neurospice-fuzz-"))
+    (scratch / "out").mkdir()
+    try:
+        return _main(args, out, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _main(args: argparse.Namespace, out: Path, scratch: Path) -> int:
     if args.only:
         results = json.loads(out.read_text()) if out.is_file() else {}
-        strategies = {"decks": (spice_decks(), check_deck, args.examples),
-                      "text": (st.text(max_size=400), check_deck, args.examples // 4),
+        strategies = {"decks": (spice_decks(), check_deck, args.examples, BASE),
+                      "text": (st.text(max_size=400), check_deck, args.examples // 4, BASE),
                       "networks": (st.one_of(garbage_text(),
                                              valid_networks().map(lambda n: n.text)),
-                                   check_network, args.examples // 4)}
-        strategy, check, n = strategies[args.only]
-        results[args.only] = run(args.only, strategy, check, n)
+                                   check_network, args.examples // 4, BASE),
+                      "names": (instance_names, check_output_name, args.examples // 10,
+                                scratch / "out"),
+                      "tables": (sweep_tables(), check_resumed_table, args.examples // 10,
+                                 scratch)}
+        strategy, check, n, base = strategies[args.only]
+        results[args.only] = run(args.only, strategy, check, n, base)
         out.write_text(json.dumps(results, indent=2))
         return 0
     results = {
@@ -77,6 +103,10 @@ def main() -> int:
         "networks": run("network compiler", st.one_of(garbage_text(),
                                                       valid_networks().map(lambda n: n.text)),
                         check_network, args.examples // 4),
+        "names": run("output names", instance_names, check_output_name, args.examples // 10,
+                     scratch / "out"),
+        "tables": run("resumed sweep tables", sweep_tables(), check_resumed_table,
+                      args.examples // 10, scratch),
     }
     out.write_text(json.dumps(results, indent=2))
     return 0

@@ -297,7 +297,7 @@ class OutputLock:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self._fh: IO[str] | None = None
-        self._root: tuple[str, str] | None = None
+        self._roots: list[tuple[str, str]] = []
 
     def __enter__(self) -> OutputLock:
         import fcntl
@@ -320,16 +320,20 @@ class OutputLock:
             raise UsageError(f"another neurospice run is writing into {shown}; wait for "
                              "it to finish or choose another folder with -o") from None
         given = _given_abs(self.folder)
-        self._root = (given, os.path.realpath(given))
-        _ROOTS.append(self._root)
+        real = os.path.realpath(given)
+        # as given, and resolved: a path spelt either way is checked
+        self._roots = [(given, real), (real, real)]
+        _ROOTS.extend(self._roots)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-            if self._root in _ROOTS:
-                _ROOTS.remove(self._root)
+            for root in self._roots:
+                if root in _ROOTS:
+                    _ROOTS.remove(root)
+            self._roots = []
 
 
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)

@@ -590,6 +590,25 @@ def test_resumed_table_with_a_non_number_is_run_again_with_a_message(
     assert float(rows[0]["f_master_hz"]) > 0  # the point ran again: a real frequency
 
 
+@pytest.mark.parametrize("kind", ["link", "fifo"])
+def test_resumed_table_that_is_a_link_or_fifo_is_refused(
+        tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _deck(tmp_path / "project", PAIR)
+    out = tmp_path / "project" / "deck_out"
+    out.mkdir()
+    secret = _outside(tmp_path) / "secret.csv"
+    secret.write_text(f"point,key\n0,{SECRET}\n")
+    if kind == "link":
+        (out / "sweep.csv").symlink_to(secret)
+    else:
+        os.mkfifo(out / "sweep.csv")
+    status, stdout, err = _run(_simulate(deck, "--sweep", "rc=2:2:1", "--resume"), capsys)
+    assert status == 2
+    assert ("is a link" if kind == "link" else "not a regular file") in err
+    assert SECRET not in stdout + err
+    assert secret.read_text() == f"point,key\n0,{SECRET}\n"
+
+
 def test_trace_plot_is_capped_with_a_note(tmp_path: Path) -> None:
     import numpy as np
     from matplotlib.image import imread

@@ -11,12 +11,14 @@ with its error and does not stop the others.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import itertools
 import logging
 import math
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -242,15 +244,43 @@ def mode_probability_columns(row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+#: the largest sweep table ``--resume`` reads (bytes); a million points fit in a tenth of it
+MAX_TABLE_BYTES = 1 << 30
+
+
 def read_table(path: Path) -> list[dict[str, str]]:
-    """Rows of a sweep table (empty when the file does not exist or cannot be read)."""
-    if not path.is_file():
+    """Rows of a sweep table (empty when the file does not exist or cannot be read).
+
+    The table may have come with the deck: it is opened without following a link and must be
+    a regular file (a FIFO would block) of at most :data:`MAX_TABLE_BYTES`.
+
+    Raises
+    ------
+    UsageError
+        The table is a link, not a regular file, or too large.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"--resume: {printable(path)} is a link; a table that came with "
+                             "the deck is not followed - remove it") from None
         return []
     try:
-        with path.open(newline="") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TABLE_BYTES:
+            raise UsageError(f"--resume: {printable(path)} is not a regular file of at most "
+                             f"{MAX_TABLE_BYTES:,} bytes; remove it")
+        with os.fdopen(fd, newline="", encoding="utf-8") as fh:
+            fd = -1
             return list(csv.DictReader(fh))
-    except (OSError, csv.Error, UnicodeDecodeError):
+    except (OSError, csv.Error, UnicodeDecodeError, ValueError):
         return []
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 class _Table:
