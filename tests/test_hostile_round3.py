@@ -645,6 +645,18 @@ def test_lock_message_escapes_the_folder_name(tmp_path: Path,
     assert "another neurospice run" in err and "\x1b" not in err and "\\x1b]0;title" in err
 
 
+@pytest.mark.parametrize("command", ["check", "simulate"])
+def test_dropped_control_lines_are_listed_escaped(
+        tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _deck(tmp_path / "project", RC.replace(".end", ".control\necho \x1b[2J\x1b]0;x\x07"
+                                                  "\n.endc\n.end"))
+    args = ["check", str(deck)] if command == "check" else _simulate(deck)
+    status, out, err = _run([*args, "--ignore-control"], capsys)
+    assert status == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert "echo \\x1b[2J\\x1b]0" in out + err  # (';' starts an ngspice comment)
+
+
 def test_printable_keeps_lines_and_escapes_controls() -> None:
     assert printable("a\nb\tc") == "a\nb\tc"
     assert printable("\x1b[2J\r\x9b") == "\\x1b[2J\\x0d\\x9b"

@@ -584,7 +584,7 @@ def _check(args: argparse.Namespace) -> int:
     neurons = ", ".join(i.name for i in deck.neurons()) or "none"
     print(f"{args.file}: ok ({len(deck.cards)} cards after expansion; neurons: {neurons})")
     for text, org in deck.dropped:
-        print(f"  dropped {org}: {text}")
+        print(printable(f"  dropped {org}: {text}"))
     return EXIT_OK
 
 

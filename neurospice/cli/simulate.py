@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import UsageError
-from neurospice.files import OutputLock, output_name, prepare_output_dir, safe_replace
+from neurospice.files import (
+    OutputLock,
+    output_name,
+    prepare_output_dir,
+    printable,
+    safe_replace,
+)
 from neurospice.sim.ngspice import (
     RunLimits,
     Waveforms,
@@ -384,7 +390,7 @@ def _report_control(deck: PreparedDeck) -> None:
         print(f"{deck.source}: dropped {len(deck.dropped)} control line(s) "
               "(--ignore-control):", file=sys.stderr)
         for text, org in deck.dropped[:20]:
-            print(f"  {org}: {text}", file=sys.stderr)
+            print(printable(f"  {org}: {text}"), file=sys.stderr)
     if deck.control_mode == "allow" and deck.control:
         print(f"WARNING: {deck.source}: running {len(deck.control)} ngspice control line(s) "
               "(--allow-control); they run inside the sandbox", file=sys.stderr)
