@@ -1,4 +1,9 @@
-"""Second-order memristor (issue #14): the figures of docs/second_order.md in one run.
+"""Second-order memristor (issue #14): the figures of the first docs/second_order.md in one run.
+
+Superseded by ``studies/second_order_paper.py`` (issue #26): ``second_order_figures.json`` holds
+the figures measured with the radius-rate multiplier beta = 1e6 and SpikeShape 2.25/2.17 V
+(before the library took the seed's 8e3); re-running this script now measures the new
+calibration with the old protocol.
 
 * STDP of single pairs (simplified model, G0 = 0.6 ... 1.75 mS), the G0 window in which the sign
   is right for every dt, and that window for other programming amplitudes;

@@ -15,6 +15,7 @@ from neurospice.reference.crossbar import (
     compare_prop1,
     crossbar_command,
     map_levels,
+    prop1_admissible,
     prop1_solve,
     simulate_crossbar,
     spatial_period,
@@ -64,7 +65,7 @@ def test_prop1_feedback_accounting_matches_the_map() -> None:
     cfg = CrossbarConfig(period_ratio=1.3, vp=2.65, vpost=2.6235, tau_m_ratio=2.5, theta=0.6,
                          g_init=P.gmax, accounting="feedback")
     res = simulate_crossbar(cfg)
-    sols = prop1_solve(cfg)
+    sols = prop1_solve(cfg, max_period=5, n_sigma=24)  # the feedback variations cost 6x more
     assert [s.period for s in sols] == [3]
     assert sols[0].levels[-1] == pytest.approx(P.gmax, rel=1e-9)
     assert P.gmin < sols[0].levels[0] < sols[0].levels[1] < P.gmax
@@ -115,3 +116,30 @@ def test_every_pulse_accounting_differs() -> None:
     assert not np.allclose(paper.g, full.g, rtol=1e-3)
     with pytest.raises(ValueError, match="accounting"):
         CrossbarConfig(accounting="frozen")
+
+
+def test_admissible_grid_agrees_with_the_solver() -> None:
+    """prop1_admissible (the grid of Prop. 1 over tau_m, theta) admits what prop1_solve finds
+    at the same settings, and nothing where the solver finds nothing."""
+    taus = np.array([3.0])
+    thetas = np.array([0.59, 0.62, 0.95])
+    adm = prop1_admissible(CrossbarConfig(period_ratio=1.3), taus, thetas)
+    for k, theta in enumerate(thetas):
+        solved = {s.period for s in prop1_solve(CrossbarConfig(period_ratio=1.3, theta=theta))}
+        grid = {int(q) + 1 for q in np.nonzero(adm[0, k])[0]}
+        assert grid == solved, (theta, grid, solved)
+
+
+def test_tsh_is_a_parameter_of_the_map_only() -> None:
+    """tsh (heating pulse start after the programming pulse's) moves the map's timing; tsh < ts
+    and overlapping heating pulses are refused; the spice engine refuses tsh != ts."""
+    from neurospice.reference.crossbar_spice import crossbar_network
+
+    a = simulate_crossbar(CrossbarConfig(n=12, period_ratio=1.3, presentations=20))
+    b = simulate_crossbar(CrossbarConfig(n=12, period_ratio=1.3, presentations=20,
+                                         tsh_ratio=0.3))
+    assert a.post_times[0] != pytest.approx(b.post_times[0], rel=1e-6)
+    with pytest.raises(ValueError, match="ts <= tsh"):
+        simulate_crossbar(CrossbarConfig(tsh_ratio=0.05))
+    with pytest.raises(ValueError, match="tsh = ts"):
+        crossbar_network(CrossbarConfig(n=4, tsh_ratio=0.2))

@@ -48,6 +48,7 @@ __all__ = [
     "prop1_solve",
     "map_levels",
     "compare_prop1",
+    "prop1_admissible",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -82,7 +83,11 @@ class CrossbarConfig:
     th_ratio
         ``tH/tau_b``.
     ts_ratio
-        ``ts/tau_b`` (the shift ``tsh`` between programming and heating pulses is ``ts``).
+        ``ts/tau_b``: the programming pulse (the seed's Figs. 6-12: 0.108; Sec. VI is silent).
+    tsh_ratio
+        ``tsh/tau_b``, the start of the heating pulse after the programming pulse's (eq. 19;
+        ``None``: ``ts``, the pulses back to back).  Eq. 17's temperature assumes ``tsh = ts``
+        (the bulk cools over no gap); with ``tsh > ts`` it is kept as printed.
     vp, vpost
         Pre- and postsynaptic programming amplitudes (V).
     vh
@@ -120,6 +125,7 @@ class CrossbarConfig:
     period_ratio: float = 1.25
     th_ratio: float = 2.0
     ts_ratio: float = 0.108
+    tsh_ratio: float | None = None
     vp: float = 2.45
     vpost: float = 2.4745
     vh: float = 0.8
@@ -140,6 +146,11 @@ class CrossbarConfig:
             object.__setattr__(self, "rel_step", step)
         if self.every_pulse is None:
             object.__setattr__(self, "every_pulse", every)
+
+    @property
+    def tsh(self) -> float:
+        """``tsh/tau_b`` resolved (-)."""
+        return self.ts_ratio if self.tsh_ratio is None else float(self.tsh_ratio)
 
     @property
     def step(self) -> float:
@@ -208,12 +219,14 @@ def simulate_crossbar(
     tb = p.tau_b
     th = cfg.th_ratio * tb
     ts = cfg.ts_ratio * tb
-    tsh = ts
+    tsh = cfg.tsh * tb
     big_t = cfg.period_ratio * th
     tau_m = cfg.tau_m_ratio * tb
     u_th = cfg.theta * p.gmax * cfg.vh  # with R = 1 ohm-equivalent: u in units of R
-    if big_t < tsh + th:
-        raise ValueError("the input period must exceed ts + tH (heating pulses may not overlap)")
+    if big_t < tsh + th or tsh < ts:
+        raise ValueError(f"need ts <= tsh and T >= tsh + tH (heating pulses may not overlap); "
+                         f"got ts = {ts:.3g} s, tsh = {tsh:.3g} s, tH = {th:.3g} s, "
+                         f"T = {big_t:.3g} s")
     n = cfg.n
     g = np.full(n, float(cfg.g_init))
     last_post = -math.inf
@@ -313,6 +326,12 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vp", type=float, default=d.vp, help="presynaptic programming (V)")
     parser.add_argument("--vpost", type=float, default=d.vpost,
                         help="postsynaptic programming (V)")
+    parser.add_argument("--vh", type=float, default=d.vh, help="heating amplitude (V)")
+    parser.add_argument("--ts-ratio", type=float, default=d.ts_ratio,
+                        help="programming pulse ts / tau_b")
+    parser.add_argument("--tsh-ratio", type=float, default=None,
+                        help="start of the heating pulse after the programming pulse's, / tau_b "
+                        "(default: ts, back to back)")
     parser.add_argument("--g-init", type=float, default=d.g_init, help="initial G (S)")
     parser.add_argument("--presentations", type=int, default=d.presentations)
     parser.add_argument("--accounting", choices=list(ACCOUNTINGS), default=d.accounting,
@@ -344,6 +363,9 @@ def crossbar_command(args: argparse.Namespace) -> int:
                              tau_m_ratio=args.tau_m_ratio, theta=args.theta, vp=args.vp,
                              vpost=args.vpost, g_init=args.g_init,
                              presentations=args.presentations,
+                             vh=getattr(args, "vh", CrossbarConfig.vh),
+                             ts_ratio=getattr(args, "ts_ratio", CrossbarConfig.ts_ratio),
+                             tsh_ratio=getattr(args, "tsh_ratio", None),
                              accounting=getattr(args, "accounting", "paper"),
                              rel_step=getattr(args, "rel_step", None),
                              every_pulse=getattr(args, "every_pulse", None))
@@ -502,7 +524,7 @@ def _prop1_levels(cfg: CrossbarConfig, p: SecondOrderParams, period: int, sigma:
                   grid: FloatArray) -> tuple[list[float], list[float]]:
     """``G^0_p`` and ``G^{1/2}_p`` (p = 1..P) for a given ``sigma`` (eqs. 25-27)."""
     tb = p.tau_b
-    th, tsh = cfg.th_ratio * tb, cfg.ts_ratio * tb
+    th, tsh = cfg.th_ratio * tb, cfg.tsh * tb
     big_t = cfg.period_ratio * th
     levels, halves = [], []
     for q in range(1, period + 1):
@@ -625,3 +647,56 @@ def compare_prop1(res: CrossbarResult, sols: list[Prop1Solution]) -> dict[str, f
         ref = np.array(s.levels)[:, None]
         best = min(best, float(np.nanmax(np.abs(rows - ref) / ref)))
     return {"period": float(per), "max_rel_diff": best}
+
+
+def prop1_admissible(cfg: CrossbarConfig, taus: FloatArray, thetas: FloatArray, *,
+                     max_period: int = 7, n_sigma: int = 40,
+                     params: SecondOrderParams | None = None) -> NDArray[np.bool_]:
+    """Proposition 1 over a grid of ``(tau_m/tau_b, theta)``: which ``P`` it admits.
+
+    The levels of eqs. 25-27 do not depend on ``tau_m`` or ``theta`` (``cfg``'s are ignored):
+    they are computed once per ``sigma`` on an ``n_sigma`` grid of ``(0, 1]``; then ``P`` is
+    admitted at ``(tau_m, theta)`` where ``theta`` lies between eq. 28's values at two
+    neighbouring ``sigma`` and above eq. 33 at ``q = P - 1`` at both (eq. 29).  A grid
+    approximation of :func:`prop1_solve` (same levels, no bisection in ``sigma``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Booleans ``(len(taus), len(thetas), max_period)``; ``[..., P - 1]`` for ``P``.
+    """
+    p = params or SecondOrderParams.from_library()
+    grid = np.linspace(p.gmin, p.gmax, 98)[1:-1]
+    tb = p.tau_b
+    th, tsh = cfg.th_ratio * tb, cfg.tsh * tb
+    big_t = cfg.period_ratio * th
+    sigmas = np.linspace(1.0 / n_sigma, 1.0, n_sigma)
+    cache: dict[tuple[int, int, int], float] = {}
+    halves: dict[int, FloatArray] = {}
+    for period in range(1, max_period + 1):
+        arr = np.empty((n_sigma, period))
+        for k, sg in enumerate(sigmas):
+            for q in range(1, period + 1):
+                key = (q, period - q, k)
+                if key not in cache:
+                    gd = (q * big_t - sg * th - 2.0 * tsh) / th
+                    gp = ((period - q) * big_t + sg * th) / th
+                    g0 = _stable_level(cfg, p, gd, gp, grid)
+                    cache[key] = _pair_map(cfg, p, g0, gd, gp)[0]
+                arr[k, q - 1] = cache[key]
+        halves[period] = arr
+    th_arr = np.asarray(thetas, dtype=float)
+    out = np.zeros((len(taus), len(th_arr), max_period), dtype=bool)
+    for i, taur in enumerate(taus):
+        probe = CrossbarConfig(n=cfg.n, period_ratio=cfg.period_ratio, th_ratio=cfg.th_ratio,
+                               tau_m_ratio=float(taur))
+        for period in range(1, max_period + 1):
+            u = np.empty(n_sigma)
+            up = np.empty(n_sigma)
+            for k, sg in enumerate(sigmas):
+                u[k], up[k] = _u_scaled(probe, p, list(halves[period][k]), float(sg))
+            for k in range(n_sigma - 1):
+                lo, hi = sorted((u[k], u[k + 1]))
+                sel = (th_arr >= lo) & (th_arr <= hi) & (th_arr > max(up[k], up[k + 1]))
+                out[i, sel, period - 1] = True
+    return out

@@ -46,6 +46,9 @@ LEAD_S = 10e-9
 def crossbar_network(cfg: CrossbarConfig, params: SecondOrderParams | None = None, *,
                      rin: float = 1e3, max_step: float = 1e-9) -> str:
     """The network file (text) of the crossbar ``cfg`` (one postsynaptic neuron)."""
+    if cfg.tsh != cfg.ts_ratio:
+        raise ValueError("the spice engine starts each heating pulse as its programming pulse "
+                         "ends (tsh = ts); --tsh-ratio is for the map (--engine map)")
     p = params or SecondOrderParams.from_library()
     tb = p.tau_b
     th = cfg.th_ratio * tb
