@@ -286,7 +286,8 @@ def _period_text(p: int) -> str:
 
 def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path,
                  engine: str = "map") -> None:
-    """Bar plot of the final conductance pattern (mS); written atomically."""
+    """Bar plot of the conductance pattern at the last postsynaptic spike (the final one if
+    there was none), in mS; written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -294,7 +295,8 @@ def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path,
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 3))
-    ax.bar(np.arange(1, len(res.g) + 1), res.g * 1e3, color="tab:blue")
+    g = res.g if res.g_at_post is None else res.g_at_post
+    ax.bar(np.arange(1, len(g) + 1), g * 1e3, color="tab:blue")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     lib = SecondOrderParams.from_library()
     for value, name in ((lib.gmin, "Gmin"), (lib.gmax, "Gmax")):
@@ -302,7 +304,7 @@ def plot_pattern(res: CrossbarResult, cfg: CrossbarConfig, path: Path,
         ax.annotate(name, (1.0, value * 1e3), xycoords=("axes fraction", "data"),
                     xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set_xlabel("presynaptic neuron j")
-    ax.set_ylabel("G (mS)")
+    ax.set_ylabel("G (mS)" if res.g_at_post is None else "G at the last post spike (mS)")
     ax.set_title(f"{engine}: N = {cfg.n}, T/tH = {cfg.period_ratio:g}: spatial period "
                  f"{_period_text(res.spatial_period)}, post period "
                  f"{res.post_period_over_t:.3g} T", fontsize=9)
