@@ -289,3 +289,17 @@ def test_text_decks_lex_like_files() -> None:
     assert [c.text for c in cards] == ["C1 a 0 1u"]
     d = prepare_text("t\nV1 a 0 1\nR1 a 0 1k\n.op\n.end\n", base_dir=".")
     assert d.compat is None
+
+
+def test_cider_model_keeps_its_lines(tmp_path: Path) -> None:
+    """ngspice reads a CIDER model's ``+`` lines one by one: they stay lines."""
+    body = (".model PN numd level=1\n+ *** comment line ***\n+ options defa=1p\n"
+            "+ x.mesh loc=0.0 n=1\n+ x.mesh loc=1.0 n=101\nD1 out 0 PN\n")
+    d = deck(body, tmp_path)
+    lines = d.text.splitlines()
+    start = lines.index(".model PN numd level=1 ")
+    assert [ln.strip() for ln in lines[start + 1:start + 4]] == [
+        "+ options defa=1p", "+ x.mesh loc=0.0 n=1", "+ x.mesh loc=1.0 n=101"]
+    assert "***" not in d.text
+    plain = deck(".model DX D (\n+ is=1e-14\n+ n=1.2)\nD1 out 0 DX\n", tmp_path)
+    assert ".model DX D ( is=1e-14 n=1.2)" in plain.text.splitlines()

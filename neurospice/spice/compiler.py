@@ -132,6 +132,9 @@ def check_compat(value: str) -> str:
 #: table3D and xfer, ``input_file`` of d_source, ``state_file`` of d_state); any other
 #: parameter name containing ``file`` is treated as one too.
 FILE_PARAMETERS = frozenset({"file", "input_file", "state_file"})
+#: CIDER's numerical device models: ngspice reads their ``+`` lines one by one (each line is
+#: one of CIDER's own cards), so they are emitted with their lines kept.
+CIDER_MODELS = frozenset({"numd", "nbjt", "numos"})
 #: Code models that start a program or load a shared library: refused.
 REFUSED_MODELS = {"d_process": "starts an external program (process_file)",
                   "d_cosim": "loads a shared library (simulation)"}
@@ -491,8 +494,25 @@ class _Compiler:
                              f"name (got {len(toks) - 1})", org, card.raw)
         toks = self._files(toks, org, base, card.raw)
         self._numbers(text, toks, org, card.raw)
+        if head == ".model" and len(toks) >= 3 and toks[2].lower() in CIDER_MODELS:
+            toks = self._cider_lines(card, toks, org, base)
         depth = self.depth - 1 if head == ".subckt" else self.depth
         self._emit(head, toks, org, depth)
+
+    def _cider_lines(self, card: Card, toks: list[str], org: Origin, base: Path) -> list[str]:
+        """A CIDER model's tokens with a ``\\n+`` token where each of its lines began (its
+        comment lines left out), each line checked and its file attributes resolved."""
+        parts = [p for p in card.parts if p and not p.startswith("*")]
+        if len(parts) <= 1:
+            return toks
+        out: list[str] = []
+        for i, part in enumerate(parts):
+            if check_card_text(part) is not None:
+                return toks  # a line that holds half a bracket: keep the joined card
+            if i:
+                out.append("\n+")
+            out.extend(self._files(split_tokens(part), org, base, card.raw))
+        return out
 
     def _emit(self, head: str, toks: list[str], org: Origin, depth: int) -> None:
         if len(self.cards) >= self.limits.max_cards:

@@ -67,6 +67,9 @@ class Card:
         The ``*`` comment lines directly above the card (their text without the ``*``).
     control_line
         True for an ngspice ``*#`` control line (``text`` is what follows ``*#``).
+    parts
+        The text of each physical line of the card (comments removed, a continuation
+        without its ``+``): what a CIDER model, which ngspice reads line by line, is made of.
     """
 
     text: str
@@ -75,6 +78,7 @@ class Card:
     raw: str
     comments: tuple[str, ...] = field(default=(), compare=False)
     control_line: bool = False
+    parts: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def tokens(self) -> list[str]:
@@ -165,7 +169,8 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
             in_control = False
         if body == ")" and cards and not cards[-1].control_line and _open_brackets(cards[-1].text):
             c = cards[-1]
-            cards[-1] = Card(f"{c.text} )", c.line, (*c.lines, number), c.raw, c.comments, False)
+            cards[-1] = Card(f"{c.text} )", c.line, (*c.lines, number), c.raw, c.comments, False,
+                             (*c.parts[:-1], f"{c.parts[-1]} )") if c.parts else ())
             continue
         if stripped.startswith("+"):
             prev = next((j for j in range(len(cards) - 1, -1, -1)
@@ -175,11 +180,12 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
                                number, raw.index("+") + 1)
             c = cards[prev]
             cards[prev] = Card(f"{c.text} {body[1:].strip()}".rstrip(), c.line,
-                               (*c.lines, number), c.raw, c.comments, False)
+                               (*c.lines, number), c.raw, c.comments, False,
+                               (*c.parts, body[1:].strip()))
             continue
         if not body:
             continue
-        cards.append(Card(body, number, (number,), raw, tuple(comments)))
+        cards.append(Card(body, number, (number,), raw, tuple(comments), parts=(body,)))
         comments = []
     return title, cards
 
