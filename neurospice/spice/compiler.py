@@ -295,6 +295,7 @@ class _Compiler:
         self.pots: list[tuple[str, str, str]] = []
         self._scopes: list[str] = []
         self.notices: list[tuple[str, Origin]] = []
+        self._resolved: dict[tuple[str, Path], Path] = {}
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: Path, origin: Origin | None) -> str:
@@ -623,6 +624,9 @@ class _Compiler:
         Relative names are looked up beside the including file, then beside the top deck,
         then in the shipped ``netlists/`` folder.
         """
+        found = self._resolved.get((name, base))
+        if found is not None:
+            return found
         if not name:
             raise _error(f"{what} without a file name", org, raw)
         if name.startswith("~") or "%" in name:
@@ -639,6 +643,7 @@ class _Compiler:
                 outside.append(resolved)
                 continue
             if resolved.is_file():
+                self._resolved[(name, base)] = resolved
                 return resolved
         if outside and (p.is_absolute() or ".." in p.parts or any(o.exists() for o in outside)):
             raise _error(f"{what} '{name}' resolves outside the deck's directory tree "
