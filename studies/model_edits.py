@@ -98,10 +98,12 @@ EDITS: list[tuple[str, Edit]] = [
     ("R2 2k -> 3.3k", _board(".param r2=2k", ".param r2=3.3k")),
     ("Rn of fhn_cubic 0.5*r0 -> 0.52*r0 in lib/fhn.lib", _lib("fhn.lib", "Rn o1 mem {0.5*r0}",
                                                               "Rn o1 mem {0.52*r0}")),
-    ("topology: 100k from smem to ground", _board("R2 mn smem {r2}",
-                                                  "R2 mn smem {r2}\nRleak smem 0 100k")),
-    ("topology: 470 nF from smem to ground", _board("R2 mn smem {r2}",
-                                                    "R2 mn smem {r2}\nCext smem 0 470n")),
+    ("topology: 100k from smem to ground (r2 20k)", _board(
+        "R2 mn smem {r2}", "R2 mn smem 20k\nRleak smem 0 100k")),
+    ("topology: 470 nF from smem to ground (r2 20k)", _board(
+        "R2 mn smem {r2}", "R2 mn smem 20k\nCext smem 0 470n")),
+    ("R2 2k -> 20k (the reference of the two above)", _board("R2 mn smem {r2}",
+                                                             "R2 mn smem 20k")),
     ("topology: 1 uF across R2", _board("R2 mn smem {r2}", "R2 mn smem {r2}\nCx mn smem 1u")),
     ("R2 with tc1=0.01 at .temp 60", _board("R2 mn smem {r2}\n",
                                            "R2 mn smem {r2} tc1=0.01\n.temp 60\n")),
