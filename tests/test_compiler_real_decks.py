@@ -303,3 +303,12 @@ def test_cider_model_keeps_its_lines(tmp_path: Path) -> None:
     assert "***" not in d.text
     plain = deck(".model DX D (\n+ is=1e-14\n+ n=1.2)\nD1 out 0 DX\n", tmp_path)
     assert ".model DX D ( is=1e-14 n=1.2)" in plain.text.splitlines()
+
+
+def test_cider_output_prefix_is_a_plain_name(tmp_path: Path) -> None:
+    """``rootfile=`` names files CIDER writes in the run's folder: a plain name only."""
+    body = ".model PN numd level=1\n+ options defa=1p\n+ output rootfile=\"PN--\"\nD1 out 0 PN\n"
+    assert '+ output rootfile="PN--"' in deck(body, tmp_path).text
+    for bad in ("../PN", "/tmp/PN", "a/b"):
+        with pytest.raises(DeckError, match="rootfile="):
+            deck(body.replace("PN--", bad), tmp_path)

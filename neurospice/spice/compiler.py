@@ -155,6 +155,7 @@ _MODEL_FILE_RE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_LITERAL_RE = re.compile(r"(?<![\w.])(\d+\.?\d*|\.\d+)(?:[eE]([+-]?\d+))?")
+_PLAIN_NAME_RE = re.compile(r"^[\w+\-][\w.+\-]{0,63}$")
 _LOCK_RE = re.compile(r"^\*\s*neurospice\s+lock\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 _POT_RE = re.compile(r"^\s*neurospice\s+potentiometer\s+(\S+)\s+(\S+)\s*$", re.IGNORECASE)
 _NAME_RE = re.compile(r"^[A-Za-z_][\w.]*$")
@@ -581,6 +582,9 @@ class _Compiler:
         """
         def resolve(m: re.Match[str]) -> str:
             key, value = m.group(1).lower(), m.group(2).strip("\"'")
+            if key == "rootfile" and _PLAIN_NAME_RE.match(value):
+                # CIDER's output prefix: files it writes in the run's own (job) folder
+                return f'{key}="{value}"'
             target = self.resolve(value, org, base, raw, what=f"{key}=")
             text = str(target)
             if check_card_text(text) is not None or '"' in text or "'" in text:
