@@ -24,6 +24,7 @@ else 1 (``simulate --seed`` sets one of them).
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import replace
@@ -38,6 +39,8 @@ from neurospice.spice.flatten import Subckt, subckt_table
 __all__ = ["deck_seed", "intervals", "standard_normals", "with_shared_noise"]
 
 FloatArray = NDArray[np.float64]
+
+log = logging.getLogger("neurospice.model.noise")
 
 #: Suffix of the per-instance copies of a memristor subcircuit.
 COPY_SUFFIX = "_nsdraw"
@@ -132,8 +135,13 @@ def with_shared_noise(deck: PreparedDeck, seed: int | None = None, *,
             continue
         sub = subs[model]
         card = cards[i]
-        tc = _value(deck, card, sub, "tc2c")
-        td = _value(deck, card, sub, "td2c")
+        try:
+            tc = _value(deck, card, sub, "tc2c")
+            td = _value(deck, card, sub, "td2c")
+        except (ValueError, KeyError, ZeroDivisionError) as exc:
+            log.warning("%s: hold time not evaluable here (%s): ngspice draws its own noise",
+                        card.tokens[0], exc)
+            continue
         g, z = standard_normals(s, j, intervals(tran[1], tc, td))
         if not noise:
             g, z = np.zeros_like(g), np.zeros_like(z)
@@ -143,6 +151,8 @@ def with_shared_noise(deck: PreparedDeck, seed: int | None = None, *,
         k = max(n for n, t in enumerate(toks) if t.lower() == model)
         toks[k] = name
         cards[i] = replace(card, tokens=tuple(toks))
+    if not copies:
+        return deck
     # the copies go right after the deck's last top-level subcircuit definition
     last = max(n for n, c in enumerate(cards) if c.head == ".ends" and c.depth == 0)
     return replace(deck, cards=cards[:last + 1] + copies + cards[last + 1:])
