@@ -70,7 +70,7 @@ class CrossbarConfig:
 
     The defaults (2.45/2.4745 V, ``tau_m = 3 tau_b``, ``theta = 0.605``, every synapse at
     1.5 mS, the paper's accounting) are the best setting found for the paper's periods
-    (docs/second_order.md section 4, ``studies/second_order_crossbar.py``): with N = 60 and
+    (docs/second_order.md section 4, ``studies/second_order_paper.py``): with N = 60 and
     ``tH = 2 tau_b`` they give P = 3, 3, 4, 5 at ``T/tH`` = 1.25, 1.3, 1.4, 1.45 (the paper:
     2, 3, 4, 5).  The seed gives none of these values.
 
