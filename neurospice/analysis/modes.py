@@ -21,7 +21,7 @@ plots and the README:
   only every ``k`` n:m cycles (``"1:1 period 2"``: a spike every master cycle, alternating in
   shape - alternans, not 2:1);
 * ``"n:m + partial"`` - spikes locked n:m, with partial responses in the other cycles;
-* ``"n:m partial"`` - no spike at all: the slave's *partial* responses are locked n:m;
+* ``"n:m partial"`` - fewer than two spikes: the slave's *partial* responses are locked n:m;
 * ``"unlocked"``, ``"irregular"`` (see :mod:`~neurospice.analysis.timeline`), ``"sub-threshold"``
   (no response at all while the master spikes), ``"silent"`` (the master does not spike).
 
@@ -275,8 +275,8 @@ def classify_cycles(
     """The mode word of the master cycles in ``[t0, t1)`` (default: the whole record).
 
     n:m comes from the slave's *spikes* per master cycles, tested for phase locking
-    (:func:`~neurospice.analysis.locking.classify_locking`); without any spike, from the
-    partial responses (``"n:m partial"``). The shape period is the smallest multiple ``k`` of
+    (:func:`~neurospice.analysis.locking.classify_locking`); with fewer than two spikes, from
+    the partial responses (``"n:m partial"``). The shape period is the smallest multiple ``k`` of
     the n:m cycle over which the slave's (class, peak, trough) repeats within
     :func:`shape_tolerance` (median over the cycles).
     """
@@ -297,8 +297,8 @@ def classify_cycles(
         return Verdict(SILENT, **common)  # type: ignore[arg-type]
     if spikes + partial == 0:
         return Verdict(SUBTHRESHOLD, **common)  # type: ignore[arg-type]
-    # n:m from the spikes; from every response when partial responses outnumber them
-    use_partial = spikes < 2 or partial > spikes
+    # n:m from the spikes; from every response when there are fewer than two spikes
+    use_partial = spikes < 2
     train = responses.train() if use_partial else responses.spikes()
     res = classify_locking(master, train, t0=lo, t1=hi, tol=tol, max_den=max_den,
                            min_index=min_index, max_drift=max_drift)

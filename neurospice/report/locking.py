@@ -278,8 +278,9 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
         if len(ta) >= 4 and len(used) >= 2:
             timeline = locking_timeline(ta, rb.train(), window=window, responses=rb,
                                         shifted=shifted)
+        # the slave's rate is that of its responses (spikes and partial), whatever the verdict
         out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz,
-                                      used.frequency_hz, overall, timeline,
+                                      rb.train().frequency_hz, overall, timeline,
                                       slave_spikes=len(tb), judgement=j,
                                       slave_responses=len(rb)))
     return out
