@@ -12,11 +12,12 @@ PKG = Path(__file__).resolve().parents[1] / "neurospice"
 #: Stages in the order data flows through them. A module of a stage may import the shared
 #: foundation (errors, files, meta) and the stages listed before its own, never one after it.
 #: The scipy/numpy references sit after analysis (they classify their own spikes with it) and
-#: before report and batch (which compare with them and run them).
-STAGES = ["spice", "network", "sim", "analysis", "reference", "report", "batch", "cli"]
+#: before report and batch (which compare with them and run them). The Python API (api.py)
+#: orchestrates every stage below it; the command line is a shell over the API.
+STAGES = ["spice", "network", "sim", "analysis", "reference", "report", "batch", "api", "cli"]
 FOUNDATION = {"errors", "files", "meta"}
-#: The facade (neurospice/__init__.py and api.py) sits on top and may import every stage.
-FACADE = {"__init__", "api"}
+#: The package's __init__ only names the API's functions (loaded on first use).
+FACADE = {"__init__"}
 
 
 def _stage(module: str) -> str | None:
