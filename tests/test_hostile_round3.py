@@ -247,6 +247,53 @@ def test_worker_of_a_deck_in_a_shared_folder_reads_only_the_library(
     assert read_paths_for(tmp_path / "project")[0] == str((tmp_path / "project").resolve())
 
 
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode("utf-8", "replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def test_exec_worker_environment_holds_none_of_the_callers_secrets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from neurospice.sim.process import spawn_worker
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("GITHUB_TOKEN", SECRET)
+    monkeypatch.setenv("NGSPICE_INPUT_DIR", "/etc")
+    worker = spawn_worker()
+    try:
+        env = _environ(worker.proc.pid)
+    finally:
+        worker.close()
+    assert SECRET not in "".join(env.values())
+    assert "NGSPICE_INPUT_DIR" not in env
+    assert env["HOME"] == str(worker.jobdir) and "PATH" in env
+
+
+def test_forked_worker_environment_holds_none_of_the_callers_secrets(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import json, os, sys, time
+        from neurospice.sim.early import fork_worker
+        pid, stdin_fd, stderr_fd, jobdir = fork_worker()
+        deadline = time.monotonic() + 60
+        # the child names itself nsw<ppid> once its environment is set up
+        while not open(f"/proc/{pid}/comm").read().startswith("nsw"):
+            assert time.monotonic() < deadline, "the forked worker did not start"
+            time.sleep(0.01)
+        raw = open(f"/proc/{pid}/environ", "rb").read().decode()
+        env = dict(i.split("=", 1) for i in raw.split("\\0") if "=" in i)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.rmdir(jobdir)
+        print(json.dumps({"env": env, "jobdir": jobdir}))
+    """)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DATABASE_PASSWORD=SECRET)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert SECRET not in json.dumps(seen["env"])  # /proc/<pid>/environ is blanked
+
+
 # ------------------------------------------------------------ network 'use' (3, e; and f)
 
 

@@ -10,9 +10,11 @@ parent goes on to parse its arguments and compile the deck, wrapping the child w
 parent's alone.
 
 The child is what an exec'd worker is: its working directory and ``HOME`` are its own empty job
-folder (no ``.spiceinit`` is read), ``NGSPICE_*`` variables are dropped, its only open files are
-its two pipes (stdin: the job and ``go``; stderr: progress) and ``/dev/null`` as stdout, and it
-sandboxes itself before ngspice is loaded. It is named ``nsw<parent pid>`` (``ps``, ``pgrep``).
+folder (no ``.spiceinit`` is read), its environment is :func:`worker_environment`'s (the
+caller's tokens and passwords are not in it: a deck could read ``/proc/self/environ``), its
+only open files are its two pipes (stdin: the job and ``go``; stderr: progress) and
+``/dev/null`` as stdout, and it sandboxes itself before ngspice is loaded. It is named
+``nsw<parent pid>`` (``ps``, ``pgrep``).
 
 Only for a process that has started no thread: the sweeps and the library start their workers
 with :func:`~neurospice.sim.process.spawn_worker`.
@@ -29,6 +31,24 @@ if TYPE_CHECKING:
 
 #: prefix of job folders, then their creator's pid (neurospice.sim.process removes stale ones)
 JOB_PREFIX = "neurospice-job-"
+
+
+#: the environment variables a worker keeps (names, then prefixes); every other one - tokens,
+#: passwords, cloud keys of the caller - is dropped
+_KEEP = frozenset(("PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "USER",
+                   "LOGNAME", "SYSTEMROOT"))
+_KEEP_PREFIXES = ("LC_", "LD_LIBRARY_PATH", "PYTHON", "SPICE_", "NEUROSPICE_", "OPENBLAS_",
+                  "OMP_", "MKL_", "COVERAGE")
+
+
+def worker_environment(env: dict[str, str], jobdir: str) -> dict[str, str]:
+    """The environment of a worker in ``jobdir``: the locale, paths and the variables of
+    Python, ngspice (``SPICE_*``; ``NGSPICE_*`` are dropped) and neurospice from ``env``,
+    ``HOME`` set to the job folder and numpy's BLAS on one thread."""
+    out = {k: v for k, v in env.items() if k in _KEEP or k.startswith(_KEEP_PREFIXES)}
+    out["HOME"] = jobdir
+    out["OPENBLAS_NUM_THREADS"] = "1"
+    return out
 
 
 def job_root() -> str:
@@ -129,10 +149,11 @@ def _child(jobdir: str, stdin_fd: int, stderr_fd: int) -> None:
         os.dup2(stderr_fd, 2)
         os.closerange(3, 65536)
         os.chdir(jobdir)
-        for key in [k for k in os.environ if k.startswith("NGSPICE_")]:
+        keep = worker_environment(dict(os.environ), jobdir)
+        _blank_inherited_environment()
+        for key in [k for k in os.environ if k not in keep]:
             del os.environ[key]
-        os.environ["HOME"] = jobdir
-        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.environ.update(keep)  # new strings (putenv), outside the blanked block
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
@@ -147,6 +168,24 @@ def _child(jobdir: str, stdin_fd: int, stderr_fd: int) -> None:
             pass
     finally:
         os._exit(code)
+
+
+def _blank_inherited_environment() -> None:
+    """Zero the environment block this forked child shares with its parent's start-up (what
+    ``/proc/self/environ`` shows, and what ``os.environ`` changes do not touch), so that a deck
+    reading it finds none of the caller's variables. Best effort: a kernel without the
+    ``env_start``/``env_end`` fields of ``/proc/self/stat`` leaves it as it is."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            stat = fh.read()
+        fields = stat[stat.rindex(b")") + 2:].split()  # fields 3 ... of proc(5)
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50, 51)
+    except (OSError, ValueError, IndexError):
+        return
+    if 0 < start < end:
+        import ctypes
+
+        ctypes.memset(start, 0, end - start)
 
 
 def adopt(forked: tuple[int, int, int, str]) -> Worker:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import SimulationError
 from neurospice.sim.early import JOB_PREFIX as _JOB_PREFIX
-from neurospice.sim.early import job_root, make_jobdir
+from neurospice.sim.early import job_root, make_jobdir, worker_environment
 
 if TYPE_CHECKING:
     import subprocess
@@ -192,9 +192,7 @@ def spawn_worker(raw_messages: list[str] | None = None) -> Worker:
     _remove_stale_jobdirs()
     jobdir = Path(make_jobdir())
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NGSPICE_")}
-        env["HOME"] = str(jobdir)
-        env["OPENBLAS_NUM_THREADS"] = "1"
+        env = worker_environment(dict(os.environ), str(jobdir))
         # ``-S``: no site module (10 ms of start-up); the worker finds this package and the
         # sandbox bindings on the parent's own module path instead
         env["PYTHONPATH"] = os.pathsep.join(_worker_path())
