@@ -327,7 +327,8 @@ def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
 def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, float], str, str]],
                       seed: int | None, t_skip: float, workers: int | None,
                       table: _Table, quiet: bool, seeds: int = 1,
-                      spike_threshold: dict[str, float] | None = None) -> None:
+                      spike_threshold: dict[str, float] | None = None,
+                      scheduler: str | None = None) -> None:
     from functools import partial
 
     from neurospice.report.locking import deck_seed
@@ -345,7 +346,7 @@ def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, fl
               disable=True if quiet else None) as bar:
         rows = map_model(deck, points, reduce=partial(model_row, t_skip=t_skip,
                                                       spike_threshold=spike_threshold),
-                         workers=workers, progress=bar.update)
+                         workers=workers, progress=bar.update, scheduler=scheduler)
     for k, (i, p, _, key) in enumerate(prepared):
         draws = rows[k * seeds:(k + 1) * seeds]
         row = dict(draws[0])
@@ -425,7 +426,7 @@ def run_sweep(
     if engine == "model":
         try:
             _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
-                              workers, table, quiet, seeds, spike_threshold)
+                              workers, table, quiet, seeds, spike_threshold, scheduler)
         finally:
             table.flush()
         return [table.rows[i] for i in sorted(table.rows)]
