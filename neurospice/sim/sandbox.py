@@ -117,8 +117,8 @@ def system_read_paths() -> list[str]:
     # (``sysconfig`` would cost the worker a millisecond)
     for module in ("os", "_ctypes", "_json"):
         where = getattr(sys.modules.get(module), "__file__", None)
-        if where:
-            paths.add(os.path.dirname(os.path.realpath(where)))
+        if where:  # (Landlock resolves links itself when it opens a rule's path)
+            paths.add(os.path.dirname(where))
     for name in _WORKER_PACKAGES:
         paths.update(_package_folder(name))
     return sorted(p for p in paths if p and os.path.exists(p))
@@ -128,11 +128,10 @@ def _package_folder(name: str) -> list[str]:
     """The folder of the imported package ``name`` (the file of a one-file module)."""
     module = sys.modules.get(name)
     if name == "neurospice":
-        return [os.path.dirname(os.path.dirname(os.path.realpath(__file__)))]
+        return [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
     where = getattr(module, "__file__", None) if module is not None else None
     if not where:
         return []
-    where = os.path.realpath(where)
     return [os.path.dirname(where) if os.path.basename(where) == "__init__.py" else where]
 
 
