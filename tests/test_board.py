@@ -135,3 +135,23 @@ def test_high_amplitude_device_switches_and_the_slave_leaves_1to1(
     assert p.w_transitions >= 10
     assert p.r_max > 1e5  # reaches HRS (hundreds of kOhm)
     assert p.fraction.get("1:1", 0.0) < 0.2
+
+
+def test_reference_board_verdict_under_the_neuron_defined_spike() -> None:
+    """Issue #20: the slave's responses peak under its excited branch (the fhn I-V's upper knee,
+    1.90 V): one partial response per master cycle, alternating in shape without the device
+    noise; the verdict holds with the slave's spike level moved by 50 mV either way."""
+    import neurospice as ns
+
+    runs = {level: ns.simulate(DECK, tstop=3.0, params={"c2c": 0},
+                               spike_threshold=None if level is None else {"slave": level})
+            for level in (None, 1.85, 1.95)}
+    pair = runs[None].locking[0]
+    v = pair.judgement.verdict if pair.judgement else None
+    assert v is not None and pair.mode == "1:1 partial period 2"  # measured
+    assert v.spikes == 0 and v.partial >= 110 and v.subthreshold == 0
+    assert not pair.marginal and v.margin_v > 0.25  # measured 0.35 V (peaks 1.55 V)
+    slave = next(n for n in runs[None].summary["neurons"] if n["name"] == "slave")
+    assert slave["spike_threshold_v"] == pytest.approx(1.9, abs=0.02)
+    for level in (1.85, 1.95):
+        assert runs[level].locking[0].mode == pair.mode
