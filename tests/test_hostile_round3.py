@@ -446,6 +446,67 @@ def test_output_file_that_is_a_link_is_replaced_not_followed(
     assert not (out / planted).is_symlink() and (out / planted).stat().st_size > 0
 
 
+def test_lock_file_that_is_a_folder_is_refused(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _deck(tmp_path / "project")
+    (tmp_path / "project" / "deck_out" / ".neurospice.lock").mkdir(parents=True)
+    status, _, err = _run(_simulate(deck), capsys)
+    assert status == 2 and "not a regular file" in err
+
+
+def test_previous_that_is_a_file_fails_the_run_with_a_message(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _deck(tmp_path / "project")
+    out = tmp_path / "project" / "deck_out"
+    out.mkdir()
+    (out / "previous").write_text("not a folder\n")
+    stale = out / "runs.csv"
+    stale.write_text("run\n")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    status, _, err = _run(_simulate(deck), capsys)
+    assert status == 1
+    assert "could not write" in err and "previous" in err
+    assert (out / "previous").read_text() == "not a folder\n" and stale.exists()
+
+
+def test_deck_in_a_link_to_home_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text(SECRET)
+    monkeypatch.setenv("HOME", str(home))
+    (tmp_path / "innocent").symlink_to(home)
+    deck = _deck(tmp_path / "innocent", RC.replace(".end", ".include .ssh/id_rsa\n.end"))
+    status, _, err = _run(_simulate(deck), capsys)
+    assert status == 2 and "home folder" in err and SECRET not in err
+
+
+def test_network_file_directly_in_the_temporary_folder_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    net = _network(tmp_path, "lib/fhn.lib")
+    status, _, err = _run(["build", str(net), "-o", str(tmp_path / "x.cir")], capsys)
+    assert status == 2 and "the temporary folder" in err
+    assert not (tmp_path / "x.cir").exists()
+
+
+@pytest.mark.parametrize("kind", ["folder", "huge"])
+def test_resumed_table_that_is_not_a_table_is_refused(
+        tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _deck(tmp_path / "project", PAIR)
+    out = tmp_path / "project" / "deck_out"
+    out.mkdir()
+    if kind == "folder":
+        (out / "sweep.csv").mkdir()
+    else:
+        with open(out / "sweep.csv", "wb") as fh:
+            fh.truncate(2 << 30)  # 2 GB of nothing
+    status, _, err = _run(_simulate(deck, "--sweep", "rc=2:2:1", "--resume"), capsys)
+    assert status == 2
+    assert "not a regular file of at most 1,073,741,824 bytes" in err
+
+
 def test_explicit_output_folder_that_is_a_link_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     outside = _outside(tmp_path)
@@ -548,7 +609,9 @@ def test_result_copy_from_the_job_folder_follows_no_link(tmp_path: Path, kind: s
 
 
 @pytest.mark.parametrize("address", ["tcp://10.1.2.3:8786", "tls://scheduler.example.org:8786",
-                                     "203.0.113.5:8786"])
+                                     "203.0.113.5:8786", "tcp://127.0.0.1.nip.io:8786",
+                                     "tcp://localhost.example.org:8786",
+                                     "tcp://[2001:db8::1]:8786"])
 def test_scheduler_off_this_machine_is_refused_without_trust(
         tmp_path: Path, address: str, capsys: pytest.CaptureFixture[str]) -> None:
     deck = _deck(tmp_path / "project", PAIR)
@@ -581,6 +644,10 @@ def test_trusted_scheduler_is_warned_about() -> None:
 
 @pytest.mark.parametrize(("option", "value", "words"), [
     ("--timeout", "1e300", "at most"),
+    ("--timeout", "0", "positive"),
+    ("--max-memory", "1e300", "at most"),
+    ("--max-deck-bytes", "1e400", "finite"),
+    ("--max-points", "-5", "positive"),
     ("--timeout", "inf", "not a number"),
     ("--max-memory", "500m", "'m' is milli"),
     ("--max-deck-bytes", "0.5", "below the smallest"),

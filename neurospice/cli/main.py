@@ -377,9 +377,15 @@ MIN_MEMORY = 16 << 20
 MAX_TIMEOUT = 1e6
 
 
+#: the largest byte count an option takes (1 PB): beyond it an rlimit overflows
+MAX_BYTES = 10**15
+
+
 def _bytes(text: str, option: str, minimum: int) -> int:
     """A byte count: SI suffixes, at least ``minimum``; ``m`` is milli (as in SPICE)."""
     value = _positive(text, option)
+    if value > MAX_BYTES:
+        raise UsageError(f"{option} {printable(text)!r}: at most {MAX_BYTES:g} bytes")
     if value < minimum:
         hint = (" ('m' is milli, as in SPICE: write 500meg or 0.5g for 500 megabytes)"
                 if str(text).strip().lower().endswith("m") else "")

@@ -59,6 +59,17 @@ def _host(address: str) -> tuple[str, str]:
     return scheme.lower(), host.lower()
 
 
+def _loopback(host: str) -> bool:
+    """An IP address of this machine's loopback (a name is not resolved: ``127.0.0.1.nip.io``
+    is somebody else's)."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_scheduler(address: str, *, trust: bool = False) -> str:
     """Check a ``--scheduler`` address before anything connects to it; return the warning to
     print.
@@ -75,7 +86,7 @@ def check_scheduler(address: str, *, trust: bool = False) -> str:
     if scheme not in ("tcp", "tls", "inproc", "ws", "wss", "ucx") or not host:
         raise UsageError(f"--scheduler {shown}: not a Dask address (e.g. tcp://127.0.0.1:8786 "
                          "or tls://scheduler.example:8786)")
-    local = host in _LOCAL_HOSTS or host.startswith("127.") or scheme == "inproc"
+    local = scheme == "inproc" or host in _LOCAL_HOSTS or _loopback(host)
     if not local and not trust:
         raise UsageError(
             f"--scheduler {shown}: {printable(host)} is not this machine. A Dask scheduler "
