@@ -49,7 +49,7 @@ ELEMENTS = (
     Element("zro2", "zro2 mc=0 c2c=0", 0.0, 3.0, 1e3, 1e6),
     Element("biolek", "biolek", 0.0, 1.0, 0.03, 30.0),
     Element("pershin", "pershin", 0.0, 2.0, 1e5, 1e8),
-    Element("second_order", "second_order", 0.0, 0.5, 1.0, 1e3),
+    Element("second_order", "second_order", 0.0, 0.5, 0.01, 10.0),  # beta = 8e3 (issue #26)
 )
 
 DECK = """* loop area of one element
