@@ -150,6 +150,8 @@ def sweep_tables(draw: st.DrawFn) -> str:
     from neurospice.batch.sweep import FIXED_COLUMNS
 
     columns = ["point", "rc", *FIXED_COLUMNS[1:]]
+    columns += draw(st.lists(st.sampled_from(["p_1_1", "p_silent", "p_1_1_lo", "p_\x1b[2J",
+                                              "p_", "p_a,b", "extra"]), max_size=3))
     if draw(st.booleans()):
         columns = draw(st.permutations(columns))
     lines = [",".join(columns)]
@@ -176,7 +178,13 @@ def check_resumed_table(text: str, out: Path) -> str:
 
     A reused row must hold numbers (or nothing) where numbers go, and no control character.
     """
-    from neurospice.batch.sweep import _NUMBER_COLUMNS, _bad_row, read_table
+    from neurospice.batch.sweep import (
+        _NUMBER_COLUMNS,
+        FIXED_COLUMNS,
+        _bad_row,
+        _Table,
+        read_table,
+    )
 
     path = out / "sweep.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
@@ -197,4 +205,10 @@ def check_resumed_table(text: str, out: Path) -> str:
         for col in ("ratio", "mode"):
             cell = str(row.get(col) or "")
             assert not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in cell), (col, cell)
+        # the reused row is written back as --resume does (its extra p_ columns included)
+        reused = {k: v if v is not None else "" for k, v in row.items()}
+        reused["point"] = "0"
+        table = _Table(out / "rewritten.csv", ["point", "rc", *FIXED_COLUMNS[1:]])
+        table.rows[0] = reused
+        table.flush()
     return outcome

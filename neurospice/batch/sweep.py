@@ -413,6 +413,7 @@ def run_sweep(
                 if why:  # run again rather than trust (and print) what the table says
                     rejected.append(f"line {line}: {why}")
                     continue
+                row = {k: v if v is not None else "" for k, v in row.items()}
                 row["point"] = str(found)
                 row.update({k: repr(v) for k, v in points[found].items()})
                 table.rows[found] = row
@@ -449,16 +450,27 @@ def run_sweep(
     return [table.rows[i] for i in sorted(table.rows)]
 
 
-#: the number columns of a sweep table row (empty allowed: a silent pair has no ratio)
-_NUMBER_COLUMNS = ("f_master_hz", "f_slave_hz", "ratio_value", "sync_index", "locked_fraction")
-_MODE_RE = re.compile(r"(\d{1,6}:\d{1,6}( partial| \+ partial)?( period \d{1,2})?|"
-                      r"[a-z][a-z-]{0,19})?")
+#: the number columns of a sweep table row (empty allowed: a silent pair has no ratio), and
+#: every ``p_<mode>`` column
+_NUMBER_COLUMNS = ("f_master_hz", "f_slave_hz", "ratio_value", "sync_index", "locked_fraction",
+                   "margin_v", "n_seeds", "likely_p")
+#: the word columns: ``1:1``, ``2:1 period 2``, ``1:1 + partial``, ``silent``, ``True``...
+_WORD_COLUMNS = ("ratio", "mode", "likely_mode", "partial", "marginal")
+_WORD_RE = re.compile(r"[A-Za-z0-9:+. _-]{0,60}")
+_P_COLUMN_RE = re.compile(r"p_[A-Za-z0-9_]{1,60}")
 
 
 def _bad_row(row: dict[str, Any]) -> str:
     """Why a finished row of a resumed table cannot be reused ('' when it can): every figure
-    must be a number (or empty), the ratio ``n:m`` and the mode a known word."""
-    for col in _NUMBER_COLUMNS:
+    must be a number (or empty), every word column plain words (``2:1 period 2``), every
+    extra column a ``p_<mode>`` probability."""
+    for col, value in row.items():
+        if not isinstance(col, str) or not isinstance(value, str | None):
+            return "a line with more cells than the header"
+        if col.startswith("p_") and not _P_COLUMN_RE.fullmatch(col):
+            return f"a column named {col[:40]!r}"
+    numbers = [*_NUMBER_COLUMNS, *(c for c in row if c.startswith("p_"))]
+    for col in numbers:
         text = str(row.get(col) or "").strip()
         if not text:
             continue
@@ -466,9 +478,9 @@ def _bad_row(row: dict[str, Any]) -> str:
             float(text)
         except ValueError:
             return f"{col} is {text[:40]!r}, not a number"
-    for col in ("ratio", "mode"):
+    for col in _WORD_COLUMNS:
         text = str(row.get(col) or "")
-        if not _MODE_RE.fullmatch(text):
+        if not _WORD_RE.fullmatch(text):
             return f"{col} is {text[:40]!r}"
     return ""
 
