@@ -114,8 +114,14 @@ def test_cycle_table_counts_each_class() -> None:
 def test_margin_is_the_distance_of_the_nearest_feature() -> None:
     th = cubic_thresholds()
     t, v = slave([3.2])  # peaks at 1.7 V, 0.7 V above the spike level
-    vd = classify_cycles(master(), detect_responses(t, v, th))
+    r = detect_responses(t, v, th)
+    # identical responses: the shape test's distance (0 V) lies 0.1 V under its tolerance,
+    # nearer than any peak to a level
+    vd = classify_cycles(master(), r)
     assert vd.mode == "1:1"
+    assert vd.feature == "shape change vs shape_tol" and vd.margin_v == pytest.approx(0.1)
+    # with a wide shape tolerance the nearest feature is the peaks' 0.7 V above the knee
+    vd = classify_cycles(master(), r, shape_tol=5.0)
     assert vd.feature == "peak vs spike_v" and vd.margin_v == pytest.approx(0.7, abs=0.02)
     assert vd.margin_rel == pytest.approx(vd.margin_v / th.spike_v)
 

@@ -26,8 +26,9 @@ plots and the README:
   (no response at all while the master spikes), ``"silent"`` (the master does not spike).
 
 Every verdict carries its margin: the distance (V) of the feature that lay nearest to a threshold
-(a peak to ``spike_v`` or ``on_v``, a trough to ``off_v``), and ``marginal`` when the verdict
-changes with a threshold moved by max(50 mV, 5 %) (:func:`judge`).
+(a peak to ``spike_v`` or ``on_v``, a trough to ``off_v``, the deciding shape change to the shape
+tolerance), and ``marginal`` when the verdict changes with a threshold (or the shape tolerance)
+moved by max(50 mV, 5 %) (:func:`judge`).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ __all__ = [
     "cycle_table",
     "judge",
     "mode_column",
+    "shape_shifts",
     "shape_tolerance",
 ]
 
@@ -271,6 +273,7 @@ def classify_cycles(
     max_den: int = DEFAULT_MAX_DEN,
     min_index: float = DEFAULT_MIN_INDEX,
     max_drift: float = DEFAULT_MAX_DRIFT,
+    shape_tol: float | None = None,
 ) -> Verdict:
     """The mode word of the master cycles in ``[t0, t1)`` (default: the whole record).
 
@@ -278,7 +281,9 @@ def classify_cycles(
     (:func:`~neurospice.analysis.locking.classify_locking`); with fewer than two spikes, from
     the partial responses (``"n:m partial"``). The shape period is the smallest multiple ``k`` of
     the n:m cycle over which the slave's (class, peak, trough) repeats within
-    :func:`shape_tolerance` (median over the cycles).
+    :func:`shape_tolerance` (median over the cycles; ``shape_tol`` V instead when given). The
+    shape test is a threshold too: when its deciding distance lies nearer to the tolerance than
+    the nearest voltage feature to its level, it is the verdict's margin.
     """
     lo = master.t_start if t0 is None else t0
     hi = master.t_stop if t1 is None else t1
@@ -310,15 +315,22 @@ def classify_cycles(
         word += " partial"
     elif partial > 0:
         word += " + partial"
-    tol_v = shape_tolerance(th)
+    tol_v = shape_tolerance(th) if shape_tol is None else shape_tol
     period = 1
-    if _shape_distance(cy, res.n) > tol_v:
+    d1 = _shape_distance(cy, res.n)
+    decisive = d1
+    if d1 > tol_v:
         for j in range(2, MAX_PERIOD + 1):
-            if _shape_distance(cy, j * res.n) <= tol_v:
+            dj = _shape_distance(cy, j * res.n)
+            if dj <= tol_v:
                 period = j
+                decisive = dj if abs(dj - tol_v) < abs(d1 - tol_v) else d1
                 break
     if period > 1:
         word += f" period {period}"
+    if math.isfinite(decisive) and not abs(decisive - tol_v) >= margin:
+        common.update(margin_v=abs(decisive - tol_v), feature="shape change vs shape_tol",
+                      threshold_v=tol_v)
     return Verdict(word, res.n, res.m, period, ratio=res.ratio, sync_index=res.sync_index,
                    lock=res, **common)  # type: ignore[arg-type]
 
@@ -378,4 +390,16 @@ def judge(master: SpikeTrain, t: FloatArray, v_slave: FloatArray, th: Thresholds
         v2 = classify_cycles(master, r2, t0=t0, t1=t1)
         if v2.mode != verdict.mode:
             flips.append((name, dv, v2.mode))
+    tol = shape_tolerance(th)
+    for dv in shape_shifts(tol):
+        v2 = classify_cycles(master, base, t0=t0, t1=t1, shape_tol=tol + dv)
+        if v2.mode != verdict.mode:
+            flips.append(("shape_tol", dv, v2.mode))
     return Judgement(verdict, bool(flips), tuple(flips))
+
+
+def shape_shifts(tol: float) -> tuple[float, float]:
+    """The moves of the shape tolerance a verdict must survive: -+max(50 mV, 5 %), the
+    tolerance kept above 10 mV."""
+    step = margin_step(tol)
+    return (max(-step, 0.01 - tol), step)

@@ -45,6 +45,13 @@ from neurospice.analysis.locking import (
     classify_locking,
     frequency_ratio,
 )
+from neurospice.analysis.modes import (
+    CycleTable,
+    classify_cycles,
+    cycle_table,
+    shape_shifts,
+    shape_tolerance,
+)
 from neurospice.analysis.spikes import Responses, SpikeTrain
 
 __all__ = [
@@ -555,13 +562,11 @@ def locking_timeline(
     first = lo + 0.5 * (span - win - (n_win - 1) * step)
     windows: list[Window] = []
     cycles = None
-    shifted_cycles: list[tuple[Responses, object]] = []
+    shifted_cycles: list[tuple[Responses, CycleTable]] = []
     if responses is not None:
-        from neurospice.analysis.modes import cycle_table
-
         mtrain = master if isinstance(master, SpikeTrain) else SpikeTrain(a, a)
         cycles = cycle_table(mtrain, responses)
-        shifted_cycles = [(r2, cycle_table(mtrain, r2)) for _, _, r2 in shifted]
+        shifted_cycles = [(r2, cycle_table(mtrain, r2)) for _, _, r2 in shifted if shifted]
     for k in range(n_win):
         w0 = first + k * step
         w1 = w0 + win
@@ -582,8 +587,6 @@ def locking_timeline(
         nan = math.nan
         margin_v, marginal, partial = nan, False, 0
         if responses is not None and cycles is not None:
-            from neurospice.analysis.modes import CycleTable, classify_cycles
-
             mtrain = master if isinstance(master, SpikeTrain) else SpikeTrain(a, a)
             kw = dict(t0=w0, t1=w1, tol=tol, max_den=max_den, min_index=min_index,
                       max_drift=max_drift)
@@ -593,9 +596,13 @@ def locking_timeline(
             if mode == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
                 mode = IRREGULAR
             margin_v, partial = vd.margin_v, vd.partial
-            for r2, cy2 in shifted_cycles:
-                assert isinstance(cy2, CycleTable)
-                v2 = classify_cycles(mtrain, r2, cycles=cy2, **kw)  # type: ignore[arg-type]
+            tol0 = shape_tolerance(responses.thresholds)
+            variants: list[tuple[Responses, CycleTable, float | None]] = [
+                (r2, cy2, None) for r2, cy2 in shifted_cycles
+            ] + [(responses, cycles, tol0 + dv) for dv in shape_shifts(tol0)]
+            for r2, cy2, stol in variants:
+                v2 = classify_cycles(mtrain, r2, cycles=cy2, shape_tol=stol,
+                                     **kw)  # type: ignore[arg-type]
                 m2 = v2.mode
                 if m2 == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
                     m2 = IRREGULAR
