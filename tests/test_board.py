@@ -150,7 +150,10 @@ def test_reference_board_verdict_under_the_neuron_defined_spike() -> None:
     v = pair.judgement.verdict if pair.judgement else None
     assert v is not None and pair.mode == "1:1 partial period 2"  # measured
     assert v.spikes == 0 and v.partial >= 110 and v.subthreshold == 0
-    assert not pair.marginal and v.margin_v > 0.25  # measured 0.35 V (peaks 1.55 V)
+    # measured: margin 0.10 V (the alternation's size against the shape tolerance); the peaks
+    # stay 0.3 V under the knee
+    assert not pair.marginal and v.margin_v > 0.05
+    assert float(np.max(runs[None]["v(smem)"][runs[None].time > 0.5])) < 1.65
     slave = next(n for n in runs[None].summary["neurons"] if n["name"] == "slave")
     assert slave["spike_threshold_v"] == pytest.approx(1.9, abs=0.02)
     for level in (1.85, 1.95):
