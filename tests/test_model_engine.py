@@ -275,12 +275,14 @@ def test_a_users_memristor_is_mapped_by_its_body_not_its_name(tmp_path) -> None:
     model = compile_model(deck)
     [dev] = model.program.devices
     assert dev.model == "zro2" and dev.params["em"] == "1.05"
-    own = (".subckt lindrift p n params: k=50\nVs p pi dc 0\nBi pi n I = v(pi)-v(n)\n"
-           "Bw 0 w I = {k}*(v(pi)-v(n))\nCw w 0 1\n.ends lindrift")
+    # a body of two states is neither known nor compiled: refused, naming the card
+    own = (".subckt twostate p n params: k=50\nVs p pi dc 0\nBi pi n I = v(pi)-v(n)\n"
+           "Bw 0 w I = {k}*v(x)\nCw w 0 1\nBx 0 x I = v(w)\nCx x 0 1\n.ends twostate")
     with pytest.raises(UnmappableElementError) as info:
         compile_model(_board_text(own, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} "
-                                                "mc={mc}", "mp lindrift")))
-    assert "lindrift" in str(info.value) and "Xm1" in str(info.value)
+                                                "mc={mc}", "mp twostate")))
+    msg = str(info.value)
+    assert "twostate" in msg and "xm1" in msg and "Bx 0 x" in msg
 
 
 def test_a_resistor_with_a_temperature_coefficient_is_refused() -> None:
@@ -459,3 +461,50 @@ def test_a_killed_map_leaves_no_worker_behind(signal_name: str) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+# ----------------------------------------------------------------- compiled behavioural bodies
+
+_LINDRIFT = (".subckt lindrift p n params: ron=2k roff=200k k=50 w0=0.5\nVs p pi dc 0\n"
+             "Bi pi n I = (v(pi)-v(n))/({ron}*v(w) + {roff}*(1 - v(w)))\n"
+             "Bw 0 w I = (time > 0 ? {k} : 0)*i(Vs)*1k*v(w)*(1 - v(w))\nCw w 0 1 IC={w0}\n"
+             "Rw w w0n 1e9\nVw0 w0n 0 {w0}\nBr r 0 V = {ron}*v(w) + {roff}*(1 - v(w))\n"
+             ".ends lindrift")
+
+
+def test_a_behavioural_body_is_compiled_from_its_text() -> None:
+    from neurospice.sim.model.behavioural import compile_body, evaluate
+    from neurospice.sim.model.compile import evaluate_in
+    from neurospice.spice.flatten import subckt_table
+
+    deck = _board_text(_LINDRIFT, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
+                                           "mp lindrift"))
+    sub = subckt_table(deck)["lindrift"]
+    dev = compile_body(sub, {"ron": 2e3, "roff": 2e5, "k": 50.0, "w0": 0.25}, evaluate_in)
+    assert dev.w0 == 0.25
+    code, consts = dev.current
+    for v, w in ((1.0, 0.25), (-2.5, 0.9)):
+        assert evaluate(code, consts, v, w, 0.0, 1.0) == pytest.approx(
+            v / (2e3 * w + 2e5 * (1 - w)), rel=1e-12)
+    code, consts = dev.state
+    # 50 * i * 1k * w (1 - w) plus the operating-point leak (w0 - w)/1e9
+    assert evaluate(code, consts, 0.3, 0.4, 2e-4, 1.0) == pytest.approx(
+        50 * 2e-4 * 1e3 * 0.4 * 0.6 + (0.25 - 0.4) / 1e9, rel=1e-12)
+    assert evaluate(code, consts, 0.3, 0.4, 2e-4, 0.0) == pytest.approx((0.25 - 0.4) / 1e9)
+    model = compile_model(deck)
+    assert model.program.devices[0].model == "compiled:lindrift"
+
+
+def test_a_compiled_memristor_follows_ngspice_on_the_board() -> None:
+    from neurospice.sim.ngspice import run_prepared
+
+    deck = _board_text(_LINDRIFT, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
+                                           "mp lindrift")).with_tstop(1.0)
+    spice = run_prepared(deck)
+    [model] = run_model(deck)
+    w_s, w_m = np.asarray(spice["v(xm1.w)"]), np.asarray(model["v(xm1.w)"])
+    assert abs(w_s[-1] - 0.5) > 0.05  # the state moved ...
+    assert w_m[-1] == pytest.approx(w_s[-1], abs=0.01)  # ... the same way in both engines
+    for t in (0.25, 0.5, 0.75):
+        assert w_m[np.searchsorted(model.time, t)] == pytest.approx(
+            w_s[np.searchsorted(spice.time, t)], abs=0.01)

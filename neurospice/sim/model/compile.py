@@ -35,6 +35,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from neurospice.errors import NeurospiceInputError
 from neurospice.sim.model.bodies import KNOWN_BODIES
@@ -269,6 +270,34 @@ def _body_refusal(head: str, sub: Subckt, index: int) -> UnmappableElementError:
         path=org.path, line=org.line, snippet=text)
 
 
+def scalar_scope(deck: PreparedDeck, params: dict[str, str]) -> dict[str, float]:
+    """An instance's parameters (expressions over the deck's ``.param``) as numbers."""
+    return {k: evaluate(deck, v) for k, v in params.items()}
+
+
+def evaluate_in(text: str, scope: dict[str, float]) -> float:
+    """A subcircuit's ``.param`` expression over numbers."""
+    from neurospice.spice.deck import evaluate_expression
+
+    return evaluate_expression(text, {k: repr(v) for k, v in scope.items()})
+
+
+def _behavioural_refusal(deck: PreparedDeck, sub: Subckt, params: dict[str, str]
+                         ) -> tuple[str, Any, str | None] | None:
+    """None when :mod:`.behavioural` compiles ``sub`` with these parameters, else why (and
+    the card's origin and text)."""
+    from neurospice.sim.model.behavioural import NotCompilable, compile_body
+
+    try:
+        compile_body(sub, scalar_scope(deck, params), evaluate_in)
+    except NotCompilable as exc:
+        card = exc.card
+        return str(exc), getattr(card, "origin", None), getattr(card, "text", None)
+    except (ValueError, ZeroDivisionError) as exc:
+        return f"its parameters cannot be evaluated ({exc})", None, None
+    return None
+
+
 def _environment(toks: list[str]) -> str | None:
     """The temperature part of a ``.temp`` / ``.options`` card, or None."""
     head = toks[0].lower()
@@ -368,10 +397,23 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
             else:
                 known = ", ".join(sorted(NEURON_MODELS | MEMRISTOR_MODELS))
                 what = "neuron" if pins_of.get(model, ())[:1] == ("mem",) else "subcircuit"
-                if pins_of.get(model) == ("p", "n"):
-                    raise _refuse(card, head, f"subcircuit {model} is a two-pin device whose body "
-                                  "is none of the memristor bodies the engine compiles (those "
-                                  f"of {', '.join(sorted(KNOWN_BODIES))})")
+                if pins_of.get(model) == ("p", "n") and model in subs:
+                    params = {**defaults.get(model, {}), **assigned}
+                    why = _behavioural_refusal(deck, subs[model], params)
+                    if why is None:
+                        if len(nodes) != 2:
+                            raise _refuse(card, head, f"a {model} instance has two pins (p n)")
+                        device_cards.append((card, low, "compiled:" + model, nodes[0],
+                                             nodes[1], params))
+                        elements.append((card, "x", low, nodes[0], nodes[1], model))
+                        continue
+                    raise UnmappableElementError(
+                        low, f"subcircuit {model} is a two-pin device whose body is none of the "
+                        f"memristor bodies the engine implements (those of "
+                        f"{', '.join(sorted(KNOWN_BODIES))}) and not a one-state behavioural "
+                        f"memristor it compiles: {why[0]}",
+                        path=why[1].path if why[1] else card.path,
+                        line=why[1].line if why[1] else card.line, snippet=why[2] or card.text)
                 raise _refuse(card, head, f"{what} '{model}' has no model equations (the engine "
                               f"maps {known})")
         elif kind == "r":

@@ -44,6 +44,7 @@ from neurospice.sim.model.characterise import (
 from neurospice.sim.model.compile import ModelProgram, compile_deck, evaluate
 from neurospice.sim.model.integrate import (
     DEV_BIOLEK,
+    DEV_COMPILED,
     DEV_PERSHIN,
     DEV_ZRO2,
     NPRM,
@@ -211,6 +212,7 @@ class CompiledModel:
         tab_index: dict[str, int] = {}
         seeds: list[int] = []
         draws_per_point: list[list[FloatArray]] = []
+        programs: dict[tuple[int, int], list[tuple[Any, Any]]] = {}
         base_seed = seed if seed is not None else _deck_seed(self.deck)
         extra: list[dict[str, Any]] = []
         for ip, point in enumerate(points):
@@ -262,6 +264,13 @@ class CompiledModel:
             draws_j: list[FloatArray] = []
             for j, dev in enumerate(prog.devices):
                 vals = self._values(d, dev.params, dev.name)
+                if dev.model.startswith("compiled:"):
+                    compiled = self._compiled(dev.model.split(":", 1)[1], vals, dev.name)
+                    programs.setdefault((j, 0), []).append(compiled.current)
+                    programs.setdefault((j, 1), []).append(compiled.state)
+                    a["w_init"][ip, j] = compiled.w0
+                    draws_j.append(np.zeros((1, 3)))
+                    continue
                 try:
                     w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, dev.draw_index,
                                             t_end, bool(point.get("noise", True)))
@@ -280,7 +289,20 @@ class CompiledModel:
             for j, dtab in enumerate(dj):
                 draw_tab[ip, j, : dtab.shape[0]] = dtab
                 draw_tab[ip, j, dtab.shape[0]:] = dtab[-1]
+        a["bcode"], a["blen"], a["bconst"] = _pack_programs(programs, npts, nd)
         return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
+
+    def _compiled(self, subckt: str, vals: dict[str, float], owner: str) -> Any:
+        from neurospice.sim.model.behavioural import NotCompilable, compile_body
+        from neurospice.sim.model.compile import evaluate_in
+        from neurospice.spice.flatten import subckt_table
+
+        if not hasattr(self, "_subs"):
+            self._subs = subckt_table(self.deck)
+        try:
+            return compile_body(self._subs[subckt], vals, evaluate_in)
+        except NotCompilable as exc:
+            raise ModelParameterError(f"{owner}: {exc}", path=self.deck.source) from None
 
     def _value(self, d: PreparedDeck, text: str, owner: str) -> float:
         try:
@@ -382,7 +404,7 @@ class CompiledModel:
             float(tab[0].v_grid[0]), float(tab[0].v_grid[1] - tab[0].v_grid[0]),
             a["rser"], a["emf"], ends["kind"], ends["idx"], ends["dev"], ends["dev_branch"],
             ends["dev_sign"], ends["dev_model"], a["prm"], bound.draw_tab,
-            recs["v"], recs["w"], recs["i"], recs["vd"],
+            recs["v"], recs["w"], recs["i"], recs["vd"], a["bcode"], a["blen"], a["bconst"],
         )
         return recs
 
@@ -443,7 +465,7 @@ class CompiledModel:
         for j, dev in enumerate(prog.devices):
             w = recs["w"][i, j].copy()
             vec[f"v({dev.name}.w)"] = w
-            if need(f"v({dev.name}.r)"):
+            if need(f"v({dev.name}.r)") and not dev.model.startswith("compiled:"):
                 vec[f"v({dev.name}.r)"] = self._read_r(dev.model, bound, i, j, w, t)
             if dev.model == "zro2":
                 names = [n for n in ("emx", "ebx", "rhox") if need(f"v({dev.name}.{n})")]
@@ -494,6 +516,27 @@ def _interval(bound: BoundPoints, i: int, j: int, t: FloatArray) -> IntArray:
     return np.minimum(q, ni - 1)
 
 
+def _pack_programs(programs: dict[tuple[int, int], list[tuple[Any, Any]]], npts: int,
+                   nd: int) -> tuple[IntArray, IntArray, FloatArray]:
+    """Compiled devices' programs as kernel arrays: code ``(nd, 2, L, 2)`` and lengths
+    ``(nd, 2)`` (shared: the points differ in constants only), constants ``(npts, nd, 2, M)``."""
+    length = max([1] + [len(c) for progs in programs.values() for c, _ in progs])
+    width = max([1] + [len(k) for progs in programs.values() for _, k in progs])
+    code = np.zeros((nd, 2, length, 2), dtype=np.int64)
+    lens = np.zeros((nd, 2), dtype=np.int64)
+    consts = np.zeros((npts, nd, 2, width))
+    for (j, which), progs in programs.items():
+        first = progs[0][0]
+        for ip, (c, k) in enumerate(progs):
+            if c.shape != first.shape or np.any(c != first):
+                raise ModelParameterError("a compiled memristor's equations change form between "
+                                          "parameter points (a parameter switches a branch)")
+            consts[ip, j, which, : len(k)] = k
+        code[j, which, : len(first)] = first
+        lens[j, which] = len(first)
+    return code, lens, consts
+
+
 def _ends(prog: ModelProgram) -> dict[str, Any]:
     nbr, nd = len(prog.branches), len(prog.devices)
     kind = np.zeros((nbr, 2), dtype=np.int64)
@@ -509,7 +552,8 @@ def _ends(prog: ModelProgram) -> dict[str, Any]:
         if br.device >= 0:
             dev_branch[br.device] = b
     sign = np.array([float(d.sign) for d in prog.devices])
-    model = np.array([_DEV_CODE[d.model] for d in prog.devices], dtype=np.int64)
+    model = np.array([DEV_COMPILED if d.model.startswith("compiled:") else _DEV_CODE[d.model]
+                      for d in prog.devices], dtype=np.int64)
     return {"kind": kind, "idx": idx, "dev": dev, "dev_branch": dev_branch, "dev_sign": sign,
             "dev_model": model}
 

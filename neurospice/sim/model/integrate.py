@@ -28,11 +28,13 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["DEV_BIOLEK", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
+from neurospice.sim.model.behavioural import evaluate
+
+__all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
 
 FloatArray = NDArray[np.float64]
 
-DEV_ZRO2, DEV_BIOLEK, DEV_PERSHIN = 0, 1, 2
+DEV_ZRO2, DEV_BIOLEK, DEV_PERSHIN, DEV_COMPILED = 0, 1, 2, 3
 
 
 class P:
@@ -105,6 +107,7 @@ def _branch_currents(
     dev: NDArray[np.int64], dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray,
     tab_b: FloatArray, rout: FloatArray, tab_of: NDArray[np.int64], vmin: float, inv_dv: float,
     ib: FloatArray, vdev: FloatArray, gpf: FloatArray, refresh: bool,
+    bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray, t: float,
 ) -> None:
     """Branch currents A -> B (A) and device voltages (drop along A -> B, V) for voltages vn.
 
@@ -145,6 +148,16 @@ def _branch_currents(
             d = e - rt * i
             if refresh:
                 temp[j] = _zro2_temp(d * i, prm, j)
+        elif m == DEV_COMPILED:
+            # secant conductance through the origin (the device's current is 0 at v = 0),
+            # refined twice: exact at once for a current linear in v
+            d = vdev[j]
+            i = 0.0
+            for _ in range(3):
+                vv = d if abs(d) > 1e-9 else 1e-6
+                g = evaluate(bcode[j, 0, : blen[j, 0]], bconst[j, 0], vv, w[j], 0.0, t) / vv
+                i = g * e / (1.0 + g * rt)
+                d = e - rt * i
         else:
             g = _lin_g(w[j], m, prm, j)
             i = g * e / (1.0 + g * rt)
@@ -181,7 +194,8 @@ def _derivs(
 def _update_state(
     w: FloatArray, vpn: FloatArray, ipn: FloatArray, temp: FloatArray,
     dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
-    skip_thr: FloatArray,
+    skip_thr: FloatArray, bcode: NDArray[np.int64], blen: NDArray[np.int64],
+    bconst: FloatArray, t: float,
 ) -> None:
     for j in range(w.shape[0]):
         m = dev_model[j]
@@ -199,6 +213,8 @@ def _update_state(
             if ktot > 0.0:
                 winf = ks / ktot
                 w[j] = winf + (w[j] - winf) * math.exp(-ktot * h)
+        elif m == DEV_COMPILED:  # explicit Euler on the body's own equation
+            w[j] += h * evaluate(bcode[j, 1, : blen[j, 1]], bconst[j, 1], v, w[j], ipn[j], t)
         elif m == DEV_BIOLEK:
             i = ipn[j]
             stp = 1.0 if i <= 0.0 else 0.0
@@ -224,6 +240,7 @@ def integrate(
     dev: NDArray[np.int64], dev_branch: NDArray[np.int64], dev_sign: FloatArray,
     dev_model: NDArray[np.int64], prm: FloatArray, draw_tab: FloatArray,
     rec_v: FloatArray, rec_w: FloatArray, rec_i: FloatArray, rec_vd: FloatArray,
+    bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray,
 ) -> None:
     """Integrate every point over ``nsteps`` steps of ``h`` seconds, recording every
     ``rec_every`` steps (record 0 is the initial state).
@@ -282,6 +299,7 @@ def integrate(
         rs_p = rs[p].copy()
         v3_p = v3[p].copy()
         tab_p = tab_of[p].copy()
+        bconst_p = bconst[p].copy()
         r = 0
         for step in range(nsteps + 1):
             t = step * h
@@ -300,7 +318,7 @@ def integrate(
             if step == 0:
                 _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                                  dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                                 ib, vdev, gpf, True)
+                                 ib, vdev, gpf, True, bcode, blen, bconst_p, t)
             # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
             # start) with the rates at v(t) (the last evaluation, the previous step's end
             # stage), then hold it through the RK4 stages of [t, t + h]
@@ -309,10 +327,10 @@ def integrate(
                     vpn[j] = dev_sign[j] * vdev[j]
                     ipn[j] = dev_sign[j] * ib[dev_branch[j]]
                 _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
-                              0.5 * h if step == 0 else h, skip_thr)
+                              0.5 * h if step == 0 else h, skip_thr, bcode, blen, bconst_p, t)
             _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False)
+                             ib, vdev, gpf, False, bcode, blen, bconst_p, t)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
                     rec_v[p, k, r] = vn[k]
@@ -332,7 +350,7 @@ def integrate(
                 si[k] = il[k] + 0.5 * h * k1i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True)
+                             ib, vdev, gpf, True, bcode, blen, bconst_p, t)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k2v, k2i)
             for k in range(nn):
@@ -340,7 +358,7 @@ def integrate(
                 si[k] = il[k] + 0.5 * h * k2i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False)
+                             ib, vdev, gpf, False, bcode, blen, bconst_p, t)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k3v, k3i)
             for k in range(nn):
@@ -348,7 +366,7 @@ def integrate(
                 si[k] = il[k] + h * k3i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True)
+                             ib, vdev, gpf, True, bcode, blen, bconst_p, t)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k4v, k4i)
             for k in range(nn):

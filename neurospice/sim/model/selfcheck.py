@@ -4,8 +4,8 @@ The first model-engine run of a deck (by the SHA-256 of its compiled text, libra
 runs a short ngspice reference - :data:`REF_TSTOP` = 0.5 s, the memristors' noise off (every
 draw at its mean, in both engines) - and the same run in the model engine, and compares:
 
-* each neuron's frequency (mean interval between the upward crossings of its membrane trace's
-  mid-range after :data:`REF_SKIP`, the same measure for both engines), within
+* each neuron's frequency (mean interval between the upward crossings of the level 3/4 up its
+  membrane trace's range after :data:`REF_SKIP`, the same measure for both engines), within
   :data:`TOLERANCE` (1 %); a neuron that spikes in one engine and not in the other disagrees;
 * a resting neuron's final membrane voltage, within 50 mV;
 * each memristor's mean state ``w`` over the run, within 0.02.
@@ -37,7 +37,7 @@ __all__ = ["REF_SKIP", "REF_TSTOP", "TOLERANCE", "SelfCheck", "SelfCheckError", 
 REF_TSTOP, REF_SKIP, TOLERANCE = 0.5, 0.1, 0.01
 #: Largest difference of a resting membrane's final voltage (V) and of a device's mean state.
 V_TOL, W_TOL = 0.05, 0.02
-_VERSION = 1
+_VERSION = 2
 
 
 class SelfCheckError(NeurospiceInputError):
@@ -61,14 +61,15 @@ def _key(deck: PreparedDeck) -> str:
 
 
 def _crossings(t: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Upward crossings (s) of the trace's mid-range, interpolated; none for a trace whose
-    range is below 1 V (a resting neuron)."""
+    """Upward crossings (s) of the level three quarters up the trace's range (full spikes
+    reach it, sub-threshold responses of a driven neuron do not), interpolated; none for a
+    trace whose range is below 1 V (a resting neuron)."""
     lo, hi = float(np.min(v)), float(np.max(v))
     if hi - lo < 1.0:
         return np.zeros(0)
-    mid = 0.5 * (lo + hi)
-    i = np.nonzero((v[:-1] < mid) & (v[1:] >= mid))[0]
-    return t[i] + (mid - v[i]) * (t[i + 1] - t[i]) / (v[i + 1] - v[i])
+    level = lo + 0.75 * (hi - lo)
+    i = np.nonzero((v[:-1] < level) & (v[1:] >= level))[0]
+    return t[i] + (level - v[i]) * (t[i + 1] - t[i]) / (v[i + 1] - v[i])
 
 
 def _figures(deck: PreparedDeck, wf: Any) -> dict[str, Any]:
