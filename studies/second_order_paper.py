@@ -13,7 +13,7 @@
 * Proposition 1's map of admissible P over (tau_m, theta) at the defaults' amplitudes:
   ``docs/figures/second_order_prop1_map.png``.
 
-Writes ``studies/second_order_paper.json``.  ~5 min of CPU.
+Writes ``studies/second_order_paper.json``.  ~2.5 min (1 min of CPU).
 
 Usage::
 
@@ -91,6 +91,68 @@ def pairs() -> dict[str, Any]:
         print(f"pairs {vp} V: paper wrong signs {len(wrong)}, |dG/G| vs G0 {trend}; full "
               f"accounting window {out['full_window_mS'][str(vp)]} mS", flush=True)
     return out
+
+
+def pairs_g0_trend() -> dict[str, Any]:
+    """Why |dG/G| of a pair rises with G0 under eq. 17, and a setting that makes it fall.
+
+    d ln|dG/G| / d ln G0 = (Ea/k)(T - 300)/T^2 + d ln phi / d ln G (eq. 17: T - 300 = G c):
+    both terms at 2.6 V, dt = +0.1 tH; then the paper accounting with a resistance ``rser`` in
+    series (not in the paper; eq. 17's heating divided by (1 + G rser)^2) over a grid of
+    amplitudes: the trend of |dG/G| over G0 = 0.5-1.5 mS at every dt of :func:`pairs`, the wrong
+    signs, and dG/G at 1 mS.
+    """
+    from neurospice.reference.second_order import programming_temperature
+
+    sh0 = SpikeShape()
+    ea_k = P.ea / P.kb
+
+    def phi(g: float, sign: int) -> float:
+        x = P.rs * g
+        base = np.sqrt((1 - x) ** 3 / x) / (np.sqrt(x / (1 - x)) - P.rm / P.r0)
+        return float(base * ((1 - x) / x if sign > 0 else 1.0))
+
+    terms = {}
+    for g in (0.5e-3, 0.75e-3, 1.0e-3, 1.25e-3, 1.5e-3):
+        temp = programming_temperature(g, 1.1, vp=2.6, vh=sh0.vh, ts=sh0.ts, th=sh0.th,
+                                       params=P)
+        h = 1e-4 * g
+        el = {sgn: (np.log(phi(g + h, s)) - np.log(phi(g - h, s))) / (np.log(g + h) -
+                                                                       np.log(g - h))
+              for sgn, s in (("pot", 1), ("dep", -1))}
+        terms[f"{g * 1e3:.2f}"] = {"T_K": round(temp, 1),
+                                   "arrhenius_elasticity": round(ea_k * (temp - 300) / temp**2, 2),
+                                   "phi_elasticity_pot": round(float(el["pot"]), 2),
+                                   "phi_elasticity_dep": round(float(el["dep"]), 2)}
+    g0s = [round(x, 4) for x in np.linspace(0.5e-3, 1.5e-3, 11)]
+    dts = [-2.0, -1.0, -0.5, -0.2, -0.1, 0.1, 0.2, 0.5, 1.0, 2.0]
+    scan: dict[str, Any] = {}
+    for rser in (0.0, 500.0, 1000.0, 2000.0):
+        for vp in (2.6, 3.0, 4.0, 5.0, 6.0):
+            sh = SpikeShape(vp=vp, vpost=vp, rser=rser)
+            pts = stdp_sweep("pair", dts, g0s=g0s, shape=sh)
+            wrong = sum((q.dg_over_g > 0) != (q.dt_over_th > 0) for q in pts)
+            clipped = sum(not P.gmin < q.g_final_s < P.gmax for q in pts)
+            trends = set()
+            for dt in dts:
+                d = np.diff([abs(q.dg_over_g) for q in pts if q.dt_over_th == dt])
+                trends.add("falling" if np.all(d < 0) else "rising" if np.all(d > 0)
+                           else "mixed")
+            by = {(q.g0_s, q.dt_over_th): q.dg_over_g for q in pts}
+            scan[f"{rser:g}/{vp:g}"] = {
+                "trend_over_g0": sorted(trends), "wrong_sign": int(wrong),
+                "held_at_bound": int(clipped),
+                "dg_over_g_1mS_dt+0.1": float(f"{by[(1.0e-3, 0.1)]:.4g}"),
+                "dg_over_g_1mS_dt-0.1": float(f"{by[(1.0e-3, -0.1)]:.4g}"),
+            }
+            print(f"rser {rser:g} ohm, {vp} V: |dG/G| over G0 {sorted(trends)}, wrong {wrong}, "
+                  f"at bounds {clipped}", flush=True)
+    chosen = SpikeShape(vp=5.0, vpost=5.0, rser=1000.0)
+    pts = stdp_sweep("pair", dts, g0s=g0s, shape=chosen)
+    table = {f"{g0 * 1e3:.2f}": [round(q.dg_over_g, 6) for q in pts if q.g0_s == g0]
+             for g0 in g0s}
+    return {"terms_2.6V_dt+0.1": terms, "scan_rser_ohm/vp_V": scan,
+            "rser_1000_vp_5": {"g0_s": g0s, "dt_over_th": dts, "dg_over_g": table}}
 
 
 def cycles30() -> dict[str, Any]:
@@ -223,6 +285,7 @@ def main() -> None:
     t0 = time.time()
     doc: dict[str, Any] = {"beta": P.beta, "alpha": P.alpha, "tau_b_s": P.tau_b}
     doc["pairs"] = pairs()
+    doc["pairs_g0_trend"] = pairs_g0_trend()
     doc["cycles30"] = cycles30()
     doc["crossbar"] = crossbar()
     doc["prop1_map"] = prop1_map()

@@ -20,7 +20,11 @@ from neurospice.batch.stdp import (
     stdp_command,
     stdp_sweep,
 )
-from neurospice.reference.second_order import SecondOrderParams, pulse_variation
+from neurospice.reference.second_order import (
+    SecondOrderParams,
+    programming_temperature,
+    pulse_variation,
+)
 
 P = SecondOrderParams.from_library()
 G0 = 1.0e-3  # the paper's initial conductance of the 30-cycle protocols
@@ -83,6 +87,84 @@ def test_paper_pair_sign_right_at_every_dt_and_g0() -> None:
     for dt in (-0.1, 0.1, 2.0):
         mags = [abs(by[(g0, dt)]) for g0 in G0S]
         assert all(b > a for a, b in zip(mags, mags[1:], strict=False)), (dt, mags)
+
+
+def _phi(g: float, sign: int) -> float:
+    """Eq. 13 without its constant factor beta f (a/r0)^2, written from the seed's text."""
+    x = P.rs * g
+    base = np.sqrt((1 - x) ** 3 / x) / (np.sqrt(x / (1 - x)) - P.rm / P.r0)
+    return float(base * ((1 - x) / x if sign > 0 else 1.0))
+
+
+def test_why_dg_over_g_rises_with_g0_under_eq17() -> None:
+    """The derivation of docs/second_order.md section 3: eq. 17 gives T - 300 K = G c (c > 0 for
+    any pulses), so d ln|dG/G| / d ln G0 = (Ea/k)(T - 300)/T^2 + d ln phi / d ln G.  Over
+    0.5-1.5 mS eq. 13's phi falls with elasticity at most 4.8 (potentiation) / 3.6
+    (depression), while the Arrhenius term is 6.1-8.3 over the 400-700 K the seed gives for
+    the heated device (Appendix A), and above 4.8 from 365 to 1690 K: |dG/G| must rise with G0
+    there, whatever the amplitudes."""
+    gs = np.linspace(0.5e-3, 1.5e-3, 41)
+    for sign, bound in ((+1, 4.8), (-1, 3.6)):
+        lphi = np.log([_phi(g, sign) for g in gs])
+        elas = np.gradient(lphi, np.log(gs))
+        assert np.all(elas < 0) and np.max(-elas) < bound, (sign, elas)
+    ea_k = P.ea / P.kb
+    temps = np.linspace(400.0, 700.0, 31)
+    e_t = ea_k * (temps - 300.0) / temps**2
+    assert 6.1 < e_t.min() and e_t.max() < 8.3
+    wide = np.linspace(365.0, 1690.0, 200)  # where the Arrhenius term beats 4.8
+    assert np.all(ea_k * (wide - 300.0) / wide**2 > 4.8)
+    # the library's frozen pulse is eq. 12 with this phi: dG/G = beta f (a/r0)^2 ts
+    # exp(-Ea/kT) phi(G) for a small change (potentiation and depression, 1 mS, 2.2 V)
+    sh = SpikeShape()
+    for sign in (+1, -1):
+        temp = programming_temperature(G0, 1.1, vp=2.2, vh=sh.vh, ts=sh.ts, th=sh.th, params=P)
+        assert 400.0 < temp < 700.0
+        ref = P.beta * P.f0 * (P.a / P.r0) ** 2 * sh.ts * np.exp(-ea_k / temp) * _phi(G0, sign)
+        got = pulse_variation(G0, 1.1, sign=sign, vp=2.2, vh=sh.vh, ts=sh.ts, th=sh.th,
+                              params=P) / G0
+        assert got == pytest.approx(sign * ref, rel=0.01)
+    # and so at every amplitude whose pulse heats the device into 365-1690 K at 0.5-1.5 mS
+    for vp in (2.0, 2.2, 2.4):
+        temps_vp = [programming_temperature(g, 1.1, vp=vp, vh=sh.vh, ts=sh.ts, th=sh.th,
+                                            params=P) for g in G0S]
+        assert 365.0 < min(temps_vp) and max(temps_vp) < 1690.0
+        for sign in (+1, -1):
+            mags = [abs(pulse_variation(g, 1.1, sign=sign, vp=vp, vh=sh.vh, ts=sh.ts,
+                                        th=sh.th, params=P)) / g for g in G0S]
+            assert all(b > a for a, b in zip(mags, mags[1:], strict=False)), (vp, sign, mags)
+
+
+#: The documented setting that makes |dG/G| fall with G0 (not in the paper): a 1 kOhm series
+#: resistance with 5 V programming pulses, the captions' VH, tH and ts.
+RSER_SHAPE = SpikeShape(vp=5.0, vpost=5.0, rser=1000.0)
+
+
+def test_series_resistance_makes_dg_over_g_fall_with_g0() -> None:
+    """Paper accounting at the captions' VH 0.8 V, tH/tau_b 5.4, ts/tau_b 0.108, with a 1 kOhm
+    resistance in series (eq. 17's heating divided by (1 + G R)^2) and 5 V pulses: the sign is
+    right at every dt in +-(0.1-2) tH for G0 0.5-1.5 mS, and |dG/G| falls with G0 at every dt
+    (measured at dt = +0.1 tH: +0.13 / +0.025 / +0.0034 at 0.5 / 1.0 / 1.5 mS), no point held at
+    Gmax or Gmin (the fall is not clipping)."""
+    sh = RSER_SHAPE
+    assert sh.ts / P.tau_b == pytest.approx(0.108, rel=1e-3)
+    assert sh.th / P.tau_b == pytest.approx(5.4, rel=1e-3) and sh.vh == 0.8
+    g0s = [float(g) for g in np.linspace(0.5e-3, 1.5e-3, 11)]
+    dts = [-2.0, -1.0, -0.5, -0.2, -0.1, 0.1, 0.2, 0.5, 1.0, 2.0]
+    pts = stdp_sweep("pair", dts, g0s=g0s, shape=sh)
+    by = {(pt.g0_s, pt.dt_over_th): pt for pt in pts}
+    for pt in pts:
+        assert (pt.dg_over_g > 0) == (pt.dt_over_th > 0), pt
+        assert P.gmin < pt.g_final_s < P.gmax, pt
+    for dt in dts:
+        mags = [abs(by[(g, dt)].dg_over_g) for g in g0s]
+        assert all(b < a for a, b in zip(mags, mags[1:], strict=False)), (dt, mags)
+    # a change one can measure: 1 mS moves by >= 0.5 % either way at dt = +-0.1 tH
+    assert by[(g0s[5], 0.1)].dg_over_g > 0.005 and by[(g0s[5], -0.1)].dg_over_g < -0.005
+    # the same pulses without the resistance: |dG/G| does not fall (eq. 17 alone)
+    plain = stdp_sweep("pair", [0.1], g0s=[0.5e-3, 1.0e-3],
+                       shape=SpikeShape(vp=3.0, vpost=3.0))
+    assert abs(plain[1].dg_over_g) > abs(plain[0].dg_over_g)
 
 
 def test_full_accounting_sign_window() -> None:
@@ -150,6 +232,13 @@ def test_command_writes_csv_and_plot(tmp_path: Path,
     bad = parser.parse_args(["--accounting", "paper", "--engine", "full", "-o", str(tmp_path)])
     assert stdp_command(bad) == 2
     assert "--accounting full" in capsys.readouterr().err
+    # a series resistance is in eq. 17 only (the paper's accounting)
+    bad = parser.parse_args(["--accounting", "full", "--rseries", "1000", "-o", str(tmp_path)])
+    assert stdp_command(bad) == 2
+    assert "--rseries 1000 ohm" in capsys.readouterr().err
+    bad = parser.parse_args(["--rseries=-5", "-o", str(tmp_path)])
+    assert stdp_command(bad) == 2
+    assert ">= 0" in capsys.readouterr().err
     # post/pre at 1 mS, dt = -0.5 tH: depression in the paper's accounting, potentiation when
     # every pulse counts (the first spike's unheated pulse)
     full = parser.parse_args(["--accounting", "full", "--dt=-0.5:0.5:5", "--g0", "1e-3", "-o",

@@ -96,6 +96,11 @@ class SpikeShape:
     ts/tau_b = 0.108 with tau_b = 0.185 us); the amplitudes are not given there ("different
     programming voltages"): 2.6/2.6 V is our choice (docs/second_order.md section 3: a pair at
     1 mS moves G by a few per cent under the paper's rate constant).
+
+    ``rser`` (ohm) is a resistance in series with the device that the paper does not have
+    (default 0): under the paper's accounting it divides eq. 17's heating by ``(1 + G rser)^2``;
+    1 kOhm with 5 V pulses makes ``|dG/G|`` of a pair fall with ``G0`` (docs/second_order.md
+    section 3).  The full accounting does not take it.
     """
 
     vp: float = 2.6
@@ -104,6 +109,7 @@ class SpikeShape:
     vh: float = 0.8
     th: float = 1.0e-6
     tq: float = 1.0e-6
+    rser: float = 0.0
 
 
 def spike_segments(kind: str, shape: SpikeShape) -> list[Segment]:
@@ -262,7 +268,8 @@ def run_protocol_paper(
     its second spike's pulse alone (eq. 17 into eq. 12; ``dt = (gamma - 1) tH``).  Two spikes of
     the same kind in a row (the second ``pre`` of ``post-pre-pre-post``, the first spike of a
     block after a block ending in the same kind) leave ``G`` alone, as the network map does.
-    ``G`` is held in ``[Gmin, Gmax]`` (eq. 20).
+    ``G`` is held in ``[Gmin, Gmax]`` (eq. 20).  ``shape.rser`` (not in the paper) is a series
+    resistance in eq. 17 (:func:`neurospice.reference.second_order.programming_temperature`).
     """
     p = params or SecondOrderParams.from_library()
     g = g0
@@ -273,11 +280,11 @@ def run_protocol_paper(
             if kind == "post":
                 g = min(p.gmax, g + pulse_variation(g, gamma, sign=+1, vp=shape.vpost,
                                                     vh=shape.vh, ts=shape.ts, th=shape.th,
-                                                    params=p))
+                                                    params=p, rser=shape.rser))
             else:
                 g = max(p.gmin, g + pulse_variation(g, gamma, sign=-1, vp=shape.vp,
                                                     vh=shape.vh, ts=shape.ts, th=shape.th,
-                                                    params=p))
+                                                    params=p, rser=shape.rser))
         prev = (kind, t)
     return g
 
@@ -339,6 +346,14 @@ def stdp_sweep(
     """
     acc = resolve_accounting(accounting, engine)
     sh = shape or SpikeShape()
+    if not (sh.rser >= 0 and np.isfinite(sh.rser)):
+        raise NeurospiceInputError(f"--rseries {sh.rser:g} ohm must be a finite value >= 0")
+    if sh.rser > 0 and acc != "paper":
+        raise NeurospiceInputError(
+            f"--rseries {sh.rser:g} ohm (a resistance in series with the device, divided into "
+            f"eq. 17's heating) is only in the paper's accounting; the full accounting and the "
+            f"full and spice engines drive the device directly. Use --accounting paper with "
+            f"--engine model, or drop --rseries.")
     p = params or SecondOrderParams.from_library()
     out: list[StdpPoint] = []
     bar = None
@@ -449,6 +464,9 @@ def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--th", type=float, default=SpikeShape.th, help="heating time (s)")
     parser.add_argument("--tq", type=float, default=SpikeShape.tq,
                         help="time between the two pairs of a quadruplet (s)")
+    parser.add_argument("--rseries", type=float, default=SpikeShape.rser, metavar="OHM",
+                        help="a resistance in series with the device, not in the paper "
+                        "(--accounting paper only; eq. 17's heating divided by (1 + G R)^2)")
     parser.add_argument("-o", "--output", type=Path, default=Path("stdp_out"), metavar="DIR")
     parser.add_argument("--no-plot", action="store_true")
 
@@ -458,7 +476,7 @@ def stdp_command(args: argparse.Namespace) -> int:
     try:
         dts = parse_range(args.dt)
         shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
-                           tq=args.tq)
+                           tq=args.tq, rser=getattr(args, "rseries", 0.0))
         if args.cycles < 1:
             raise NeurospiceInputError("--cycles must be >= 1")
         points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],

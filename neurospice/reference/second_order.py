@@ -304,8 +304,13 @@ def programming_temperature(
     ts: float,
     th: float,
     params: SecondOrderParams | None = None,
+    rser: float = 0.0,
 ) -> float:
     """Filament temperature during a programming pulse, eq. 17 (K).
+
+    ``T = 300 K + G (VP^2/kth1 + VP^2/kth2 (1 - exp(-ts/tau_b)) + eta(gamma) VH^2/kth2)``: the
+    heating is linear in ``G`` (the power ``G V^2`` of a voltage pulse), which is why ``|dG/G|``
+    of a pair rises with ``G0`` at the paper's constants (docs/second_order.md section 3).
 
     Parameters
     ----------
@@ -318,6 +323,10 @@ def programming_temperature(
         Programming and heating amplitudes (V).
     ts, th
         Programming and heating durations (s).
+    rser
+        A resistance (ohm) in series with the device, *not in the paper* (0 there): the pulses
+        reach the device as ``V/(1 + G rser)``, so every heating term is divided by
+        ``(1 + G rser)^2`` and the power stops growing with ``G`` above ``1/rser``.
     """
     p = params or SecondOrderParams.from_library()
     if not math.isfinite(gamma):
@@ -326,7 +335,9 @@ def programming_temperature(
         eta = math.exp(-ts / p.tau_b) * (1.0 - math.exp(-gamma * th / p.tau_b))
     else:
         eta = math.exp(-(ts + (gamma - 1.0) * th) / p.tau_b) * (1.0 - math.exp(-th / p.tau_b))
-    return p.t0 + g * (
+    if rser < 0 or not math.isfinite(rser):
+        raise ValueError(f"series resistance {rser} ohm must be finite and >= 0")
+    return p.t0 + g / (1.0 + g * rser) ** 2 * (
         vp * vp / p.kth1 + vp * vp / p.kth2 * (1.0 - math.exp(-ts / p.tau_b))
         + eta * vh * vh / p.kth2
     )
@@ -343,6 +354,7 @@ def pulse_variation(
     th: float,
     params: SecondOrderParams | None = None,
     rel_step: float = 0.0,
+    rser: float = 0.0,
 ) -> float:
     """Change of ``G`` (S) by one programming pulse at the temperature of eq. 17.
 
@@ -355,7 +367,8 @@ def pulse_variation(
     2.2 V the two agree within 0.1 % of G; with pulses that move ``G`` by tens of per cent the
     frozen step misses the feedback ``G -> T -> rate`` (a depressing 3.0 V pulse at 1.2 mS:
     -72 % frozen, -21 % followed); ``rel_step = 0.01`` follows it.  The result is not clipped
-    beyond what the radius bounds impose.
+    beyond what the radius bounds impose.  ``rser`` (ohm, not in the paper; default 0) is a
+    resistance in series with the device (:func:`programming_temperature`).
     """
     p = params or SecondOrderParams.from_library()
     v = -vp if sign > 0 else vp
@@ -363,16 +376,19 @@ def pulse_variation(
     rmn = p.rm * 1e9
     gg = g
     if rel_step <= 0 or not math.isfinite(rel_step):
-        temp = programming_temperature(g, gamma, vp=vp, vh=vh, ts=ts, th=th, params=p)
+        temp = programming_temperature(g, gamma, vp=vp, vh=vh, ts=ts, th=th, params=p,
+                                       rser=rser)
         r = _step_r(r, _rate_k(temp, v, p), v, ts, p)
         return p.g_of_r(r * 1e-9) - g
     t = 0.0
     while t < ts:
-        temp = programming_temperature(gg, gamma, vp=vp, vh=vh, ts=t, th=th, params=p)
+        temp = programming_temperature(gg, gamma, vp=vp, vh=vh, ts=t, th=th, params=p,
+                                       rser=rser)
         k = _rate_k(temp, v, p)
         rel = k / max(r - rmn, 1e-3) / r
         h = min(ts - t, rel_step / rel if rel > 0 else ts)
-        temp = programming_temperature(gg, gamma, vp=vp, vh=vh, ts=t + 0.5 * h, th=th, params=p)
+        temp = programming_temperature(gg, gamma, vp=vp, vh=vh, ts=t + 0.5 * h, th=th, params=p,
+                                       rser=rser)
         r = _step_r(r, _rate_k(temp, v, p), v, h, p)
         gg = p.g_of_r(r * 1e-9)
         t += h
