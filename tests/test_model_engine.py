@@ -508,3 +508,34 @@ def test_a_compiled_memristor_follows_ngspice_on_the_board() -> None:
     for t in (0.25, 0.5, 0.75):
         assert w_m[np.searchsorted(model.time, t)] == pytest.approx(
             w_s[np.searchsorted(spice.time, t)], abs=0.01)
+
+
+def test_hand_written_biolek_equals_its_compiled_text() -> None:
+    from neurospice.sim.model.behavioural import compile_body, evaluate
+    from neurospice.sim.model.compile import evaluate_in
+    from neurospice.spice.flatten import subckt_table
+
+    sub = subckt_table(prepare_deck(BOARD))["biolek"]
+    prm = {"ron": 100.0, "roff": 16e3, "d": 10e-9, "uv": 10e-15, "p": 1.0, "w0": 0.5}
+    dev = compile_body(sub, prm, evaluate_in)
+    kmob = prm["uv"] * prm["ron"] / prm["d"] ** 2  # the kernel's P.KMOB
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        v, w, i = rng.uniform(-3, 3), rng.uniform(0, 1), rng.uniform(-2e-3, 2e-3)
+        g = 1.0 / (prm["ron"] * w + prm["roff"] * (1 - w))  # integrate._lin_g
+        assert evaluate(*dev.current, v, w, 0.0, 1.0) == pytest.approx(g * v, rel=1e-12)
+        win = 1.0 - (w - (1.0 if i <= 0 else 0.0)) ** 2  # integrate._update_state, p = 1
+        leak = (0.5 - w) / 1e9  # the body's operating-point pin, absent from the kernel
+        assert evaluate(*dev.state, v, w, i, 1.0) - leak == pytest.approx(kmob * i * win,
+                                                                          rel=1e-9, abs=1e-12)
+
+
+def test_a_compiled_body_too_fast_for_the_step_is_refused() -> None:
+    from neurospice.sim.model import ModelParameterError
+
+    fast = _LINDRIFT.replace("k=50", "k=1e9")
+    deck = _board_text(fast, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
+                                      "mp lindrift"))
+    with pytest.raises(ModelParameterError) as info:
+        compile_model(deck).bind([{}], tstop=0.01)
+    assert "xm1" in str(info.value) and "too fast" in str(info.value)

@@ -35,7 +35,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CompiledDevice", "FUNCTIONS", "NotCompilable", "compile_body", "evaluate"]
+__all__ = ["CompiledDevice", "FUNCTIONS", "NotCompilable", "compile_body", "evaluate",
+           "stiffness"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -570,3 +571,18 @@ def _check_invariant(cur: tuple[IntArray, FloatArray], cur_s: tuple[IntArray, Fl
             if not abs(x - y) <= 1e-6 * scale:
                 raise NotCompilable("its equations depend on the pins' voltages to ground, not "
                                     "only on the device voltage", card)
+
+
+def stiffness(dev: CompiledDevice) -> float:
+    """Largest ``|dw/dt|`` (1/s) over device voltages within +-10 V and states in [0, 1] (the
+    current from the device's own conduction), at ``time`` > 0: the explicit step must not
+    let the state jump."""
+    worst = 0.0
+    for v in np.linspace(-10.0, 10.0, 81):
+        for w in np.linspace(0.0, 1.0, 21):
+            i = evaluate(dev.current[0], dev.current[1], v, w, 0.0, 1.0)
+            rate = abs(evaluate(dev.state[0], dev.state[1], v, w, i, 1.0))
+            if not math.isfinite(rate):
+                return math.inf
+            worst = max(worst, rate)
+    return worst

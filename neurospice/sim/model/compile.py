@@ -58,8 +58,9 @@ __all__ = [
 
 #: Neuron subcircuits the engine maps.
 NEURON_MODELS = frozenset({"fhn"})
-#: Memristor subcircuits the engine maps.
-MEMRISTOR_MODELS = frozenset({"zro2", "biolek", "pershin"})
+#: Memristor subcircuits whose hand-written equations the engine maps (by their body, see
+#: :mod:`.bodies`); other one-state bodies are compiled (:mod:`.behavioural`).
+MEMRISTOR_MODELS = frozenset(KNOWN_BODIES)
 _GROUND = frozenset({"0", "gnd"})
 _DOT_OK = frozenset({".param", ".options", ".option", ".tran", ".ic", ".save", ".end", ".model",
                      ".title", ".global", ".temp", ".nodeset", ".csparam", ".probe", ".print",
@@ -385,7 +386,7 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                 params = {**defaults.get(model, {}), **assigned}
                 neurons.append(NeuronEq(low, model, nodes[0], nodes[1], params, None))
             elif model in subs and pins_of.get(model) == ("p", "n") and (
-                    model in MEMRISTOR_MODELS or known_body(subs[model])[0] is not None):
+                    known_body(subs[model]) != (None, -1)):
                 equations, differs = known_body(subs[model])
                 if equations is None:
                     raise _body_refusal(head, subs[model], differs)

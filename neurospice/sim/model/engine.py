@@ -265,7 +265,7 @@ class CompiledModel:
             for j, dev in enumerate(prog.devices):
                 vals = self._values(d, dev.params, dev.name)
                 if dev.model.startswith("compiled:"):
-                    compiled = self._compiled(dev.model.split(":", 1)[1], vals, dev.name)
+                    compiled = self._compiled(dev.model.split(":", 1)[1], vals, dev.name, h)
                     programs.setdefault((j, 0), []).append(compiled.current)
                     programs.setdefault((j, 1), []).append(compiled.state)
                     a["w_init"][ip, j] = compiled.w0
@@ -292,17 +292,25 @@ class CompiledModel:
         a["bcode"], a["blen"], a["bconst"] = _pack_programs(programs, npts, nd)
         return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
 
-    def _compiled(self, subckt: str, vals: dict[str, float], owner: str) -> Any:
-        from neurospice.sim.model.behavioural import NotCompilable, compile_body
+    def _compiled(self, subckt: str, vals: dict[str, float], owner: str, h: float) -> Any:
+        from neurospice.sim.model.behavioural import NotCompilable, compile_body, stiffness
         from neurospice.sim.model.compile import evaluate_in
         from neurospice.spice.flatten import subckt_table
 
         if not hasattr(self, "_subs"):
             self._subs = subckt_table(self.deck)
         try:
-            return compile_body(self._subs[subckt], vals, evaluate_in)
+            dev = compile_body(self._subs[subckt], vals, evaluate_in)
         except NotCompilable as exc:
             raise ModelParameterError(f"{owner}: {exc}", path=self.deck.source) from None
+        jump = stiffness(dev) * h
+        if not jump <= 0.05:
+            raise ModelParameterError(
+                f"{owner}: its state ({subckt}) can move by {jump:.3g} in one step of "
+                f"{h * 1e6:g} us (|dw/dt| up to {jump / h:.3g}/s within +-10 V): too fast for "
+                "the engine's explicit step of a compiled body; run with --engine spice",
+                path=self.deck.source)
+        return dev
 
     def _value(self, d: PreparedDeck, text: str, owner: str) -> float:
         try:
