@@ -274,6 +274,7 @@ def classify_cycles(
     min_index: float = DEFAULT_MIN_INDEX,
     max_drift: float = DEFAULT_MAX_DRIFT,
     shape_tol: float | None = None,
+    memo: dict[tuple[bytes, float, float], LockResult] | None = None,
 ) -> Verdict:
     """The mode word of the master cycles in ``[t0, t1)`` (default: the whole record).
 
@@ -283,7 +284,9 @@ def classify_cycles(
     the n:m cycle over which the slave's (class, peak, trough) repeats within
     :func:`shape_tolerance` (median over the cycles; ``shape_tol`` V instead when given). The
     shape test is a threshold too: when its deciding distance lies nearer to the tolerance than
-    the nearest voltage feature to its level, it is the verdict's margin.
+    the nearest voltage feature to its level, it is the verdict's margin. ``memo`` keeps the
+    phase-locking tests by train and interval (the moved thresholds mostly leave the train as
+    it was).
     """
     lo = master.t_start if t0 is None else t0
     hi = master.t_stop if t1 is None else t1
@@ -305,8 +308,13 @@ def classify_cycles(
     # n:m from the spikes; from every response when there are fewer than two spikes
     use_partial = spikes < 2
     train = responses.train() if use_partial else responses.spikes()
-    res = classify_locking(master, train, t0=lo, t1=hi, tol=tol, max_den=max_den,
-                           min_index=min_index, max_drift=max_drift)
+    key = (train.times.tobytes(), float(lo), float(hi))
+    res = memo.get(key) if memo is not None else None
+    if res is None:
+        res = classify_locking(master, train, t0=lo, t1=hi, tol=tol, max_den=max_den,
+                               min_index=min_index, max_drift=max_drift)
+        if memo is not None:
+            memo[key] = res
     if not res.locked:
         return Verdict(UNLOCKED, res.n, res.m, 1, ratio=res.ratio, sync_index=res.sync_index,
                        lock=res, **common)  # type: ignore[arg-type]
@@ -382,17 +390,18 @@ def judge(master: SpikeTrain, t: FloatArray, v_slave: FloatArray, th: Thresholds
     """:func:`classify_cycles` at ``th`` and at each threshold moved by max(50 mV, 5 %)."""
     base = responses if responses is not None else detect_responses(t, v_slave, th,
                                                                     t_skip=t_skip)
-    verdict = classify_cycles(master, base, t0=t0, t1=t1)
+    memo: dict[tuple[bytes, float, float], LockResult] = {}
+    verdict = classify_cycles(master, base, t0=t0, t1=t1, memo=memo)
     if shifted is None:
         shifted = shifted_responses(t, v_slave, th, base, t_skip=t_skip)
     flips = []
     for name, dv, r2 in shifted:
-        v2 = classify_cycles(master, r2, t0=t0, t1=t1)
+        v2 = classify_cycles(master, r2, t0=t0, t1=t1, memo=memo)
         if v2.mode != verdict.mode:
             flips.append((name, dv, v2.mode))
     tol = shape_tolerance(th)
     for dv in shape_shifts(tol):
-        v2 = classify_cycles(master, base, t0=t0, t1=t1, shape_tol=tol + dv)
+        v2 = classify_cycles(master, base, t0=t0, t1=t1, shape_tol=tol + dv, memo=memo)
         if v2.mode != verdict.mode:
             flips.append(("shape_tol", dv, v2.mode))
     return Judgement(verdict, bool(flips), tuple(flips))

@@ -590,7 +590,9 @@ def locking_timeline(
             mtrain = master if isinstance(master, SpikeTrain) else SpikeTrain(a, a)
             kw = dict(t0=w0, t1=w1, tol=tol, max_den=max_den, min_index=min_index,
                       max_drift=max_drift)
-            vd = classify_cycles(mtrain, responses, cycles=cycles, **kw)  # type: ignore[arg-type]
+            memo: dict[tuple[bytes, float, float], LockResult] = {}
+            vd = classify_cycles(mtrain, responses, cycles=cycles, memo=memo,
+                                 **kw)  # type: ignore[arg-type]
             res = vd.lock
             mode = vd.mode
             if mode == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
@@ -601,7 +603,7 @@ def locking_timeline(
                 (r2, cy2, None) for r2, cy2 in shifted_cycles
             ] + [(responses, cycles, tol0 + dv) for dv in shape_shifts(tol0)]
             for r2, cy2, stol in variants:
-                v2 = classify_cycles(mtrain, r2, cycles=cy2, shape_tol=stol,
+                v2 = classify_cycles(mtrain, r2, cycles=cy2, shape_tol=stol, memo=memo,
                                      **kw)  # type: ignore[arg-type]
                 m2 = v2.mode
                 if m2 == "unlocked" and math.isfinite(lv) and lv > lv_threshold:
