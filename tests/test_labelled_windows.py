@@ -55,3 +55,16 @@ def test_classifier_agrees_with_the_label(path: Path) -> None:
     win = (resp.times >= t[0]) & (resp.times < t[-1])
     assert abs(int(np.sum(resp.is_spike[win])) - label["spikes"]) <= 1
     assert abs(int(np.sum(~resp.is_spike[win])) - label["partial"]) <= 1
+
+
+@pytest.mark.parametrize("path", WINDOWS, ids=[p.stem for p in WINDOWS])
+def test_a_verdict_that_flips_within_50_mV_says_it_is_marginal(path: Path) -> None:
+    from neurospice.analysis.modes import judge
+
+    t, v, master, th, _ = _load(path)
+    j = judge(master, t, v, th, t0=t[0], t1=t[-1])
+    for which in ("spike", "on", "off"):
+        for dv in (-0.05, 0.05):
+            moved = detect_responses(t, v, th.shifted(which, dv))
+            other = classify_cycles(master, moved, t0=t[0], t1=t[-1]).mode
+            assert other == j.mode or j.marginal, (which, dv, other, j)
