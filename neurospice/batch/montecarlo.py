@@ -62,26 +62,27 @@ def _one(deck: PreparedDeck, seed: int, timeout: float | None
 
 
 def _run_model(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
-               quiet: bool) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
+               quiet: bool, scheduler: str | None = None
+               ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
     from neurospice.sim.model.maps import map_model
 
     points: list[dict[str, Any]] = [{"seed": seed + k} for k in range(runs)]
     with tqdm(total=runs, desc="runs (model)", unit="run",
               disable=True if quiet else None) as bar:
         rows = map_model(deck, points, reduce=model_build_row, workers=workers,
-                         progress=bar.update)
+                         progress=bar.update, scheduler=scheduler)
     return {seed + k: (row, []) for k, row in enumerate(rows)}
 
 
 def _run_all(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
-             timeout: float | None, quiet: bool
+             timeout: float | None, quiet: bool, scheduler: str | None = None
              ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
-    from neurospice.sim.pool import local_map
+    from neurospice.sim.pool import job_map
 
     results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
     jobs = [(deck, seed + k, timeout) for k in range(runs)]
     with tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
-        for s, row, traces in local_map(_one, jobs, workers):
+        for s, row, traces in job_map(_one, jobs, workers=workers, scheduler=scheduler):
             results[s] = (row, traces)
             bar.update(1)
     return results
@@ -96,14 +97,15 @@ def run_builds(deck: PreparedDeck, *, runs: int, seed: int = 1, workers: int | N
 
 def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, outdir: Path,
                     workers: int | None, timeout: float | None, plot: bool, quiet: bool,
-                    engine: str = "spice") -> int:
+                    engine: str = "spice", scheduler: str | None = None) -> int:
     """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
     if engine == "model":
-        results = _run_model(deck, runs=runs, seed=seed, workers=workers, quiet=quiet)
+        results = _run_model(deck, runs=runs, seed=seed, workers=workers, quiet=quiet,
+                             scheduler=scheduler)
     else:
         results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout,
-                           quiet=quiet)
+                           quiet=quiet, scheduler=scheduler)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_write(outdir / "runs.csv", "w", newline="") as fh:

@@ -219,7 +219,7 @@ def simulate_file(
 
             return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
                                    outdir=outdir, workers=workers, timeout=timeout, plot=plot,
-                                   quiet=quiet, engine=engine)
+                                   quiet=quiet, engine=engine, scheduler=scheduler)
         if seed is not None:
             deck = deck.with_seed(seed)
         if energy:
