@@ -303,7 +303,10 @@ def pair_data(pair: PairAnalysis) -> dict[str, Any]:
         "marginal": pair.marginal,
         "segments": [{"mode": e.mode, "t_start": round(e.t_start, 6),
                       "t_end": round(e.t_end, 6), "margin_v": _r(e.margin_v),
-                      "marginal": e.marginal} for e in tl.episodes] if tl else [],
+                      "marginal": e.marginal,
+                      "marginal_windows": sum(1 for w in tl.windows if w.marginal
+                                              and e.t_start <= w.center < e.t_end),
+                      "windows": e.n_windows} for e in tl.episodes] if tl else [],
         "switches": [(s.time, s.from_mode, s.to_mode) for s in tl.switches] if tl else [],
         "dwell_s": tl.dwell if tl else {},
         "probabilities": {m: {"p": p, "lo": lo, "hi": hi}

@@ -196,7 +196,8 @@ def plot_timeline(
     """Plot waveforms with the locking episodes shaded by mode.
 
     The bottom panel shows each window's synchronization index and
-    ``f_master / f_slave`` ratio; one legend entry per mode present.
+    ``f_master / f_slave`` ratio; one legend entry per mode present. Marginal windows (their
+    verdict changes with a threshold moved by 50 mV) are hatched over the time they stand for.
 
     Parameters
     ----------
@@ -232,6 +233,10 @@ def plot_timeline(
     for ax in axes:
         for e in timeline.episodes:
             ax.axvspan(e.t_start, e.t_end, color=colors[e.mode], alpha=0.25, lw=0)
+        for w in timeline.windows:  # a window a 50 mV threshold move would change
+            if getattr(w, "marginal", False):
+                ax.axvspan(w.own0, w.own1, facecolor="none", hatch="///",
+                           edgecolor="#777777", lw=0)
     for ax, name in zip(axes[:-1], names, strict=True):
         ax.plot(ta, np.asarray(traces[name], dtype=np.float64), lw=0.7, color="k")
         ax.set_ylabel(f"{name} ({ylabel})")
@@ -249,6 +254,9 @@ def plot_timeline(
     ax_ratio.set_ylabel("f_master / f_slave")
     ax_idx.set_xlabel("time (s)")
     handles = [Patch(facecolor=colors[m], alpha=0.5, edgecolor="k", label=m) for m in colors]
+    if any(getattr(w, "marginal", False) for w in timeline.windows):
+        handles.append(Patch(facecolor="white", edgecolor="#777777", hatch="///",
+                             label="marginal"))
     axes[0].legend(handles=handles, loc="upper right", ncols=min(len(handles), 6), fontsize=8)
     if title is None:
         title = (
