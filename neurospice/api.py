@@ -212,7 +212,10 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
 
         plots = run_model(d)
     elif engine == "spice":
-        plots = run_all(d, timeout=timeout, limits=RunLimits())
+        from neurospice.sim.model.noise import with_shared_noise
+
+        # the device noise drawn by neurospice, as the model engine draws it for this seed
+        plots = run_all(with_shared_noise(d), timeout=timeout, limits=RunLimits())
     else:
         raise UsageError(f"engine must be 'spice' or 'model' (got {engine!r})")
     wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
