@@ -236,6 +236,7 @@ def simulate_file(
             deck = prepare(deck)
         run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
                                memory=memory or RunLimits.memory)
+        seed_deck = deck  # --seeds draws its other seeds from the deck before this run's draws
         if engine == "model":
             from neurospice.sim.model import run_model
 
@@ -280,7 +281,8 @@ def simulate_file(
         if meas:
             summary.extra["measurements"] = meas
         locking_plots = _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot,
-                                     seeds=seeds, seed=seed, engine=engine, timeout=timeout)
+                                     seeds=seeds, seed=seed, engine=engine, timeout=timeout,
+                                     seed_deck=seed_deck)
         energy_plot = None
         if energy:
             from neurospice.report.energy import energy_report, format_energy, plot_energy

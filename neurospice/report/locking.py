@@ -317,18 +317,20 @@ def pair_data(pair: PairAnalysis) -> dict[str, Any]:
 
 def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
                 *, t_skip: float, plot: bool, seeds: int = 1, seed: int | None = None,
-                engine: str = "spice", timeout: float | None = None) -> RunAnalysis:
+                engine: str = "spice", timeout: float | None = None,
+                seed_deck: PreparedDeck | None = None) -> RunAnalysis:
     """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``.
 
     ``seeds`` > 1: the run (seed ``seed``, default the deck's own) is one of ``seeds`` draws
-    of the device noise; the others are run here (with ``engine``) and each pair gets P(mode).
-    A noisy deck judged on one draw says so."""
+    of the device noise; the others are run here (with ``engine``, from ``seed_deck``: the deck
+    before the run's own draws were compiled into it) and each pair gets P(mode). A noisy deck
+    judged on one draw says so."""
     analysis = analyse_run(deck, wf, t_skip=t_skip, trains=summary.trains,
                            thresholds=summary.thresholds, responses=summary.responses)
     noisy = noise_sources(deck) if analysis.pairs else []
     if seeds > 1 and analysis.pairs:
-        base = seed if seed is not None else deck_seed(deck)
-        add_probabilities(deck, analysis, seeds=seeds, seed=base, engine=engine,
+        base = seed if seed is not None else deck_seed(seed_deck or deck)
+        add_probabilities(seed_deck or deck, analysis, seeds=seeds, seed=base, engine=engine,
                           t_skip=t_skip, timeout=timeout,
                           spike_threshold=_overrides(summary))
     for pair in analysis.pairs:

@@ -158,6 +158,41 @@ def _instance_params(deck: PreparedDeck, inst: Instance) -> dict[str, str]:
 _IV_CACHE: dict[tuple[str, str, tuple[tuple[str, float], ...]], tuple[np.ndarray, np.ndarray]] = {}
 
 
+def neuron_definitions(text: str, subckt: str) -> str:
+    """The ``.subckt`` blocks a neuron subcircuit needs (itself and what it instantiates, by
+    name, recursively) and every ``.model`` card of a library text: what its characterisation
+    depends on. A deck's other definitions (the per-seed copies of a noisy memristor, say) stay
+    out, so they do not make a new measurement."""
+    blocks: dict[str, list[str]] = {}
+    models: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        low = line.strip().lower()
+        if low.startswith(".subckt"):
+            parts = low.split()
+            current = [line]
+            blocks[parts[1] if len(parts) > 1 else ""] = current
+        elif current is not None:
+            current.append(line)
+            if low.startswith(".ends"):
+                current = None
+        else:
+            models.append(line)
+    need, todo = [], [subckt.lower()]
+    while todo:
+        name = todo.pop()
+        if name in need or name not in blocks:
+            continue
+        need.append(name)
+        for line in blocks[name][1:]:
+            toks = line.split()
+            if toks and toks[0].lower().startswith("x"):
+                plain = [t for t in toks[1:] if "=" not in t and t.lower() != "params:"]
+                if plain:
+                    todo.append(plain[-1].lower())
+    return "\n".join([*models, *("\n".join(blocks[n]) for n in sorted(need))]) + "\n"
+
+
 def neuron_iv(deck: PreparedDeck, inst: Instance) -> tuple[np.ndarray, np.ndarray] | None:
     """The fast I-V ``(V, I)`` of an FHN-type neuron instance (V; A drawn by ``mem``), as the
     model engine characterises it (a DC sweep in ngspice with the recovery branch opened,
@@ -178,7 +213,7 @@ def neuron_iv(deck: PreparedDeck, inst: Instance) -> tuple[np.ndarray, np.ndarra
         for k, v in _instance_params(deck, inst).items():
             if k not in DYNAMIC_PARAMS:
                 static[k] = deck.evaluate(v)
-        definitions = library_text(deck.lines)
+        definitions = neuron_definitions(library_text(deck.lines), inst.subckt)
         key = (definitions, inst.subckt, tuple(sorted(static.items())))
         if key not in _IV_CACHE:
             tb = characterise_fhn(definitions, static, subckt=inst.subckt,
