@@ -106,3 +106,24 @@ def test_model_run_records_thresholds_margin_and_probabilities(tmp_path: Path) -
     assert all("marginal" in s and "margin_v" in s for s in pair["segments"])
     assert "P(" in proc.stdout and "over 3 noise draws" in proc.stdout
     assert "one draw of the device noise" not in proc.stdout
+
+
+def test_verify_disagreement_exits_1_after_writing_the_map(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import neurospice.batch.sweep as sweep
+    from neurospice.spice.deck import prepare_deck
+
+    rows = [{"point": i, "amp": a, "status": "ok", "mode": m, "ratio": "1:1",
+             "locked_fraction": 1.0, "marginal": str(i == 1)}
+            for i, (a, m) in enumerate([(1.6, "1:1 partial"), (1.8, "1:1 partial period 2")])]
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: rows)
+    for agree, status in ((0, 1), (1, 0)):
+        monkeypatch.setattr(sweep, "verify_points",
+                            lambda *a, agree=agree, **k: [{"point": 0, "agree": agree}])
+        out = tmp_path / str(agree)
+        rc = sweep.run_sweep_command(prepare_deck(BOARD), BOARD, ["amp=1.6,1.8"], outdir=out,
+                                     workers=1, scheduler=None, resume=False, timeout=None,
+                                     seed=None, t_skip=0.0, plot=True, quiet=True,
+                                     engine="model", verify=1)
+        assert rc == status
+        assert (out / "sweep_map.png").read_bytes()[:4] == b"\x89PNG"
