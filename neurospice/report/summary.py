@@ -57,6 +57,8 @@ class NeuronSummary:
     spike_threshold_v: float = math.nan
     partial: int = 0
     thresholds: dict[str, object] = field(default_factory=dict)
+    #: rate (Hz) of all its responses, spikes and partial (NaN with fewer than two)
+    response_hz: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -278,9 +280,9 @@ def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
         summary.trains[vec] = resp.spikes()
         spikes = resp.after(t[0] + t_skip).spikes() if t_skip > 0 else resp.spikes()
         stats = spike_stats(t, wf[vec], t_skip=t_skip, min_amplitude=floor, train=spikes)
-        partial = resp.after(t[0] + t_skip).n_partial if t_skip > 0 else resp.n_partial
-        summary.neurons.append(NeuronSummary(label, vec, stats, th.spike_v, partial,
-                                             th.as_dict()))
+        analysed = resp.after(t[0] + t_skip) if t_skip > 0 else resp
+        summary.neurons.append(NeuronSummary(label, vec, stats, th.spike_v, analysed.n_partial,
+                                             th.as_dict(), analysed.train().frequency_hz))
     for label, wvec, rvec in memristor_vectors(deck, wf):
         w = np.asarray(wf[wvec]) if wvec else np.array([math.nan])
         r = np.asarray(wf[rvec]) if rvec else np.array([math.nan])
@@ -325,7 +327,9 @@ def format_summary(summary: RunSummary) -> str:
         )
         if n.thresholds:
             th = n.thresholds
-            line += (f"   partial {n.partial}   spike threshold {n.spike_threshold_v:.3g} V "
+            if n.partial:
+                line += f"   partial {n.partial} (responses {_fmt(n.response_hz, 'Hz')})"
+            line += (f"   spike threshold {n.spike_threshold_v:.3g} V "
                      f"(re-arm {float(th['off_v']):.3g} / trigger {float(th['on_v']):.3g} V; "  # type: ignore[arg-type]
                      f"{th['source']})")
         lines.append(line)
