@@ -69,7 +69,10 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 #: Bump when the measurement changes (invalidates every cached table).
-CHAR_VERSION = 3
+CHAR_VERSION = 4
+#: Potentiometer settings at which H(V) is measured (its small dependence on pot is
+#: interpolated: ``ref(V, pot) - V3(pot)`` moves by ~10 mV between pot 0.5 and 0.8).
+H_POTS = (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8)
 #: c0 values (F) of the capacitance measurement; the last checks linearity.
 C0_PROBES = (0.0, 1e-6, 3.3e-6)
 #: Largest relative deviation of the membrane capacitance from linear-in-c0 / from constant
@@ -136,6 +139,22 @@ class NeuronTables:
     key: str
     c_fixed: float = 0.0
     c_per_c0: float = 1.0
+    #: H(V) measured at the pots of :data:`H_POTS` (rows), when measured
+    h_by_pot: FloatArray | None = None
+
+    def at_pot(self, pot: float) -> NeuronTables:
+        """These tables with ``h_ref`` for the potentiometer setting ``pot`` (linear between
+        the measured settings, the nearest outside them)."""
+        if self.h_by_pot is None:
+            return self
+        pots = np.array(H_POTS)
+        p = float(min(max(pot, pots[0]), pots[-1]))
+        k = max(0, min(int(np.searchsorted(pots, p, side="right")) - 1, len(pots) - 2))
+        f = (p - pots[k]) / (pots[k + 1] - pots[k])
+        h = (1 - f) * self.h_by_pot[k] + f * self.h_by_pot[k + 1]
+        return NeuronTables(self.v_grid, self.f_cubic, h, self.b_out, self.pot_grid, self.v3,
+                            self.rout, self.lval, self.rs, self.rs_spread, self.h_sep_error,
+                            f"{self.key}-pot{p:.6g}", self.c_fixed, self.c_per_c0, None)
 
     def capacitance(self, c0: float) -> float:
         """Membrane capacitance (F) for the instance parameter ``c0`` (F)."""
@@ -153,7 +172,8 @@ class NeuronTables:
                    "c_fixed": self.c_fixed, "c_per_c0": self.c_per_c0}
         atomic_write_with(path, lambda tmp: np.savez(
             tmp, v_grid=self.v_grid, f_cubic=self.f_cubic, h_ref=self.h_ref, b_out=self.b_out,
-            pot_grid=self.pot_grid, v3=self.v3, scalars=json.dumps(scalars), key=self.key))
+            pot_grid=self.pot_grid, v3=self.v3, scalars=json.dumps(scalars), key=self.key,
+            h_by_pot=self.h_by_pot if self.h_by_pot is not None else np.zeros((0, 0))))
 
     @classmethod
     def load(cls, path: Path) -> NeuronTables:
@@ -164,7 +184,8 @@ class NeuronTables:
                        np.array(z["b_out"]), np.array(z["pot_grid"]), np.array(z["v3"]),
                        float(s["rout"]), float(s["lval"]), float(s["rs"]),
                        float(s["rs_spread"]), float(s["h_sep_error"]), str(z["key"]),
-                       float(s["c_fixed"]), float(s["c_per_c0"]))
+                       float(s["c_fixed"]), float(s["c_per_c0"]),
+                       np.array(z["h_by_pot"]) if z["h_by_pot"].size else None)
 
 
 def cache_dir() -> Path:
@@ -310,8 +331,11 @@ def _measure(definitions: str, static: dict[str, float], subckt: str, key: str,
              f"Xl m ol {subckt} pot=0.5 kout=1 {_fmt(opened)}",
              "Il ol 0 dc 1m",
              f"Xk m ok {subckt} pot=0.5 kout=0.5 {_fmt(opened)}",
+             *(f"Xh{k} m oh{k} {subckt} pot={pot:g} kout=1 {_fmt(opened)}"
+               for k, pot in enumerate(H_POTS)),
              "Vp mp 0 1"]
-    saves = ["i(vs0)", "v(x0.v3)", "v(x1.v3)", "v(o0)", "v(ol)", "v(ok)"]
+    saves = ["i(vs0)", "v(x0.v3)", "v(x1.v3)", "v(o0)", "v(ol)", "v(ok)",
+             *(f"v(xh{k}.v3)" for k in range(len(H_POTS)))]
     for k, pot in enumerate(POT_GRID):
         lines.append(f"Xp{k} mp op{k} {subckt} pot={pot:g} kout=1 {_fmt(opened)}")
         saves.append(f"v(xp{k}.v3)")
@@ -335,6 +359,11 @@ def _measure(definitions: str, static: dict[str, float], subckt: str, key: str,
     v3_1 = float(np.interp(0.8, pot_grid, v3))
     h_ref = ref0 - v3_0
     h_sep = float(np.max(np.abs((ref1 - v3_1) - h_ref)))
+    # H at each pot of H_POTS, relative to that instance's own reference at V = +1 V (V3)
+    at_one = int(np.argmin(np.abs(v_use - 1.0)))
+    h_by_pot = np.array([np.asarray(dc[f"v(xh{k}.v3)"], dtype=float)
+                         - float(np.asarray(dc[f"v(xh{k}.v3)"])[at_one])
+                         for k in range(len(H_POTS))])
     b_out = np.asarray(dc["v(o0)"], dtype=float)
     rout = float(np.median((b_out - np.asarray(dc["v(ol)"], dtype=float)) / 1e-3))
     half = np.asarray(dc["v(ok)"], dtype=float)
@@ -393,7 +422,7 @@ def _measure(definitions: str, static: dict[str, float], subckt: str, key: str,
             hint="run this deck with the ngspice engine (--engine spice)")
     return NeuronTables(v_use, f_cubic, h_ref, b_out, pot_grid, v3, rout, abs(lval),
                         float(np.mean(np.abs(re_z))), float(np.ptp(re_z)), h_sep, key,
-                        c_fixed, c_per_c0)
+                        c_fixed, c_per_c0, h_by_pot)
 
 
 #: Relative step of the sensitivity measurement (one-sided): a toleranced part's deviation is

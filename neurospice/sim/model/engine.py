@@ -228,7 +228,7 @@ class CompiledModel:
                         f"{nrn.name}: the {nrn.subckt} subcircuit has no c0/pot parameters",
                         path=self.deck.source)
                 static = {n: v for n, v in vals.items() if n not in DYNAMIC_PARAMS}
-                tb = self._table(nrn.subckt, static)
+                tb = self._table(nrn.subckt, static).at_pot(vals["pot"])
                 if tol:
                     tb = self._toleranced(nrn.name, nrn.subckt, static, tb, tol)
                 if tb.key not in tab_index:
