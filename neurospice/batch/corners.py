@@ -65,13 +65,14 @@ class CornerReport:
     predicted: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def frequency_range(self, key: str) -> tuple[float, float]:
-        """(lowest, highest) of ``key`` over the nominal run and the corners."""
+        """(lowest, highest) of ``key`` over the nominal run and the corners (a neuron silenced
+        by a corner counts as 0 Hz)."""
         vals = [float(c.row[key]) for c in [self.nominal, *self.corners]
                 if c.ok and _finite(c.row.get(key))]
         return (min(vals), max(vals)) if vals else (math.nan, math.nan)
 
     def describe(self, top: int = 5) -> str:
-        keys = _frequency_keys(self.nominal.row)
+        keys = [k for k in _frequency_keys(self.nominal.row) if float(self.nominal.row[k]) > 0]
         lines = [f"worst-case corners ({len(self.sensitivities)} toleranced parts, "
                  f"{2 + len(self.sensitivities) + len(self.corners) - 1} runs):"]
         nom = self.nominal.row
@@ -112,16 +113,18 @@ def _frequency_keys(row: dict[str, Any]) -> list[str]:
 def _one(deck: PreparedDeck, name: str, factors: dict[str, float], timeout: float | None,
          t_skip: float) -> Corner:
     from neurospice.report.locking import analyse_run
+    from neurospice.report.summary import summarise
     from neurospice.sim.ngspice import run_prepared
 
     row: dict[str, Any] = {"corner": name}
     try:
         d = with_factors(deck, factors)
         wf = run_prepared(d, timeout=timeout)
-        analysis = analyse_run(d, wf, t_skip=t_skip)
-        for inst, train in analysis.trains.items():
-            row[f"f_{inst[1:] if inst.startswith('x') else inst}_hz"] = train.frequency_hz
-        pair = analysis.as_row()
+        # each neuron's rate: its spikes, else its partial responses; 0 Hz when silent (a
+        # corner that stops a neuron bounds the builds from below)
+        for n in summarise(d, wf, t_skip=t_skip).neurons:
+            row[f"f_{n.name}_hz"] = n.rate_hz
+        pair = analyse_run(d, wf, t_skip=t_skip).as_row()
         row.update({k: pair[k] for k in ("mode", "ratio", "locked_fraction") if k in pair})
         row["status"] = "ok"
     except (SimulationError, NeurospiceInputError) as exc:
@@ -170,7 +173,7 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int |
     nominal = first["nominal"]
     if not nominal.ok:
         raise SimulationError(f"the board as designed failed: {nominal.row.get('error', '')}")
-    keys = _frequency_keys(nominal.row)
+    keys = [k for k in _frequency_keys(nominal.row) if float(nominal.row[k]) > 0]
     sens: dict[str, dict[str, float]] = {}
     for p, f in tol.items():
         row = first[f"+{p}"].row

@@ -31,7 +31,7 @@ def build_row(deck: PreparedDeck, wf: Any, *, engine: str) -> dict[str, Any]:
     s = summarise(deck, wf)
     row: dict[str, Any] = {"status": "ok", "engine": engine}
     for n in s.neurons:
-        row[f"f_{n.name}_hz"] = n.stats.frequency_hz
+        row[f"f_{n.name}_hz"] = n.rate_hz  # spikes, else partial responses, 0 when silent
     for m in s.memristors:
         row[f"r_{m.name}_min_ohm"] = m.r_min
         row[f"r_{m.name}_max_ohm"] = m.r_max

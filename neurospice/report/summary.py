@@ -60,6 +60,16 @@ class NeuronSummary:
     #: rate (Hz) of all its responses, spikes and partial (NaN with fewer than two)
     response_hz: float = math.nan
 
+    @property
+    def rate_hz(self) -> float:
+        """What the neuron does, as a rate (Hz): its spike frequency; for a neuron that only
+        responds partially, its response rate; 0 for a silent neuron (fewer than two of
+        either)."""
+        for f in (self.stats.frequency_hz, self.response_hz):
+            if math.isfinite(f):
+                return f
+        return 0.0
+
 
 @dataclass(frozen=True)
 class MemristorSummary:
