@@ -55,7 +55,11 @@ class SelfCheck:
 
 
 def _key(deck: PreparedDeck) -> str:
-    h = hashlib.sha256(f"selfcheck v{_VERSION} {REF_TSTOP} {TOLERANCE}\n".encode())
+    from neurospice.sim.model.characterise import CHAR_VERSION
+
+    # the engine's version is part of the key: a verdict is about this engine's equations
+    h = hashlib.sha256(f"selfcheck v{_VERSION}.{CHAR_VERSION} {REF_TSTOP} {TOLERANCE}\n"
+                       .encode())
     h.update(deck.text.encode())
     return h.hexdigest()[:24]
 
