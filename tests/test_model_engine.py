@@ -342,7 +342,7 @@ def test_self_check_passes_the_board_and_refuses_beyond_its_tolerance(monkeypatc
     deck = prepare_deck(BOARD)
     good = selfcheck.self_check(deck)
     assert good.agree and any(line.startswith("xmaster:") for line in good.lines)
-    # the master runs 0.13 % fast in the model: a 0.01 % tolerance must refuse it, naming it
+    # the neuron runs 0.05 % slow in the model: a 0.01 % tolerance must refuse it, naming it
     monkeypatch.setattr(selfcheck, "TOLERANCE", 1e-4)
     with pytest.raises(selfcheck.SelfCheckError) as info:
         selfcheck.self_check(deck, refresh=True)
