@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurospice.errors import UsageError
-from neurospice.sim.ngspice import RunLimits, Waveforms, run_all, run_prepared
+from neurospice.sim.ngspice import RunLimits, run_all, run_prepared
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck, prepare_text
 
 if TYPE_CHECKING:

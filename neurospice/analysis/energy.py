@@ -583,7 +583,7 @@ def netlist_balance(
     t : array_like
         Sample times [s].
     vectors : VectorSource
-        The run's vectors (a :class:`~neurospice.sim.ngspice.Waveforms` works), with every node
+        The run's vectors (a :class:`~neurospice.sim.waveforms.Waveforms` works), with every node
         voltage and every branch current of :func:`netlist_branches` saved
         (``.options savecurrents`` and ``.save all``).
     branches : sequence of Branch

@@ -29,10 +29,10 @@ from neurospice.files import (
 )
 from neurospice.sim.ngspice import (
     RunLimits,
-    Waveforms,
     Worker,
     run_all,
 )
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import DeckError, PreparedDeck
 

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.report.plots import save_figure
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.numbers import format_si
 

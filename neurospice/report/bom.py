@@ -38,7 +38,7 @@ from neurospice.analysis.stress import (
     rating_for,
 )
 from neurospice.files import atomic_write
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import flatten
 from neurospice.spice.numbers import format_si, nearest_in_series

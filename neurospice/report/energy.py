@@ -26,7 +26,7 @@ from neurospice.analysis.energy import (
 )
 from neurospice.report.memristor import memristor_traces
 from neurospice.report.plots import save_figure
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.compiler import CompiledCard, Origin
 from neurospice.spice.deck import PreparedDeck
 

@@ -28,7 +28,7 @@ from neurospice.analysis.spikes import (
 from neurospice.analysis.timeline import Timeline, locking_timeline
 from neurospice.files import output_name
 from neurospice.report.summary import RunSummary, neuron_thresholds, run_title, spike_floor
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
 __all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking",

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from neurospice.report.plots import save_figure
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["MemristorTrace", "memristor_traces", "cycle_starts", "plot_iv_cycles",

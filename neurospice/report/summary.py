@@ -30,7 +30,7 @@ from neurospice.analysis.spikes import (
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.report.jobs import ForkJob
 from neurospice.report.resolution import DEFAULT_TOL, reduce_rows
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
 
 __all__ = [

@@ -18,7 +18,6 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from neurospice.sim.process import (
     start_worker,
     terminate_all,
 )
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.compiler import check_compat
 from neurospice.spice.deck import DeckError, PreparedDeck, prepare_deck, prepare_text
 from neurospice.spice.resources import NETLISTS_DIR
@@ -59,96 +59,6 @@ __all__ = [
 _UNITS = {1: "s", 2: "Hz", 3: "V", 4: "A"}
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Waveforms:
-    """The vectors of one ngspice analysis.
-
-    Attributes
-    ----------
-    analysis
-        ``"tran"``, ``"ac"``, ``"dc"``, ``"op"`` ...
-    scale
-        The independent variable: time (s), frequency (Hz) or the swept value.
-    vectors
-        Vector name (``"v(mem)"``, ``"v(xm1.w)"``, ``"i(v1)"``; lower case) to values (complex
-        for AC).
-    units
-        Vector name to unit (``"V"``, ``"A"``, ``"s"``, ``"Hz"``, or ``""``).
-    """
-
-    analysis: str
-    plot: str
-    scale_name: str
-    scale: np.ndarray
-    vectors: dict[str, np.ndarray]
-    units: dict[str, str] = field(default_factory=dict)
-    raw_path: Path | None = None
-    log: list[str] = field(default_factory=list)
-    stdout: list[str] = field(default_factory=list)
-    sandbox: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def names(self) -> list[str]:
-        """Names of the vectors (without the scale)."""
-        return list(self.vectors)
-
-    def __contains__(self, name: str) -> bool:
-        try:
-            self._key(name)
-        except KeyError:
-            return False
-        return True
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.vectors[self._key(name)]
-
-    def _key(self, name: str) -> str:
-        low = name.strip().lower()
-        if low == self.scale_name:
-            raise KeyError(name)
-        for cand in (low, f"v({low})"):
-            if cand in self.vectors:
-                return cand
-        m = re.fullmatch(r"v\((.+)\)", low)
-        if m and m.group(1) in self.vectors:
-            return m.group(1)
-        raise KeyError(f"no vector {name!r}; available: {', '.join(self.vectors)}")
-
-    @property
-    def measurements(self) -> dict[str, float]:
-        """``.meas`` results of the run (name, lower case -> value)."""
-        return measurements(self.stdout)
-
-    @property
-    def time(self) -> np.ndarray:
-        """The time axis of a transient analysis (s)."""
-        if self.analysis != "tran":
-            raise ValueError(f"a {self.analysis} analysis has no time axis")
-        return self.scale
-
-
-_MEAS_RE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
-                      r"(?:\s|$)")
-
-
-def measurements(stdout: list[str]) -> dict[str, float]:
-    """``.meas`` results from what ngspice printed (``name = value`` lines after a
-    "Measurements for ..." heading)."""
-    out: dict[str, float] = {}
-    inside = False
-    for line in stdout:
-        if "measurements for" in line.lower():
-            inside = True
-            continue
-        if inside:
-            m = _MEAS_RE.match(line)
-            if m:
-                out[m.group(1).lower()] = float(m.group(2))
-            elif line.strip() and not line.strip().startswith(("*", "-")):
-                inside = "=" in line
-    return out
 
 
 def run_deck(

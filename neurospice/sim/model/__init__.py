@@ -2,7 +2,7 @@
 
 Public API (by task):
 
-* run a deck: :func:`run_model` (one :class:`~neurospice.sim.ngspice.Waveforms` per parameter
+* run a deck: :func:`run_model` (one :class:`~neurospice.sim.waveforms.Waveforms` per parameter
   point, same vector names as ngspice), :func:`iter_model` (chunk by chunk, for maps);
 * compile once, run many times: :func:`compile_model` -> :class:`CompiledModel`
   (``.run(points)``, ``.iter(points)``, ``.program.describe()``);

@@ -6,7 +6,7 @@
 >>> [wf] = run_model(deck, tstop=5.0)                     # doctest: +SKIP
 >>> wf.time, wf["v(smem)"], wf["v(xm1.w)"], wf["v(xm1.r)"]  # doctest: +SKIP
 
-:func:`run_model` returns one :class:`~neurospice.sim.ngspice.Waveforms` per point, with the
+:func:`run_model` returns one :class:`~neurospice.sim.waveforms.Waveforms` per point, with the
 vector names ngspice gives (``v(<mem node>)`` per neuron, ``v(<out node>)``, ``v(x<n>.v3)``,
 ``v(x<m>.w)``, ``v(x<m>.r)``, ``v(x<m>.emx|ebx|rhox)``, ``i(<sense source>)``, the nodes along each
 coupling path), restricted to the deck's ``.save`` list when it has one; the analysis, spike and
@@ -52,7 +52,7 @@ from neurospice.sim.model.integrate import (
     integrate,
 )
 from neurospice.sim.model.noise import deck_seed, intervals, standard_normals
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 A 20 s point's waveforms hold ~10 MB; a 32 x 32 map would not fit in memory as waveforms. Each
 worker process compiles the deck once, integrates chunks of points (numba, one thread per
-process) and hands every point's :class:`~neurospice.sim.ngspice.Waveforms` to ``reduce`` - a
+process) and hands every point's :class:`~neurospice.sim.waveforms.Waveforms` to ``reduce`` - a
 picklable function ``reduce(deck, point, waveforms) -> row`` (e.g. the locking analysis) - so
 only the rows travel back. ``progress`` (e.g. a tqdm bar's ``update``) is called with the number
 of points finished.
@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from neurospice.sim.ngspice import Waveforms
+from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["ReduceFn", "map_model", "pick_points", "verify_model"]

@@ -1,0 +1,109 @@
+"""The shared result type of every engine: :class:`Waveforms`, the vectors of one analysis.
+
+ngspice's driver (:mod:`neurospice.sim.ngspice`) and the model engine (:mod:`neurospice.sim.model`)
+both return it; the report, batch and API stages import it from here, not from a driver.
+numpy is imported for type checking only, so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Waveforms", "measurements"]
+
+
+@dataclass
+class Waveforms:
+    """The vectors of one ngspice analysis.
+
+    Attributes
+    ----------
+    analysis
+        ``"tran"``, ``"ac"``, ``"dc"``, ``"op"`` ...
+    scale
+        The independent variable: time (s), frequency (Hz) or the swept value.
+    vectors
+        Vector name (``"v(mem)"``, ``"v(xm1.w)"``, ``"i(v1)"``; lower case) to values (complex
+        for AC).
+    units
+        Vector name to unit (``"V"``, ``"A"``, ``"s"``, ``"Hz"``, or ``""``).
+    """
+
+    analysis: str
+    plot: str
+    scale_name: str
+    scale: np.ndarray
+    vectors: dict[str, np.ndarray]
+    units: dict[str, str] = field(default_factory=dict)
+    raw_path: Path | None = None
+    log: list[str] = field(default_factory=list)
+    stdout: list[str] = field(default_factory=list)
+    sandbox: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the vectors (without the scale)."""
+        return list(self.vectors)
+
+    def __contains__(self, name: str) -> bool:
+        try:
+            self._key(name)
+        except KeyError:
+            return False
+        return True
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.vectors[self._key(name)]
+
+    def _key(self, name: str) -> str:
+        low = name.strip().lower()
+        if low == self.scale_name:
+            raise KeyError(name)
+        for cand in (low, f"v({low})"):
+            if cand in self.vectors:
+                return cand
+        m = re.fullmatch(r"v\((.+)\)", low)
+        if m and m.group(1) in self.vectors:
+            return m.group(1)
+        raise KeyError(f"no vector {name!r}; available: {', '.join(self.vectors)}")
+
+    @property
+    def measurements(self) -> dict[str, float]:
+        """``.meas`` results of the run (name, lower case -> value)."""
+        return measurements(self.stdout)
+
+    @property
+    def time(self) -> np.ndarray:
+        """The time axis of a transient analysis (s)."""
+        if self.analysis != "tran":
+            raise ValueError(f"a {self.analysis} analysis has no time axis")
+        return self.scale
+
+
+_MEAS_RE = re.compile(r"^\s*([A-Za-z_][\w]*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+                      r"(?:\s|$)")
+
+
+def measurements(stdout: list[str]) -> dict[str, float]:
+    """``.meas`` results from what ngspice printed (``name = value`` lines after a
+    "Measurements for ..." heading)."""
+    out: dict[str, float] = {}
+    inside = False
+    for line in stdout:
+        if "measurements for" in line.lower():
+            inside = True
+            continue
+        if inside:
+            m = _MEAS_RE.match(line)
+            if m:
+                out[m.group(1).lower()] = float(m.group(2))
+            elif line.strip() and not line.strip().startswith(("*", "-")):
+                inside = "=" in line
+    return out
+
