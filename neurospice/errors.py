@@ -6,12 +6,23 @@
     +-- NeurospiceInputError             the user's input is wrong (exit status 2)
     |   +-- DeckError                    a SPICE deck refused or malformed
     |   |   +-- LimitError               a deck beyond a size/time limit (raise it by option)
+    |   |   +-- LexError                 (neurospice.spice.lexer; also a ValueError)
     |   +-- UsageError                   a bad command-line option or API argument
-    |   +-- ModelError                   the model engine cannot map an element
+    |   +-- ModelError                   the model engine cannot use the deck (neurospice.sim.model):
+    |   |   +-- UnmappableElementError   an element it cannot map onto its equations
+    |   |   +-- ModelParameterError      a parameter value it cannot use
+    |   |   +-- CharacterisationError    a neuron not of the form it integrates
+    |   |   +-- SelfCheckError           it disagrees with ngspice on this deck
+    |   |   +-- NotCompilable            a memristor body it cannot compile
     |   +-- NetworkSyntaxError, NetworkSemanticError   (neurospice.network.errors)
     |   +-- UnknownModelError, InvalidParameterError   (neurospice.spice.registry)
     +-- SimulationError                  a run that could not complete (exit status 1)
         +-- SimulationTimeout            stopped by the wall-time limit
+        +-- OutputError                  an output folder that cannot be written (neurospice.files)
+
+One class stands apart on purpose: ``neurospice.sim.sandbox.SandboxUnavailable`` lives and dies in
+the ngspice worker process (which reports it as a message, never raises it to the caller) and
+must not import this module on the worker's start-up path.
 
 Input errors carry where the problem is (file, line, column, all optional) and render as
 ``file:line:col: message`` followed by a context snippet, so the command line can print them
@@ -126,7 +137,7 @@ class UsageError(NeurospiceInputError):
 
 
 class ModelError(NeurospiceInputError):
-    """The model engine cannot map an element of the deck to its equations."""
+    """The model engine cannot use the deck: the base of the model engine's errors."""
 
 
 class SimulationError(NeurospiceError):

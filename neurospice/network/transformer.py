@@ -24,7 +24,7 @@ from lark.exceptions import (
 )
 from lark.lexer import PatternStr
 
-from neurospice.errors import source_context
+from neurospice.errors import NeurospiceInputError, source_context
 from neurospice.network.errors import NetworkSemanticError, NetworkSyntaxError
 from neurospice.network.network import (
     ChainItem,
@@ -97,7 +97,7 @@ def _value(tok: Token) -> Value:
     return Value(text, "param", None, tok.line or 0, tok.column or 0)
 
 
-class _ReservedWord(Exception):
+class _ReservedWord(NeurospiceInputError):
     def __init__(self, tok: Token, what: str) -> None:
         super().__init__(str(tok))
         self.tok = tok

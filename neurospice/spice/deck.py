@@ -693,7 +693,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-class _ArithmeticFailure(ValueError):
+class _ArithmeticFailure(DeckError, ValueError):
     """Arithmetic that cannot be done: division by zero, overflow, wrong arity."""
 
 

@@ -28,6 +28,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from neurospice.errors import DeckError
+
 __all__ = [
     "Card",
     "LexError",
@@ -39,14 +41,11 @@ __all__ = [
 ]
 
 
-class LexError(ValueError):
+class LexError(DeckError, ValueError):
     """A character or structure the lexer refuses; ``column`` is 1-based (0 if unknown)."""
 
     def __init__(self, message: str, line: int, column: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
+        super().__init__(message, None, line, column)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from neurospice.errors import ModelError
+
 __all__ = ["CompiledDevice", "FUNCTIONS", "NotCompilable", "compile_body", "evaluate",
            "stiffness"]
 
@@ -57,7 +59,7 @@ _SI = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "m": 1e-3, "mil": 25.4e-6, "u"
        "n": 1e-9, "p": 1e-12, "f": 1e-15}
 
 
-class NotCompilable(Exception):
+class NotCompilable(ModelError):
     """The body does not have the shape :func:`compile_body` compiles (``card`` says where)."""
 
     def __init__(self, message: str, card: Any = None) -> None:

@@ -53,7 +53,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from neurospice.errors import NeurospiceInputError, SimulationError
+from neurospice.errors import ModelError, SimulationError
 from neurospice.files import atomic_write_with
 
 __all__ = [
@@ -80,7 +80,7 @@ C0_PROBES = (0.0, 1e-6, 3.3e-6)
 C_LINEAR_TOL, C_BAND_TOL, KOUT_TOL = 2e-3, 1e-2, 2e-3
 
 
-class CharacterisationError(NeurospiceInputError):
+class CharacterisationError(ModelError):
     """The neuron subcircuit does not have the form the engine integrates (bad input for it)."""
 #: ``fhn`` parameters the engine applies itself (not part of the characterisation key).
 DYNAMIC_PARAMS = frozenset({"c0", "pot", "kout"})

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from neurospice.errors import NeurospiceInputError
+from neurospice.errors import ModelError
 from neurospice.sim.model.bodies import KNOWN_BODIES
 from neurospice.spice.deck import PreparedDeck, split_tokens
 from neurospice.spice.flatten import Subckt, subckt_table
@@ -67,7 +67,7 @@ _DOT_OK = frozenset({".param", ".options", ".option", ".tran", ".ic", ".save", "
                      ".plot", ".width", ".func", ".meas", ".measure"})
 
 
-class UnmappableElementError(NeurospiceInputError):
+class UnmappableElementError(ModelError):
     """A deck element the model engine cannot map onto its equations (bad input for it).
 
     Attributes

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from neurospice.errors import NeurospiceInputError
+from neurospice.errors import ModelError
 from neurospice.sim.model.characterise import (
     DYNAMIC_PARAMS,
     NeuronSensitivity,
@@ -81,7 +81,7 @@ _ZRO2_SLOTS = {"alpha1": P.ALPHA1, "b0": P.B0, "esm": P.ESM, "bpf": P.BPF, "aa":
                "kb": P.KB, "tc2c": P.TC2C, "td2c": P.TD2C}
 
 
-class ModelParameterError(NeurospiceInputError):
+class ModelParameterError(ModelError):
     """A parameter value the model engine cannot use (not evaluable, out of range)."""
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from neurospice.errors import NeurospiceInputError
+from neurospice.errors import ModelError
 from neurospice.files import atomic_write_text
 from neurospice.sim.model.characterise import cache_dir
 from neurospice.spice.deck import PreparedDeck
@@ -40,7 +40,7 @@ V_TOL, W_TOL = 0.05, 0.02
 _VERSION = 2
 
 
-class SelfCheckError(NeurospiceInputError):
+class SelfCheckError(ModelError):
     """The model engine disagrees with ngspice on this deck (bad input for the model engine)."""
 
 
