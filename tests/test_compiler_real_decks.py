@@ -312,3 +312,17 @@ def test_cider_output_prefix_is_a_plain_name(tmp_path: Path) -> None:
     for bad in ("../PN", "/tmp/PN", "a/b"):
         with pytest.raises(DeckError, match="rootfile="):
             deck(body.replace("PN--", bad), tmp_path)
+
+
+def test_what_ngspice_examples_carry(tmp_path: Path) -> None:
+    """Found by running ngspice's own examples: a three-terminal VDMOS, '.endcontrol', a
+    .model whose ')' was forgotten, max() of one value."""
+    d = deck("M1 out in 0 vdm\n.model vdm vdmos (vto=2 kp=1)\n"
+             ".model dac1 dac_bridge(out_low = -1 out_high = 1\n+ input_load = 5.0e-12\n"
+             ".param one={max(3)}\n.control\nrun\n.endcontrol\n", tmp_path, control="ignore")
+    assert "M1 out in 0 vdm" in d.text.splitlines()
+    assert ".model dac1 dac_bridge(out_low = -1 out_high = 1 input_load = 5.0e-12 )" in d.text
+    assert d.evaluate("{one}") == 3.0
+    assert ".control" not in d.text and "run" in [t for t, _ in d.dropped]
+    with pytest.raises(DeckError, match="unclosed bracket"):
+        deck("R9 out 0 {1+(2}\n", tmp_path)

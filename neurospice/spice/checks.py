@@ -13,7 +13,7 @@ from neurospice.spice.deck import PreparedDeck
 __all__ = ["resolve_names"]
 
 # element letter -> positions (0-based token index) where its model name may stand
-_MODEL_AT = {"d": (3,), "j": (4,), "z": (4,), "q": (4, 5), "m": (5,), "s": (5,), "w": (4,),
+_MODEL_AT = {"d": (3,), "j": (4,), "z": (4,), "q": (4, 5), "m": (4, 5), "s": (5,), "w": (4,),
              "o": (5,), "u": (4,)}
 
 

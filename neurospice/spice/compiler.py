@@ -63,7 +63,7 @@ ELEMENTS: dict[str, tuple[int, str]] = {
     "k": (4, "coupled inductors"), "v": (3, "voltage source"), "i": (3, "current source"),
     "e": (4, "VCVS"), "f": (4, "CCCS"), "g": (4, "VCCS"), "h": (4, "CCVS"),
     "b": (4, "behavioural source"), "d": (4, "diode"), "j": (5, "JFET"),
-    "q": (5, "bipolar transistor"), "m": (6, "MOSFET"), "z": (5, "MESFET"),
+    "q": (5, "bipolar transistor"), "m": (5, "MOSFET"), "z": (5, "MESFET"),
     "x": (3, "subcircuit instance"), "s": (5, "voltage switch"), "w": (5, "current switch"),
     "t": (5, "lossless line"), "o": (5, "lossy line"), "u": (5, "RC line"),
     "p": (4, "coupled lines"), "a": (3, "XSPICE code-model instance"),
@@ -139,8 +139,8 @@ CIDER_MODELS = frozenset({"numd", "nbjt", "numos"})
 REFUSED_MODELS = {"d_process": "starts an external program (process_file)",
                   "d_cosim": "loads a shared library (simulation)"}
 #: A ``.probe`` field: a node or device name, or ``v(...)``/``i(...)``-style access to one.
-_PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+/\-]+(?:\s*,\s*[\w.:#+/\-]+)?\s*\)"
-                       r"|[\w.:#+/\-]+)$")
+_PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+/\-][\w.:#+/\- ]*"
+                       r"(?:,\s*[\w.:#+/\-][\w.:#+/\- ]*)?\)|[\w.:#+/\-]+)$")
 
 _CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
 _FILE_ATTR_RE = re.compile(
@@ -339,7 +339,7 @@ class _Compiler:
                     if m:
                         self.lock_pairs.append((m.group(1).lower(), m.group(2).lower(), org))
             if in_control:
-                if head == ".endc":
+                if head in (".endc", ".endcontrol"):
                     in_control = False
                     continue
                 self._control_line(card.text, org, card.raw)
@@ -423,6 +423,11 @@ class _Compiler:
         if bad is not None and text[:6].lower() == ".model" and bad[1] == "unbalanced ')'":
             # a ')' too many at the end of a vendor's .model: ngspice reads the card
             text = text[:bad[0]] + text[bad[0] + 1:]
+            bad = check_card_text(text)
+        if bad is not None and text[:6].lower() == ".model" and bad[1] == "unclosed bracket" \
+                and text.count("(") == text.count(")") + 1:
+            # a .model whose ')' was forgotten: ngspice reads it to the end of the card
+            text += " )"
             bad = check_card_text(text)
         if bad is not None:
             col = _column(card.raw, text, bad[0])

@@ -702,9 +702,10 @@ def _sgn(x: float) -> float:
 
 
 #: ngspice's numparam functions (``src/frontend/numparam/xpressn.c``): name -> (function,
-#: number of arguments, None for two or more). ``log`` is the natural logarithm there.
+#: number of arguments, None for one or more). ``log`` is the natural logarithm there.
 _FUNCS: dict[str, tuple[Callable[..., float], int | None]] = {
-    "min": (min, None), "max": (max, None), "abs": (abs, 1), "sqrt": (math.sqrt, 1),
+    "min": (lambda *a: min(a), None), "max": (lambda *a: max(a), None), "abs": (abs, 1),
+    "sqrt": (math.sqrt, 1),
     "exp": (math.exp, 1), "log": (math.log, 1), "ln": (math.log, 1),
     "log10": (math.log10, 1), "sqr": (lambda x: x * x, 1), "sin": (math.sin, 1),
     "cos": (math.cos, 1), "tan": (math.tan, 1), "arctan": (math.atan, 1),
@@ -825,9 +826,9 @@ def _evaluate(text: str, params: dict[str, str], *, depth: int, memo: dict[str, 
                 fn, arity = _FUNCS[fname]
                 args = [ev(a, local) for a in node.args]
                 if (arity is not None and len(args) != arity) or (arity is None
-                                                                  and len(args) < 2):
+                                                                  and len(args) < 1):
                     raise _ArithmeticFailure(
-                        f"{node.func.id}() takes {arity if arity else 'two or more'} argument"
+                        f"{node.func.id}() takes {arity if arity else 'one or more'} argument"
                         f"{'s' if arity != 1 else ''}, got {len(args)}")
                 try:
                     value = float(fn(*args))

@@ -164,7 +164,7 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
         word = body.split(None, 1)[0].lower() if body else ""
         if word == ".control":
             in_control = True
-        elif word == ".endc":
+        elif word in (".endc", ".endcontrol"):
             in_control = False
         if body == ")" and cards and not cards[-1].control_line and _open_brackets(cards[-1].text):
             c = cards[-1]
