@@ -866,3 +866,136 @@ def detect_responses(t: ArrayLike, v: ArrayLike, thresholds: Thresholds, *,
         ok = np.concatenate(([True], np.diff(tarr) > 0))
         tarr, parr, rarr = tarr[ok], parr[ok], rarr[ok]
     return Responses(tarr, parr, rarr, parr >= th.spike_v, th, float(ta[0]), float(ta[-1]))
+
+
+# --------------------------------------------------------------------------- levels from responses
+#
+# A neuron that is not FHN-type (the Hodgkin-Huxley patch, a user's subcircuit) has no knees the
+# library knows how to measure. Its levels come from its own spikes instead: the subcircuit alone,
+# at rest, answers current pulses of increasing amplitude (or, free-running, fires on its own);
+# its full spike is the all-or-none response; the levels are fractions of the way from its rest
+# to that spike's peak (docs/analysis.md).
+
+#: The spike level: this fraction of the way from rest to the full spike's peak.
+SPIKE_FRACTION: float = 0.5
+#: The response trigger and its re-arm level (hysteresis), fractions of the same way.
+ON_FRACTION: float = 0.25
+OFF_FRACTION: float = 0.10
+#: A response is regenerative when most of it comes after the pulse has ended: the membrane
+#: rises on by at least this fraction of its excursion from rest (a passive response decays).
+REGENERATIVE_FRACTION: float = 0.25
+#: A trace still swinging this fraction of its response long after the pulse is free-running.
+FREE_RUNNING_FRACTION: float = 0.3
+
+
+@dataclass(frozen=True)
+class PulseResponse:
+    """A neuron's answer to current pulses, and the levels drawn from it.
+
+    Attributes
+    ----------
+    thresholds : Thresholds
+        ``spike_v``, ``on_v``, ``off_v`` at :data:`SPIKE_FRACTION`, :data:`ON_FRACTION`,
+        :data:`OFF_FRACTION` of the way from ``rest_v`` to ``peak_v``.
+    rest_v : float
+        The membrane at its operating point with no input (V): rest, or the equilibrium a
+        free-running neuron circles.
+    peak_v : float
+        The peak of its full spike (V).
+    free_running : bool
+        True when the neuron fires on its own (the peak is the median of its own spikes).
+    amplitude_a : float
+        The pulse (A) whose full spike gave ``peak_v`` (NaN when free-running).
+    """
+
+    thresholds: Thresholds
+    rest_v: float
+    peak_v: float
+    free_running: bool
+    amplitude_a: float
+
+
+def levels_from_rest_peak(rest_v: float, peak_v: float, source: str) -> Thresholds:
+    """The levels at :data:`SPIKE_FRACTION` / :data:`ON_FRACTION` / :data:`OFF_FRACTION` of the
+    way from ``rest_v`` to ``peak_v`` (V); ``peak_v`` must lie above ``rest_v``."""
+    a = peak_v - rest_v
+    if not (math.isfinite(a) and a > 0.0):
+        raise ValueError(f"a spike's peak ({peak_v}) must lie above rest ({rest_v})")
+    return Thresholds(spike_v=rest_v + SPIKE_FRACTION * a, on_v=rest_v + ON_FRACTION * a,
+                      off_v=rest_v + OFF_FRACTION * a, source=source)
+
+
+def thresholds_from_pulses(t: ArrayLike, traces: ArrayLike, amplitudes: ArrayLike,
+                           t_on: float, width: float, *, late: float,
+                           source: str = "pulse response") -> PulseResponse | None:
+    """A neuron's levels from its responses to current pulses of increasing amplitude.
+
+    Parameters
+    ----------
+    t : array_like
+        Sample times (s).
+    traces : array_like, shape (K, len(t))
+        The membrane voltage (V) of K copies of the neuron, copy ``k`` driven by a pulse of
+        ``amplitudes[k]`` (A) from ``t_on`` for ``width`` (s); every copy starts at the
+        operating point, ``traces[:, 0]`` is rest.
+    amplitudes : array_like
+        Increasing pulse amplitudes (A), positive (depolarising).
+    t_on, width : float
+        The pulse (s).
+    late : float
+        Start (s) of the window that tells a free-running neuron (it still fires there) from an
+        excitable one (back at rest).
+
+    Returns
+    -------
+    PulseResponse or None
+        None when no copy gives a full spike and none runs free.
+
+    Notes
+    -----
+    A copy is free-running when its trace after ``late`` still swings by at least
+    :data:`FREE_RUNNING_FRACTION` of its largest excursion from rest; the full spike's peak is
+    then the median peak of its own spikes there (the smallest such pulse's copy). Otherwise a
+    copy's response is a full spike when it is regenerative: after the pulse has ended the
+    membrane rises on by at least :data:`REGENERATIVE_FRACTION` of its excursion from rest
+    (a passive or sub-threshold response decays from the pulse's end; a pulse so large that it
+    carries the membrane past the spike leaves nothing to rise). The largest regenerative
+    excursion is the full spike's peak.
+    """
+    ta = np.asarray(t, dtype=np.float64).reshape(-1)
+    va = np.asarray(traces, dtype=np.float64)
+    amps = np.asarray(amplitudes, dtype=np.float64).reshape(-1)
+    if va.ndim != 2 or va.shape != (amps.size, ta.size) or ta.size < 10:
+        raise ValueError(f"traces must be (amplitudes, times) = ({amps.size}, {ta.size}), "
+                         f"got {va.shape}")
+    if not np.all(np.isfinite(va)):
+        return None
+    rest = float(np.median(va[:, 0]))
+    after = (ta >= t_on) & (ta < late)
+    exc = np.max(va[:, after], axis=1) - rest
+    tail = ta >= late
+    # free-running: the smallest pulse after which the copy keeps swinging
+    for k in range(amps.size):
+        swing = float(np.ptp(va[k, tail])) if np.any(tail) else 0.0
+        if exc[k] > 0 and swing >= FREE_RUNNING_FRACTION * exc[k] and swing > 1e-3:
+            vt, tt = va[k, tail], ta[tail]
+            mid = float(np.min(vt)) + 0.5 * swing
+            train = detect_spikes(tt, vt, min_amplitude=0.5 * swing)
+            peaks = train.peaks[train.peaks > mid]
+            if peaks.size < 1:
+                continue
+            peak = float(np.median(peaks))
+            if peak <= rest:
+                continue
+            th = levels_from_rest_peak(rest, peak, f"{source} (free-running)")
+            return PulseResponse(th, rest, peak, True, math.nan)
+    off = int(np.searchsorted(ta, t_on + width))
+    post = (ta >= t_on + width) & (ta < late)
+    rise = np.max(va[:, post], axis=1) - va[:, min(off, ta.size - 1)]
+    regen = (exc > 1e-3) & (rise >= REGENERATIVE_FRACTION * exc)
+    if not np.any(regen):
+        return None
+    k = int(np.argmax(np.where(regen, exc, -np.inf)))
+    peak = rest + float(exc[k])
+    return PulseResponse(levels_from_rest_peak(rest, peak, source), rest, peak, False,
+                         float(amps[k]))

@@ -167,6 +167,10 @@ def _instance_params(deck: PreparedDeck, inst: Instance) -> dict[str, str]:
     return {}
 
 
+#: Neuron subcircuits whose levels come from their I-V knees; every other one is pulsed alone
+#: (:mod:`neurospice.report.neuron_levels`).
+_IV_NEURONS = frozenset({"fhn"})
+
 _IV_CACHE: dict[tuple[str, str, tuple[tuple[str, float], ...]], tuple[np.ndarray, np.ndarray]] = {}
 
 
@@ -259,8 +263,13 @@ def neuron_thresholds(deck: PreparedDeck, wf: Waveforms,
         iv = neuron_iv(deck, inst)
         if iv is not None:
             th = thresholds_from_iv(iv[0], iv[1], source=f"I-V knee of {inst.subckt}")
+        if th is None and inst.subckt not in _IV_NEURONS:
+            from neurospice.report.neuron_levels import response_levels
+
+            pulse = response_levels(deck, inst)
+            th = pulse.thresholds if pulse is not None else None
         if th is None:
-            th = thresholds_from_range(wf[vec], source="trace range (no characterised I-V)")
+            th = thresholds_from_range(wf[vec], source="trace range (no full spike measured)")
         label = _label(inst).lower()
         level = over.get(label, over.get(inst.name, over.get("*")))
         if level is not None:
