@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurospice.errors import UsageError
-from neurospice.sim.ngspice import RunLimits, run_all, run_prepared
+from neurospice.sim.engines import get_engine
+from neurospice.sim.ngspice import run_prepared
+from neurospice.sim.options import RunOptions
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck, prepare_text
 
@@ -208,17 +210,7 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
         d = d.with_tstop(tstop)
     if seed is not None:
         d = d.with_seed(seed)
-    if engine == "model":
-        from neurospice.sim.model import run_model
-
-        plots = run_model(d)
-    elif engine == "spice":
-        from neurospice.sim.model.noise import with_shared_noise
-
-        # the device noise drawn by neurospice, as the model engine draws it for this seed
-        plots = run_all(with_shared_noise(d), timeout=timeout, limits=RunLimits())
-    else:
-        raise UsageError(f"engine must be 'spice' or 'model' (got {engine!r})")
+    plots = get_engine(engine).run(d, RunOptions(timeout=timeout))
     wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
     run = Run(d, wf, analyses=plots)
     if wf.analysis == "tran":
@@ -259,8 +251,7 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
 
     from neurospice.batch.sweep import Axis, parse_sweep, run_sweep
 
-    if engine != "spice":
-        raise UsageError("sweep(): engine='model' runs through neurospice.sim.model")
+    eng = get_engine(engine)
     axes = []
     for name, values in grid.items():
         if isinstance(values, str):
@@ -273,7 +264,8 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     with tempfile.TemporaryDirectory() as tmp:
         rows = run_sweep(d, axes, Path(outdir) if outdir else Path(tmp), workers=workers,
                          scheduler=scheduler, seed=seed, t_skip=t_skip, quiet=True,
-                         seeds=seeds, spike_threshold=_levels(spike_threshold))
+                         seeds=seeds, spike_threshold=_levels(spike_threshold),
+                         engine=eng.name)
     return pd.DataFrame(rows)
 
 
@@ -301,7 +293,7 @@ def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, seed: int = 1,
         return pd.DataFrame(rows)
     from neurospice.batch.montecarlo import _run_model, run_builds
 
-    if engine == "model":
+    if get_engine(engine).capabilities.point_maps:
         results = _run_model(d, runs=runs, seed=seed, workers=workers, quiet=True)
         return pd.DataFrame([results[s][0] for s in sorted(results)])
     rows = run_builds(d, runs=runs, seed=seed, workers=workers, quiet=True)

@@ -8,7 +8,7 @@
     |   |   +-- LimitError               a deck beyond a size/time limit (raise it by option)
     |   |   +-- LexError                 (neurospice.spice.lexer; also a ValueError)
     |   +-- UsageError                   a bad command-line option or API argument
-    |   +-- ModelError                   the model engine cannot use the deck (neurospice.sim.model):
+    |   +-- ModelError                   the model engine refuses the deck (neurospice.sim.model)
     |   |   +-- UnmappableElementError   an element it cannot map onto its equations
     |   |   +-- ModelParameterError      a parameter value it cannot use
     |   |   +-- CharacterisationError    a neuron not of the form it integrates

@@ -18,6 +18,7 @@ from neurospice.errors import SimulationError
 from neurospice.files import atomic_write
 from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
 from neurospice.report.summary import summarise
+from neurospice.sim.engines import get_engine
 from neurospice.sim.ngspice import run_prepared
 from neurospice.spice.deck import PreparedDeck
 
@@ -100,7 +101,7 @@ def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, out
                     engine: str = "spice", scheduler: str | None = None) -> int:
     """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
-    if engine == "model":
+    if get_engine(engine).capabilities.point_maps:
         results = _run_model(deck, runs=runs, seed=seed, workers=workers, quiet=quiet,
                              scheduler=scheduler)
     else:

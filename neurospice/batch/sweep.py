@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write, printable
+from neurospice.sim.engines import get_engine
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, format_si, series_values
@@ -424,7 +425,7 @@ def run_sweep(
     done = dict(table.rows)
     log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
              len(done), outdir / TABLE)
-    if engine == "model":
+    if get_engine(engine).capabilities.point_maps:
         try:
             _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
                               workers, table, quiet, seeds, spike_threshold, scheduler)
@@ -607,7 +608,7 @@ def run_sweep_command(
                        title=f"{path.name}: {engine} engine"
                              + (f", seed {seed}" if seed is not None else ""))
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
-    if verify and engine == "model":
+    if verify and get_engine(engine).capabilities.verify:
         checks = verify_points(deck, rows, axes, verify, outdir, seed=seed, timeout=timeout,
                                t_skip=t_skip, workers=workers, quiet=quiet, seeds=seeds,
                                spike_threshold=spike_threshold)

@@ -35,6 +35,7 @@ from tqdm import tqdm
 from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
+from neurospice.sim.engines import get_engine
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
@@ -200,7 +201,7 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
         if not t.is_class and t.target not in paths:
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
-    if engine == "model":
+    if get_engine(engine).capabilities.point_maps:
         return _run_model_builds(deck, slots, tols, [seed + k for k in range(runs)], dist,
                                  workers, t_skip, quiet, scheduler)
     rows: dict[int, dict[str, Any]] = {}

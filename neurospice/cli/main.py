@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text, printable, write_crash_log
 from neurospice.meta import __version__
+from neurospice.sim.engines import DEFAULT_ENGINE, SpiceEngine, engine_names, get_engine
 from neurospice.spice.numbers import parse_si
 
 EXIT_OK = 0
@@ -88,7 +89,7 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                         "one run per part; writes corners.csv")
     p.add_argument("--tol-dist", choices=["normal", "uniform"], default="normal",
                    help="tolerance draws: normal with sigma = tolerance/3 (default) or uniform")
-    p.add_argument("--engine", choices=["spice", "model"], default="spice",
+    p.add_argument("--engine", choices=engine_names(), default=DEFAULT_ENGINE,
                    help="spice: ngspice on the circuit (default); model: the board's equations "
                         "compiled from the netlist (fast, for maps)")
     p.add_argument("--seed", type=int, default=None, metavar="S",
@@ -452,7 +453,8 @@ def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | No
     deck's compilation, which then overlap its start-up (Python, sandbox, ngspice): ``ahead``
     (started before the arguments were parsed) or a new one. None for other runs (``ahead`` is
     then closed)."""
-    if args.engine != "spice" or args.sweep or args.runs != 1 or args.tol:
+    if not isinstance(get_engine(args.engine), SpiceEngine) or args.sweep or args.runs != 1 \
+            or args.tol:
         if ahead is not None:
             ahead.close()
         return None

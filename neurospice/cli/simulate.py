@@ -27,6 +27,7 @@ from neurospice.files import (
     printable,
     safe_replace,
 )
+from neurospice.sim.engines import DEFAULT_ENGINE, get_engine
 from neurospice.sim.ngspice import (
     RunLimits,
     Worker,
@@ -169,7 +170,7 @@ def simulate_file(
     if t_skip and tran is not None and t_skip >= tran[1]:
         raise UsageError(f"--t-skip {t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
                          "analyse; give less than the stop time")
-    if engine == "model" and not getattr(args, "no_self_check", False):
+    if get_engine(engine).capabilities.self_check and not getattr(args, "no_self_check", False):
         from neurospice.sim.model.selfcheck import self_check
 
         self_check(deck)  # once per netlist: a short ngspice reference (docs/model_engine.md)
@@ -360,7 +361,7 @@ def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, *, params: dict[st
         command += ["--tstop", repr(tstop)]
     if t_skip:
         command += ["--t-skip", repr(t_skip)]
-    if engine != "spice":
+    if engine != DEFAULT_ENGINE:
         command += ["--engine", engine]
     if deck.control_mode != "refuse":
         command.append(f"--{deck.control_mode}-control")

@@ -28,6 +28,7 @@ from neurospice.analysis.spikes import (
 from neurospice.analysis.timeline import Timeline, locking_timeline
 from neurospice.files import output_name
 from neurospice.report.summary import RunSummary, neuron_thresholds, run_title, spike_floor
+from neurospice.sim.engines import get_engine
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
 
@@ -421,7 +422,7 @@ def seed_modes(deck: PreparedDeck, seeds: list[int], *, engine: str = "spice",
                timeout: float | None = None) -> list[dict[tuple[str, str], str]]:
     """The mode word of every pair for each seed in ``seeds`` (one run each; the model engine
     runs them all in one batch): ``[{(master, slave): mode}, ...]`` in the order of ``seeds``."""
-    if engine == "model":
+    if get_engine(engine).capabilities.point_maps:
         from neurospice.sim.model import compile_model
 
         wfs = compile_model(deck).run([{"seed": s} for s in seeds])

@@ -1,0 +1,223 @@
+"""One frozen object for the options of a run: :class:`RunOptions`.
+
+The command line builds it from its arguments (:meth:`RunOptions.from_args`), the Python API from
+its keywords (``RunOptions(tstop=..., engine="model")``); :meth:`RunOptions.validate` then checks
+it once, before anything runs, and refuses every combination that would otherwise be dropped
+silently with a :class:`~neurospice.errors.UsageError` naming both options.
+
+The batch kind follows from the options: ``corners``, ``tols`` (with ``runs`` builds), ``sweeps``,
+``runs`` > 1 (Monte Carlo), else a single run. :data:`HONOURED` says which options each kind
+honours; the engine's :class:`~neurospice.sim.engines.Capabilities` which it can run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from neurospice.errors import UsageError
+from neurospice.sim.engines import DEFAULT_ENGINE, Engine, get_engine
+
+__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS"]
+
+MAX_WORKERS = 256
+MAX_RUNS = 100_000
+MAX_SEEDS = 1000
+
+#: the command-line spelling of each option (for messages)
+FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t-skip",
+        "timeout": "--timeout", "workers": "--workers", "scheduler": "--scheduler",
+        "energy": "--energy", "raw": "--raw", "fmt": "--format", "resume": "--resume",
+        "verify": "--verify", "spike_threshold": "--spike-threshold", "corners": "--corners",
+        "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine"}
+
+#: the options each batch kind honours (beyond tstop, timeout, t_skip, engine, plot, quiet)
+HONOURED: dict[str, frozenset[str]] = {
+    "single": frozenset({"seed", "seeds", "workers", "energy", "raw", "fmt", "spike_threshold"}),
+    "sweep": frozenset({"seed", "seeds", "workers", "scheduler", "resume", "verify",
+                        "spike_threshold", "sweeps"}),
+    "runs": frozenset({"seed", "runs", "workers", "scheduler"}),
+    "tolerance": frozenset({"seed", "runs", "workers", "scheduler", "tols"}),
+    "corners": frozenset({"workers", "scheduler", "tols", "corners"}),
+}
+#: the option that makes each batch kind
+_KIND_FLAG = {"sweep": "--sweep", "runs": "--runs", "tolerance": "--tol", "corners": "--corners",
+              "single": "a single run"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The options of one run or batch; every field has the command line's default.
+
+    Attributes
+    ----------
+    tstop, t_skip, timeout
+        Stop time, analysis start, wall-clock limit per ngspice run (s).
+    seed, seeds, runs
+        First seed (None: the deck's own), draws of the device noise per point, Monte Carlo
+        runs (or builds with ``tols``).
+    workers, scheduler, trust_scheduler
+        Local worker processes, a Dask scheduler's address, and whether a remote one is allowed.
+    memory
+        Memory limit of an ngspice worker (bytes; None: the default).
+    engine
+        The engine's name (``spice``, ``model``); :attr:`engine_obj` is the engine.
+    energy, raw, fmt, waveform_tol, plot, quiet
+        Output options.
+    spike_threshold
+        Spike thresholds in volts by neuron name (``"*"``: every neuron).
+    sweeps, corners, tols, tol_dist, verify, resume
+        Batch options (``--sweep``, ``--corners``, ``--tol``, ``--tol-dist``, ``--verify``,
+        ``--resume``).
+    """
+
+    tstop: float | None = None
+    seed: int | None = None
+    seeds: int = 1
+    runs: int = 1
+    t_skip: float = 0.0
+    timeout: float | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+    trust_scheduler: bool = False
+    memory: int | None = None
+    engine: str = DEFAULT_ENGINE
+    energy: bool = False
+    raw: bool = False
+    fmt: str = "auto"
+    waveform_tol: float = 1e-3
+    plot: bool = True
+    quiet: bool = False
+    spike_threshold: Mapping[str, float] | None = None
+    sweeps: tuple[str, ...] = ()
+    corners: bool = False
+    tols: tuple[str, ...] = ()
+    tol_dist: str = "normal"
+    verify: int = 0
+    resume: bool = False
+    self_check: bool = field(default=True)
+
+    @classmethod
+    def from_args(cls, args: Any, **parsed: Any) -> RunOptions:
+        """The options of an argparse namespace of ``simulate``; ``parsed`` gives the values the
+        command line has already parsed from text (timeout, t_skip, tstop ...)."""
+        raw = vars(args)
+        values: dict[str, Any] = {
+            "seed": raw.get("seed"), "seeds": raw.get("seeds", 1), "runs": raw.get("runs", 1),
+            "workers": raw.get("workers"), "scheduler": raw.get("scheduler"),
+            "trust_scheduler": raw.get("trust_scheduler", False),
+            "engine": raw.get("engine", DEFAULT_ENGINE), "energy": raw.get("energy", False),
+            "raw": raw.get("raw", False), "fmt": raw.get("format", "auto"),
+            "plot": not raw.get("no_plot", False), "quiet": raw.get("quiet", False),
+            "sweeps": tuple(raw.get("sweep") or ()), "corners": raw.get("corners", False),
+            "tols": tuple(raw.get("tol") or ()), "tol_dist": raw.get("tol_dist", "normal"),
+            "verify": raw.get("verify", 0), "resume": raw.get("resume", False),
+            "self_check": not raw.get("no_self_check", False),
+        }
+        values.update(parsed)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with ``changes``."""
+        return replace(self, **changes)
+
+    @property
+    def engine_obj(self) -> Engine:
+        """The engine (the registry's object for :attr:`engine`)."""
+        return get_engine(self.engine)
+
+    @property
+    def kind(self) -> str:
+        """The batch kind: ``corners``, ``tolerance``, ``sweep``, ``runs`` or ``single``."""
+        if self.corners:
+            return "corners"
+        if self.tols:
+            return "tolerance"
+        if self.sweeps:
+            return "sweep"
+        return "runs" if self.runs > 1 else "single"
+
+    def _given(self) -> list[str]:
+        """The options set away from their defaults that some batch kind may not honour."""
+        defaults = {f.name: f.default for f in fields(self)}
+        out = [name for name in ("workers", "scheduler", "energy", "raw", "resume", "verify",
+                                 "spike_threshold")
+               if getattr(self, name) not in (defaults[name], None, {}, 0)]
+        if self.seed is not None:
+            out.append("seed")
+        if self.seeds != 1:
+            out.append("seeds")
+        if self.fmt != "auto":
+            out.append("fmt")
+        return out
+
+    def validate(self) -> RunOptions:
+        """Check every option and every combination once; return ``self``.
+
+        Raises
+        ------
+        UsageError
+            An option out of range, or a combination that would drop one of them, naming both.
+        """
+        eng = self.engine_obj
+        caps = eng.capabilities
+        if not 1 <= self.runs <= MAX_RUNS:
+            raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {self.runs})")
+        if not 1 <= self.seeds <= MAX_SEEDS:
+            raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS} (got {self.seeds})")
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
+            raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} "
+                             f"(got {self.workers})")
+        if self.verify < 0:
+            raise UsageError("--verify K needs --engine model and K >= 1")
+        if self.t_skip < 0:
+            raise UsageError(f"--t-skip must be >= 0 (got {self.t_skip:g})")
+        if not 0 <= self.waveform_tol < 0.5:
+            raise UsageError(f"--waveform-tol {self.waveform_tol:g}: a fraction of each "
+                             "vector's range below 0.5 (0 keeps every point)")
+        if self.tol_dist not in ("normal", "uniform"):
+            raise UsageError(f"--tol-dist must be normal or uniform (got {self.tol_dist!r})")
+        if self.fmt not in ("auto", "csv", "parquet"):
+            raise UsageError(f"--format must be auto, csv or parquet (got {self.fmt!r})")
+        # what the engine cannot do
+        for name, able in (("verify", caps.verify), ("energy", caps.energy), ("raw", caps.raw),
+                           ("corners", caps.corners), ("scheduler", caps.scheduler),
+                           ("tols", caps.tolerances)):
+            if getattr(self, name) and not able:
+                raise UsageError(f"{FLAG[name]} is not available with --engine {eng.name} "
+                                 f"({eng.description}): drop {FLAG[name]} or --engine "
+                                 f"{eng.name}")
+        if self.seeds > 1 and not caps.seeds:
+            raise UsageError(f"--seeds is not available with --engine {eng.name}")
+        # what the batch kind would drop
+        if self.corners and (self.runs > 1 or self.sweeps):
+            other = "--runs" if self.runs > 1 else "--sweep"
+            raise UsageError(f"--corners runs its own set of builds: drop {other} (or "
+                             "--corners)")
+        if self.tols and not self.corners and self.runs < 2:
+            raise UsageError("--tol needs --runs N (N builds, e.g. --runs 100)")
+        if self.tols and self.sweeps:
+            raise UsageError("--tol with --runs draws builds of one board: drop --sweep (or "
+                             "--tol)")
+        if self.sweeps and self.runs > 1:
+            raise UsageError("--sweep runs each point once (--seeds N draws several): drop "
+                             "--runs (or --sweep)")
+        kind = self.kind
+        for name in self._given():
+            if name in HONOURED[kind]:
+                continue
+            if kind != "single":
+                raise UsageError(f"{FLAG[name]} is not used by {_KIND_FLAG[kind]}: drop "
+                                 f"{FLAG[name]} (or {_KIND_FLAG[kind]})")
+            needs = " or ".join(_KIND_FLAG[k] for k in HONOURED if name in HONOURED[k])
+            raise UsageError(f"{FLAG[name]} needs {needs}: a single run does not use it; drop "
+                             f"{FLAG[name]} or add {needs}")
+        return self
+
+    def run_limits(self) -> Any:
+        """The ngspice worker's :class:`~neurospice.sim.process.RunLimits` (timeout, memory)."""
+        from neurospice.sim.process import RunLimits
+
+        return RunLimits(timeout=self.timeout or RunLimits.timeout,
+                         memory=self.memory or RunLimits.memory)
