@@ -129,12 +129,14 @@ def test_verify_disagreement_exits_1_after_writing_the_map(tmp_path: Path,
         assert (out / "sweep_map.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_seeds_with_tolerance_runs_is_refused_naming_both(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
+def test_seeds_with_monte_carlo_runs_is_refused_naming_both(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
     from neurospice.cli.main import main
 
+    # --runs N alone already draws N devices: --seeds there is refused, naming both options
+    # (with --tol it gives P(mode) per build: tests/test_tolerance_seeds.py)
     code = main(["simulate", str(BOARD), "-o", str(tmp_path / "out"), "--runs", "3",
-                 "--tol", "R=5%", "--seeds", "4"])
+                 "--seeds", "4"])
     assert code == 2
     err = capsys.readouterr().err
     assert "--seeds 4 with --runs 3" in err and "--runs N" in err and "--seeds N" in err

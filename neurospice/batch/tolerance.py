@@ -129,27 +129,53 @@ def draw_factors(slots: Sequence[FlatElement], tols: Sequence[Tolerance], seed: 
     return out
 
 
+def noise_seeds(seed: int, draws: int, stride: int) -> list[int]:
+    """The device-noise seeds of one build with ``draws`` draws: ``seed``, ``seed + stride``,
+    ... (``stride`` = the number of builds, so no two builds share a draw; the first is the
+    build's own seed, as with one draw)."""
+    return [seed + stride * j for j in range(draws)]
+
+
 def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[Tolerance],
-               seed: int, dist: str, timeout: float | None, t_skip: float) -> dict[str, Any]:
+               seed: int, dist: str, timeout: float | None, t_skip: float,
+               draws: int = 1, stride: int = 1) -> dict[str, Any]:
     from neurospice.report.locking import analyse_run
     from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
 
     factors = draw_factors(slots, tols, seed, dist)
     row: dict[str, Any] = {"seed": seed, "engine": "spice"}
-    try:
-        d = with_shared_noise(with_factors(deck.with_seed(seed), factors))
-        wf = run_prepared(d, timeout=timeout)
-        analysis = analyse_run(d, wf, t_skip=t_skip)
-        for name, train in analysis.trains.items():
-            row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
-        row.update(analysis.as_row())
-        row["status"] = "ok"
-    except (SimulationError, NeurospiceInputError) as exc:
-        row.update(status="failed", mode="failed", error=str(exc).replace("\n", " "))
+    modes: list[str] = []
+    for j, s in enumerate(noise_seeds(seed, draws, stride)):
+        try:
+            d = with_shared_noise(with_factors(deck.with_seed(s), factors))
+            wf = run_prepared(d, timeout=timeout)
+            analysis = analyse_run(d, wf, t_skip=t_skip)
+            modes.append(str(analysis.as_row().get("mode") or "none"))
+            if j:
+                continue
+            for name, train in analysis.trains.items():
+                row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
+            row.update(analysis.as_row())
+            row["status"] = "ok"
+        except (SimulationError, NeurospiceInputError) as exc:
+            modes.append("failed")
+            if not j:
+                row.update(status="failed", mode="failed",
+                           error=str(exc).replace("\n", " "))
+    if draws > 1:
+        row.update(_draw_columns(modes, noise_seeds(seed, draws, stride)))
     for path, f in factors.items():
         row[f"d:{path}"] = round(f - 1.0, 6)
     return row
+
+
+def _draw_columns(modes: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
+    """P(mode) of one build over its noise draws (``n_seeds``, ``p_<mode>`` with 95 % Wilson
+    intervals, ``likely_mode``, ``likely_p``) and the draws' seeds."""
+    from neurospice.batch.sweep import seed_columns
+
+    return {**seed_columns(list(modes)), "noise_seeds": " ".join(str(s) for s in seeds)}
 
 
 def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
@@ -171,26 +197,42 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
 def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
                       tols: Sequence[Tolerance], seeds: Sequence[int], dist: str,
                       workers: int | None, t_skip: float, quiet: bool,
-                      scheduler: str | None = None) -> list[dict[str, Any]]:
+                      scheduler: str | None = None, draws: int = 1) -> list[dict[str, Any]]:
     from functools import partial
 
     from neurospice.sim.model.maps import map_model
 
-    points = [{"seed": s, "tol": draw_factors(slots, tols, s, dist)} for s in seeds]
-    with tqdm(total=len(points), desc="builds (model)", unit="build",
+    builds = [(s, draw_factors(slots, tols, s, dist)) for s in seeds]
+    points = [{"seed": n, "tol": f} for s, f in builds
+              for n in noise_seeds(s, draws, len(seeds))]
+    with tqdm(total=len(points), desc="builds (model)", unit="draw" if draws > 1 else "build",
               disable=True if quiet else None) as bar:
-        return map_model(deck, points, reduce=partial(model_build_row, t_skip=t_skip),
+        rows = map_model(deck, points, reduce=partial(model_build_row, t_skip=t_skip),
                          workers=workers, progress=bar.update, scheduler=scheduler)
+    if draws == 1:
+        return rows
+    out = []
+    for k, (s, _) in enumerate(builds):  # rows come in point order: a build's draws together
+        mine = rows[k * draws:(k + 1) * draws]
+        row = dict(mine[0])
+        row.update(_draw_columns([str(r.get("mode") or "none") for r in mine],
+                                 noise_seeds(s, draws, len(seeds))))
+        out.append(row)
+    return out
 
 
 def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
                   dist: str = "normal", workers: int | None = None,
                   timeout: float | None = None, t_skip: float = 0.0,
                   quiet: bool = True, scheduler: str | None = None,
-                  engine: str = "spice") -> list[dict[str, Any]]:
+                  engine: str = "spice", seeds: int = 1) -> list[dict[str, Any]]:
     """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed.
 
-    ``engine="model"`` runs them in the model engine (the same draws per seed)."""
+    ``engine="model"`` runs them in the model engine (the same draws per seed). ``seeds`` > 1
+    runs each build (its parts fixed) with that many draws of the device noise (seeds ``S``,
+    ``S + runs``, ``S + 2 runs``, ...: :func:`noise_seeds`) and gives its row P(mode) over
+    them (``n_seeds``, ``p_<mode>``, ``p_<mode>_lo``/``_hi``, ``likely_mode``, ``likely_p``,
+    ``noise_seeds``); the row's other figures are the first draw's."""
     from neurospice.sim.pool import job_map
 
     if dist not in ("normal", "uniform"):
@@ -203,9 +245,10 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, s
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
     if get_engine(engine).capabilities.point_maps:
         return _run_model_builds(deck, slots, tols, [seed + k for k in range(runs)], dist,
-                                 workers, t_skip, quiet, scheduler)
+                                 workers, t_skip, quiet, scheduler, draws=seeds)
     rows: dict[int, dict[str, Any]] = {}
-    jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip) for k in range(runs)]
+    jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip, seeds, runs)
+            for k in range(runs)]
     with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:
         for row in job_map(_one_build, jobs, workers=workers, scheduler=scheduler):
             rows[int(row["seed"])] = row
@@ -246,14 +289,14 @@ def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], 
                           seed: int, dist: str, outdir: Path, workers: int | None,
                           timeout: float | None, t_skip: float, plot: bool,
                           quiet: bool, scheduler: str | None = None,
-                          engine: str = "spice") -> list[dict[str, Any]]:
+                          engine: str = "spice", seeds: int = 1) -> list[dict[str, Any]]:
     """``simulate --runs N --tol ...``: run the builds, write runs.csv (and the yield plot)."""
     import csv
 
     tols = [parse_tolerance(s) for s in specs]
     rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=workers,
                          timeout=timeout, t_skip=t_skip, quiet=quiet, scheduler=scheduler,
-                         engine=engine)
+                         engine=engine, seeds=seeds)
     fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
     columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
                               not k.startswith("d:")}) + sorted(
@@ -267,6 +310,11 @@ def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], 
           f"tolerances {tol_text} ({dist}), memristor draws per build")
     for line in yield_report(rows):
         print(line)
+    if seeds > 1:
+        split = sum(1 for r in rows if float(r.get("likely_p") or 0.0) < 1.0)
+        print(f"  P(mode) per build over {seeds} noise draws (seeds S, S+{runs}, ...; "
+              f"runs.csv p_<mode>, likely_mode): {split} of {runs} builds change mode "
+              "between draws")
     if plot:
         from neurospice.report.plots import plot_yield
 

@@ -487,11 +487,11 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raise UsageError("--verify K needs --engine model and K >= 1")
     if not 1 <= args.seeds <= MAX_SEEDS:
         raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS} (got {args.seeds})")
-    if args.seeds > 1 and args.runs > 1:
-        raise UsageError(f"--seeds {args.seeds} with --runs {args.runs}: each of the runs is "
-                         "already one draw of the device noise (seeds S, S+1, ...); P(mode) per "
-                         "tolerance build over several draws is not available. Use --runs N "
-                         "(with --tol) for builds, one draw each, or --seeds N on one build")
+    if args.seeds > 1 and args.runs > 1 and not args.tol:
+        raise UsageError(f"--seeds {args.seeds} with --runs {args.runs} and no --tol: the runs "
+                         "are already draws of the device noise (seeds S, S+1, ...). Use --runs "
+                         "N alone for N draws, --seeds N for P(mode) of one run, or --runs N "
+                         "--tol ... --seeds K for P(mode) of each build over K draws")
     if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
         raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
     timeout = _timeout(args.timeout)

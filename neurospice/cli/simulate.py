@@ -204,7 +204,7 @@ def simulate_file(
                                   seed=seed if seed is not None else 1, dist=tol_dist,
                                   outdir=outdir, workers=workers, timeout=timeout,
                                   t_skip=t_skip, plot=plot, quiet=quiet,
-                                  scheduler=scheduler, engine=engine)
+                                  scheduler=scheduler, engine=engine, seeds=seeds)
             return 0
         if sweeps:
             from neurospice.batch.sweep import run_sweep_command
