@@ -31,8 +31,6 @@ EXIT_SIM = 1
 EXIT_INPUT = 2
 
 NETWORK_SUFFIXES = (".nsn",)
-MAX_WORKERS = 256
-MAX_RUNS = 100_000
 
 log = logging.getLogger(__name__)
 
@@ -331,8 +329,18 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
 
 def _write_crash_log(args: argparse.Namespace) -> Path:
     # O_EXCL | O_NOFOLLOW in the output folder, else a new file of unpredictable name
-    where = write_crash_log(traceback.format_exc(), getattr(args, "_outdir", None))
+    where = write_crash_log(traceback.format_exc(), _output_dir(args))
     return Path(where) if where else Path("(no writable folder for the log)")
+
+
+def _output_dir(args: argparse.Namespace) -> Path | None:
+    """The output folder of a ``simulate`` command (for its crash log), when it exists."""
+    if not hasattr(args, "sweep") or not isinstance(getattr(args, "file", None), Path):
+        return None  # not a simulate command
+    from neurospice.cli.simulate import default_output_dir
+
+    outdir = args.output if args.output is not None else default_output_dir(args.file)
+    return outdir if outdir.is_dir() else None
 
 
 # ------------------------------------------------------------------------------ settings
@@ -413,7 +421,6 @@ def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, 
 
 
 #: the most noise draws --seeds accepts
-MAX_SEEDS = 1000
 
 
 def _spike_thresholds(values: Sequence[str]) -> dict[str, float] | None:
@@ -479,66 +486,27 @@ def _simulate(args: argparse.Namespace, ahead: Worker | None = None) -> int:
 
 def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
     from neurospice.cli.simulate import simulate_file
+    from neurospice.sim.options import RunOptions
 
     settings = Settings(args)
-    if not 1 <= args.runs <= MAX_RUNS:
-        raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {args.runs})")
-    if args.verify < 0 or (args.verify and args.engine != "model"):
-        raise UsageError("--verify K needs --engine model and K >= 1")
-    if not 1 <= args.seeds <= MAX_SEEDS:
-        raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS} (got {args.seeds})")
-    if args.seeds > 1 and args.runs > 1 and not args.tol:
-        raise UsageError(f"--seeds {args.seeds} with --runs {args.runs} and no --tol: the runs "
-                         "are already draws of the device noise (seeds S, S+1, ...). Use --runs "
-                         "N alone for N draws, --seeds N for P(mode) of one run, or --runs N "
-                         "--tol ... --seeds K for P(mode) of each build over K draws")
-    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
-        raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} (got {args.workers})")
-    timeout = _timeout(args.timeout)
-    t_skip = _positive(args.t_skip, "--t-skip", allow_zero=True)
     waveform_tol = _positive(args.waveform_tol, "--waveform-tol", allow_zero=True)
-    if waveform_tol >= 0.5:
-        raise UsageError(f"--waveform-tol {args.waveform_tol}: a fraction of each vector's range "
-                         "below 0.5 (0 keeps every point)")
+    options = RunOptions.from_args(
+        args, tstop=_tstop(args.tstop), timeout=_timeout(args.timeout),
+        t_skip=_positive(args.t_skip, "--t-skip", allow_zero=True), memory=settings.memory,
+        waveform_tol=waveform_tol, control=settings.control, limits=settings.limits,
+        spike_threshold=_spike_thresholds(args.spike_threshold),
+    ).validate()
+    if args.full_resolution:
+        options = options.replace(waveform_tol=0.0)
     if args.scheduler:
         from neurospice.sim.pool import check_scheduler
 
         print(check_scheduler(args.scheduler, trust=args.trust_scheduler), file=sys.stderr)
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
-    return simulate_file(
-        args.file,
-        output=args.output,
-        params=parse_assignments(args.param),
-        tstop=_tstop(args.tstop),
-        runs=args.runs,
-        seed=args.seed,
-        sweeps=args.sweep,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        resume=args.resume,
-        timeout=timeout,
-        t_skip=t_skip,
-        plot=not args.no_plot,
-        quiet=args.quiet,
-        control=settings.control,
-        limits=settings.limits,
-        memory=settings.memory,
-        tols=args.tol,
-        tol_dist=args.tol_dist,
-        corners=args.corners,
-        command=args.command_line,
-        engine=args.engine,
-        energy=args.energy,
-        verify=args.verify,
-        fmt=args.format,
-        waveform_tol=0.0 if args.full_resolution else waveform_tol,
-        raw=args.raw,
-        worker=worker,
-        args=args,
-        spike_threshold=_spike_thresholds(args.spike_threshold),
-        seeds=args.seeds,
-    )
+    return simulate_file(args.file, options, output=args.output,
+                         params=parse_assignments(args.param), command=args.command_line,
+                         worker=worker)
 
 
 def _build(args: argparse.Namespace) -> int:

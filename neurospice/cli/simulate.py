@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +28,14 @@ from neurospice.files import (
     printable,
     safe_replace,
 )
-from neurospice.sim.engines import DEFAULT_ENGINE, get_engine
+from neurospice.sim.engines import DEFAULT_ENGINE, SpiceEngine
 from neurospice.sim.ngspice import (
     RunLimits,
     Worker,
     run_all,
 )
+from neurospice.sim.options import RunOptions
 from neurospice.sim.waveforms import Waveforms
-from neurospice.spice.compiler import ControlMode, Limits
 from neurospice.spice.deck import DeckError, PreparedDeck
 
 if TYPE_CHECKING:
@@ -116,204 +117,215 @@ def _preload(plot: bool) -> None:
     spike_stats(t, 4.0 * np.sin(2 * np.pi * 30 * t) ** 15)
 
 
-def simulate_file(
-    path: Path,
-    *,
-    output: Path | None = None,
-    params: dict[str, str] | None = None,
-    tstop: float | None = None,
-    runs: int = 1,
-    seed: int | None = None,
-    sweeps: Sequence[str] = (),
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    timeout: float | None = None,
-    t_skip: float = 0.0,
-    plot: bool = True,
-    quiet: bool = False,
-    control: ControlMode = "refuse",
-    limits: Limits | None = None,
-    memory: int | None = None,
-    tols: Sequence[str] = (),
-    tol_dist: str = "normal",
-    corners: bool = False,
-    command: Sequence[str] | None = None,
-    engine: str = "spice",
-    energy: bool = False,
-    verify: int = 0,
-    fmt: str = "auto",
-    waveform_tol: float = 1e-3,
-    raw: bool = False,
-    worker: Worker | None = None,
-    args: Any = None,
-    spike_threshold: dict[str, float] | None = None,
-    seeds: int = 1,
-) -> int:
+@dataclass(frozen=True)
+class _Job:
+    """One ``simulate`` run: where it reads and writes, with what options."""
+
+    path: Path
+    options: RunOptions
+    outdir: Path
+    params: dict[str, str]
+    command: Sequence[str] | None
+    started: float  # outputs older than this belong to an earlier run (set_aside_stale)
+
+
+def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None,
+                  params: dict[str, str] | None = None, command: Sequence[str] | None = None,
+                  worker: Worker | None = None) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status.
 
-    ``worker`` (:func:`~neurospice.sim.process.start_worker`, started by the command line
-    before its imports) runs the deck if it fits the run; the caller closes it.
+    ``options`` are validated here (:meth:`RunOptions.validate`). ``worker``
+    (:func:`~neurospice.sim.process.start_worker`, started by the command line before its
+    imports) runs the deck if it fits the run; the caller closes it.
     """
-    from neurospice.network.loading import load_deck
-
-    deck = load_deck(path, control=control, limits=limits)
-    _report_control(deck)
-    if params:
-        deck = deck.with_values(dict(params))
-    if tstop is not None:
-        deck = deck.with_tstop(tstop)
-    if not deck.analyses():
-        raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
-                        path=path)
-    tran = deck.tran()
-    if t_skip and tran is not None and t_skip >= tran[1]:
-        raise UsageError(f"--t-skip {t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
-                         "analyse; give less than the stop time")
-    if get_engine(engine).capabilities.self_check and not getattr(args, "no_self_check", False):
+    o = options.validate()
+    deck = _load(path, o, params or {})
+    if o.engine_obj.capabilities.self_check and o.self_check:
         from neurospice.sim.model.selfcheck import self_check
 
         self_check(deck)  # once per netlist: a short ngspice reference (docs/model_engine.md)
     outdir = prepare_output_dir(output if output is not None else default_output_dir(path))
-    if args is not None:
-        args._outdir = outdir
-    started = time.time() - 1.0  # file times have coarse resolution on some file systems
+    # file times have coarse resolution on some file systems
+    job = _Job(path, o, outdir, dict(params or {}), command, time.time() - 1.0)
     with OutputLock(outdir):
-        if sweeps or runs > 1:
-            if deck.tran() is None:
-                raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has "
-                                "no .tran card", path=path)
-        if corners:
-            from neurospice.batch.corners import run_corners_command
+        if o.kind != "single":
+            return _run_batch(job, deck)
+        return _run_single(job, deck, worker)
 
-            if runs > 1 or sweeps:
-                raise UsageError("--corners runs its own set of builds: drop --runs and --sweep")
-            if engine != "spice":
-                raise UsageError("--corners runs ngspice: drop --engine model")
-            return run_corners_command(deck, path, tols, outdir=outdir, workers=workers,
-                                       scheduler=scheduler, timeout=timeout, t_skip=t_skip,
-                                       quiet=quiet)
-        if tols and runs < 2:
-            raise UsageError("--tol needs --runs N (N builds, e.g. --runs 100)")
-        if tols:
-            from neurospice.batch.tolerance import run_tolerance_command
 
-            if "mc" in deck.params():  # each build also draws its own memristor
-                deck = deck.with_params({"mc": 1})
-            run_tolerance_command(deck, path, tols, runs=runs,
-                                  seed=seed if seed is not None else 1, dist=tol_dist,
-                                  outdir=outdir, workers=workers, timeout=timeout,
-                                  t_skip=t_skip, plot=plot, quiet=quiet,
-                                  scheduler=scheduler, engine=engine, seeds=seeds)
-            return 0
-        if sweeps:
-            from neurospice.batch.sweep import run_sweep_command
+def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
+    """The deck of ``path`` with the run's values and stop time, checked for this run."""
+    from neurospice.network.loading import load_deck
 
-            return run_sweep_command(
-                deck, path, sweeps, outdir=outdir, workers=workers, scheduler=scheduler,
-                resume=resume, timeout=timeout, seed=seed, t_skip=t_skip, plot=plot,
-                quiet=quiet, engine=engine, verify=verify, seeds=seeds,
-                spike_threshold=spike_threshold,
-            )
-        if runs > 1:
-            from neurospice.batch.montecarlo import run_monte_carlo
+    deck = load_deck(path, control=o.control, limits=o.limits)
+    _report_control(deck)
+    if params:
+        deck = deck.with_values(dict(params))
+    if o.tstop is not None:
+        deck = deck.with_tstop(o.tstop)
+    if not deck.analyses():
+        raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
+                        path=path)
+    tran = deck.tran()
+    if o.t_skip and tran is not None and o.t_skip >= tran[1]:
+        raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
+                         "analyse; give less than the stop time")
+    return deck
 
-            return run_monte_carlo(deck, path, runs=runs, seed=seed if seed is not None else 1,
-                                   outdir=outdir, workers=workers, timeout=timeout, plot=plot,
-                                   quiet=quiet, engine=engine, scheduler=scheduler)
-        if seed is not None:
-            deck = deck.with_seed(seed)
-        if energy:
-            from neurospice.report.energy import prepare, table_estimate
 
-            vectors, per_s = table_estimate(deck)
-            tran = deck.tran()
-            total = per_s * (tran[1] if tran else 0.0)
-            if total > 10e6 and fmt != "parquet":
-                print(f"warning: --energy saves every node voltage and device current ({vectors} "
-                      f"vectors): the waveform table will take about {total / 1e6:.0f} MB "
-                      f"({per_s / 1e6:.0f} MB per simulated second); --tstop shortens the run, "
-                      "--format parquet writes it smaller", file=sys.stderr)
-            deck = prepare(deck)
-        run_limits = RunLimits(timeout=timeout or RunLimits.timeout,
-                               memory=memory or RunLimits.memory)
-        seed_deck = deck  # --seeds draws its other seeds from the deck before this run's draws
-        if engine == "model":
-            from neurospice.sim.model import run_model
+def _run_batch(job: _Job, deck: PreparedDeck) -> int:
+    """Corners, tolerance builds, a sweep or Monte Carlo runs (``job.options.kind``)."""
+    o, path, outdir = job.options, job.path, job.outdir
+    if o.kind != "corners" and deck.tran() is None:
+        raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has no .tran "
+                        "card", path=path)
+    if o.kind == "corners":
+        from neurospice.batch.corners import run_corners_command
 
-            plots = run_model(deck)
-        else:
-            from neurospice.sim.model.noise import with_shared_noise
+        return run_corners_command(deck, path, o.tols, outdir=outdir, workers=o.workers,
+                                   scheduler=o.scheduler, timeout=o.timeout, t_skip=o.t_skip,
+                                   quiet=o.quiet)
+    seed = o.seed if o.seed is not None else 1
+    if o.kind == "tolerance":
+        from neurospice.batch.tolerance import run_tolerance_command
 
-            deck = with_shared_noise(deck)  # the seed's draws, the same as the model engine's
-            plots = run_with_progress(deck, raw_file=outdir / f"{path.stem}.raw" if raw else None,
-                                      timeout=timeout, quiet=quiet, desc=path.name,
-                                      limits=run_limits, plot=plot, worker=worker)
-        wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
-        log.info("sandbox: %s", wf.sandbox)
-        if wf.analysis != "tran":
-            from neurospice.report.analyses import report_analyses
-
-            return report_analyses(deck, plots, path, outdir, plot=plot)
-        from neurospice.report.jobs import ForkJob
-        from neurospice.report.summary import (
-            format_summary,
-            plot_run_traces,
-            run_title,
-            start_table,
-            summarise,
-            write_outputs,
-        )
-
-        # the waveform table is written in a child process while the run is analysed
-        table = start_table(wf, outdir, deck, fmt=fmt, tol=waveform_tol)
-        summary = summarise(deck, wf, t_skip=t_skip, spike_threshold=spike_threshold)
-        summary.run = run_record(path, deck, wf, params=params or {}, seed=seed, tstop=tstop,
-                                 engine=engine, t_skip=t_skip, command=command)
-        summary.extra["sandbox"] = _sandbox_line(wf)
-        title = run_title(deck, summary)
-        figures: list[ForkJob[list[Path]]] = []
-        if plot:  # drawn in child processes while the locking analysis runs here
-            figures.append(ForkJob(lambda: [plot_run_traces(deck, wf, outdir, title)],
-                                   what="the trace plot"))
-            figures.append(ForkJob(lambda: _memristor_plots(deck, wf, outdir, title=title),
-                                   what="the memristor plots"))
-        meas = wf.measurements
-        if meas:
-            summary.extra["measurements"] = meas
-        locking_plots = _add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot,
-                                     seeds=seeds, seed=seed, engine=engine, timeout=timeout,
-                                     seed_deck=seed_deck)
-        energy_plot = None
-        if energy:
-            from neurospice.report.energy import energy_report, format_energy, plot_energy
-
-            report = energy_report(deck, wf)
-            summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
-            for line in format_energy(report):
-                summary.extra[line.split(":")[0].strip()] = line.split(":", 1)[1].strip() \
-                    if ":" in line else line
-            if plot:
-                energy_plot = plot_energy(report, outdir / "energy.png",
-                                          title=f"{title}: energy")
-        written = write_outputs(deck, wf, summary, outdir, plot=False, table=table)
-        written += locking_plots
-        for job in figures:
-            written += job.wait()
-        if energy_plot is not None:
-            written.append(energy_plot)
-        raw_path = outdir / f"{path.stem}.raw"
-        set_aside_stale(outdir, started)
-        print(format_summary(summary))
-        kept = summary.run.get("waveform_table", {})
-        assert isinstance(kept, dict)
-        if kept.get("rows", 0) < kept.get("of", 0):
-            print(f"  waveform table: {kept['rows']:,} of {kept['of']:,} time points, every "
-                  f"vector within {100 * float(kept['tol']):g} % of its range (linear "
-                  "interpolation); --full-resolution keeps them all")
-        print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)}"
-              + (f" and {raw_path.name}" if raw and raw_path.exists() else "") + f" in {outdir}")
+        if "mc" in deck.params():  # each build also draws its own memristor
+            deck = deck.with_params({"mc": 1})
+        run_tolerance_command(deck, path, o.tols, runs=o.runs, seed=seed, dist=o.tol_dist,
+                              outdir=outdir, workers=o.workers, timeout=o.timeout,
+                              t_skip=o.t_skip, plot=o.plot, quiet=o.quiet,
+                              scheduler=o.scheduler, engine=o.engine, seeds=o.seeds)
         return 0
+    if o.kind == "sweep":
+        from neurospice.batch.sweep import run_sweep_command
+
+        return run_sweep_command(
+            deck, path, o.sweeps, outdir=outdir, workers=o.workers, scheduler=o.scheduler,
+            resume=o.resume, timeout=o.timeout, seed=o.seed, t_skip=o.t_skip, plot=o.plot,
+            quiet=o.quiet, engine=o.engine, verify=o.verify, seeds=o.seeds,
+            spike_threshold=_thresholds(o),
+        )
+    from neurospice.batch.montecarlo import run_monte_carlo
+
+    return run_monte_carlo(deck, path, runs=o.runs, seed=seed, outdir=outdir, workers=o.workers,
+                           timeout=o.timeout, plot=o.plot, quiet=o.quiet, engine=o.engine,
+                           scheduler=o.scheduler)
+
+
+def _thresholds(o: RunOptions) -> dict[str, float] | None:
+    return dict(o.spike_threshold) if o.spike_threshold else None
+
+
+def _run_single(job: _Job, deck: PreparedDeck, worker: Worker | None) -> int:
+    """One run in the chosen engine, analysed and reported."""
+    o = job.options
+    if o.seed is not None:
+        deck = deck.with_seed(o.seed)
+    if o.energy:
+        deck = _with_energy(deck, o.fmt)
+    seed_deck = deck  # --seeds draws its other seeds from the deck before this run's draws
+    if isinstance(o.engine_obj, SpiceEngine):
+        from neurospice.sim.model.noise import with_shared_noise
+
+        deck = with_shared_noise(deck)  # the seed's draws, the same as the model engine's
+        raw_file = job.outdir / f"{job.path.stem}.raw" if o.raw else None
+        plots = run_with_progress(deck, raw_file=raw_file, timeout=o.timeout, quiet=o.quiet,
+                                  desc=job.path.name, limits=o.run_limits(), plot=o.plot,
+                                  worker=worker)
+    else:
+        plots = o.engine_obj.run(deck, o)
+    wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
+    log.info("sandbox: %s", wf.sandbox)
+    if wf.analysis != "tran":
+        from neurospice.report.analyses import report_analyses
+
+        return report_analyses(deck, plots, job.path, job.outdir, plot=o.plot)
+    return _report_transient(job, deck, seed_deck, wf)
+
+
+def _with_energy(deck: PreparedDeck, fmt: str) -> PreparedDeck:
+    """The deck saving every node voltage and device current (``--energy``), with a warning
+    when the waveform table will be large."""
+    from neurospice.report.energy import prepare, table_estimate
+
+    vectors, per_s = table_estimate(deck)
+    tran = deck.tran()
+    total = per_s * (tran[1] if tran else 0.0)
+    if total > 10e6 and fmt != "parquet":
+        print(f"warning: --energy saves every node voltage and device current ({vectors} "
+              f"vectors): the waveform table will take about {total / 1e6:.0f} MB "
+              f"({per_s / 1e6:.0f} MB per simulated second); --tstop shortens the run, "
+              "--format parquet writes it smaller", file=sys.stderr)
+    return prepare(deck)
+
+
+def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
+                      wf: Waveforms) -> int:
+    """Analyse a transient run, write its outputs (tables in a child process, plots in
+    others), print the summary."""
+    from neurospice.report.jobs import ForkJob
+    from neurospice.report.summary import (
+        format_summary,
+        plot_run_traces,
+        run_title,
+        start_table,
+        summarise,
+        write_outputs,
+    )
+
+    o, outdir = job.options, job.outdir
+    # the waveform table is written in a child process while the run is analysed
+    table = start_table(wf, outdir, deck, fmt=o.fmt, tol=o.waveform_tol)
+    summary = summarise(deck, wf, t_skip=o.t_skip, spike_threshold=_thresholds(o))
+    summary.run = run_record(job.path, deck, wf, params=job.params, seed=o.seed, tstop=o.tstop,
+                             engine=o.engine, t_skip=o.t_skip, command=job.command)
+    summary.extra["sandbox"] = _sandbox_line(wf)
+    title = run_title(deck, summary)
+    figures: list[ForkJob[list[Path]]] = []
+    if o.plot:  # drawn in child processes while the locking analysis runs here
+        figures.append(ForkJob(lambda: [plot_run_traces(deck, wf, outdir, title)],
+                               what="the trace plot"))
+        figures.append(ForkJob(lambda: _memristor_plots(deck, wf, outdir, title=title),
+                               what="the memristor plots"))
+    if wf.measurements:
+        summary.extra["measurements"] = wf.measurements
+    written = _add_locking(deck, wf, summary, outdir, t_skip=o.t_skip, plot=o.plot,
+                           seeds=o.seeds, seed=o.seed, engine=o.engine, timeout=o.timeout,
+                           seed_deck=seed_deck)
+    energy_plot = _add_energy(deck, wf, summary, outdir, title if o.plot else None) \
+        if o.energy else None
+    written = write_outputs(deck, wf, summary, outdir, plot=False, table=table) + written
+    for figure in figures:
+        written += figure.wait()
+    if energy_plot is not None:
+        written.append(energy_plot)
+    set_aside_stale(outdir, job.started)
+    print(format_summary(summary))
+    kept = summary.run.get("waveform_table", {})
+    assert isinstance(kept, dict)
+    if kept.get("rows", 0) < kept.get("of", 0):
+        print(f"  waveform table: {kept['rows']:,} of {kept['of']:,} time points, every "
+              f"vector within {100 * float(kept['tol']):g} % of its range (linear "
+              "interpolation); --full-resolution keeps them all")
+    raw_path = outdir / f"{job.path.stem}.raw"
+    print(f"  wrote {', '.join(str(p.relative_to(outdir)) for p in written)}"
+          + (f" and {raw_path.name}" if o.raw and raw_path.exists() else "") + f" in {outdir}")
+    return 0
+
+
+def _add_energy(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
+                title: str | None) -> Path | None:
+    """The energy report (``--energy``) in the summary; its plot when given a ``title``."""
+    from neurospice.report.energy import energy_report, format_energy, plot_energy
+
+    report = energy_report(deck, wf)
+    summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
+    for line in format_energy(report):
+        summary.extra[line.split(":")[0].strip()] = line.split(":", 1)[1].strip() \
+            if ":" in line else line
+    if title is None:
+        return None
+    return plot_energy(report, outdir / "energy.png", title=f"{title}: energy")
 
 
 _OUTPUT_PATTERNS = ("*.png", "*.raw", "waveforms.csv", "waveforms.parquet", "summary.json",

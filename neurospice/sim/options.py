@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import UsageError
-from neurospice.sim.engines import DEFAULT_ENGINE, Engine, get_engine
+from neurospice.sim.engines import DEFAULT_ENGINE, ENGINES, Engine, get_engine
+
+if TYPE_CHECKING:
+    from neurospice.sim.process import RunLimits
+    from neurospice.spice.compiler import ControlMode, Limits
 
 __all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS"]
 
@@ -29,7 +33,7 @@ MAX_SEEDS = 1000
 FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t-skip",
         "timeout": "--timeout", "workers": "--workers", "scheduler": "--scheduler",
         "energy": "--energy", "raw": "--raw", "fmt": "--format", "resume": "--resume",
-        "verify": "--verify", "spike_threshold": "--spike-threshold", "corners": "--corners",
+        "verify": "--verify K", "spike_threshold": "--spike-threshold", "corners": "--corners",
         "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine"}
 
 #: the options each batch kind honours (beyond tstop, timeout, t_skip, engine, plot, quiet)
@@ -38,7 +42,7 @@ HONOURED: dict[str, frozenset[str]] = {
     "sweep": frozenset({"seed", "seeds", "workers", "scheduler", "resume", "verify",
                         "spike_threshold", "sweeps"}),
     "runs": frozenset({"seed", "runs", "workers", "scheduler"}),
-    "tolerance": frozenset({"seed", "runs", "workers", "scheduler", "tols"}),
+    "tolerance": frozenset({"seed", "seeds", "runs", "workers", "scheduler", "tols"}),
     "corners": frozenset({"workers", "scheduler", "tols", "corners"}),
 }
 #: the option that makes each batch kind
@@ -61,6 +65,8 @@ class RunOptions:
         Local worker processes, a Dask scheduler's address, and whether a remote one is allowed.
     memory
         Memory limit of an ngspice worker (bytes; None: the default).
+    control, limits
+        What the deck compiler does with ``.control`` blocks, and its size limits.
     engine
         The engine's name (``spice``, ``model``); :attr:`engine_obj` is the engine.
     energy, raw, fmt, waveform_tol, plot, quiet
@@ -82,6 +88,8 @@ class RunOptions:
     scheduler: str | None = None
     trust_scheduler: bool = False
     memory: int | None = None
+    control: ControlMode = "refuse"
+    limits: Limits | None = None
     engine: str = DEFAULT_ENGINE
     energy: bool = False
     raw: bool = False
@@ -185,11 +193,9 @@ class RunOptions:
                            ("corners", caps.corners), ("scheduler", caps.scheduler),
                            ("tols", caps.tolerances)):
             if getattr(self, name) and not able:
-                raise UsageError(f"{FLAG[name]} is not available with --engine {eng.name} "
-                                 f"({eng.description}): drop {FLAG[name]} or --engine "
-                                 f"{eng.name}")
+                raise UsageError(self._engine_refusal(name, eng))
         if self.seeds > 1 and not caps.seeds:
-            raise UsageError(f"--seeds is not available with --engine {eng.name}")
+            raise UsageError(self._engine_refusal("seeds", eng))
         # what the batch kind would drop
         if self.corners and (self.runs > 1 or self.sweeps):
             other = "--runs" if self.runs > 1 else "--sweep"
@@ -200,6 +206,12 @@ class RunOptions:
         if self.tols and self.sweeps:
             raise UsageError("--tol with --runs draws builds of one board: drop --sweep (or "
                              "--tol)")
+        if self.seeds > 1 and self.runs > 1 and not self.tols:
+            raise UsageError(f"--seeds {self.seeds} with --runs {self.runs} and no --tol: the "
+                             "runs are already draws of the device noise (seeds S, S+1, ...). "
+                             "Use --runs N alone for N draws, --seeds N for P(mode) of one run, "
+                             "or --runs N --tol ... --seeds K for P(mode) of each build over K "
+                             "draws")
         if self.sweeps and self.runs > 1:
             raise UsageError("--sweep runs each point once (--seeds N draws several): drop "
                              "--runs (or --sweep)")
@@ -215,7 +227,16 @@ class RunOptions:
                              f"{FLAG[name]} or add {needs}")
         return self
 
-    def run_limits(self) -> Any:
+    @staticmethod
+    def _engine_refusal(name: str, eng: Engine) -> str:
+        able = " or ".join(e.name for e in ENGINES.values()
+                           if getattr(e.capabilities, name if name != "tols" else "tolerances"))
+        return (f"{FLAG[name]} needs --engine {able or 'of another kind'}"
+                + (" and K >= 1" if name == "verify" else "")
+                + f": --engine {eng.name} does not do it; drop {FLAG[name]} or choose --engine "
+                f"{able}")
+
+    def run_limits(self) -> RunLimits:
         """The ngspice worker's :class:`~neurospice.sim.process.RunLimits` (timeout, memory)."""
         from neurospice.sim.process import RunLimits
 
