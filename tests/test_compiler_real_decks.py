@@ -231,7 +231,8 @@ def test_long_reverse_param_chain_is_one_pass(tmp_path: Path) -> None:
 @pytest.mark.parametrize("analysis", [".ac dec {n} 1 1meg\n", ".dc V1 0 {n} 1m\n",
                                       ".noise v(out) V1 dec {n} 1 1meg\n",
                                       ".disto dec {n} 1k 1meg\n",
-                                      ".sens v(out) ac dec {n} 1 1meg\n"])
+                                      ".sens v(out) ac dec {n} 1 1meg\n",
+                                      ".sp dec {n} 1 1meg\n"])
 def test_every_analysis_counts_its_points(tmp_path: Path, analysis: str) -> None:
     with pytest.raises(LimitError, match="points"):
         deck(".param n=1e9\n", tmp_path, analysis=analysis)

@@ -121,7 +121,7 @@ _PLOTNAMES = {
     "transient analysis": "tran", "ac analysis": "ac", "dc transfer characteristic": "dc",
     "operating point": "op", "noise spectral density curves": "noise",
     "integrated noise": "noise", "transfer function": "tf", "sensitivity analysis": "sens",
-    "pole-zero analysis": "pz", "distortion - 2nd harmonic": "disto",
+    "pole-zero analysis": "pz", "distortion - 2nd harmonic": "disto", "sp analysis": "sp",
 }
 
 

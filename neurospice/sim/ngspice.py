@@ -421,7 +421,8 @@ _RAW_TYPES = {"s": "time", "Hz": "frequency", "V": "voltage", "A": "current"}
 _RAW_PLOTNAMES = {"tran": "Transient Analysis", "ac": "AC Analysis", "op": "Operating Point",
                   "dc": "DC transfer characteristic", "tf": "Transfer Function",
                   "sens": "Sensitivity Analysis", "pz": "Pole-Zero Analysis",
-                  "noise": "Noise Spectral Density Curves", "disto": "Distortion"}
+                  "noise": "Noise Spectral Density Curves", "disto": "Distortion",
+                  "sp": "SP Analysis"}
 
 
 def write_raw(plots: list[Waveforms], path: Path, *, title: str) -> Path:

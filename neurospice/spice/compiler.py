@@ -76,11 +76,12 @@ DOT_CARDS = frozenset({
     ".noise", ".sens", ".pz", ".disto", ".four", ".options", ".option", ".opt", ".save",
     ".meas", ".measure", ".ic", ".nodeset", ".global", ".end", ".temp", ".include", ".inc",
     ".lib", ".endl", ".print", ".plot", ".width", ".title", ".probe", ".csparam", ".if",
-    ".elseif", ".else", ".endif",
+    ".elseif", ".else", ".endif", ".sp",
 })
 #: Cards that only shape ngspice's batch printout: accepted and not passed on.
 _DROPPED_CARDS = frozenset({".print", ".plot", ".width", ".title"})
-ANALYSES = frozenset({".tran", ".dc", ".ac", ".op", ".tf", ".noise", ".sens", ".pz", ".disto"})
+ANALYSES = frozenset({".tran", ".dc", ".ac", ".op", ".tf", ".noise", ".sens", ".pz", ".disto",
+                      ".sp"})
 
 #: ``.options`` names ngspice may be given.
 OPTIONS = frozenset({
@@ -142,7 +143,7 @@ REFUSED_MODELS = {"d_process": "starts an external program (process_file)",
 _PROBE_RE = re.compile(r"^(?:[A-Za-z]{1,3}\(\s*[\w.:#+/\-][\w.:#+/\- ]*"
                        r"(?:,\s*[\w.:#+/\-][\w.:#+/\- ]*)?\)|[\w.:#+/\-]+)$")
 
-_CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto"}
+_CONTROL_ANALYSES = {"tran", "ac", "dc", "op", "tf", "noise", "pz", "sens", "disto", "sp"}
 _FILE_ATTR_RE = re.compile(
     r"""(?<![\w])([A-Za-z_]*file[A-Za-z_]*)\s*=\s*("[^"]*"|'[^']*'|[^\s()\[\]]+)""",
     re.IGNORECASE,

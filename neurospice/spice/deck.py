@@ -456,7 +456,7 @@ class PreparedDeck:
                                     f"{tstop:g})", org.path, org.line)
                 step = min(tstep, tmax) if tmax > 0 else tstep
                 return max(tstop - tstart, 0.0) / step
-            if kind in ("ac", "disto") and len(fields) >= 4:
+            if kind in ("ac", "disto", "sp") and len(fields) >= 4:
                 return sweep(fields[:4])
             if kind == "noise" and len(fields) >= 6:
                 return sweep(fields[2:6])
@@ -470,7 +470,7 @@ class PreparedDeck:
                         return math.inf
                     total *= abs(stop - start) / abs(step) + 1
                 return total
-            if kind in ("ac", "disto", "noise", "dc"):
+            if kind in ("ac", "disto", "noise", "dc", "sp"):
                 raise ValueError("too few fields")
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
             raise LimitError(
