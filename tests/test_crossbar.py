@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurospice.cli.crossbar import add_crossbar_arguments, crossbar_command
 from neurospice.reference.crossbar import (
     CrossbarConfig,
-    add_crossbar_arguments,
     compare_prop1,
-    crossbar_command,
     map_levels,
     prop1_admissible,
     prop1_solve,

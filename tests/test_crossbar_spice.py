@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurospice.cli.crossbar import add_crossbar_arguments, crossbar_command
 from neurospice.network import compile_network
 from neurospice.network.errors import NetworkSemanticError
 from neurospice.network.loading import load_deck
 from neurospice.reference.crossbar import (
     CrossbarConfig,
-    add_crossbar_arguments,
-    crossbar_command,
     simulate_crossbar,
 )
 from neurospice.reference.crossbar_spice import (

@@ -12,14 +12,13 @@ import pytest
 from neurospice.batch.stdp import (
     PROTOCOLS,
     SpikeShape,
-    add_stdp_arguments,
     protocol_segments,
     protocol_spikes,
     run_protocol,
     run_protocol_paper,
-    stdp_command,
     stdp_sweep,
 )
+from neurospice.cli.stdp import add_stdp_arguments, stdp_command
 from neurospice.reference.second_order import (
     SecondOrderParams,
     programming_temperature,

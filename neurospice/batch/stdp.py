@@ -29,10 +29,8 @@ Command: :func:`add_stdp_arguments` / :func:`stdp_command` (``neurospice stdp``)
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +62,6 @@ __all__ = [
     "write_csv",
     "plot_stdp",
     "parse_range",
-    "add_stdp_arguments",
-    "stdp_command",
 ]
 
 log = logging.getLogger("neurospice.stdp")
@@ -437,62 +433,3 @@ def parse_range(text: str) -> list[float]:
     raise NeurospiceInputError(f"bad range {text!r}: expected START:STOP:COUNT or a number")
 
 
-def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``neurospice stdp``."""
-    parser.add_argument("--protocol", choices=list(PROTOCOLS), default="pair")
-    parser.add_argument("--dt", default="-1:1:21", metavar="START:STOP:COUNT",
-                        help="spike interval dt/tH (end of heating to next programming pulse); "
-                        "write --dt=-1:1:21 when START is negative")
-    parser.add_argument("--cycles", type=int, default=1, help="repetitions of the block")
-    parser.add_argument("--interval", type=float, action="append", default=None, metavar="TF",
-                        help="rest between blocks (s); repeat for several curves (default 10e-6)")
-    parser.add_argument("--g0", type=float, action="append", default=None, metavar="G0",
-                        help="initial conductance (S); repeat for several curves (default 1e-3)")
-    parser.add_argument("--engine", choices=ENGINES, default="model",
-                        help="model: the simplified (G, T) model; full: the full model in "
-                        "SciPy; spice: ngspice (the last two: --accounting full only)")
-    parser.add_argument("--accounting", choices=ACCOUNTINGS, default=None,
-                        help="paper: a pair's change is its second spike's programming pulse, "
-                        "G frozen over it (eq. 17 into eq. 12; default with --engine model); "
-                        "full: every pulse integrated, G following the heating")
-    parser.add_argument("--vp", type=float, default=SpikeShape.vp,
-                        help="presynaptic programming pulse (V)")
-    parser.add_argument("--vpost", type=float, default=SpikeShape.vpost,
-                        help="postsynaptic programming pulse (V)")
-    parser.add_argument("--vh", type=float, default=SpikeShape.vh, help="heating pulse (V)")
-    parser.add_argument("--ts", type=float, default=SpikeShape.ts, help="programming time (s)")
-    parser.add_argument("--th", type=float, default=SpikeShape.th, help="heating time (s)")
-    parser.add_argument("--tq", type=float, default=SpikeShape.tq,
-                        help="time between the two pairs of a quadruplet (s)")
-    parser.add_argument("--rseries", type=float, default=SpikeShape.rser, metavar="OHM",
-                        help="a resistance in series with the device, not in the paper "
-                        "(--accounting paper only; eq. 17's heating divided by (1 + G R)^2)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("stdp_out"), metavar="DIR")
-    parser.add_argument("--no-plot", action="store_true")
-
-
-def stdp_command(args: argparse.Namespace) -> int:
-    """Run ``neurospice stdp``; return the exit status (2 for bad input)."""
-    try:
-        dts = parse_range(args.dt)
-        shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
-                           tq=args.tq, rser=getattr(args, "rseries", 0.0))
-        if args.cycles < 1:
-            raise NeurospiceInputError("--cycles must be >= 1")
-        points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
-                            intervals=args.interval or [10e-6], cycles=args.cycles,
-                            shape=shape, engine=args.engine,
-                            progress=args.engine != "model",
-                            accounting=getattr(args, "accounting", None))
-    except NeurospiceInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.output)
-    write_csv(points, out / "stdp.csv")
-    if not args.no_plot:
-        plot_stdp(points, out / "stdp.png")
-    for pt in points:
-        print(f"{pt.protocol:18s} dt/tH {pt.dt_over_th:+7.3f}  tf {pt.interval_s:9.3g} s  "
-              f"G0 {pt.g0_s * 1e3:6.3f} mS -> {pt.g_final_s * 1e3:6.3f} mS  "
-              f"dG/G {pt.dg_over_g:+.3f}")
-    return 0

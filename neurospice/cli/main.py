@@ -191,8 +191,8 @@ def build_parser(prog: str = "neurospice", command: str | None = None) -> argpar
                               "periodic input (the discrete-time map)")
     if command in ("stdp", "crossbar", None):
         # their options come from modules that load scipy's integrators: only when needed
-        from neurospice.batch.stdp import add_stdp_arguments
-        from neurospice.reference.crossbar import add_crossbar_arguments
+        from neurospice.cli.crossbar import add_crossbar_arguments
+        from neurospice.cli.stdp import add_stdp_arguments
 
         add_stdp_arguments(stdp)
         add_crossbar_arguments(crossbar)
@@ -277,11 +277,11 @@ def _main(argv: Sequence[str] | None, worker: Worker | None) -> int:
     if args.command == "bom":
         return _guard(lambda: _bom(args), args)
     if args.command == "stdp":
-        from neurospice.batch.stdp import stdp_command
+        from neurospice.cli.stdp import stdp_command
 
         return _guard(lambda: stdp_command(args), args)
     if args.command == "crossbar":
-        from neurospice.reference.crossbar import crossbar_command
+        from neurospice.cli.crossbar import crossbar_command
 
         return _guard(lambda: crossbar_command(args), args)
     return _guard(lambda: _check(args), args)
