@@ -155,3 +155,27 @@ def test_file_in_a_mixed_case_folder_is_read(tmp_path: Path) -> None:
     t, v = wf.time, wf["out"]
     for at, want in ((0.5e-3, 1.0), (1e-3, 2.0), (1.5e-3, 1.0)):  # the file's ramp, scaled by 2
         assert v[int(np.argmin(abs(t - at)))] == pytest.approx(want, abs=0.03)
+
+
+def test_cli_compat_option_is_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from neurospice.cli.main import main
+
+    deck = DECK_DIR / "two_tran.cir"
+    assert main(["check", str(deck), "--compat", "lt;shell"]) == 2
+    err = capsys.readouterr().err
+    assert "--compat" in err and "Traceback" not in err
+    assert main(["check", str(deck), "--compat", "ltpsa"]) == 0
+
+
+def test_raw_file_holds_every_analysis(tmp_path: Path) -> None:
+    """``--raw``: one raw file with a plot per analysis run, in the order they ran."""
+    from neurospice.cli.main import main
+
+    out = tmp_path / "out"
+    assert main(["simulate", str(DECK_DIR / "tran_ac_tran.cir"), "-q", "--no-plot", "--raw",
+                 "-o", str(out)]) == 0
+    raw = (out / "tran_ac_tran.raw").read_bytes()
+    names = re.findall(rb"Plotname: ([^\n]*)\n", raw)
+    assert sorted(names) == [b"AC Analysis", b"Transient Analysis", b"Transient Analysis"]
+    points = [int(p) for p in re.findall(rb"No\. Points: (\d+)", raw)]
+    assert all(p > 10 for p in points)
