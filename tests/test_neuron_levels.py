@@ -119,3 +119,8 @@ def test_a_passive_membrane_has_no_full_spike() -> None:
     assert res.peak_v == pytest.approx(0.04, abs=5e-3)
     assert res.thresholds.spike_v == pytest.approx(-0.015, abs=3e-3)
     assert math.isfinite(res.amplitude_a)
+    # a copy left ringing by 1 mV long after its pulse is not a free-running neuron
+    ring = with_spikes + np.outer(amps > 1e-2, 1e-3 * np.sin(2 * np.pi * 200 * t) * (t > 0.08))
+    again = thresholds_from_pulses(t, ring, amps, on, w, late=0.08)
+    assert again is not None and not again.free_running
+    assert again.peak_v == pytest.approx(res.peak_v)

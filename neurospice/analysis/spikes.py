@@ -884,7 +884,8 @@ OFF_FRACTION: float = 0.10
 #: A response is regenerative when most of it comes after the pulse has ended: the membrane
 #: rises on by at least this fraction of its excursion from rest (a passive response decays).
 REGENERATIVE_FRACTION: float = 0.25
-#: A trace still swinging this fraction of its response long after the pulse is free-running.
+#: A copy still swinging by this fraction of the largest regenerative response long after its
+#: pulse makes the neuron free-running.
 FREE_RUNNING_FRACTION: float = 0.3
 
 
@@ -953,12 +954,12 @@ def thresholds_from_pulses(t: ArrayLike, traces: ArrayLike, amplitudes: ArrayLik
 
     Notes
     -----
-    A copy is free-running when its trace after ``late`` still swings by at least
-    :data:`FREE_RUNNING_FRACTION` of its largest excursion from rest; the full spike's peak is
-    then the median peak of its own spikes there (the smallest such pulse's copy). Otherwise a
-    copy's response is a full spike when it is regenerative: after the pulse has ended the
-    membrane rises on by at least :data:`REGENERATIVE_FRACTION` of its excursion from rest
-    (a passive or sub-threshold response decays from the pulse's end; a pulse so large that it
+    The neuron is free-running when a copy's trace after ``late`` still swings by at least
+    :data:`FREE_RUNNING_FRACTION` of the largest regenerative excursion (below); the full
+    spike's peak is then the median peak of its own spikes there (the copy swinging most).
+    Otherwise a copy's response is a full spike when it is regenerative: after the pulse has
+    ended the membrane rises on by at least :data:`REGENERATIVE_FRACTION` of its excursion from
+    rest (a passive or sub-threshold response decays from the pulse's end; a pulse so large that it
     carries the membrane past the spike leaves nothing to rise). The largest regenerative
     excursion is the full spike's peak.
     """
@@ -974,25 +975,25 @@ def thresholds_from_pulses(t: ArrayLike, traces: ArrayLike, amplitudes: ArrayLik
     after = (ta >= t_on) & (ta < late)
     exc = np.max(va[:, after], axis=1) - rest
     tail = ta >= late
-    # free-running: the smallest pulse after which the copy keeps swinging
-    for k in range(amps.size):
-        swing = float(np.ptp(va[k, tail])) if np.any(tail) else 0.0
-        if exc[k] > 0 and swing >= FREE_RUNNING_FRACTION * exc[k] and swing > 1e-3:
-            vt, tt = va[k, tail], ta[tail]
-            mid = float(np.min(vt)) + 0.5 * swing
-            train = detect_spikes(tt, vt, min_amplitude=0.5 * swing)
-            peaks = train.peaks[train.peaks > mid]
-            if peaks.size < 1:
-                continue
-            peak = float(np.median(peaks))
-            if peak <= rest:
-                continue
-            th = levels_from_rest_peak(rest, peak, f"{source} (free-running)")
-            return PulseResponse(th, rest, peak, True, math.nan)
     off = int(np.searchsorted(ta, t_on + width))
     post = (ta >= t_on + width) & (ta < late)
     rise = np.max(va[:, post], axis=1) - va[:, min(off, ta.size - 1)]
     regen = (exc > 1e-3) & (rise >= REGENERATIVE_FRACTION * exc)
+    # free-running: a copy still swinging, long after its pulse, by a good part of the largest
+    # regenerative response (an excitable neuron is back at rest there; a limit cycle is not)
+    if np.any(tail):
+        swing = np.ptp(va[:, tail], axis=1)
+        ref = float(np.max(exc[regen])) if np.any(regen) else float(np.max(exc))
+        k = int(np.argmax(swing))
+        if ref > 0 and swing[k] >= FREE_RUNNING_FRACTION * ref and swing[k] > 1e-3:
+            vt, tt = va[k, tail], ta[tail]
+            mid = float(np.min(vt)) + 0.5 * float(swing[k])
+            train = detect_spikes(tt, vt, min_amplitude=0.5 * float(swing[k]))
+            peaks = train.peaks[train.peaks > mid]
+            if peaks.size and float(np.median(peaks)) > rest:
+                peak = float(np.median(peaks))
+                th = levels_from_rest_peak(rest, peak, f"{source} (free-running)")
+                return PulseResponse(th, rest, peak, True, math.nan)
     if not np.any(regen):
         return None
     k = int(np.argmax(np.where(regen, exc, -np.inf)))

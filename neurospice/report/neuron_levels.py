@@ -16,8 +16,8 @@ whose first pin is ``mem``: the Hodgkin-Huxley patch ``hh``, a user's own) is me
 
 The result is cached in memory and as a small JSON file in the model engine's cache folder
 (:func:`neurospice.sim.model.characterise.cache_dir`), keyed by the SHA-256 of the definitions
-the subcircuit needs (its ``.subckt`` blocks, the ``.func`` cards and the ``.param`` cards they
-name), the instance's evaluated parameters, the deck's temperature cards and
+the subcircuit needs (its ``.subckt`` blocks, the ``.func`` and ``.model`` cards and the
+``.param`` cards they name), the instance's evaluated parameters, the deck's temperature cards and
 :data:`LEVELS_VERSION`. A deck that ngspice cannot run with the largest pulses is measured again
 without the top two decades; a neuron that gives no full spike gets None (the caller falls back
 to the trace's range and says so).
@@ -43,11 +43,13 @@ __all__ = ["LEVELS_VERSION", "pulse_deck", "neuron_definitions_text", "response_
 log = logging.getLogger("neurospice.report.neuron_levels")
 
 #: Bump when the protocol or the rule changes (invalidates every cached result).
-LEVELS_VERSION = 1
+LEVELS_VERSION = 2
 #: The pulse (s): start, width; the record (s), and the start of the free-running window.
 T_ON, PULSE_WIDTH, T_STOP, T_LATE = 10e-3, 0.5e-3, 0.15, 0.08
 #: Pulse amplitudes (A), two per decade.
 AMP_MIN, AMP_MAX = 1e-9, 1e-1
+#: Amplitudes of the finer second run, between the two of the largest jump in response.
+N_FINE = 8
 #: Largest time step (s) of the measuring run.
 MAX_STEP = 50e-6
 
@@ -60,7 +62,8 @@ def _amplitudes(top: float) -> np.ndarray:
 
 
 def _blocks(lines: list[str]) -> tuple[dict[str, list[str]], list[str], list[str]]:
-    """The deck's ``.subckt`` blocks by name, its top-level ``.func`` and ``.param`` cards."""
+    """The deck's ``.subckt`` blocks by name, its top-level ``.func`` and ``.model`` cards, and
+    its top-level ``.param`` cards."""
     blocks: dict[str, list[str]] = {}
     funcs: list[str] = []
     params: list[str] = []
@@ -85,7 +88,7 @@ def _blocks(lines: list[str]) -> tuple[dict[str, list[str]], list[str], list[str
                 if depth == 0:
                     current = None
             continue
-        if low.startswith(".func"):
+        if low.startswith((".func", ".model")):
             funcs.append(s)
         elif low.startswith(".param"):
             params.append(s)
@@ -94,7 +97,8 @@ def _blocks(lines: list[str]) -> tuple[dict[str, list[str]], list[str], list[str
 
 def neuron_definitions_text(lines: list[str], subckt: str) -> str:
     """What a neuron subcircuit needs to run alone: its ``.subckt`` block and those it
-    instantiates (recursively), the deck's ``.func`` cards, and the top-level ``.param`` cards
+    instantiates (recursively), the deck's ``.func`` and ``.model`` cards, and the top-level
+    ``.param`` cards
     whose names those texts use. The deck's other parameters (a stimulus, a sweep's coupling)
     stay out, so they do not make a new measurement."""
     blocks, funcs, params = _blocks(lines)
@@ -138,10 +142,16 @@ def _environment(lines: list[str]) -> str:
 def _instance_values(deck: PreparedDeck, inst: Instance) -> dict[str, float]:
     from neurospice.spice.deck import split_tokens
 
+    depth = 0
     for line in deck.lines[1:]:
         toks = split_tokens(line)
-        if toks and toks[0].lower() == inst.name:
-            pairs = (t.partition("=") for t in toks[1:] if "=" in t)
+        head = toks[0].lower() if toks else ""
+        if head == ".subckt":
+            depth += 1
+        elif head == ".ends":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and head == inst.name:  # a top-level card (a subcircuit may hold
+            pairs = (t.partition("=") for t in toks[1:] if "=" in t)  # an 'XA' of its own)
             return {k.lower(): deck.evaluate(v) for k, _, v in pairs}
     return {}
 
@@ -213,22 +223,49 @@ def _save(path: Path | None, res: PulseResponse | None) -> None:
 def measure(definitions: str, subckt: str, pins: tuple[str, ...], params: dict[str, float],
             environment: str = "") -> PulseResponse | None:
     """Run the pulse deck (the whole range, else without the top two decades) and derive the
-    levels; None when ngspice cannot run it or no copy gives a full spike."""
+    levels; when no copy gives a full spike, run :data:`N_FINE` amplitudes between the two
+    whose responses differ most (a slow neuron goes from sub-threshold to carried past its
+    spike within one step of the coarse run). None when ngspice cannot run it or no copy gives
+    a full spike."""
     from neurospice.errors import NeurospiceError
     from neurospice.sim.ngspice import run_text
 
-    for top in (AMP_MAX, AMP_MAX * 1e-2):
-        amps = _amplitudes(top)
+    def run(amps: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         text = pulse_deck(definitions, subckt, pins, params, amps, environment)
         try:
             wf = run_text(text, base_dir=Path(tempfile.gettempdir()), analysis="tran")
         except NeurospiceError as exc:
-            log.info("pulse deck of %s up to %g A failed: %s", subckt, top, exc)
-            continue
-        t = np.asarray(wf.time, dtype=float)
+            log.info("pulse deck of %s up to %g A failed: %s", subckt, amps[-1], exc)
+            return None
         traces = np.vstack([np.asarray(wf[f"v(m{k})"], dtype=float) for k in range(amps.size)])
-        return thresholds_from_pulses(t, traces, amps, T_ON, PULSE_WIDTH, late=T_LATE,
-                                      source=f"pulse response of {subckt}")
+        return np.asarray(wf.time, dtype=float), traces
+
+    source = f"pulse response of {subckt}"
+    for top in (AMP_MAX, AMP_MAX * 1e-2):
+        amps = _amplitudes(top)
+        got = run(amps)
+        if got is None:
+            continue
+        t, traces = got
+        res = thresholds_from_pulses(t, traces, amps, T_ON, PULSE_WIDTH, late=T_LATE,
+                                     source=source)
+        if res is not None:
+            return res
+        # a slow neuron can go from a sub-threshold response at one amplitude to being carried
+        # past its spike at the next: measure again between the two, finer
+        exc = np.max(traces[:, t >= T_ON], axis=1) - float(np.median(traces[:, 0]))
+        ok = exc > 1e-3
+        jumps = np.where(ok[1:] & ok[:-1], exc[1:] / np.where(exc[:-1] > 0, exc[:-1], 1.0), 0.0)
+        if not np.any(jumps > 0):
+            return None
+        k = int(np.argmax(jumps)) + 1
+        fine = amps[k - 1] * (amps[k] / amps[k - 1]) ** (np.arange(1, N_FINE + 1) / (N_FINE + 1))
+        got = run(np.concatenate(([amps[k - 1]], fine, [amps[k]])))
+        if got is None:
+            return None
+        t, traces = got
+        return thresholds_from_pulses(t, traces, np.concatenate(([amps[k - 1]], fine, [amps[k]])),
+                                      T_ON, PULSE_WIDTH, late=T_LATE, source=source)
     return None
 
 
