@@ -124,3 +124,22 @@ def test_a_passive_membrane_has_no_full_spike() -> None:
     again = thresholds_from_pulses(t, ring, amps, on, w, late=0.08)
     assert again is not None and not again.free_running
     assert again.peak_v == pytest.approx(res.peak_v)
+
+
+def test_an_fhn_instance_named_like_a_card_inside_fhn_keeps_its_iv_levels(
+        tmp_path: Path) -> None:
+    # fhn's gyrator holds an 'XA' card: an instance Xa must be read from its own top-level card
+    from neurospice.report.summary import _instance_params, neuron_thresholds
+
+    text = (ROOT / "netlists" / "fhn_neuron.cir").read_text()
+    text = text.replace("Xn1 mem out fhn", "Xa mem out fhn").replace("v(xn1.", "v(xa.")
+    text = text.replace(".include lib/", f".include {ROOT / 'netlists' / 'lib'}/")
+    deck_path = tmp_path / "xa.cir"
+    deck_path.write_text(text)
+    deck = prepare_deck(deck_path)
+    (inst,) = deck.neurons()
+    assert _instance_params(deck, inst) == {"pot": "{pot}", "c0": "{c0}", "kout": "{kout}"}
+    wf = run_prepared(deck.with_tstop(0.05))
+    th = neuron_thresholds(deck, wf)["v(mem)"]
+    assert th.source == "I-V knee of fhn"
+    assert th.spike_v == pytest.approx(1.90, abs=0.02)

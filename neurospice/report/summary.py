@@ -160,9 +160,15 @@ def _instance_params(deck: PreparedDeck, inst: Instance) -> dict[str, str]:
     """The ``name=value`` assignments on an instance's card (lower-case names)."""
     from neurospice.spice.deck import split_tokens
 
+    depth = 0
     for line in deck.lines[1:]:
         toks = split_tokens(line)
-        if toks and toks[0].lower() == inst.name:
+        head = toks[0].lower() if toks else ""
+        if head == ".subckt":
+            depth += 1
+        elif head == ".ends":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and head == inst.name:  # top level: fhn's gyrator holds an 'XA' too
             return {k.lower(): v for k, _, v in (t.partition("=") for t in toks[1:] if "=" in t)}
     return {}
 
