@@ -93,6 +93,22 @@ def test_a_user_written_neuron_gets_levels_of_its_own(fresh_cache: Path) -> None
     assert float(free.thresholds["off_v"]) > _fhn_rest(0.5)  # type: ignore[arg-type]
     assert float(free.thresholds["spike_v"]) != pytest.approx(  # type: ignore[arg-type]
         float(th["spike_v"]), abs=0.05)  # type: ignore[arg-type]
+    # both cached: a second summary (a new process: the files only) runs nothing
+    neuron_levels._MEMO.clear()
+    ran: list[str] = []
+    real_measure = neuron_levels.measure
+
+    def spy(*a, **kw):  # type: ignore[no-untyped-def]
+        ran.append(a[1])
+        return real_measure(*a, **kw)
+
+    neuron_levels.measure = spy  # type: ignore[assignment]
+    try:
+        again = summarise(deck, wf)
+    finally:
+        neuron_levels.measure = real_measure  # type: ignore[assignment]
+    assert ran == []
+    assert again.thresholds["v(f)"].spike_v == pytest.approx(float(free.thresholds["spike_v"]))  # type: ignore[arg-type]
     # by eye: twelve full spikes before 0.48 s (period about 40 ms from 25 ms), none partial
     times = s.trains["v(f)"].times
     assert int(np.sum(times < 0.48)) == 12

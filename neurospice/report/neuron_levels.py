@@ -196,8 +196,9 @@ def _load(path: Path | None) -> tuple[bool, PulseResponse | None]:
             return True, None
         th = Thresholds(float(d["spike_v"]), float(d["on_v"]), float(d["off_v"]),
                         str(d["source"]))
+        amp = math.nan if d["amplitude_a"] is None else float(d["amplitude_a"])  # free-running
         return True, PulseResponse(th, float(d["rest_v"]), float(d["peak_v"]),
-                                   bool(d["free_running"]), float(d["amplitude_a"]))
+                                   bool(d["free_running"]), amp)
     except (OSError, ValueError, KeyError, TypeError):
         return False, None
 
