@@ -327,3 +327,24 @@ def test_what_ngspice_examples_carry(tmp_path: Path) -> None:
     assert ".control" not in d.text and "run" in [t for t, _ in d.dropped]
     with pytest.raises(DeckError, match="unclosed bracket"):
         deck("R9 out 0 {1+(2}\n", tmp_path)
+
+
+def test_pspice_dollar_names_only_in_ps_mode(tmp_path: Path) -> None:
+    """In ngspice's PSPICE mode ``$`` is no comment and names like ``$G_DPWR`` are nodes; only
+    there, only in element and .subckt lines, and never ``$&x``, ``${x}``, ``$(x)``."""
+    from neurospice.spice.compiler import Limits
+
+    body = (".subckt inv a y optional: DPWR=$G_DPWR DGND=$G_DGND\nR1 a y 1k\n.ends\n"
+            "X1 in out inv\nRz out 0 TRN_$Z\n")
+    with pytest.raises(DeckError, match="'\\$' inside a card"):
+        deck(body, tmp_path)
+    d = deck(body, tmp_path, limits=Limits(compat="ltpsa"))
+    assert ".subckt inv a y optional: DPWR=$G_DPWR DGND=$G_DGND" in d.text
+    (tmp_path / ".spiceinit").write_text("set ngbehavior=ps\n")
+    assert deck(body, tmp_path).compat == "ps"
+    for bad in ("R9 out 0 $&x\n", "R9 out 0 ${x}\n", "R9 out 0 $(x)\n",
+                ".meas tran m find v(out) at=$G_X\n"):
+        with pytest.raises(DeckError, match="'\\$' inside a card"):
+            deck(bad, tmp_path)
+    (tmp_path / ".spiceinit").unlink()
+    assert "R9 out 0 1k" in deck("R9 out 0 1k $G_DPWR is a comment here\n", tmp_path).text

@@ -298,6 +298,8 @@ class _Compiler:
         self._scopes: list[str] = []
         self.notices: list[tuple[str, Origin]] = []
         self._resolved: dict[tuple[str, Path], Path] = {}
+        #: ngspice runs in PSPICE mode: ``$`` is no comment, and names may start with it
+        self.ps = bool(limits.compat and "ps" in limits.compat)
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: Path, origin: Origin | None) -> str:
@@ -322,7 +324,7 @@ class _Compiler:
                           section: str | None, stack: tuple[Path, ...],
                           origin: Origin | None) -> None:
         try:
-            _, cards = lex(text, has_title=has_title)
+            _, cards = lex(text, has_title=has_title, ps=self.ps)
         except LexError as exc:
             raise DeckError(exc.message, path, exc.line, exc.column) from None
         if section is not None:
@@ -420,7 +422,10 @@ class _Compiler:
         if len(text) > self.limits.max_card_chars:
             raise _error(f"card of {len(text)} characters, over the limit of "
                          f"{self.limits.max_card_chars}", org, card.raw[:120], limit=True)
-        bad = check_card_text(text)
+        first = text.split(None, 1)[0].lower() if text.strip() else ""
+        # PSPICE's $G_ names, in element lines and .subckt pins only, in PSPICE mode only
+        names = self.ps and (first[:1] in ELEMENTS or first == ".subckt")
+        bad = check_card_text(text, dollar_names=names)
         if bad is not None and text[:6].lower() == ".model" and bad[1] == "unbalanced ')'":
             # a ')' too many at the end of a vendor's .model: ngspice reads the card
             text = text[:bad[0]] + text[bad[0] + 1:]

@@ -101,16 +101,20 @@ _CONTROL_DOLLAR_RE = re.compile(r"(^|[ \t])\$(?=[ \t]|$)")
 _SLASH_RE = re.compile(r"(^|[ \t])//")
 
 
-def strip_comment(line: str, *, control: bool = False) -> str:
+def strip_comment(line: str, *, control: bool = False, ps: bool = False) -> str:
     """``line`` without its end-of-line comment (``;``, `` $``, `` //``); ``""`` for a ``*`` line.
 
     As in ngspice, quotes do not protect a comment marker. With ``control`` (a line of a
-    ``.control`` block) ``$`` starts a comment only when a blank or the line's end follows it.
+    ``.control`` block) ``$`` starts a comment only when a blank or the line's end follows it;
+    with ``ps`` (ngspice's PSPICE compatibility mode) ``$`` starts no comment outside a block.
     """
     if line.lstrip().startswith("*"):
         return ""
     cut = len(line)
-    for pattern in (_CONTROL_DOLLAR_RE if control else _DOLLAR_RE, _SLASH_RE):
+    dollar = _CONTROL_DOLLAR_RE if control else None if ps else _DOLLAR_RE
+    for pattern in (dollar, _SLASH_RE):
+        if pattern is None:
+            continue
         m = pattern.search(line)
         if m:
             cut = min(cut, m.end(1))
@@ -120,13 +124,14 @@ def strip_comment(line: str, *, control: bool = False) -> str:
     return line[:cut].rstrip()
 
 
-def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
+def lex(text: str, *, has_title: bool, ps: bool = False) -> tuple[str | None, list[Card]]:
     """Cards of ``text``; the first line is the title when ``has_title``.
 
     Returns
     -------
     (title, cards)
-        ``title`` is the first physical line (None when ``has_title`` is false).
+        ``title`` is the first physical line (None when ``has_title`` is false). ``ps``: the
+        deck runs in ngspice's PSPICE mode, where ``$`` outside a control block is no comment.
 
     Raises
     ------
@@ -160,7 +165,7 @@ def lex(text: str, *, has_title: bool) -> tuple[str | None, list[Card]]:
         if stripped.startswith("*"):
             comments.append(stripped.lstrip("*").strip())
             continue
-        body = strip_comment(raw, control=in_control).strip()
+        body = strip_comment(raw, control=in_control, ps=ps).strip()
         word = body.split(None, 1)[0].lower() if body else ""
         if word == ".control":
             in_control = True
@@ -254,12 +259,16 @@ def split_tokens(text: str) -> list[str]:
 _MAX_NESTING = 64
 
 
-def check_card_text(text: str) -> tuple[int, str] | None:
+def check_card_text(text: str, *, dollar_names: bool = False) -> tuple[int, str] | None:
     """The first character a card may not contain, as ``(0-based index, reason)``, or None.
 
     A card may hold printable ASCII and tabs only; the backquote (command substitution in
     ngspice control code), the backslash, and ``$`` or ``//`` left after comment stripping are
-    refused, and so are brackets nested deeper than 64 or left unbalanced.
+    refused, and so are brackets nested deeper than 64 or left unbalanced. With
+    ``dollar_names`` a ``$`` that starts a name (``$G_DPWR``, PSPICE's global digital nodes)
+    after a blank, ``=``, ``,`` or ``(``, or stands in or after one (``TRN_Z$``, ``TRN_$Z``),
+    is allowed; any other
+    ``$`` (``$&x``, ``${x}``, ``$(x)``) is not.
     """
     depth = 0
     quote = ""
@@ -278,7 +287,13 @@ def check_card_text(text: str) -> tuple[int, str] | None:
         if ch == "\\":
             return i, "backslash"
         if ch == "$":
-            return i, "'$' inside a card"
+            starts = (i + 1 < len(text) and (text[i + 1].isalpha() or text[i + 1] == "_")
+                      and (i == 0 or text[i - 1] in " \t=(,"))
+            ends = i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_") and (
+                i + 1 == len(text) or text[i + 1] in " \t,)" or text[i + 1].isalnum()
+                or text[i + 1] == "_")
+            if not (dollar_names and (starts or ends)):
+                return i, "'$' inside a card"
         if quote:
             if ch == quote:
                 quote = ""
