@@ -12,6 +12,7 @@ import pytest
 
 from neurospice.batch.sweep import seed_columns, verify_criteria
 from neurospice.report.locking import mode_probabilities, noise_sources
+from neurospice.sim.options import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = ROOT / "netlists" / "coupled_fhn.cir"
@@ -121,10 +122,10 @@ def test_verify_disagreement_exits_1_after_writing_the_map(tmp_path: Path,
         monkeypatch.setattr(sweep, "verify_points",
                             lambda *a, agree=agree, **k: [{"point": 0, "agree": agree}])
         out = tmp_path / str(agree)
-        rc = sweep.run_sweep_command(prepare_deck(BOARD), BOARD, ["amp=1.6,1.8"], outdir=out,
-                                     workers=1, scheduler=None, resume=False, timeout=None,
-                                     seed=None, t_skip=0.0, plot=True, quiet=True,
-                                     engine="model", verify=1)
+        rc = sweep.run_sweep_command(
+            prepare_deck(BOARD), BOARD, out,
+            RunOptions(sweeps=("amp=1.6,1.8",), workers=1, quiet=True, engine="model",
+                       verify=1))
         assert rc == status
         assert (out / "sweep_map.png").read_bytes()[:4] == b"\x89PNG"
 

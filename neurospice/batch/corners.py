@@ -31,6 +31,7 @@ from tqdm import tqdm
 from neurospice.batch.tolerance import Tolerance, _tolerance_of
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.tolerances import component_slots, with_factors
 
@@ -212,16 +213,16 @@ def write_corners_csv(report: CornerReport, path: Path) -> Path:
     return path
 
 
-def run_corners_command(deck: PreparedDeck, path: Path, specs: Sequence[str], *, outdir: Path,
-                        workers: int | None, scheduler: str | None, timeout: float | None,
-                        t_skip: float, quiet: bool) -> int:
-    """``simulate DECK --corners --tol ...``: run the corners, write corners.csv, print them."""
+def run_corners_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
+    """``simulate DECK --corners --tol ...``: run the corners (``o.tols``), write corners.csv,
+    print them."""
     from neurospice.batch.tolerance import parse_tolerance
 
-    if not specs:
+    if not o.tols:
         raise UsageError("--corners needs --tol (e.g. --tol R=5% --tol C=10%)")
-    report = run_corners(deck, [parse_tolerance(s) for s in specs], workers=workers,
-                         scheduler=scheduler, timeout=timeout, t_skip=t_skip, quiet=quiet)
+    report = run_corners(deck, [parse_tolerance(s) for s in o.tols], workers=o.workers,
+                         scheduler=o.scheduler, timeout=o.timeout, t_skip=o.t_skip,
+                         quiet=o.quiet)
     print(f"{path}: {report.describe()}")
     written = write_corners_csv(report, outdir / "corners.csv")
     print(f"  wrote {written.name} in {outdir}")

@@ -20,6 +20,7 @@ from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_i
 from neurospice.report.summary import summarise
 from neurospice.sim.engines import get_engine
 from neurospice.sim.ngspice import run_prepared
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = ["run_monte_carlo", "run_builds"]
@@ -96,17 +97,17 @@ def run_builds(deck: PreparedDeck, *, runs: int, seed: int = 1, workers: int | N
     return [results[s][0] for s in sorted(results)]
 
 
-def run_monte_carlo(deck: PreparedDeck, path: Path, *, runs: int, seed: int, outdir: Path,
-                    workers: int | None, timeout: float | None, plot: bool, quiet: bool,
-                    engine: str = "spice", scheduler: str | None = None) -> int:
-    """Run the Monte Carlo, write the table and the scatter plot, print a digest."""
+def run_monte_carlo(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
+    """Run the Monte Carlo (``o.runs`` seeds from ``o.seed``, 1 by default), write the table
+    and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
+    runs, seed, engine, plot = o.runs, (o.seed if o.seed is not None else 1), o.engine, o.plot
     if get_engine(engine).capabilities.point_maps:
-        results = _run_model(deck, runs=runs, seed=seed, workers=workers, quiet=quiet,
-                             scheduler=scheduler)
+        results = _run_model(deck, runs=runs, seed=seed, workers=o.workers, quiet=o.quiet,
+                             scheduler=o.scheduler)
     else:
-        results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout,
-                           quiet=quiet, scheduler=scheduler)
+        results = _run_all(deck, runs=runs, seed=seed, workers=o.workers, timeout=o.timeout,
+                           quiet=o.quiet, scheduler=o.scheduler)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_write(outdir / "runs.csv", "w", newline="") as fh:

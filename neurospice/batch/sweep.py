@@ -32,6 +32,7 @@ from tqdm import tqdm
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write, printable
 from neurospice.sim.engines import get_engine
+from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, format_si, series_values
@@ -554,35 +555,20 @@ def _fraction(value: object) -> str:
         return "-"
 
 
-def run_sweep_command(
-    deck: PreparedDeck,
-    path: Path,
-    specs: Sequence[str],
-    *,
-    outdir: Path,
-    workers: int | None,
-    scheduler: str | None,
-    resume: bool,
-    timeout: float | None,
-    seed: int | None,
-    t_skip: float,
-    plot: bool,
-    quiet: bool,
-    engine: str = "spice",
-    verify: int = 0,
-    seeds: int = 1,
-    spike_threshold: dict[str, float] | None = None,
-) -> int:
-    """``simulate --sweep``: run, write the table and map, print a one-line-per-point digest.
+def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
+    """``simulate --sweep``: run the sweep of ``o.sweeps``, write the table and map, print a
+    one-line-per-point digest.
 
     Returns 1 when ``--verify`` found a point where the engines disagree (the map is written
     first), else 0."""
-    if len(specs) > 2:
+    if len(o.sweeps) > 2:
         raise UsageError("--sweep: give one or two parameters")
-    axes = [parse_sweep(s) for s in specs]
-    rows = run_sweep(deck, axes, outdir, workers=workers, scheduler=scheduler, resume=resume,
-                     timeout=timeout, seed=seed, t_skip=t_skip, quiet=quiet, engine=engine,
-                     seeds=seeds, spike_threshold=spike_threshold)
+    axes = [parse_sweep(s) for s in o.sweeps]
+    seed, engine, plot = o.seed, o.engine, o.plot
+    spike_threshold = dict(o.spike_threshold) if o.spike_threshold else None
+    rows = run_sweep(deck, axes, outdir, workers=o.workers, scheduler=o.scheduler,
+                     resume=o.resume, timeout=o.timeout, seed=seed, t_skip=o.t_skip,
+                     quiet=o.quiet, engine=engine, seeds=o.seeds, spike_threshold=spike_threshold)
     failed = [r for r in rows if r.get("status") != "ok"]
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
           f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
@@ -608,9 +594,9 @@ def run_sweep_command(
                        title=f"{path.name}: {engine} engine"
                              + (f", seed {seed}" if seed is not None else ""))
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
-    if verify and get_engine(engine).capabilities.verify:
-        checks = verify_points(deck, rows, axes, verify, outdir, seed=seed, timeout=timeout,
-                               t_skip=t_skip, workers=workers, quiet=quiet, seeds=seeds,
+    if o.verify and get_engine(engine).capabilities.verify:
+        checks = verify_points(deck, rows, axes, o.verify, outdir, seed=seed, timeout=o.timeout,
+                               t_skip=o.t_skip, workers=o.workers, quiet=o.quiet, seeds=o.seeds,
                                spike_threshold=spike_threshold)
         if any(not c["agree"] for c in checks):
             return 1

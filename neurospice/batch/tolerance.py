@@ -36,6 +36,7 @@ from neurospice.analysis.statistics import rank_effects, significant_effects, wi
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
 from neurospice.sim.engines import get_engine
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
@@ -285,18 +286,18 @@ def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def run_tolerance_command(deck: PreparedDeck, path: Path, specs: Sequence[str], *, runs: int,
-                          seed: int, dist: str, outdir: Path, workers: int | None,
-                          timeout: float | None, t_skip: float, plot: bool,
-                          quiet: bool, scheduler: str | None = None,
-                          engine: str = "spice", seeds: int = 1) -> list[dict[str, Any]]:
-    """``simulate --runs N --tol ...``: run the builds, write runs.csv (and the yield plot)."""
+def run_tolerance_command(deck: PreparedDeck, path: Path, outdir: Path,
+                          o: RunOptions) -> list[dict[str, Any]]:
+    """``simulate --runs N --tol ...``: run the builds (``o.runs`` seeds from ``o.seed``, 1 by
+    default), write runs.csv (and the yield plot)."""
     import csv
 
-    tols = [parse_tolerance(s) for s in specs]
-    rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=workers,
-                         timeout=timeout, t_skip=t_skip, quiet=quiet, scheduler=scheduler,
-                         engine=engine, seeds=seeds)
+    tols = [parse_tolerance(s) for s in o.tols]
+    runs, seed, seeds, engine, dist, plot = (o.runs, o.seed if o.seed is not None else 1,
+                                             o.seeds, o.engine, o.tol_dist, o.plot)
+    rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=o.workers,
+                         timeout=o.timeout, t_skip=o.t_skip, quiet=o.quiet,
+                         scheduler=o.scheduler, engine=engine, seeds=seeds)
     fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
     columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
                               not k.startswith("d:")}) + sorted(

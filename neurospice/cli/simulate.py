@@ -175,41 +175,28 @@ def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
 
 def _run_batch(job: _Job, deck: PreparedDeck) -> int:
     """Corners, tolerance builds, a sweep or Monte Carlo runs (``job.options.kind``)."""
-    o, path, outdir = job.options, job.path, job.outdir
+    o = job.options
     if o.kind != "corners" and deck.tran() is None:
         raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has no .tran "
-                        "card", path=path)
+                        "card", path=job.path)
     if o.kind == "corners":
         from neurospice.batch.corners import run_corners_command
 
-        return run_corners_command(deck, path, o.tols, outdir=outdir, workers=o.workers,
-                                   scheduler=o.scheduler, timeout=o.timeout, t_skip=o.t_skip,
-                                   quiet=o.quiet)
-    seed = o.seed if o.seed is not None else 1
+        return run_corners_command(deck, job.path, job.outdir, o)
     if o.kind == "tolerance":
         from neurospice.batch.tolerance import run_tolerance_command
 
         if "mc" in deck.params():  # each build also draws its own memristor
             deck = deck.with_params({"mc": 1})
-        run_tolerance_command(deck, path, o.tols, runs=o.runs, seed=seed, dist=o.tol_dist,
-                              outdir=outdir, workers=o.workers, timeout=o.timeout,
-                              t_skip=o.t_skip, plot=o.plot, quiet=o.quiet,
-                              scheduler=o.scheduler, engine=o.engine, seeds=o.seeds)
+        run_tolerance_command(deck, job.path, job.outdir, o)
         return 0
     if o.kind == "sweep":
         from neurospice.batch.sweep import run_sweep_command
 
-        return run_sweep_command(
-            deck, path, o.sweeps, outdir=outdir, workers=o.workers, scheduler=o.scheduler,
-            resume=o.resume, timeout=o.timeout, seed=o.seed, t_skip=o.t_skip, plot=o.plot,
-            quiet=o.quiet, engine=o.engine, verify=o.verify, seeds=o.seeds,
-            spike_threshold=_thresholds(o),
-        )
+        return run_sweep_command(deck, job.path, job.outdir, o)
     from neurospice.batch.montecarlo import run_monte_carlo
 
-    return run_monte_carlo(deck, path, runs=o.runs, seed=seed, outdir=outdir, workers=o.workers,
-                           timeout=o.timeout, plot=o.plot, quiet=o.quiet, engine=o.engine,
-                           scheduler=o.scheduler)
+    return run_monte_carlo(deck, job.path, job.outdir, o)
 
 
 def _thresholds(o: RunOptions) -> dict[str, float] | None:
