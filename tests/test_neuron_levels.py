@@ -159,3 +159,21 @@ def test_an_fhn_instance_named_like_a_card_inside_fhn_keeps_its_iv_levels(
     th = neuron_thresholds(deck, wf)["v(mem)"]
     assert th.source == "I-V knee of fhn"
     assert th.spike_v == pytest.approx(1.90, abs=0.02)
+
+
+def test_the_hh_patch_driving_fhn_counts_its_spikes_as_by_eye(fresh_cache: Path,
+                                                              tmp_path: Path) -> None:
+    from neurospice.cli.main import main
+
+    out = tmp_path / "out"
+    code = main(["simulate", str(ROOT / "netlists" / "coupled_hh.nsn"), "-o", str(out),
+                 "--tstop", "0.2", "-q", "--no-plot"])
+    assert code == 0
+    by = {n["name"]: n for n in json.loads((out / "summary.json").read_text())["neurons"]}
+    hh = by["hh"]
+    assert hh["thresholds"]["source"] == "pulse response of hh"
+    # by eye on the first 0.2 s: fourteen spikes, one every 14.6 ms from 7 ms (the last at
+    # 197 ms), the first to +40 mV and the others to +30 mV; nothing else
+    assert hh["stats"]["count"] == 14 and hh["partial"] == 0
+    # the FHN slave keeps the levels of its I-V
+    assert by["slave"]["thresholds"]["source"] == "I-V knee of fhn"
