@@ -167,7 +167,7 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
              timeout: float | None = None, t_skip: float = 0.0,
              control: str = "refuse", base_dir: str | Path | None = None,
              spike_threshold: float | Mapping[str, float] | None = None,
-             seeds: int = 1) -> Run:
+             seeds: int = 1, energy: bool = False) -> Run:
     """Run a deck and analyse it, as ``simulate FILE`` does (without writing files).
 
     Parameters
@@ -198,11 +198,17 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
     seeds
         Noise draws: the run and ``seeds - 1`` more (seeds ``seed+1 ...``); each locking pair
         gets ``probabilities`` (P(mode) with 95 % Wilson intervals).
+    energy
+        Save every node voltage and device current and put the energy report (dissipated
+        energy per memristive element, the power balance) in ``summary["extra"]["energy"]``
+        (``--energy``; ngspice only).
 
     Returns
     -------
     Run
     """
+    options = RunOptions(seed=seed, seeds=seeds, engine=engine, energy=energy, timeout=timeout,
+                         t_skip=t_skip, tstop=tstop).validate()
     d = load(deck, control=control, base_dir=base_dir)
     if params:
         d = d.with_values(dict(params))
@@ -210,7 +216,11 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
         d = d.with_tstop(tstop)
     if seed is not None:
         d = d.with_seed(seed)
-    plots = get_engine(engine).run(d, RunOptions(timeout=timeout))
+    if energy:
+        from neurospice.report.energy import prepare
+
+        d = prepare(d)
+    plots = options.engine_obj.run(d, options)
     wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
     run = Run(d, wf, analyses=plots)
     if wf.analysis == "tran":
@@ -224,6 +234,11 @@ def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
                                    seeds=seeds, seed=seed, engine=engine, timeout=timeout)
         if wf.measurements:
             summary.extra["measurements"] = wf.measurements
+        if energy:
+            from neurospice.report.energy import energy_report
+
+            report = energy_report(d, wf)
+            summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
         run.summary = summary.to_json()
         run.locking = list(analysis.pairs)
     return run
@@ -241,17 +256,24 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
           workers: int | None = None, scheduler: str | None = None, engine: str = "spice",
           seed: int | None = None, tstop: float | None = None, t_skip: float = 0.0,
           outdir: str | Path | None = None, seeds: int = 1,
-          spike_threshold: float | Mapping[str, float] | None = None) -> pd.DataFrame:
+          spike_threshold: float | Mapping[str, float] | None = None,
+          resume: bool = False, verify: int = 0,
+          timeout: float | None = None) -> pd.DataFrame:
     """Run a grid of points; one row per point, as ``sweep.csv``.
 
     ``grid`` maps a name to its values (a list) or to a sweep spec (``"1k:20k:8"``,
-    ``"log:1k:100k:5"``, ``"E24:1k:10k"``).
+    ``"log:1k:100k:5"``, ``"E24:1k:10k"``). ``resume``: reuse the finished points of
+    ``outdir``'s table (``--resume``). ``verify`` (model engine): rerun that many points in
+    ngspice; their comparison is ``DataFrame.attrs["verify"]`` (``--verify K``).
     """
     import pandas as pd
 
-    from neurospice.batch.sweep import Axis, parse_sweep, run_sweep
+    from neurospice.batch.sweep import Axis, parse_sweep, run_sweep, verify_points
 
-    eng = get_engine(engine)
+    o = RunOptions(sweeps=tuple(grid), workers=workers, scheduler=scheduler, engine=engine,
+                   seed=seed, tstop=tstop, t_skip=t_skip, seeds=seeds, resume=resume,
+                   verify=verify, timeout=timeout,
+                   spike_threshold=_levels(spike_threshold)).validate()
     axes = []
     for name, values in grid.items():
         if isinstance(values, str):
@@ -262,24 +284,36 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     if tstop is not None:
         d = d.with_tstop(tstop)
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run_sweep(d, axes, Path(outdir) if outdir else Path(tmp), workers=workers,
-                         scheduler=scheduler, seed=seed, t_skip=t_skip, quiet=True,
-                         seeds=seeds, spike_threshold=_levels(spike_threshold),
-                         engine=eng.name)
-    return pd.DataFrame(rows)
+        out = Path(outdir) if outdir else Path(tmp)
+        levels = _levels(spike_threshold)
+        rows = run_sweep(d, axes, out, workers=workers, scheduler=scheduler, seed=seed,
+                         t_skip=t_skip, quiet=True, seeds=seeds, spike_threshold=levels,
+                         engine=o.engine_obj.name, resume=resume, timeout=timeout)
+        checks = verify_points(d, rows, axes, verify, out, seed=seed, timeout=timeout,
+                               t_skip=t_skip, workers=workers, quiet=True, seeds=seeds,
+                               spike_threshold=levels) if verify else []
+    frame = pd.DataFrame(rows)
+    frame.attrs["verify"] = checks
+    return frame
 
 
 def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, seed: int = 1,
                 workers: int | None = None, tstop: float | None = None,
                 tol: Sequence[str] = (), tol_dist: str = "normal",
-                engine: str = "spice", t_skip: float = 0.0) -> pd.DataFrame:
+                engine: str = "spice", t_skip: float = 0.0, seeds: int = 1,
+                scheduler: str | None = None, timeout: float | None = None) -> pd.DataFrame:
     """Repeat the run with seeds ``seed .. seed+runs-1``; one row per run, as ``runs.csv``.
 
     With ``tol`` (as ``--tol``: ``["R=5%", "C=10%"]``) each run is a build whose parts draw
-    their own values (``simulate --runs N --tol ...``), in ngspice or the model engine.
+    their own values (``simulate --runs N --tol ...``), in ngspice or the model engine; with
+    ``seeds`` > 1 too, each build runs that many draws of the device noise and its row gets
+    P(mode) (``--seeds``). ``scheduler``: a Dask scheduler's address (``--scheduler``).
     """
     import pandas as pd
 
+    RunOptions(runs=max(runs, 2), seed=seed, seeds=seeds, tols=tuple(tol), tol_dist=tol_dist,
+               engine=engine, t_skip=t_skip, workers=workers, scheduler=scheduler,
+               timeout=timeout).validate()
     d = _as_deck(deck)
     if tstop is not None:
         d = d.with_tstop(tstop)
@@ -289,15 +323,18 @@ def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, seed: int = 1,
         if "mc" in d.params():  # each build also draws its own memristor, as on the command line
             d = d.with_params({"mc": 1})
         rows = run_tolerance(d, [parse_tolerance(t) for t in tol], runs=runs, seed=seed,
-                             dist=tol_dist, workers=workers, t_skip=t_skip, engine=engine)
+                             dist=tol_dist, workers=workers, t_skip=t_skip, engine=engine,
+                             seeds=seeds, scheduler=scheduler, timeout=timeout)
         return pd.DataFrame(rows)
-    from neurospice.batch.montecarlo import _run_model, run_builds
+    from neurospice.batch.montecarlo import _run_all, _run_model
 
     if get_engine(engine).capabilities.point_maps:
-        results = _run_model(d, runs=runs, seed=seed, workers=workers, quiet=True)
-        return pd.DataFrame([results[s][0] for s in sorted(results)])
-    rows = run_builds(d, runs=runs, seed=seed, workers=workers, quiet=True)
-    return pd.DataFrame(rows)
+        results = _run_model(d, runs=runs, seed=seed, workers=workers, quiet=True,
+                             scheduler=scheduler)
+    else:
+        results = _run_all(d, runs=runs, seed=seed, workers=workers, timeout=timeout,
+                           quiet=True, scheduler=scheduler)
+    return pd.DataFrame([results[s][0] for s in sorted(results)])
 
 
 def build(network: DeckLike) -> str:
@@ -364,7 +401,7 @@ def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str 
 
 def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *, tstop: float | None = None,
             workers: int | None = None, timeout: float | None = None,
-            t_skip: float = 0.0) -> CornerReport:
+            t_skip: float = 0.0, scheduler: str | None = None) -> CornerReport:
     """Worst-case corners of a board (as ``simulate DECK --corners --tol ...``): ``tol`` as
     on the command line (``["R=5%", "C=10%", "xmaster.c0=1%"]``); see
     :mod:`neurospice.batch.corners`."""
@@ -375,7 +412,7 @@ def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *, tstop: float |
     if tstop is not None:
         d = d.with_tstop(tstop)
     return run_corners(d, [parse_tolerance(t) for t in tol], workers=workers, timeout=timeout,
-                       t_skip=t_skip)
+                       t_skip=t_skip, scheduler=scheduler)
 
 
 def _as_deck(deck: DeckLike | PreparedDeck) -> PreparedDeck:

@@ -556,9 +556,9 @@ def _check(args: argparse.Namespace) -> int:
     from neurospice.network.loading import load_deck
 
     deck = load_deck(args.file, control=settings.control, limits=settings.limits)
-    from neurospice.spice.checks import resolve_names
+    from neurospice.spice.checks import preflight
 
-    resolve_names(deck)
+    preflight(deck)
     if args.canonical:
         sys.stdout.write(deck.text)
         return EXIT_OK

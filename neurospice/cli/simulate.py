@@ -163,9 +163,9 @@ def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
         deck = deck.with_values(dict(params))
     if o.tstop is not None:
         deck = deck.with_tstop(o.tstop)
-    if not deck.analyses():
-        raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
-                        path=path)
+    from neurospice.spice.checks import preflight
+
+    preflight(deck)  # what `neurospice check` refuses, with file and line, before ngspice
     tran = deck.tran()
     if o.t_skip and tran is not None and o.t_skip >= tran[1]:
         raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "

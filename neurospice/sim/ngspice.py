@@ -161,7 +161,9 @@ def run_all(
     and these settings (and closed otherwise); by default a new worker starts. ``on_start`` is
     called once ngspice has its deck (work to overlap the run with, without delaying it).
     """
-    if not deck.analyses():
+    from neurospice.spice.checks import control_analyses
+
+    if not deck.analyses() and not control_analyses(deck):
         if worker is not None:
             worker.close()
         raise DeckError(
@@ -364,6 +366,8 @@ def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:
                 label = vec
             vectors[label] = arr
             units[label] = _UNITS.get(vtype, "")
+        if scale_name:  # a control block's `meas` leaves a one-value vector in the plot
+            vectors = {k: v for k, v in vectors.items() if len(v) == len(scale)}
         if not scale_name:
             scale = np.zeros(1) if analysis == "op" else np.arange(
                 len(next(iter(vectors.values()))) if vectors else 0, dtype=float)

@@ -7,10 +7,12 @@ ngspice would otherwise report after loading the whole deck, without saying wher
 
 from __future__ import annotations
 
+import re
+
 from neurospice.errors import DeckError
 from neurospice.spice.deck import PreparedDeck
 
-__all__ = ["resolve_names"]
+__all__ = ["control_analyses", "preflight", "resolve_names", "undefined_params"]
 
 # element letter -> positions (0-based token index) where its model name may stand
 _MODEL_AT = {"d": (3,), "j": (4,), "z": (4,), "q": (4, 5), "m": (4, 5), "s": (5,), "w": (4,),
@@ -19,6 +21,24 @@ _MODEL_AT = {"d": (3,), "j": (4,), "z": (4,), "q": (4, 5), "m": (4, 5), "s": (5,
 
 def _plain(tokens: tuple[str, ...]) -> list[str]:
     return [t for t in tokens if "=" not in t and not t.lower().startswith("params:")]
+
+
+# analysis commands of ngspice's control language (a deck run with --allow-control)
+_CONTROL_ANALYSES = frozenset({"tran", "ac", "dc", "op", "noise", "tf", "pz", "sens", "disto",
+                               "sp", "pss"})
+
+
+def control_analyses(deck: PreparedDeck) -> list[str]:
+    """The analysis commands of the deck's kept control block (``--allow-control``): a deck
+    whose only analysis is ``tran`` inside ``.control`` has one."""
+    if deck.control_mode != "allow":
+        return []
+    out = []
+    for text, _ in deck.control:
+        words = text.split()
+        if words and words[0].lower() in _CONTROL_ANALYSES:
+            out.append(words[0].lower())
+    return out
 
 
 def resolve_names(deck: PreparedDeck) -> None:
@@ -32,7 +52,7 @@ def resolve_names(deck: PreparedDeck) -> None:
     """
     subckts = {c.tokens[1].lower() for c in deck.cards if c.head == ".subckt"}
     models = {c.tokens[1].lower() for c in deck.cards if c.head == ".model"}
-    if not deck.analyses():
+    if not deck.analyses() and not control_analyses(deck):
         raise DeckError("the deck has no analysis card (.tran, .ac, .dc or .op); add one",
                         path=deck.source)
     for card in deck.cards:
@@ -59,3 +79,113 @@ def resolve_names(deck: PreparedDeck) -> None:
                 raise DeckError(f"{card.tokens[0]}: unknown model '{cands[0]}' (models: "
                                 f"{', '.join(sorted(models)) or 'none'})", org.path, org.line,
                                 snippet=card.text)
+
+
+# names ngspice's numparam or its B-source expressions know without a .param
+# (ngspice 39 knows no pi or vt in a .param: "Undefined parameter [pi]")
+_BUILTIN_NAMES = frozenset({"time", "temper", "hertz", "true", "false", "yes", "no", "temp"})
+_BRACES_RE = re.compile(r"\{([^{}]*)\}")
+_QUOTED_RE = re.compile(r"\"[^\"]*\"|'[^']*'")
+_PROBE_RE = re.compile(r"\b[vi]\s*\([^()]*\)", re.IGNORECASE)
+_TOKEN_RE = re.compile(
+    r"(?P<num>(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?[a-z_]*)"
+    r"|(?P<name>[a-z_][a-z0-9_.$]*)(?P<call>\s*\()?", re.IGNORECASE)
+_FUNC_RE = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*\(([^()]*)\)", re.IGNORECASE)
+
+
+def _names_in(expr: str) -> list[str]:
+    """Bare identifiers of an expression (no numbers, calls, probes or strings)."""
+    expr = _PROBE_RE.sub(" 0 ", _QUOTED_RE.sub(" 0 ", expr))
+    out = []
+    for m in _TOKEN_RE.finditer(expr):
+        if m.group("name") and not m.group("call"):
+            out.append(m.group("name").lower())
+    return out
+
+
+def _defined(tokens: tuple[str, ...]) -> set[str]:
+    """Names that ``name=value`` tokens of a card define."""
+    out = set()
+    for tok in tokens[1:]:
+        name, sep, _ = tok.partition("=")
+        if sep and name.strip():
+            out.add(name.strip().lower())
+    return out
+
+
+def undefined_params(deck: PreparedDeck) -> None:
+    """Refuse an expression that uses a parameter no ``.param`` (or subcircuit parameter) defines.
+
+    A parameter is visible where ngspice's numparam sees it: the top-level ``.param``\\s and
+    ``.func``\\s anywhere in the deck, and inside a subcircuit definition its ``params:`` and
+    its own ``.param``/``.func`` cards (and those of the definitions around it).
+
+    Raises
+    ------
+    DeckError
+        Naming the file and line of the first card that uses an undefined name, and the name.
+    """
+    cards = deck.cards
+    # the names each definition (by index of its .subckt card) and the top level define
+    scopes: dict[int, set[str]] = {-1: set()}
+    stack = [-1]
+    for i, card in enumerate(cards):
+        if card.head == ".subckt":
+            scopes[i] = _defined(card.tokens)
+            stack.append(i)
+        elif card.head == ".ends":
+            if len(stack) > 1:
+                stack.pop()
+        elif card.head in (".param", ".csparam"):
+            scopes[stack[-1]] |= _defined(card.tokens)
+        elif card.head == ".func":
+            m = _FUNC_RE.match(" ".join(card.tokens[1:]))
+            if m:
+                scopes[stack[-1]].add(m.group(1).lower())
+    stack = [-1]
+    for i, card in enumerate(cards):
+        if card.head == ".subckt":
+            stack.append(i)
+        elif card.head == ".ends":
+            if len(stack) > 1:
+                stack.pop()
+            continue
+        known = set().union(*(scopes[s] for s in stack))
+        exprs: list[str] = []
+        if card.head == ".func":
+            m = _FUNC_RE.match(" ".join(card.tokens[1:]))
+            if m:
+                known |= {a.strip().lower() for a in m.group(2).split(",")}
+            exprs = _BRACES_RE.findall(card.text)
+        elif card.head in (".param", ".csparam"):
+            for tok in card.tokens[1:]:
+                _, sep, value = tok.partition("=")
+                if sep:
+                    exprs.append(value.strip().strip("{}"))
+        elif card.head in (".subckt",):
+            for tok in card.tokens[1:]:
+                _, sep, value = tok.partition("=")
+                if sep:
+                    exprs.extend(_BRACES_RE.findall(value))
+        elif card.is_element and card.letter == "u":
+            continue  # a PSPICE digital primitive's braces hold logic, not parameters
+        else:
+            exprs = _BRACES_RE.findall(card.text)
+        for expr in exprs:
+            for name in _names_in(expr):
+                if name in known or name in _BUILTIN_NAMES:
+                    continue
+                org = card.origin
+                where = "at the top level" if len(stack) == 1 else \
+                    f"in subcircuit {cards[stack[-1]].tokens[1]}"
+                raise DeckError(f"{card.tokens[0]}: '{name}' is no parameter {where} (no "
+                                f".param {name}; define it or fix the name)",
+                                org.path, org.line, snippet=card.text)
+
+
+def preflight(deck: PreparedDeck) -> None:
+    """Everything ``check`` and ``simulate`` refuse before ngspice reads the deck: unknown
+    subcircuits and models (:func:`resolve_names`), undefined parameters
+    (:func:`undefined_params`)."""
+    resolve_names(deck)
+    undefined_params(deck)

@@ -1,0 +1,96 @@
+"""What a designer trips over before a run: the pre-flight `check` and `simulate` share, the
+values `--param` reaches, unit traps, dangling nodes, control-block analyses, failed .meas."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from neurospice.cli.main import main
+
+from helpers import DATA
+
+TOY = DATA / "decks" / "toy_pair.cir"
+
+
+def _toy(tmp_path: Path, old: str, new: str, name: str = "toy.cir") -> Path:
+    text = TOY.read_text()
+    assert old in text
+    path = tmp_path / name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def _line_of(path: Path, fragment: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if fragment in line)
+
+
+@pytest.mark.parametrize("command", ["check", "simulate"])
+def test_an_undefined_parameter_is_named_with_its_line(tmp_path: Path, command: str,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, "Rc mo s {rc}", "Rc mo s {rcc}")
+    argv = [command, str(deck)] + (["-o", str(tmp_path / "out"), "-q"] if command == "simulate"
+                                   else [])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{deck}:{_line_of(deck, '{rcc}')}" in err and "'rcc'" in err
+    assert "ngspice rejected" not in err and "Traceback" not in err
+
+
+def test_an_undefined_parameter_inside_a_subcircuit_names_the_subcircuit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, "C2 rec 0 {tau}", "C2 rec 0 {taux}")
+    assert main(["check", str(deck)]) == 2
+    err = capsys.readouterr().err
+    assert f"{deck}:{_line_of(deck, '{taux}')}" in err and "toyfhn" in err
+
+
+def test_simulate_names_the_line_of_a_subcircuit_typo(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, "Xslave s so toyfhn", "Xslave s so toyfhm")
+    assert main(["simulate", str(deck), "-q", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{deck}:{_line_of(deck, 'toyfhm')}" in err and "toyfhm" in err
+    assert "ngspice" not in err
+
+
+@pytest.mark.parametrize("deck", ["coupled_fhn.cir", "coupled_fhn.nsn", "coupled_hh.nsn"])
+def test_the_shipped_decks_pass_the_pre_flight(deck: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import NETLISTS
+
+    assert main(["check", str(NETLISTS / deck)]) == 0
+    assert ": ok (" in capsys.readouterr().out
+
+
+RC_CONTROL = """rc charged from a control block
+V1 in 0 pulse(0 1 0 1u 1u 1m 2m)
+R1 in out 1k
+C1 out 0 1u
+.control
+tran 10u 1m
+meas tran vend find v(out) at=1m
+.endc
+.end
+"""
+
+
+def test_allow_control_runs_a_deck_whose_only_analysis_is_in_the_control_block(
+        tmp_path: Path) -> None:
+    deck = tmp_path / "rc.cir"
+    deck.write_text(RC_CONTROL)
+    out = tmp_path / "out"
+    assert main(["check", str(deck)]) == 2  # without the option the block is refused
+    assert main(["simulate", str(deck), "--allow-control", "-q", "-o", str(out)]) == 0
+    with open(out / "waveforms.csv", newline="") as f:
+        rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+    head = [h.lower() for h in rows[0]]
+    col = next(i for i, h in enumerate(head) if h.startswith("v(out)"))
+    t = [float(r[0]) for r in rows[1:]]
+    v = [float(r[col]) for r in rows[1:]]
+    assert t[-1] == pytest.approx(1e-3, rel=1e-3)
+    assert v[-1] == pytest.approx(1 - 2.718281828 ** -1, abs=0.01)  # 1 - 1/e after one RC
+    assert json.loads((out / "summary.json").read_text())["run"]
