@@ -359,6 +359,56 @@ def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, fl
                    "key": key})
 
 
+_Prepared = tuple[int, dict[str, float], str, str]  # point index, values, deck text, row key
+
+
+def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], seed: int | None, engine: str,
+                    seeds: int, spike_threshold: dict[str, float] | None
+                    ) -> tuple[list[dict[str, float]], list[_Prepared]]:
+    """The grid's points and, for each, its deck text and its row key (what ``--resume``
+    matches)."""
+    total = math.prod(a.count for a in axes)
+    if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
+        raise UsageError(f"--sweep: {' x '.join(str(a.count) for a in axes)} = {total:,} "
+                         f"points, over the limit of {MAX_POINTS:,}")
+    points = grid(axes)
+    if seed is not None and "seed" not in deck.params():
+        raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
+    prepared = []
+    for i, p in enumerate(points):
+        overrides: dict[str, str | float] = dict(p)
+        if seed is not None:
+            overrides["seed"] = seed
+        d = deck.with_values(overrides)
+        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)
+                         + ("" if seeds == 1 and not spike_threshold
+                            else f"-{seeds}-{sorted((spike_threshold or {}).items())}")))
+    return points, prepared
+
+
+def _reuse_rows(table: _Table, points: list[dict[str, float]], prepared: list[_Prepared],
+                outdir: Path) -> None:
+    """``--resume``: put the finished rows of the table on disk whose key matches a point into
+    ``table``; a row that does not hold up is run again (and said so)."""
+    wanted = {key: i for i, _, _, key in prepared}
+    rejected: list[str] = []
+    for line, row in enumerate(read_table(outdir / TABLE), start=2):
+        found = wanted.get(row.get("key", ""))
+        if found is not None and row.get("status") == "ok":
+            why = _bad_row(row)
+            if why:  # run again rather than trust (and print) what the table says
+                rejected.append(f"line {line}: {why}")
+                continue
+            row = {k: v if v is not None else "" for k, v in row.items()}
+            row["point"] = str(found)
+            row.update({k: repr(v) for k, v in points[found].items()})
+            table.rows[found] = row
+    if rejected:
+        print(f"{printable(outdir / TABLE)}: {len(rejected)} finished row(s) not reused, "
+              f"their points run again ({printable(rejected[0])}"
+              + (", ..." if len(rejected) > 1 else "") + ")", file=sys.stderr)
+
+
 def run_sweep(
     deck: PreparedDeck,
     axes: Sequence[Axis],
@@ -385,44 +435,12 @@ def run_sweep(
     again. The table is rewritten (atomically) as points finish, sorted by point, so an
     interrupted sweep keeps every finished point and ``--resume`` completes it.
     """
-    total = math.prod(a.count for a in axes)
-    if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
-        raise UsageError(f"--sweep: {' x '.join(str(a.count) for a in axes)} = {total:,} "
-                         f"points, over the limit of {MAX_POINTS:,}")
-    points = grid(axes)
-    if seed is not None and "seed" not in deck.params():
-        raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
-    prepared = []
-    for i, p in enumerate(points):
-        overrides: dict[str, str | float] = dict(p)
-        if seed is not None:
-            overrides["seed"] = seed
-        d = deck.with_values(overrides)
-        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)
-                         + ("" if seeds == 1 and not spike_threshold
-                            else f"-{seeds}-{sorted((spike_threshold or {}).items())}")))
+    points, prepared = _prepare_points(deck, axes, seed, engine, seeds, spike_threshold)
     outdir.mkdir(parents=True, exist_ok=True)
-    names = [a.name for a in axes]
-    columns = ["point", *names] + FIXED_COLUMNS[1:]
+    columns = ["point", *[a.name for a in axes]] + FIXED_COLUMNS[1:]
     table = _Table(outdir / TABLE, columns)
     if resume:
-        wanted = {key: i for i, _, _, key in prepared}
-        rejected: list[str] = []
-        for line, row in enumerate(read_table(outdir / TABLE), start=2):
-            found = wanted.get(row.get("key", ""))
-            if found is not None and row.get("status") == "ok":
-                why = _bad_row(row)
-                if why:  # run again rather than trust (and print) what the table says
-                    rejected.append(f"line {line}: {why}")
-                    continue
-                row = {k: v if v is not None else "" for k, v in row.items()}
-                row["point"] = str(found)
-                row.update({k: repr(v) for k, v in points[found].items()})
-                table.rows[found] = row
-        if rejected:
-            print(f"{printable(outdir / TABLE)}: {len(rejected)} finished row(s) not reused, "
-                  f"their points run again ({printable(rejected[0])}"
-                  + (", ..." if len(rejected) > 1 else "") + ")", file=sys.stderr)
+        _reuse_rows(table, points, prepared, outdir)
     done = dict(table.rows)
     log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
              len(done), outdir / TABLE)
