@@ -123,6 +123,7 @@ def bench_single(deck_path: Path, tstop: float, repeats: int) -> dict[str, float
 
 def bench_sweep(deck_path: Path, specs: list[str], tstop: float) -> dict[str, float]:
     from neurospice.batch.sweep import grid, parse_sweep, run_sweep
+    from neurospice.sim.options import RunOptions
 
     deck = prepare_deck(deck_path).with_tstop(tstop)
     axes = [parse_sweep(s) for s in specs]
@@ -132,7 +133,7 @@ def bench_sweep(deck_path: Path, specs: list[str], tstop: float) -> dict[str, fl
         out = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
         try:
             t0 = time.perf_counter()
-            run_sweep(deck, axes, out, workers=workers, quiet=True)
+            run_sweep(deck, axes, out, RunOptions(workers=workers, quiet=True))
             timings[workers] = time.perf_counter() - t0
         finally:
             shutil.rmtree(out, ignore_errors=True)

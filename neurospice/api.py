@@ -286,9 +286,7 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(outdir) if outdir else Path(tmp)
         levels = _levels(spike_threshold)
-        rows = run_sweep(d, axes, out, workers=workers, scheduler=scheduler, seed=seed,
-                         t_skip=t_skip, quiet=True, seeds=seeds, spike_threshold=levels,
-                         engine=o.engine_obj.name, resume=resume, timeout=timeout)
+        rows = run_sweep(d, axes, out, o.replace(quiet=True))
         checks = verify_points(d, rows, axes, verify, out, seed=seed, timeout=timeout,
                                t_skip=t_skip, workers=workers, quiet=True, seeds=seeds,
                                spike_threshold=levels) if verify else []

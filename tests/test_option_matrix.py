@@ -18,6 +18,7 @@ import pytest
 
 from neurospice.cli.main import main
 from neurospice.sim.engines import engine_names
+from neurospice.sim.options import RunOptions
 
 TOY = Path(__file__).parent / "data" / "decks" / "toy_pair.cir"
 SCHEDULER = "tcp://127.0.0.1:8786"
@@ -65,7 +66,9 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
     def record(name: str, result: object) -> Any:
         def fake(*args: Any, **kw: Any) -> object:
-            calls.append({"call": name, "args": args, **kw})
+            given = [a for a in args if isinstance(a, RunOptions)]  # options travel whole
+            fields = {k: getattr(given[0], k) for k in vars(given[0])} if given else {}
+            calls.append({"call": name, "args": args, **fields, **kw})
             if isinstance(result, Exception):
                 raise result
             return result

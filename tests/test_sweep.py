@@ -13,6 +13,7 @@ import pytest
 import neurospice.batch.sweep as sweep
 from neurospice.batch.sweep import grid, parse_sweep, read_table, run_sweep
 from neurospice.errors import NeurospiceInputError
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import DeckError, prepare_deck
 
 from helpers import DATA, run_cli
@@ -40,7 +41,8 @@ def test_grid_is_the_cartesian_product() -> None:
 
 def test_sweeping_an_unknown_param_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DeckError, match="nosuch: the deck has no top-level .param or component"):
-        run_sweep(prepare_deck(TOY), [parse_sweep("nosuch=1:2:2")], tmp_path, quiet=True)
+        run_sweep(prepare_deck(TOY), [parse_sweep("nosuch=1:2:2")], tmp_path,
+                  RunOptions(quiet=True))
 
 
 def _by_point(rows: list[dict]) -> dict[int, dict]:
@@ -50,7 +52,7 @@ def _by_point(rows: list[dict]) -> dict[int, dict]:
 @pytest.fixture(scope="module")
 def local_rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     out = tmp_path_factory.mktemp("sweep_local")
-    rows = run_sweep(prepare_deck(TOY), AXES, out, workers=2, quiet=True, t_skip=0.2)
+    rows = run_sweep(prepare_deck(TOY), AXES, out, RunOptions(workers=2, quiet=True, t_skip=0.2))
     return out, rows
 
 
@@ -85,8 +87,8 @@ def test_resume_runs_only_the_missing_points(
         return real(*args)
 
     monkeypatch.setattr(sweep, "run_point", counting)
-    rows = run_sweep(prepare_deck(TOY), AXES, tmp_path, workers=2, quiet=True, resume=True,
-                     t_skip=0.2)
+    rows = run_sweep(prepare_deck(TOY), AXES, tmp_path,
+                     RunOptions(workers=2, quiet=True, resume=True, t_skip=0.2))
     # point 2 was missing; 1 and 3 had failed, so they are tried again; 0 is kept
     assert sorted(calls) == [1, 2, 3]
     assert len(rows) == 4 and _by_point(rows)[2]["status"] == "ok"
@@ -136,7 +138,8 @@ def test_dask_sweep_matches_local_point_for_point(
     addr, workers = dask_cluster
     assert workers == 2
     _, local = local_rows
-    rows = run_sweep(prepare_deck(TOY), AXES, tmp_path, scheduler=addr, quiet=True, t_skip=0.2)
+    rows = run_sweep(prepare_deck(TOY), AXES, tmp_path,
+                     RunOptions(scheduler=addr, quiet=True, t_skip=0.2))
     a, b = _by_point(local), _by_point(rows)
     assert a.keys() == b.keys()
     for i in a:

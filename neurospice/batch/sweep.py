@@ -409,23 +409,11 @@ def _reuse_rows(table: _Table, points: list[dict[str, float]], prepared: list[_P
               + (", ..." if len(rejected) > 1 else "") + ")", file=sys.stderr)
 
 
-def run_sweep(
-    deck: PreparedDeck,
-    axes: Sequence[Axis],
-    outdir: Path,
-    *,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    timeout: float | None = None,
-    seed: int | None = None,
-    t_skip: float = 0.0,
-    quiet: bool = False,
-    engine: str = "spice",
-    seeds: int = 1,
-    spike_threshold: dict[str, float] | None = None,
-) -> list[dict[str, Any]]:
-    """Run every point of the grid; return all rows sorted by point.
+def run_sweep(deck: PreparedDeck, axes: Sequence[Axis], outdir: Path,
+              o: RunOptions | None = None) -> list[dict[str, Any]]:
+    """Run every point of the grid with the options ``o`` (workers, scheduler, resume, timeout,
+    seed, t_skip, quiet, engine, seeds, spike_threshold; the defaults when None); return all
+    rows sorted by point.
 
     ``seeds`` > 1 runs each point with that many draws of the device noise and adds P(mode)
     columns; ``spike_threshold`` overrides the neurons' thresholds (V by name, ``"*"`` all).
@@ -435,11 +423,14 @@ def run_sweep(
     again. The table is rewritten (atomically) as points finish, sorted by point, so an
     interrupted sweep keeps every finished point and ``--resume`` completes it.
     """
+    o = o or RunOptions()
+    seed, engine, seeds, t_skip = o.seed, o.engine, o.seeds, o.t_skip
+    spike_threshold = dict(o.spike_threshold) if o.spike_threshold else None
     points, prepared = _prepare_points(deck, axes, seed, engine, seeds, spike_threshold)
     outdir.mkdir(parents=True, exist_ok=True)
     columns = ["point", *[a.name for a in axes]] + FIXED_COLUMNS[1:]
     table = _Table(outdir / TABLE, columns)
-    if resume:
+    if o.resume:
         _reuse_rows(table, points, prepared, outdir)
     done = dict(table.rows)
     log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
@@ -447,21 +438,21 @@ def run_sweep(
     if get_engine(engine).capabilities.point_maps:
         try:
             _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
-                              workers, table, quiet, seeds, spike_threshold, scheduler)
+                              o.workers, table, o.quiet, seeds, spike_threshold, o.scheduler)
         finally:
             table.flush()
         return [table.rows[i] for i in sorted(table.rows)]
     control = deck.control_mode
     jobs = [
         (text, str(deck.base_dir), str(deck.source) if deck.source else None,
-         i, p, seed, timeout, t_skip, control, key, seeds, spike_threshold)
+         i, p, seed, o.timeout, t_skip, control, key, seeds, spike_threshold)
         for i, p, text, key in prepared if i not in done
     ]
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = o.workers or os.cpu_count() or 1
     try:
-        stream = job_map(run_point, jobs, workers=n_workers, scheduler=scheduler)
+        stream = job_map(run_point, jobs, workers=n_workers, scheduler=o.scheduler)
         with tqdm(total=len(points), initial=len(done), desc="sweep", unit="pt",
-                  disable=True if quiet else None) as bar:
+                  disable=True if o.quiet else None) as bar:
             for row in stream:
                 table.add(row)
                 bar.update(1)
@@ -584,9 +575,7 @@ def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOption
     axes = [parse_sweep(s) for s in o.sweeps]
     seed, engine, plot = o.seed, o.engine, o.plot
     spike_threshold = dict(o.spike_threshold) if o.spike_threshold else None
-    rows = run_sweep(deck, axes, outdir, workers=o.workers, scheduler=o.scheduler,
-                     resume=o.resume, timeout=o.timeout, seed=seed, t_skip=o.t_skip,
-                     quiet=o.quiet, engine=engine, seeds=o.seeds, spike_threshold=spike_threshold)
+    rows = run_sweep(deck, axes, outdir, o)
     failed = [r for r in rows if r.get("status") != "ok"]
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
           f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
