@@ -61,6 +61,7 @@ COMMAND_ONLY = {
     "max_deck_bytes": "NOT YET in the API: the deck compiler's limits",
     "max_memory": "NOT YET in the API: the ngspice worker's memory limit",
     "compat": "NOT YET in the API: ngspice's compatibility mode",
+    "allow_negative": "NOT YET in the API: simulate(params=) refuses a negative resistor",
 }
 
 

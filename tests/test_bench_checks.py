@@ -94,3 +94,47 @@ def test_allow_control_runs_a_deck_whose_only_analysis_is_in_the_control_block(
     assert t[-1] == pytest.approx(1e-3, rel=1e-3)
     assert v[-1] == pytest.approx(1 - 2.718281828 ** -1, abs=0.01)  # 1 - 1/e after one RC
     assert json.loads((out / "summary.json").read_text())["run"]
+
+
+def test_param_reaches_a_network_component_and_a_part_inside_an_instance() -> None:
+    from neurospice.network.loading import load_deck
+    from neurospice.spice.tolerances import component_slots
+
+    from helpers import NETLISTS
+
+    for path, load, top in ((NETLISTS / "coupled_fhn.nsn", "rload", "rrload"),
+                            (NETLISTS / "coupled_fhn.cir", "r2", "r2")):
+        deck = load_deck(path)
+        before = {e.path: e.value for e in component_slots(deck)}
+        new = deck.with_values({load: "4.7k", "xslave.rtop": "11k"})
+        after = {e.path: e.value for e in component_slots(new)}
+        assert after[top] == pytest.approx(4700.0)
+        assert after["xslave.rtop"] == pytest.approx(11e3)
+        assert after["xmaster.rtop"] == before["xmaster.rtop"] == pytest.approx(12e3)
+        changed = {p for p in after if after[p] != pytest.approx(before[p])}
+        assert changed == {top, "xslave.rtop"}  # the master's copy of the part is untouched
+    with pytest.raises(Exception, match="xslave.rtopp.*xmaster.rtop|no resistor"):
+        load_deck(NETLISTS / "coupled_fhn.cir").with_values({"xslave.rtopp": "1k"})
+
+
+def test_simulate_takes_the_readme_override_on_the_network_twin(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import NETLISTS
+
+    out = tmp_path / "out"
+    assert main(["simulate", str(NETLISTS / "coupled_fhn.nsn"), "--param", "rload=4.7k",
+                 "--param", "slave.rtop=11k", "--tstop", "20m", "--no-plot", "-q",
+                 "-o", str(out)]) == 0
+    run = json.loads((out / "summary.json").read_text())["run"]
+    assert run["params"] == {"rload": "4.7k", "slave.rtop": "11k"}
+
+
+def test_a_negative_resistor_from_param_is_refused_unless_asked(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["simulate", str(TOY), "--param", "rc=-5k", "-q", "--no-plot",
+                 "--tstop", "10m", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "rc=-5k" in err and "negative" in err and "--allow-negative" in err
+    assert main(["simulate", str(TOY), "--param", "rc=-5k", "--allow-negative", "-q",
+                 "--no-plot", "--tstop", "10m", "-o", str(out)]) == 0

@@ -70,7 +70,11 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                         "<name>_nsn_out for .nsn)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="override a top-level .param of the deck (repeatable); SI suffixes "
-                        "allowed, e.g. --param r2=10k")
+                        "allowed, e.g. --param r2=10k; a component by name (rload=4.7k) or, "
+                        "inside a subcircuit, by its path (xslave.rtop=11k)")
+    p.add_argument("--allow-negative", action="store_true",
+                   help="let --param make a resistor negative (refused otherwise: -5k for 5k "
+                        "is a typo more often than an active part)")
     p.add_argument("--tstop", default=None, metavar="T",
                    help="stop the transient at T (seconds, SI suffixes allowed: 500m, 2)")
     p.add_argument("--runs", type=int, default=1, metavar="N",
@@ -506,7 +510,7 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
     return simulate_file(args.file, options, output=args.output,
                          params=parse_assignments(args.param), command=args.command_line,
-                         worker=worker)
+                         worker=worker, allow_negative=args.allow_negative)
 
 
 def _build(args: argparse.Namespace) -> int:

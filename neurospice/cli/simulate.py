@@ -131,7 +131,7 @@ class _Job:
 
 def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None,
                   params: dict[str, str] | None = None, command: Sequence[str] | None = None,
-                  worker: Worker | None = None) -> int:
+                  worker: Worker | None = None, allow_negative: bool = False) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status.
 
     ``options`` are validated here (:meth:`RunOptions.validate`). ``worker``
@@ -139,7 +139,7 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
     imports) runs the deck if it fits the run; the caller closes it.
     """
     o = options.validate()
-    deck = _load(path, o, params or {})
+    deck = _load(path, o, params or {}, allow_negative=allow_negative)
     if o.engine_obj.capabilities.self_check and o.self_check:
         from neurospice.sim.model.selfcheck import self_check
 
@@ -153,14 +153,15 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
         return _run_single(job, deck, worker)
 
 
-def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
+def _load(path: Path, o: RunOptions, params: dict[str, str], *,
+          allow_negative: bool = False) -> PreparedDeck:
     """The deck of ``path`` with the run's values and stop time, checked for this run."""
     from neurospice.network.loading import load_deck
 
     deck = load_deck(path, control=o.control, limits=o.limits)
     _report_control(deck)
     if params:
-        deck = deck.with_values(dict(params))
+        deck = deck.with_values(dict(params), allow_negative=allow_negative)
     if o.tstop is not None:
         deck = deck.with_tstop(o.tstop)
     from neurospice.spice.checks import preflight

@@ -244,16 +244,22 @@ class PreparedDeck:
         new.check_values()
         return new
 
-    def with_values(self, overrides: dict[str, str | float]) -> PreparedDeck:
-        """Like :meth:`with_params`, and a name that is no ``.param`` may name a top-level
-        component (``rload=4.7k`` sets the value of the resistor ``Rload``).
+    def with_values(self, overrides: dict[str, str | float], *,
+                    allow_negative: bool = False) -> PreparedDeck:
+        """Like :meth:`with_params`, and a name that is no ``.param`` may name a component: a
+        top-level one (``rload=4.7k`` sets the resistor ``Rload``; a network file's ``resistor
+        rload``, emitted as ``Rrload``, by its own name) or, by its instance path, an R, C or L
+        inside a subcircuit instance (``xslave.rtop=11k``, as ``--tol``, ``bom`` and the yield
+        report name parts; ``slave.rtop`` for a network file's neuron ``slave``).
 
         Raises
         ------
         DeckError
-            A name that is neither a top-level ``.param`` nor a top-level R, C, L, V or I.
+            A name that is neither a top-level ``.param`` nor a component; a value that makes
+            a resistor negative (unless ``allow_negative``).
         """
         params: dict[str, str | float] = {}
+        paths: dict[str, tuple[str, str | float]] = {}
         cards = list(self.cards)
         changed = False
         for raw_name, value in overrides.items():
@@ -262,21 +268,75 @@ class PreparedDeck:
                 params[raw_name] = value
                 continue
             idx = next((i for i, c in enumerate(cards) if c.depth == 0 and c.is_element
-                        and c.head == name and c.letter in "rclvi"), None)
+                        and c.letter in "rclvi" and name in (c.head, c.head[1:])), None)
+            if idx is None and "." in name:
+                paths[name] = (str(raw_name), value)
+                continue
             if idx is None:
                 elements = sorted(c.head for c in self.top_cards
                                   if c.is_element and c.letter in "rclvi")
                 raise DeckError(
                     f"{raw_name}: the deck has no top-level .param or component of that name "
                     f"(.params: {', '.join(sorted(self._params)) or 'none'}; components: "
-                    f"{', '.join(elements[:20]) or 'none'})", path=self.source)
+                    f"{', '.join(elements[:20]) or 'none'}; a part inside a subcircuit by its "
+                    "path, e.g. xslave.rtop)", path=self.source)
             card = cards[idx]
             toks = list(card.tokens)
             toks[3] = _checked_value(raw_name, value, self.source)
             cards[idx] = replace(card, tokens=tuple(toks))
             changed = True
         new = replace(self, cards=cards) if changed else self
-        return new.with_params(params) if params else new
+        new = new.with_params(params) if params else new
+        if paths:
+            new = new._with_paths(paths)
+        if not allow_negative:
+            new._refuse_negative_resistors(self, overrides)
+        return new
+
+    def _with_paths(self, paths: dict[str, tuple[str, str | float]]) -> PreparedDeck:
+        """Set R, C and L inside subcircuit instances to absolute values (by instance path)."""
+        from neurospice.spice.tolerances import component_slots, with_factors
+
+        slots = {e.path: e for e in component_slots(self)}
+        factors: dict[str, float] = {}
+        for name, (raw_name, value) in paths.items():
+            elem = slots.get(name) or slots.get("x" + name)
+            if elem is None:
+                near = sorted(p for p in slots if p.rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1])
+                raise DeckError(
+                    f"{raw_name}: no resistor, capacitor or inductor at that path on this board"
+                    f" (paths ending so: {', '.join(near[:8]) or 'none'})", path=self.source)
+            text = _checked_value(raw_name, value, self.source)
+            try:
+                target = self.evaluate(text)
+            except ValueError as exc:
+                raise DeckError(f"{raw_name}={value}: {exc}", path=self.source) from None
+            if elem.value is None or elem.value == 0:
+                raise DeckError(f"{raw_name}: its value {elem.value_text} cannot be evaluated "
+                                "here, so it cannot be set by path", path=self.source)
+            if not (target > 0 and math.isfinite(target)):
+                raise DeckError(f"{raw_name}={value}: a part inside a subcircuit takes a "
+                                "positive value", path=self.source)
+            factors[elem.path] = target / elem.value
+        new = with_factors(self, factors)
+        return replace(new, overrides={**new.overrides,
+                                       **{k: str(v) for k, (_, v) in paths.items()}})
+
+    def _refuse_negative_resistors(self, before: PreparedDeck,
+                                   overrides: dict[str, str | float]) -> None:
+        """Refuse a resistor the overrides made negative (``--param r2=-5k``)."""
+        from neurospice.spice.tolerances import component_slots
+
+        old = {e.path: e.value for e in component_slots(before)}
+        for e in component_slots(self):
+            was = old.get(e.path)
+            if e.letter == "r" and e.value is not None and e.value < 0 \
+                    and not (was is not None and was < 0):
+                given = ", ".join(f"{k}={v}" for k, v in overrides.items())
+                raise DeckError(
+                    f"{given} makes the resistor {e.path} {e.value:.4g} Ohm: a negative "
+                    "resistor is an active part (--allow-negative if that is meant)",
+                    path=self.source)
 
     def with_seed(self, seed: int) -> PreparedDeck:
         """A copy whose random draws use ``seed``.
