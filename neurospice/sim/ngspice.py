@@ -235,7 +235,7 @@ def _execute(
             pass
         if on_start is not None:
             on_start()
-        if not worker.done.wait(timeout=wall):
+        if not worker.wait_results(wall, name):  # (the job folder is measured meanwhile)
             proc.kill()
             proc.wait()
             raise SimulationTimeout(
@@ -257,7 +257,7 @@ def _execute(
             raise SimulationError(
                 f"{name}: ngspice stopped abnormally ({why}); nothing was kept. {detail}"
             )
-        messages = json.loads(msg_file.read_text())
+        messages = _read_messages(msg_file, name)
         if deck is None:
             messages["jobdir_files"] = sorted(p.name for p in jobdir.iterdir())
             return messages
@@ -269,6 +269,8 @@ def _execute(
             raise _parse_error(deck, stderr)
         log.info("%s: worker %d finished; sandbox %s", name, proc.pid,
                  messages.get("sandbox"))
+        _check_results(jobdir, messages, name, _result_limit(
+            messages, deck.limits.max_points, limits.file_size))
         plots = _load_plots(jobdir, messages)
         _check_complete(deck, plots, stderr)
         if raw_file is not None and plots:
@@ -336,6 +338,73 @@ def _signal_reason(code: int | None) -> str:
 
 def _name(deck: PreparedDeck) -> str:
     return str(deck.source) if deck.source else f"deck '{deck.title}'"
+
+
+#: the most the parent reads of the worker's messages (ngspice's printed lines; bytes)
+MESSAGES_LIMIT = 64 << 20
+#: the least the parent reads of the worker's vectors whatever --max-points says (bytes)
+RESULT_FLOOR = 64 << 20
+#: a vector may hold this many times an analysis' counted points: a transient keeps every
+#: accepted step, and its steps shrink below TSTEP at edges and breakpoints
+POINT_SLACK = 4
+
+
+def _read_messages(path: Path, name: str) -> dict:
+    """The worker's ``messages.json``, refused unread past :data:`MESSAGES_LIMIT`."""
+    size = path.stat().st_size
+    if size > MESSAGES_LIMIT:
+        raise SimulationError(
+            f"{name}: ngspice printed {size / (1 << 20):.3g} MiB of messages, more than the "
+            f"{MESSAGES_LIMIT >> 20} MiB the parent reads (a .control block printing without "
+            "end?); nothing was kept")
+    try:
+        messages = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SimulationError(f"{name}: the worker's messages are unreadable ({exc}); the worker "
+                              "was stopped while writing them; nothing was kept") from exc
+    if not isinstance(messages, dict):
+        raise SimulationError(f"{name}: the worker's messages are not a table; nothing was kept")
+    return messages
+
+
+def _result_limit(messages: dict, max_points: float, file_size: int) -> int:
+    """The most the parent reads of ``result.bin`` (bytes): :data:`POINT_SLACK` times
+    ``max_points`` (--max-points) complex values per vector the worker reported, at least
+    :data:`RESULT_FLOOR`, at most the worker's file-size limit."""
+    vectors = sum(len(p.get("vectors", {})) for p in messages.get("plots", {}).values())
+    derived = int(min(POINT_SLACK * max_points * 16 * max(vectors, 1), 1 << 62))
+    return min(file_size, max(RESULT_FLOOR, derived))
+
+
+def _check_results(jobdir: Path, messages: dict, name: str, limit: int) -> None:
+    """Refuse, before reading, a ``result.bin`` over ``limit`` bytes, that is not a plain
+    file, or whose vectors (as ``messages`` places them) do not lie inside it."""
+    path = jobdir / "result.bin"
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        raise SimulationError(f"{name}: the worker's result file is not a plain file; nothing "
+                              "was read")
+    if st.st_size > limit:
+        raise SimulationError(
+            f"{name}: the results are {st.st_size / (1 << 20):.4g} MiB, more than the "
+            f"{limit / (1 << 20):.4g} MiB the parent reads for the analyses' points (--max-points "
+            f"x {POINT_SLACK} per vector); a .control block made vectors longer than its "
+            "analyses, or raise --max-points; nothing was read")
+    for plot in messages.get("plots", {}).values():
+        for vec, info in plot.get("vectors", {}).items():
+            try:
+                _vtype, length, is_complex, offset = (info[0], int(info[1]), info[2],
+                                                      int(info[3]))
+            except (TypeError, ValueError, IndexError):
+                length = offset = -1
+            if length < 0 or offset < 0 or offset + length * (16 if is_complex else 8) > st.st_size:
+                raise SimulationError(f"{name}: the worker's results place vector {vec!r} "
+                                      "outside its result file; nothing was read")
 
 
 def _load_plots(jobdir: Path, messages: dict) -> list[Waveforms]:

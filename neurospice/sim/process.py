@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +30,15 @@ from neurospice.sim.early import job_root, make_jobdir, worker_environment
 if TYPE_CHECKING:
     import subprocess
 
-__all__ = ["ProgressFn", "RunLimits", "Worker", "read_paths_for", "spawn_worker", "start_worker",
-           "terminate_all"]
+__all__ = ["JobFolderFull", "ProgressFn", "RunLimits", "Worker", "job_folder_usage",
+           "read_paths_for", "spawn_worker", "start_worker", "terminate_all"]
 
 ProgressFn = Callable[[str, float], None]
+
+
+#: defaults of :attr:`RunLimits.job_folder` (bytes) and :attr:`RunLimits.job_files`
+JOB_FOLDER_BYTES = 256 << 20
+JOB_FOLDER_FILES = 4096
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,13 @@ class RunLimits:
         Address-space limit of the worker (bytes). Default 4 GiB.
     file_size
         Largest file the worker may write (bytes), the raw file included. Default 4 GiB.
+    job_folder
+        Most bytes the files of the job folder may hold while the worker runs, the worker's own
+        results (``result.bin``, ``result.raw``: one file each, bounded by ``file_size``) not
+        counted: what an ``--allow-control`` deck's ``write`` and ``wrdata`` may leave there.
+        Default 256 MiB; the parent measures the folder every 20 ms and kills the worker past it.
+    job_files
+        Most files and folders in the job folder while the worker runs. Default 4096.
     sandbox
         Apply the OS sandbox (always on for users; tests of the sandbox itself may not turn it
         off either - the switch exists for diagnosing a kernel that lacks seccomp).
@@ -55,6 +68,8 @@ class RunLimits:
     timeout: float = 3600.0
     memory: int = 4 << 30
     file_size: int = 4 << 30
+    job_folder: int = field(default_factory=lambda: JOB_FOLDER_BYTES)
+    job_files: int = field(default_factory=lambda: JOB_FOLDER_FILES)
     sandbox: bool = True
 
 
@@ -123,6 +138,8 @@ class Worker:
     done: threading.Event = field(default_factory=threading.Event)
     #: the worker said its results are complete (``@@done``)
     finished: bool = False
+    #: the limits of its job (None until :meth:`configure`)
+    limits: RunLimits | None = None
 
     def configure(self, read_paths: list[str], *, raw: bool = False,
                   timeout: float | None = None, limits: RunLimits | None = None) -> None:
@@ -141,12 +158,46 @@ class Worker:
             "raw": raw,
         }
         self.key = (tuple(read_paths), raw, limits, wall)
+        self.limits = limits
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(f"job {json.dumps(job)}\n")
             self.proc.stdin.flush()
         except OSError:  # it ended already: reported from its status when it is run
             pass
+
+    def wait_results(self, wall: float, name: str) -> bool:
+        """Wait up to ``wall`` seconds for the worker's results (``@@done``) or its end; True
+        if they came, False on the time limit.
+
+        Meanwhile, every :data:`CHECK_INTERVAL` seconds, and once more at the end, the job
+        folder is measured (:func:`job_folder_usage`): past the limits' ``job_folder`` bytes or
+        ``job_files`` files the worker is killed and :class:`JobFolderFull` raised, naming the
+        limit and what the folder held when the worker was stopped.
+        """
+        limits = self.limits or RunLimits()
+        deadline = time.monotonic() + wall
+        while True:
+            left = deadline - time.monotonic()
+            came = left > 0 and self.done.wait(timeout=min(CHECK_INTERVAL, left))
+            size, files = job_folder_usage(self.jobdir, limits.job_files)
+            if size > limits.job_folder or files > limits.job_files:
+                self._stop_over(name, limits)
+            if came:
+                return True
+            if left <= 0:
+                return False
+
+    def _stop_over(self, name: str, limits: RunLimits) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        size, files = job_folder_usage(self.jobdir, 1 << 62)
+        raise JobFolderFull(
+            f"{name}: the deck wrote more than the job folder may hold "
+            f"({_mib(limits.job_folder)} in at most {limits.job_files} files; it held "
+            f"{_mib(size)} in {files} files when the run was stopped): its .control block "
+            "writes files ('write', 'wrdata') without end; nothing was kept")
 
     def close(self) -> None:
         """Stop the process (if it still runs) and remove its folder."""
@@ -164,6 +215,57 @@ class Worker:
                 except OSError:
                     pass
         shutil.rmtree(self.jobdir, ignore_errors=True)
+
+
+#: how often (s) the parent measures a running worker's job folder (see
+#: :meth:`Worker.wait_results`): a deck writing at 100 MB/s passes the limit by 2 MB at most
+#: before it is stopped (a folder of a few files takes about 20 us to measure)
+CHECK_INTERVAL = 0.02
+
+#: the worker's own results: one file each, bounded by the file-size limit (RLIMIT_FSIZE) and
+#: checked by the parent before it reads them; not counted in the job folder's total
+_RESULT_FILES = frozenset({"result.bin", "result.raw"})
+
+
+class JobFolderFull(SimulationError):
+    """The worker's job folder passed its limits (:attr:`RunLimits.job_folder`,
+    :attr:`RunLimits.job_files`); the worker was killed."""
+
+
+def job_folder_usage(jobdir: Path, max_files: int) -> tuple[int, int]:
+    """(bytes, files) held by the job folder ``jobdir``, its subfolders included.
+
+    A file counts its size or its allocated blocks, whichever is larger (a thousand one-byte
+    files take a thousand blocks); links are counted, never followed; the worker's results
+    (``result.bin``, ``result.raw`` at the top) count as files, not bytes. Counting stops
+    past ``max_files`` entries.
+    """
+    total = files = 0
+    stack = [str(jobdir)]
+    top = True
+    while stack and files <= max_files:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:  # removed meanwhile, or not a folder any more
+            continue
+        for entry in entries:
+            files += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if top and entry.name in _RESULT_FILES:
+                continue
+            total += max(st.st_size, st.st_blocks * 512)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+        top = False
+    return total, files
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.3g} MiB"
 
 
 def _wall(timeout: float | None, limits: RunLimits) -> float:
