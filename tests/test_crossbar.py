@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from neurospice.cli.crossbar import add_crossbar_arguments, crossbar_command
+from neurospice.cli.main import main
+from neurospice.errors import UsageError
 from neurospice.reference.crossbar import (
     CrossbarConfig,
     compare_prop1,
@@ -100,10 +102,13 @@ def test_command_writes_json_and_prop1(tmp_path: Path,
     out = capsys.readouterr().out
     assert "admissible spatial periods 4" in out
     bad = parser.parse_args(["--prop1", "--accounting", "full", "-o", str(tmp_path / "b")])
-    assert crossbar_command(bad) == 2
-    assert "pairing" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="pairing"):
+        crossbar_command(bad)
     bad = parser.parse_args(["--rel-step", "-1", "-o", str(tmp_path / "b")])
-    assert crossbar_command(bad) == 2
+    with pytest.raises(UsageError, match="--rel-step must be >= 0"):
+        crossbar_command(bad)
+    assert main(["crossbar", "--rel-step", "-1", "-o", str(tmp_path / "b")]) == 2
+    assert "error: --rel-step must be >= 0" in capsys.readouterr().err
 
 
 def test_every_pulse_accounting_differs() -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from neurospice.cli.crossbar import add_crossbar_arguments, crossbar_command
+from neurospice.errors import UsageError
 from neurospice.network import compile_network
 from neurospice.network.errors import NetworkSemanticError
 from neurospice.network.loading import load_deck
@@ -152,7 +153,7 @@ def test_network_text_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixture[
     add_crossbar_arguments(parser)
     args = parser.parse_args(["--engine", "spice", "--n", str(SPICE_MAX_N + 1), "-o",
                               str(tmp_path / "out"), "--no-plot"])
-    assert crossbar_command(args) == 2
-    assert f"N <= {SPICE_MAX_N}" in capsys.readouterr().err
+    with pytest.raises(UsageError, match=f"N <= {SPICE_MAX_N}"):
+        crossbar_command(args)
     with pytest.raises(ValueError):
         simulate_crossbar_spice(CrossbarConfig(n=SPICE_MAX_N + 1))

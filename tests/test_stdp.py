@@ -18,7 +18,9 @@ from neurospice.batch.stdp import (
     run_protocol_paper,
     stdp_sweep,
 )
+from neurospice.cli.main import main
 from neurospice.cli.stdp import add_stdp_arguments, stdp_command
+from neurospice.errors import NeurospiceInputError
 from neurospice.reference.second_order import (
     SecondOrderParams,
     programming_temperature,
@@ -226,18 +228,24 @@ def test_command_writes_csv_and_plot(tmp_path: Path,
     assert len(rows) == 10
     assert (tmp_path / "stdp.png").stat().st_size > 1000
     bad = parser.parse_args(["--g0", "5e-3", "-o", str(tmp_path)])
-    assert stdp_command(bad) == 2
+    with pytest.raises(NeurospiceInputError):
+        stdp_command(bad)
     # the paper's accounting is eqs. 12 and 17 alone: not with an engine that integrates pulses
     bad = parser.parse_args(["--accounting", "paper", "--engine", "full", "-o", str(tmp_path)])
-    assert stdp_command(bad) == 2
-    assert "--accounting full" in capsys.readouterr().err
+    with pytest.raises(NeurospiceInputError, match="--accounting full"):
+        stdp_command(bad)
     # a series resistance is in eq. 17 only (the paper's accounting)
     bad = parser.parse_args(["--accounting", "full", "--rseries", "1000", "-o", str(tmp_path)])
-    assert stdp_command(bad) == 2
-    assert "--rseries 1000 ohm" in capsys.readouterr().err
+    with pytest.raises(NeurospiceInputError, match="--rseries 1000 ohm"):
+        stdp_command(bad)
     bad = parser.parse_args(["--rseries=-5", "-o", str(tmp_path)])
-    assert stdp_command(bad) == 2
-    assert ">= 0" in capsys.readouterr().err
+    with pytest.raises(NeurospiceInputError, match=">= 0"):
+        stdp_command(bad)
+    # through the command line's guard: one paragraph and exit status 2
+    capsys.readouterr()
+    assert main(["stdp", "--cycles", "0", "-o", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --cycles must be >= 1") and "Traceback" not in err
     # post/pre at 1 mS, dt = -0.5 tH: depression in the paper's accounting, potentiation when
     # every pulse counts (the first spike's unheated pulse)
     full = parser.parse_args(["--accounting", "full", "--dt=-0.5:0.5:5", "--g0", "1e-3", "-o",

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from neurospice.errors import UsageError
 from neurospice.files import atomic_write_text
 from neurospice.reference.crossbar import (
     ACCOUNTINGS,
@@ -95,19 +95,18 @@ def crossbar_command(args: argparse.Namespace) -> int:
             from neurospice.reference.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
 
             if cfg.n > SPICE_MAX_N:
-                print(f"error: --engine spice simulates every pulse of every synapse in ngspice "
-                      f"(~1 ns steps; a few seconds for N = 4 and 5 presentations, growing as "
-                      f"N^2), so it takes N <= {SPICE_MAX_N}; got --n {cfg.n}. Use --engine map "
-                      f"(the discrete-time map, any N), or a smaller --n to check the map "
-                      f"against the circuit.", file=sys.stderr)
-                return 2
+                raise UsageError(
+                    f"--engine spice simulates every pulse of every synapse in ngspice (~1 ns "
+                    f"steps; a few seconds for N = 4 and 5 presentations, growing as N^2), so "
+                    f"it takes N <= {SPICE_MAX_N}; got --n {cfg.n}. Use --engine map (the "
+                    f"discrete-time map, any N), or a smaller --n to check the map against the "
+                    f"circuit.")
             res = simulate_crossbar_spice(cfg)
         else:
             res = simulate_crossbar(cfg)
         sols = prop1_solve(cfg) if prop1 else []
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:  # the configuration refused: bad input (exit status 2)
+        raise UsageError(str(exc)) from None
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     doc: dict[str, object] = {

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from neurospice.batch.stdp import (
@@ -57,21 +56,19 @@ def add_stdp_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def stdp_command(args: argparse.Namespace) -> int:
-    """Run ``neurospice stdp``; return the exit status (2 for bad input)."""
-    try:
-        dts = parse_range(args.dt)
-        shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
-                           tq=args.tq, rser=getattr(args, "rseries", 0.0))
-        if args.cycles < 1:
-            raise NeurospiceInputError("--cycles must be >= 1")
-        points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
-                            intervals=args.interval or [10e-6], cycles=args.cycles,
-                            shape=shape, engine=args.engine,
-                            progress=args.engine != "model",
-                            accounting=getattr(args, "accounting", None))
-    except NeurospiceInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    """Run ``neurospice stdp``; return the exit status. Bad input raises
+    :class:`~neurospice.errors.NeurospiceInputError` (the command line's guard prints it and
+    exits with status 2)."""
+    dts = parse_range(args.dt)
+    shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
+                       tq=args.tq, rser=getattr(args, "rseries", 0.0))
+    if args.cycles < 1:
+        raise NeurospiceInputError("--cycles must be >= 1")
+    points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
+                        intervals=args.interval or [10e-6], cycles=args.cycles,
+                        shape=shape, engine=args.engine,
+                        progress=args.engine != "model",
+                        accounting=getattr(args, "accounting", None))
     out = Path(args.output)
     write_csv(points, out / "stdp.csv")
     if not args.no_plot:
