@@ -107,3 +107,12 @@ def test_the_api_energy_report() -> None:
     assert balance["sources_j"] > 0 and balance["stored_j"] > 0
     assert abs(balance["relative_error"]) < 0.1
     assert "energy" not in neurospice.simulate(TOY, tstop=0.02).summary["extra"]
+
+
+def test_the_api_sweeps_in_the_model_engine() -> None:
+    """``sweep(engine="model")`` runs the model engine (it raised UsageError before): the board's
+    master near its 39.7 Hz at both amplitudes, the rows marked with their engine."""
+    board = neurospice.NETLISTS_DIR / "coupled_fhn.cir"
+    df = neurospice.sweep(board, {"amp": [1.6, 1.8]}, engine="model", tstop=0.5, workers=1)
+    assert list(df["engine"]) == ["model", "model"] and list(df["status"]) == ["ok", "ok"]
+    assert df["f_master_hz"].astype(float).between(37.0, 42.5).all()
