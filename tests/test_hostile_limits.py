@@ -51,8 +51,8 @@ def test_many_files_stop_the_run_past_the_folder_limit(tmp_path: Path) -> None:
     assert "writer.cir" in msg and "4 MiB" in msg and "nothing was kept" in msg
     mib, files = _held(msg)
     # the folder passed the limit (the worker was stopped for it) but held a small part of
-    # the 200 MB the deck writes: at most a few files past the limit, checked every 20 ms
-    assert mib > 4.0
+    # the 200 MB the deck writes (about one file past the limit is usual: 4.01-4.07 MiB)
+    assert mib >= 4.0  # (printed to 3 digits)
     assert files < N_FILES // 10
     assert mib < 4.0 + 0.07 * (N_FILES // 10)
 

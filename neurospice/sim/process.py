@@ -57,7 +57,8 @@ class RunLimits:
         Most bytes the files of the job folder may hold while the worker runs, the worker's own
         results (``result.bin``, ``result.raw``: one file each, bounded by ``file_size``) not
         counted: what an ``--allow-control`` deck's ``write`` and ``wrdata`` may leave there.
-        Default 256 MiB; the parent measures the folder every 20 ms and kills the worker past it.
+        Default 256 MiB; the parent measures the folder every 20 ms (more often while it grows)
+        and kills the worker past it.
     job_files
         Most files and folders in the job folder while the worker runs. Default 4096.
     sandbox
@@ -173,13 +174,18 @@ class Worker:
         Meanwhile, every :data:`CHECK_INTERVAL` seconds, and once more at the end, the job
         folder is measured (:func:`job_folder_usage`): past the limits' ``job_folder`` bytes or
         ``job_files`` files the worker is killed and :class:`JobFolderFull` raised, naming the
-        limit and what the folder held when the worker was stopped.
+        limit and what the folder held when the worker was stopped. While the folder grows,
+        it is measured again before it could reach a limit at its last rate (half the time
+        left to it, down to :data:`MIN_CHECK_INTERVAL`), so a deck that writes without end is
+        stopped about one file past the limit.
         """
         limits = self.limits or RunLimits()
         deadline = time.monotonic() + wall
+        step = CHECK_INTERVAL
+        last: tuple[float, int, int] | None = None
         while True:
             left = deadline - time.monotonic()
-            came = left > 0 and self.done.wait(timeout=min(CHECK_INTERVAL, left))
+            came = left > 0 and self.done.wait(timeout=min(step, left))
             size, files = job_folder_usage(self.jobdir, limits.job_files)
             if size > limits.job_folder or files > limits.job_files:
                 self._stop_over(name, limits)
@@ -187,6 +193,16 @@ class Worker:
                 return True
             if left <= 0:
                 return False
+            now = time.monotonic()
+            step = CHECK_INTERVAL
+            if last is not None:
+                dt = max(now - last[0], 1e-6)
+                for used, before, cap in ((size, last[1], limits.job_folder),
+                                          (files, last[2], limits.job_files)):
+                    if used > before:  # growing: look again before it can reach the limit
+                        step = min(step, (cap - used) * dt / (used - before) / 2)
+                step = max(step, MIN_CHECK_INTERVAL)
+            last = (now, size, files)
 
     def _stop_over(self, name: str, limits: RunLimits) -> None:
         if self.proc.poll() is None:
@@ -221,6 +237,8 @@ class Worker:
 #: :meth:`Worker.wait_results`): a deck writing at 100 MB/s passes the limit by 2 MB at most
 #: before it is stopped (a folder of a few files takes about 20 us to measure)
 CHECK_INTERVAL = 0.02
+#: the shortest wait between two measures of a job folder that grows towards its limits (s)
+MIN_CHECK_INTERVAL = 0.001
 
 #: the worker's own results: one file each, bounded by the file-size limit (RLIMIT_FSIZE) and
 #: checked by the parent before it reads them; not counted in the job folder's total
