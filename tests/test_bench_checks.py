@@ -138,3 +138,60 @@ def test_a_negative_resistor_from_param_is_refused_unless_asked(
     assert "rc=-5k" in err and "negative" in err and "--allow-negative" in err
     assert main(["simulate", str(TOY), "--param", "rc=-5k", "--allow-negative", "-q",
                  "--no-plot", "--tstop", "10m", "-o", str(out)]) == 0
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ("Rc mo s {rc}", "Rc mo s 2M", "Rc: 2M is 2 milli; 2Meg is 2 mega"),
+    ("Rc mo s {rc}", "Rc mo s 10kk", "Rc: 10kk has two scale suffixes: ngspice reads 10k"),
+    (".param rc=2 eps1", ".param rc=2M eps1", "rc: 2M is 2 milli"),
+    (".param rc=2 eps1", ".param rc=2 V eps1", ".param rc=2 V: 'V' after a blank"),
+])
+def test_unit_traps_are_warned_about_with_their_line(tmp_path: Path, old: str, new: str,
+                                                     said: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, old, new)
+    assert main(["check", str(deck)]) == 0  # legal SPICE: a warning, not a refusal
+    err = capsys.readouterr().err
+    assert f"warning: {deck}:{_line_of(deck, new)}: {said}" in err
+    assert err.count("warning:") == 1
+
+
+@pytest.mark.parametrize("deck", ["coupled_fhn.cir", "coupled_fhn.nsn", "coupled_hh.nsn",
+                                  "memristor_iv.cir", "fhn_neuron.cir"])
+def test_the_shipped_decks_give_no_warning(deck: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import NETLISTS
+
+    assert main(["check", str(NETLISTS / deck)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_a_node_with_one_connection_is_warned_about(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, "Rc mo s {rc}", "Rc mo smen {rc}")  # the slave silently decoupled
+    assert main(["check", str(deck)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {deck}:{_line_of(deck, 'smen')}: node 'smen' has one connection (Rc)" \
+        in err
+    assert "node 's'" not in err  # the slave's own pin alone: an instance pin, not reported
+
+
+FLOATING = """a capacitor floating between two nodes of its own
+V1 1 0 sin(0 1 1k)
+R1 1 2 1k
+D1 2 0 dmod
+.model dmod d
+C9 dangle1 dangle2 1n
+.tran 1u 1m 0 1u uic
+.end
+"""
+
+
+def test_a_floating_node_is_named_as_ngspice_names_it(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    deck = tmp_path / "floating.cir"
+    deck.write_text(FLOATING)
+    assert main(["simulate", str(deck), "-q", "--no-plot", "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "warning: " in err and "node 'dangle1' has one connection (C9)" in err
+    failed = err[err.index("simulation failed"):]
+    assert "check node 'dangle1'" in failed  # ngspice's own line, not only the diode it blames

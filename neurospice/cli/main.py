@@ -562,7 +562,8 @@ def _check(args: argparse.Namespace) -> int:
     deck = load_deck(args.file, control=settings.control, limits=settings.limits)
     from neurospice.spice.checks import preflight
 
-    preflight(deck)
+    for warning in preflight(deck):
+        print(printable(f"warning: {warning}"), file=sys.stderr)
     if args.canonical:
         sys.stdout.write(deck.text)
         return EXIT_OK

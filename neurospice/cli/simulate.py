@@ -166,7 +166,9 @@ def _load(path: Path, o: RunOptions, params: dict[str, str], *,
         deck = deck.with_tstop(o.tstop)
     from neurospice.spice.checks import preflight
 
-    preflight(deck)  # what `neurospice check` refuses, with file and line, before ngspice
+    # what `neurospice check` refuses, with file and line, before ngspice; and its warnings
+    for warning in preflight(deck):
+        print(printable(f"warning: {warning}"), file=sys.stderr)
     tran = deck.tran()
     if o.t_skip and tran is not None and o.t_skip >= tran[1]:
         raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "

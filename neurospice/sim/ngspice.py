@@ -455,12 +455,24 @@ _TIMESTEP_DEV_RE = re.compile(
 )
 
 
+_SINGULAR_RE = re.compile(r"singular matrix:?\s*check node\s+\"?([^\"\s]+)", re.IGNORECASE)
+
+
 def _check_complete(deck: PreparedDeck, plots: list[Waveforms], stderr: list[str]) -> None:
     text = "\n".join(stderr)
     m = _TIMESTEP_RE.search(text) or _TIMESTEP_DEV_RE.search(text)
     if m:
         t = float(m.group(1))
         node = m.group(2)
+        singular = _SINGULAR_RE.search(text)
+        if singular:  # ngspice names the node that has no DC path before a device is blamed
+            sing = singular.group(1)
+            raise SimulationError(
+                f"{_name(deck)}: the transient failed to converge at t = {t:.6g} s: ngspice "
+                f"found a singular matrix, check node '{sing}' (a node with no DC path to "
+                f"ground: floating, or joined only through capacitors or current sources; it "
+                f"then reported trouble with '{node}'). No waveforms were kept."
+            )
         raise SimulationError(
             f"{_name(deck)}: the transient failed to converge at t = {t:.6g} s (timestep too "
             f"small), trouble with node '{node}'. Check the parts on that node for a "

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 
 from neurospice.errors import DeckError
-from neurospice.spice.deck import PreparedDeck
+from neurospice.spice.compiler import CompiledCard
+from neurospice.spice.deck import _NODE_COUNT, PreparedDeck
 
-__all__ = ["control_analyses", "preflight", "resolve_names", "undefined_params"]
+__all__ = ["control_analyses", "dangling_nodes", "preflight", "resolve_names",
+           "undefined_params", "unit_warnings"]
 
 # element letter -> positions (0-based token index) where its model name may stand
 _MODEL_AT = {"d": (3,), "j": (4,), "z": (4,), "q": (4, 5), "m": (4, 5), "s": (5,), "w": (4,),
@@ -183,9 +185,122 @@ def undefined_params(deck: PreparedDeck) -> None:
                                 org.path, org.line, snippet=card.text)
 
 
-def preflight(deck: PreparedDeck) -> None:
+def preflight(deck: PreparedDeck) -> list[str]:
     """Everything ``check`` and ``simulate`` refuse before ngspice reads the deck: unknown
     subcircuits and models (:func:`resolve_names`), undefined parameters
-    (:func:`undefined_params`)."""
+    (:func:`undefined_params`); returns the warnings they print (:func:`unit_warnings`,
+    :func:`dangling_nodes`)."""
     resolve_names(deck)
     undefined_params(deck)
+    return unit_warnings(deck) + dangling_nodes(deck)
+
+
+# a number and the letters glued to it (``2M``, ``10kk``, ``1.5uF``), not inside a name
+_VALUE_RE = re.compile(r"(?<![\w.$])((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([A-Za-z]+)")
+_SCALES = "tgkmunpf"
+# what may follow a scale suffix (or stand alone) as a unit
+_UNITS = frozenset({"ohm", "ohms", "v", "volt", "volts", "a", "amp", "amps", "s", "sec", "hz",
+                    "f", "h", "w", "j", "c", "deg", "db"})
+
+
+def _trap(number: str, letters: str, milli: bool = True) -> str | None:
+    """Why ``number+letters`` is probably not what was meant, or None (``milli``: whether an
+    upper-case M alone or before ohm is suspect here)."""
+    low = letters.lower()
+    if milli and letters[0] == "M" and low[1:] in ("", "ohm", "ohms", "hz"):
+        return (f"{number}{letters} is {number} milli; {number}Meg is {number} mega "
+                "(ngspice's M is milli, in any case)")
+    if low.startswith("meg"):
+        rest = low[3:]
+    elif low.startswith("mil"):
+        rest = low[3:]
+    elif low[0] in _SCALES:
+        rest = low[1:]
+    else:
+        return None
+    if rest and rest not in _UNITS and rest != "m" and rest[0] in _SCALES:
+        scale = letters[: len(letters) - len(rest)]
+        return (f"{number}{letters} has two scale suffixes: ngspice reads {number}{scale} and "
+                f"ignores '{letters[len(scale):]}'")
+    return None
+
+
+def _value_texts(card: CompiledCard) -> list[str]:
+    """The parts of a card that hold values (not its name, nodes or model names)."""
+    toks = card.tokens
+    if card.is_element and card.letter in "rcl":
+        return list(toks[3:])
+    if card.is_element:
+        return [t.partition("=")[2] for t in toks[1:] if "=" in t] + _BRACES_RE.findall(
+            " ".join(t for t in toks[1:] if "=" not in t))
+    if card.head in (".param", ".subckt", ".model", ".options", ".option", ".opt", ".csparam"):
+        return [t for t in toks[1:] if "=" in t]  # (name=value: the name says which)
+    if card.head in (".tran", ".ac", ".dc"):
+        return list(toks[1:])
+    return []
+
+
+def unit_warnings(deck: PreparedDeck) -> list[str]:
+    """Values that are legal SPICE but probably not what was meant, each naming its file and
+    line: ``2M`` (2 milli, not 2 mega), ``10kk`` (two scale suffixes: 10k), and in a
+    ``.param`` card a unit after a blank (``.param amp=1.5 V``: the ``V`` is no part of the
+    value)."""
+    out: list[str] = []
+    for card in deck.cards:
+        org = card.origin
+        for text in _value_texts(card):
+            for m in _VALUE_RE.finditer(_QUOTED_RE.sub(" ", text)):
+                why = _trap(m.group(1), m.group(2),
+                            milli=card.head not in (".model", ".tran", ".ac", ".dc"))
+                if why:
+                    what = text.partition("=")[0] if card.head.startswith(".") else \
+                        card.tokens[0]
+                    out.append(f"{org}: {card.tokens[0] if what == text else what}: {why}")
+        if card.head == ".param":
+            toks = card.tokens
+            for i, tok in enumerate(toks[1:], start=1):
+                if "=" not in tok and i > 1 and "=" in toks[i - 1]:
+                    out.append(f"{org}: .param {toks[i - 1]} {tok}: '{tok}' after a blank is "
+                               f"no part of the value (write {toks[i - 1]}{tok} or leave the "
+                               "unit out)")
+    return out
+
+
+_PROBED_RE = re.compile(r"\bv[a-z]{0,2}\s*\(([^()]*)\)", re.IGNORECASE)
+
+
+def dangling_nodes(deck: PreparedDeck) -> list[str]:
+    """Top-level nodes with one connection, each naming the file and line of the card that
+    holds it: a typo (``smen`` for ``smem``) or a part left unconnected. A subcircuit's pin
+    alone on a node is not reported (an output left open is common)."""
+    seen: dict[str, list[CompiledCard]] = {}
+    loose: set[str] = set()  # names on cards whose node positions are not known here
+    for card in deck.top_cards:
+        if not card.is_element or card.letter == "k":
+            continue
+        toks = list(card.tokens)
+        if card.letter == "x":
+            nodes = _plain(card.tokens)[1:-1]
+        elif card.letter in _NODE_COUNT:
+            n = _NODE_COUNT[card.letter]
+            nodes = [t for t in toks[1:1 + n] if "(" not in t and "=" not in t]
+        else:
+            loose |= {t.lower().strip("[]") for t in toks[1:]}
+            continue
+        for node in dict.fromkeys(t.lower() for t in nodes):
+            seen.setdefault(node, []).append(card)
+    # a node read by an expression, .save, .print, .meas or the control block is in use
+    texts = [c.text for c in deck.cards if not c.is_element or c.letter in "begfh"]
+    texts += [t for t, _ in deck.control]
+    for m in _PROBED_RE.finditer("\n".join(texts)):
+        loose |= {n.strip().lower() for n in m.group(1).split(",")}
+    out = []
+    for node, cards in seen.items():
+        if node in ("0", "gnd") or len(cards) != 1 or node in loose:
+            continue
+        card = cards[0]
+        if card.letter == "x":
+            continue
+        out.append(f"{card.origin}: node '{node}' has one connection ({card.tokens[0]}): a "
+                   "typo, or a part left unconnected?")
+    return out
