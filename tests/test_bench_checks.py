@@ -195,3 +195,17 @@ def test_a_floating_node_is_named_as_ngspice_names_it(tmp_path: Path,
     assert "warning: " in err and "node 'dangle1' has one connection (C9)" in err
     failed = err[err.index("simulation failed"):]
     assert "check node 'dangle1'" in failed  # ngspice's own line, not only the diode it blames
+
+
+def test_a_meas_that_never_triggers_is_shown_as_failed(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, ".save v(m) v(s)", ".save v(m) v(s)\n"
+                ".meas tran never when v(m)=100 cross=1\n.meas tran vmax max v(m)")
+    out = tmp_path / "out"
+    assert main(["simulate", str(deck), "--tstop", "50m", "--no-plot", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    extra = json.loads((out / "summary.json").read_text())["extra"]
+    assert extra["measurements_failed"] == {"never": ".meas tran never when v(m)=100 cross=1"}
+    assert "never" not in extra["measurements"]
+    assert 1.0 < extra["measurements"]["vmax"] < 2.2  # the one that did trigger: a spike peak
+    assert "FAILED" in text and "never when v(m)=100" in text

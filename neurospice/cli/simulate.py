@@ -279,6 +279,8 @@ def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
                                what="the memristor plots"))
     if wf.measurements:
         summary.extra["measurements"] = wf.measurements
+    if wf.failed_measurements:  # a .meas that never triggered: said, not dropped
+        summary.extra["measurements_failed"] = wf.failed_measurements
     written = _add_locking(deck, wf, summary, outdir, t_skip=o.t_skip, plot=o.plot,
                            seeds=o.seeds, seed=o.seed, engine=o.engine, timeout=o.timeout,
                            seed_deck=seed_deck)

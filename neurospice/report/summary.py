@@ -370,6 +370,10 @@ def format_summary(summary: RunSummary) -> str:
     if isinstance(meas, dict) and meas:
         lines.append("  measurements (.meas): " + ", ".join(f"{k} = {v:.6g}"
                                                            for k, v in meas.items()))
+    failed = summary.extra.get("measurements_failed")
+    if isinstance(failed, dict) and failed:
+        lines.append("  measurements FAILED (the condition never occurred in the run): "
+                     + "; ".join(str(card) for card in failed.values()))
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["Waveforms", "measurements"]
+__all__ = ["Waveforms", "failed_measurements", "measurements"]
 
 
 @dataclass
@@ -79,6 +79,11 @@ class Waveforms:
         return measurements(self.stdout)
 
     @property
+    def failed_measurements(self) -> dict[str, str]:
+        """``.meas`` cards that never triggered (ngspice: "... failed!"): name -> the card."""
+        return failed_measurements(self.log)
+
+    @property
     def time(self) -> np.ndarray:
         """The time axis of a transient analysis (s)."""
         if self.analysis != "tran":
@@ -107,3 +112,17 @@ def measurements(stdout: list[str]) -> dict[str, float]:
                 inside = "=" in line
     return out
 
+
+_MEAS_FAILED_RE = re.compile(r"^\s*(\.meas\w*\s+\w+\s+([A-Za-z_]\w*)\b.*?)\s+failed!?\s*$",
+                             re.IGNORECASE)
+
+
+def failed_measurements(log: list[str]) -> dict[str, str]:
+    """``.meas`` cards ngspice reported as failed (the condition never met in the run): name
+    (lower case) -> the card as ngspice printed it."""
+    out: dict[str, str] = {}
+    for line in log:
+        m = _MEAS_FAILED_RE.match(line)
+        if m:
+            out[m.group(2).lower()] = m.group(1).strip()
+    return out
