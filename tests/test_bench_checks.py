@@ -209,3 +209,20 @@ def test_a_meas_that_never_triggers_is_shown_as_failed(tmp_path: Path,
     assert "never" not in extra["measurements"]
     assert 1.0 < extra["measurements"]["vmax"] < 2.2  # the one that did trigger: a spike peak
     assert "FAILED" in text and "never when v(m)=100" in text
+
+
+def test_the_ratio_column_names_no_mode_on_unlocked_rows() -> None:
+    import numpy as np
+
+    from neurospice.analysis.locking import classify_locking
+    from neurospice.report.locking import PairAnalysis
+
+    master = np.arange(400) * 1e-3  # 1000 Hz
+    for f_slave, mode, ratio in ((1000 / 1.817, "unlocked", ""), (500.0, "2:1", "2:1")):
+        slave = 0.2e-3 + np.arange(int(0.4 * f_slave)) / f_slave
+        res = classify_locking(master, slave)
+        pair = PairAnalysis("master", "slave", 1000.0, f_slave, res, None, slave_spikes=200)
+        row = pair.as_row()
+        assert (pair.mode, row["ratio"]) == (mode, ratio)
+        assert row["ratio_value"] == pytest.approx(1000 / f_slave, rel=1e-3)
+        assert ("~" not in pair.describe()) and (mode in pair.describe())

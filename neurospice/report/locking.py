@@ -121,6 +121,8 @@ class PairAnalysis:
                 "margin_v": _r(v.margin_v), "margin_rel": _r(v.margin_rel),
                 "marginal": self.marginal,
             })
+        if self.mode.split()[0] in ("unlocked", "inconclusive", "silent", "sub-threshold"):
+            row["ratio"] = ""  # no n:m is locked: the nearest fraction would read as a mode
         if self.probabilities:
             row["n_seeds"] = self.n_seeds
             for mode, (p, lo, hi) in sorted(self.probabilities.items()):
