@@ -226,3 +226,64 @@ def test_the_ratio_column_names_no_mode_on_unlocked_rows() -> None:
         assert (pair.mode, row["ratio"]) == (mode, ratio)
         assert row["ratio_value"] == pytest.approx(1000 / f_slave, rel=1e-3)
         assert ("~" not in pair.describe()) and (mode in pair.describe())
+
+
+def _grey(color: str) -> bool:
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(color)
+    return max(r, g, b) - min(r, g, b) < 1e-6
+
+
+def test_each_mode_keeps_its_colour_in_every_plot() -> None:
+    from neurospice.report.plots import mode_colors
+
+    first = mode_colors(["inconclusive", "3:1"])
+    second = mode_colors(["1:1", "2:1", "3:1", "7:4", "unlocked", "failed", "1:2"])
+    third = mode_colors(["7:4", "3:1 partial", "2:3"])
+    assert first["3:1"] == second["3:1"] and second["7:4"] == third["7:4"]
+    for word in ("inconclusive", "unlocked", "failed", "silent", "sub-threshold", "not run"):
+        assert _grey(mode_colors([word])[word]), word
+    locked = mode_colors(["1:1", "2:1", "3:1", "1:2", "3:2", "7:4", "5:3", "3:1 partial"])
+    assert not any(_grey(c) for c in locked.values())
+    assert len(set(locked.values())) == len(locked)
+
+
+def test_a_one_dimensional_log_sweep_map() -> None:
+    import numpy as np
+
+    from neurospice.report.plots import map_figure
+
+    x = np.logspace(3, 5, 7)
+    modes = np.array(["1:1", "1:1", "2:1", "unlocked", "inconclusive", "3:1", "2:1"], object)
+    verified = np.array([None, True, None, False, None, None, None], object)
+    fig = map_figure(x, None, modes, "r2 (ohm)", "mode", xlog=True, verified=verified)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert not ax.lines  # categories: the points are not joined
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"1:1", "2:1", "3:1", "unlocked", "inconclusive"} <= set(legend)
+    assert "verified: ngspice agrees" in legend and "verified: ngspice disagrees" in legend
+
+
+@pytest.mark.parametrize(("nx", "ny"), [(4, 3), (6, 4), (9, 6), (20, 12)])
+def test_map_labels_never_overlap(nx: int, ny: int) -> None:
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from neurospice.report.plots import map_figure
+
+    words = ["2:1 partial", "1:1", "inconclusive", "2:1", "unlocked", "3:1 period 2"]
+    modes = np.array([[words[(i * 7 + j * 3) % len(words)] for i in range(nx)]
+                      for j in range(ny)], object)
+    fig = map_figure(np.linspace(0.5, 0.6, nx), np.linspace(1.5, 2.0, ny), modes, "pots",
+                     "amp (V)")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(canvas.get_renderer()) for t in ax.texts]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+    if nx <= 6:
+        assert len(ax.texts) == nx * ny  # large cells carry their mode as text

@@ -504,10 +504,11 @@ def point_mode(row: dict[str, Any]) -> str:
 
 
 def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: Path, *,
-                   title: str | None = None) -> Path:
+                   title: str | None = None, verified: dict[int, bool] | None = None) -> Path:
     """The sweep's map coloured by mode: points on a line (1-D) or a grid (2-D). With noise
     draws (``n_seeds`` > 1) each cell shows its most likely mode and that mode's probability;
-    marginal verdicts are hatched."""
+    marginal verdicts are hatched; ``verified`` (point -> whether ngspice agreed, from
+    ``--verify``) marks the points rerun in ngspice."""
     from neurospice.report.plots import plot_map
 
     n = len(grid(axes))
@@ -528,10 +529,12 @@ def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: P
             modes.append(point_mode(r))
             notes.append("")
         marginal.append(str(r.get("marginal")) == "True")
+    ver = [None if verified is None else verified.get(i) for i in range(n)]
     x = axes[0].values
     if len(axes) == 1:
         return plot_map(x, None, modes, path, xlabel=_axis_label(axes[0]), ylabel="mode",
-                        title=title, marginal=marginal, notes=notes)
+                        title=title, marginal=marginal, notes=notes, xlog=axes[0].log,
+                        verified=np.array(ver, dtype=object))
     # points run with the first axis slowest: modes[i0 * n1 + i1]; the map wants (ny, nx)
     shape = (axes[0].count, axes[1].count)
     table = np.array(modes, dtype=object).reshape(shape).T
@@ -539,7 +542,8 @@ def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: P
                     ylabel=_axis_label(axes[1]), title=title, xlog=axes[0].log,
                     ylog=axes[1].log,
                     marginal=np.array(marginal, dtype=bool).reshape(shape).T,
-                    notes=np.array(notes, dtype=object).reshape(shape).T)
+                    notes=np.array(notes, dtype=object).reshape(shape).T,
+                    verified=np.array(ver, dtype=object).reshape(shape).T)
 
 
 #: Units of the reference board's parameters (others show without a unit).
@@ -605,6 +609,11 @@ def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOption
         checks = verify_points(deck, rows, axes, o.verify, outdir, seed=seed, timeout=o.timeout,
                                t_skip=o.t_skip, workers=o.workers, quiet=o.quiet, seeds=o.seeds,
                                spike_threshold=spike_threshold)
+        if plot and rows and checks:  # the map again, the points rerun in ngspice marked
+            plot_sweep_map(rows, axes, outdir / "sweep_map.png",
+                           title=f"{path.name}: {engine} engine"
+                                 + (f", seed {seed}" if seed is not None else ""),
+                           verified={int(c["point"]): bool(c["agree"]) for c in checks})
         if any(not c["agree"] for c in checks):
             return 1
     return 0

@@ -17,8 +17,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
@@ -28,7 +30,7 @@ from numpy.typing import ArrayLike
 from neurospice.analysis.timeline import IRREGULAR, SILENT, UNLOCKED, Timeline
 from neurospice.files import atomic_write_with, check_output_path, output_name
 
-__all__ = ["mode_colors", "plot_map", "plot_timeline", "plot_traces", "save_figure",
+__all__ = ["mode_colors", "map_figure", "plot_map", "plot_timeline", "plot_traces", "save_figure",
            "MAX_TRACES", "figure_path"]
 
 #: the trace plot draws the first this-many traces (one panel each) and says what it left out
@@ -37,25 +39,42 @@ MAX_TRACES = 24
 _FIXED: dict[str, str] = {
     "1:1": "#1f77b4",
     "2:1": "#ff7f0e",
-    UNLOCKED: "#bdbdbd",
+    "1:2": "#2ca02c",
+    "3:1": "#9467bd",
+    "3:2": "#8c564b",
+    "2:3": "#e377c2",
+    "4:1": "#17becf",
+    "5:2": "#bcbd22",
     IRREGULAR: "#d62728",
+    # the words that name no locked mode are greys (and white): never a mode's colour
+    UNLOCKED: "#bdbdbd",
+    "inconclusive": "#8a8a8a",
+    "sub-threshold": "#e3e3e3",
     SILENT: "#ffffff",
+    "not run": "#f4f4f4",
+    "failed": "#3b3b3b",
 }
-_SPARE = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+# other n:m modes: a colour fixed by the mode word (the same in every plot), none of them grey
+_SPARE = ["#aec7e8", "#ffbb78", "#98df8a", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5",
+          "#dbdb8d", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173"]
 
 
 def mode_colors(modes: Sequence[str]) -> dict[str, str]:
-    """Colour (hex) of each mode; stable for the paper's modes, others in sorted order."""
+    """Colour (hex) of each mode, the same in every plot whatever else it shows: fixed for
+    the common modes and the words that name no mode (greys), a shade of its n:m's colour for
+    a qualified word, and for any other mode a colour chosen by the word itself."""
+    import zlib
+
     out: dict[str, str] = {}
-    k = 0
     for mode in sorted(set(modes), key=_mode_key):
+        base = mode.split()[0] if mode.split() else mode
         if mode in _FIXED:
             out[mode] = _FIXED[mode]
-        elif mode.split()[0] in _FIXED and " " in mode:  # "1:1 period 2", "1:1 partial", ...
-            out[mode] = _shade(_FIXED[mode.split()[0]], mode)
+        elif base in _FIXED and " " in mode:  # "1:1 period 2", "1:1 partial", ...
+            out[mode] = _shade(_FIXED[base], mode)
         else:
-            out[mode] = _SPARE[k % len(_SPARE)]
-            k += 1
+            color = _SPARE[zlib.crc32(base.encode()) % len(_SPARE)]
+            out[mode] = _shade(color, mode) if " " in mode else color
     return out
 
 
@@ -280,8 +299,39 @@ def plot_map(
     ylog: bool = False,
     marginal: ArrayLike | None = None,
     notes: ArrayLike | None = None,
+    verified: ArrayLike | None = None,
 ) -> Path:
     """Plot a 1-D or 2-D parameter sweep coloured by locking mode (Arnold tongues).
+
+    See :func:`map_figure` (the figure this writes) for the parameters.
+    """
+    fig = map_figure(x, y, modes, xlabel, ylabel, title=title, xlog=xlog, ylog=ylog,
+                     marginal=marginal, notes=notes, verified=verified)
+    return save_figure(fig, path)
+
+
+def map_figure(
+    x: ArrayLike,
+    y: ArrayLike | None,
+    modes: ArrayLike,
+    xlabel: str,
+    ylabel: str,
+    *,
+    title: str | None = None,
+    xlog: bool = False,
+    ylog: bool = False,
+    marginal: ArrayLike | None = None,
+    notes: ArrayLike | None = None,
+    verified: ArrayLike | None = None,
+) -> Figure:
+    """The figure of a 1-D or 2-D parameter sweep coloured by locking mode (Arnold tongues).
+
+    Each mode has its colour in every plot (:func:`mode_colors`; greys for the words that name
+    no locked mode), with a legend. A 1-D map puts each mode on its own row, points not
+    joined (modes are categories); a log sweep is drawn on a log axis. A 2-D map writes each
+    cell's mode in it when the cells are large enough for the text, else the legend alone says.
+    ``verified`` (None, True or False per point, the shape of ``modes``): points rerun in
+    ngspice by ``--verify``, marked as agreeing or not.
 
     ``marginal`` (bools, the shape of ``modes``): cells whose verdict changes with a threshold
     moved by max(50 mV, 5 %) are hatched (a 1-D map rings them). ``notes`` (strings, same
@@ -297,17 +347,10 @@ def plot_map(
     modes : array_like of str
         Mode labels, shape ``(nx,)`` for a 1-D sweep or ``(ny, nx)`` (row per
         ``y`` value) for a 2-D sweep.
-    path : str or path-like
-        Output file.
     xlabel, ylabel : str
         Axis labels with units (``ylabel`` labels the mode axis of a 1-D map).
     title : str, optional
         Figure title.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
     """
     xa = np.asarray(x, dtype=np.float64).reshape(-1)
     ma = np.asarray(modes, dtype=object)
@@ -322,14 +365,18 @@ def plot_map(
         yk = np.array([code[str(v)] for v in ma], dtype=np.float64)
         ax.scatter(
             xa, yk, c=[colors[str(v)] for v in ma], edgecolors="k", linewidths=0.4, s=30, zorder=3
-        )
-        ax.plot(xa, yk, color="#999999", lw=0.6, zorder=2)
+        )  # (categories: the points are not joined by lines)
+        handles: list[Any] = [Patch(facecolor=colors[m], edgecolor="k", label=m)
+                              for m in labels]
         if marginal is not None:
             mk = np.asarray(marginal, dtype=bool).reshape(-1)
             if mk.any():
-                ax.scatter(xa[mk], yk[mk], s=130, facecolors="none", edgecolors="k",
-                           linewidths=1.0, zorder=4, label="marginal")
-                ax.legend(loc="best", fontsize=8)
+                handles.append(ax.scatter(xa[mk], yk[mk], s=130, facecolors="none",
+                                          edgecolors="k", linewidths=1.0, zorder=4,
+                                          label="marginal"))
+        handles += _mark_verified(ax, xa, yk, verified, ma.shape)
+        ax.legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize=8)
         if notes is not None:
             for xv, yv, note in zip(xa, yk, np.asarray(notes, dtype=object).reshape(-1),
                                     strict=True):
@@ -339,6 +386,8 @@ def plot_map(
         ax.set_yticks(range(len(labels)), labels)
         ax.set_ylim(-0.5, len(labels) - 0.5)
         ax.grid(True, axis="x", alpha=0.3)
+        if xlog:
+            ax.set_xscale("log")
     else:
         ya = np.asarray(y, dtype=np.float64).reshape(-1)
         if ma.shape != (ya.size, xa.size):
@@ -367,18 +416,18 @@ def plot_map(
                                        edgecolor="k", linewidth=0.0, zorder=3))
             handles.append(Patch(facecolor="white", edgecolor="k", hatch="///",
                                  label="marginal"))
+        # a verified cell's mark sits in its lower left corner, clear of the cell's text
+        yy, xx = np.meshgrid(_corner(ya, ylog), _corner(xa, xlog), indexing="ij")
+        handles += _mark_verified(ax, xx.reshape(-1), yy.reshape(-1), verified, ma.shape)
         ax.legend(handles=handles, title="mode", loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize=8)
         nt = None if notes is None else np.asarray(notes, dtype=object).reshape(ma.shape)
-        if ma.size <= 400:  # each cell carries its mode as text as well as its colour
-            for iy, yv in enumerate(ya):
-                for ix, xv in enumerate(xa):
-                    text = str(ma[iy, ix]).replace(" partial", "\npartial").replace(
-                        " period", "\nperiod")
-                    if nt is not None and nt[iy, ix]:
-                        text += f"\n{nt[iy, ix]}"
-                    ax.text(xv, yv, text, ha="center", va="center", fontsize=6,
-                            color="black", zorder=4)
+        texts = {(iy, ix): _cell_text(str(ma[iy, ix]), "" if nt is None else str(nt[iy, ix]))
+                 for iy in range(ya.size) for ix in range(xa.size)}
+        if _texts_fit(texts.values(), _cell_edges(xa, xlog), _cell_edges(ya, ylog), xlog, ylog):
+            for (iy, ix), text in texts.items():  # the mode as text as well as its colour
+                ax.text(xa[ix], ya[iy], text, ha="center", va="center", fontsize=6,
+                        color=_ink(colors[str(ma[iy, ix])]), zorder=4)
         if xlog:
             ax.set_xscale("log")
         if ylog:
@@ -387,7 +436,71 @@ def plot_map(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    return save_figure(fig, path)
+    return fig
+
+
+#: the map's axes in inches (an 8 x 5 in figure less its legend and labels), the cell text's
+#: character width and line height in inches (6 pt)
+_MAP_AXES_IN = (5.6, 3.9)
+_CHAR_IN, _LINE_IN = 6 * 0.62 / 72, 6 * 1.25 / 72
+
+
+def _cell_text(mode: str, note: str) -> str:
+    text = mode.replace(" partial", "\npartial").replace(" period", "\nperiod")
+    return f"{text}\n{note}" if note else text
+
+
+def _texts_fit(texts: object, xe: np.ndarray, ye: np.ndarray, xlog: bool, ylog: bool) -> bool:
+    """True when every cell's text fits the narrowest and lowest cell (no text overlaps)."""
+    lines = [str(t).split("\n") for t in texts]  # type: ignore[attr-defined]
+    if not lines:
+        return False
+    width = max(len(w) for t in lines for w in t) * _CHAR_IN
+    height = max(len(t) for t in lines) * _LINE_IN
+
+    def smallest(e: np.ndarray, log: bool, size: float) -> float:
+        a = np.log(e) if log and np.all(e > 0) else e
+        span = float(a[-1] - a[0])
+        return size * float(np.min(np.diff(a))) / span if span > 0 else size
+
+    return (width <= 0.92 * smallest(xe, xlog, _MAP_AXES_IN[0])
+            and height <= 0.92 * smallest(ye, ylog, _MAP_AXES_IN[1]))
+
+
+def _corner(v: np.ndarray, log: bool) -> np.ndarray:
+    """A point 18 % of the way into each cell centred on ``v`` from its lower edge."""
+    e = _cell_edges(v, log)
+    if log and np.all(v > 0):
+        le = np.log(e)
+        return np.asarray(np.exp(le[:-1] + 0.18 * np.diff(le)))
+    return np.asarray(e[:-1] + 0.18 * np.diff(e))
+
+
+def _ink(color: str) -> str:
+    """Black on light colours, white on dark ones."""
+    r, g, b, _ = to_rgba(color)
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.45 else "white"
+
+
+def _mark_verified(ax: Axes, xs: np.ndarray, ys: np.ndarray, verified: ArrayLike | None,
+                   shape: tuple[int, ...]) -> list[Any]:
+    """Mark the points ``--verify`` reran in ngspice (a ring: agrees; a red cross: does not);
+    return the legend handles."""
+    if verified is None:
+        return []
+    ver = np.asarray(verified, dtype=object).reshape(shape).reshape(-1)
+    handles: list[Any] = []
+    agree = np.array([v is True for v in ver], dtype=bool)
+    differ = np.array([v is False for v in ver], dtype=bool)
+    if agree.any():
+        handles.append(ax.scatter(xs[agree], ys[agree], marker="o", facecolors="none",
+                                  edgecolors="k", s=60, linewidths=1.4, zorder=5,
+                                  label="verified: ngspice agrees"))
+    if differ.any():
+        handles.append(ax.scatter(xs[differ], ys[differ], marker="X", color="#d62728",
+                                  edgecolors="k", s=60, linewidths=0.5, zorder=5,
+                                  label="verified: ngspice disagrees"))
+    return handles
 
 
 def _cell_edges(v: np.ndarray, log: bool) -> np.ndarray:
