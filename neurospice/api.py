@@ -350,12 +350,16 @@ def check(deck: DeckLike, *, control: str = "refuse",
           base_dir: str | Path | None = None) -> PreparedDeck:
     """Compile ``deck`` and resolve its subcircuit and model names; return the compiled deck.
 
-    Raises an input error naming the line of anything ngspice would reject by name.
+    Raises an input error naming the line of anything ngspice would reject by name (unknown
+    subcircuits, models and parameters), and logs the command's warnings.
     """
-    from neurospice.spice.checks import resolve_names
+    import logging
+
+    from neurospice.spice.checks import preflight
 
     d = load(deck, control=control, base_dir=base_dir)
-    resolve_names(d)
+    for warning in preflight(d):  # as `neurospice check`: unit traps, nodes with one connection
+        logging.getLogger("neurospice.check").warning("%s", warning)
     return d
 
 

@@ -287,3 +287,19 @@ def test_map_labels_never_overlap(nx: int, ny: int) -> None:
             assert not a.overlaps(b)
     if nx <= 6:
         assert len(ax.texts) == nx * ny  # large cells carry their mode as text
+
+
+def test_analyses_and_checked_decks_have_short_reprs(tmp_path: Path) -> None:
+    import neurospice
+
+    run = neurospice.simulate(TOY, tstop=0.05)
+    text = repr(run.analyses[-1])
+    assert text.startswith("<Waveforms tran: ") and "time 0..0.05 s" in text
+    assert "v(m)" in text and "v(s)" in text and len(text) < 200  # no arrays printed
+    deck = neurospice.check(TOY)
+    text = repr(deck)
+    assert text.startswith("<PreparedDeck toy_pair.cir: ") and "tran" in text
+    assert "neurons: xmaster, xslave" in text and len(text) < 200
+    assert "overrides {'rc': '3'}" in repr(deck.with_values({"rc": "3"}))
+    with pytest.raises(Exception, match="'rcc'"):  # the API's check is the command's
+        neurospice.check(_toy(tmp_path, "Rc mo s {rc}", "Rc mo s {rcc}"))

@@ -46,6 +46,18 @@ class Waveforms:
     stdout: list[str] = field(default_factory=list)
     sandbox: dict[str, object] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        n = len(self.scale)
+        span = ""
+        if n:
+            lo, hi = float(self.scale.min()), float(self.scale.max())
+            unit = {"time": " s", "frequency": " Hz"}.get(self.scale_name, "")
+            span = f", {self.scale_name} {lo:.4g}..{hi:.4g}{unit}"
+        names = list(self.vectors)
+        shown = ", ".join(names[:6]) + (f", ... ({len(names) - 6} more)" if len(names) > 6
+                                        else "")
+        return f"<Waveforms {self.analysis}: {n} points{span}; {len(names)} vectors: {shown}>"
+
     @property
     def names(self) -> list[str]:
         """Names of the vectors (without the scale)."""

@@ -90,6 +90,18 @@ class PreparedDeck:
                    compiled.control_mode, limits, pots=compiled.pots,
                    notices=compiled.notices, compat=limits.compat)
 
+    def __repr__(self) -> str:
+        name = self.source.name if self.source is not None else repr(self.user_title)
+        kinds = ", ".join(dict.fromkeys(k for k, _, _ in self._analyses)) or "no analysis"
+        elements = sum(1 for c in self.cards if c.is_element)
+        try:
+            neurons = ", ".join(i.name for i in self.neurons()) or "none"
+        except Exception:  # a repr never raises: the deck's own errors show elsewhere
+            neurons = "?"
+        extra = f"; overrides {self.overrides}" if self.overrides else ""
+        return (f"<PreparedDeck {name}: {len(self.cards)} cards ({elements} elements), "
+                f"{kinds}; neurons: {neurons}{extra}>")
+
     # ------------------------------------------------------------------ text
     @cached_property
     def _lines(self) -> tuple[list[str], list[Origin]]:
