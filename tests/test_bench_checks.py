@@ -303,3 +303,12 @@ def test_analyses_and_checked_decks_have_short_reprs(tmp_path: Path) -> None:
     assert "overrides {'rc': '3'}" in repr(deck.with_values({"rc": "3"}))
     with pytest.raises(Exception, match="'rcc'"):  # the API's check is the command's
         neurospice.check(_toy(tmp_path, "Rc mo s {rc}", "Rc mo s {rcc}"))
+
+
+def test_an_expression_ngspice_cannot_evaluate_is_named_with_its_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    deck = _toy(tmp_path, "Rc mo s {rc}", "Rc mo s {rc*}")
+    assert main(["simulate", str(deck), "-q", "--no-plot", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{deck}:{_line_of(deck, '{rc*}')}: ngspice rejected the deck: Expression err" in err
+    assert "cannot recover" not in err

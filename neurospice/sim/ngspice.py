@@ -551,6 +551,7 @@ def write_raw(plots: list[Waveforms], path: Path, *, title: str) -> Path:
 
 
 _LINE_RE = re.compile(r"error on line (\d+)", re.IGNORECASE)
+_NETLIST_LINE_RE = re.compile(r"netlist line no\.\s*(\d+)", re.IGNORECASE)
 
 
 def _parse_error(deck: PreparedDeck, stderr: list[str]) -> DeckError:
@@ -566,10 +567,19 @@ def _parse_error(deck: PreparedDeck, stderr: list[str]) -> DeckError:
             reason = lines[i + 2].strip() if i + 2 < len(lines) else ""
             origin = deck.find_text(offending) or deck.origin_of(int(m.group(1)))
             break
+    if origin is None:  # numparam: "Netlist line no. N:" then what it could not evaluate
+        for i, s in enumerate(lines):
+            m = _NETLIST_LINE_RE.search(s)
+            if m and i + 1 < len(lines) and not _NETLIST_LINE_RE.search(lines[i + 1]):
+                n = int(m.group(1))
+                origin = deck.origin_of(n)
+                offending = deck.lines[n - 1] if 0 < n <= len(deck.lines) else ""
+                reason = lines[i + 1].strip()
+                break
     if origin is None:
         for i, s in enumerate(lines):
             low = s.lower()
-            if "can't find model" in low or "unknown" in low or "could not find" in low:
+            if "can't find model" or "unknown" in low or "could not find" in low:
                 reason = s.strip()
                 nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
                 origin = deck.find_text(nxt) if nxt else None
