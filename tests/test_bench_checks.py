@@ -312,3 +312,26 @@ def test_an_expression_ngspice_cannot_evaluate_is_named_with_its_line(
     err = capsys.readouterr().err
     assert f"{deck}:{_line_of(deck, '{rc*}')}: ngspice rejected the deck: Expression err" in err
     assert "cannot recover" not in err
+
+
+def test_a_part_set_by_path_changes_only_its_own_neuron() -> None:
+    import numpy as np
+
+    from neurospice.network.loading import load_deck
+    from neurospice.sim.ngspice import run_prepared
+
+    from helpers import NETLISTS
+
+    deck = load_deck(NETLISTS / "coupled_fhn.cir").with_tstop(0.05)
+    base = run_prepared(deck)
+    slave = run_prepared(deck.with_values({"xslave.rtop": "11k"}))
+    master = run_prepared(deck.with_values({"xmaster.rtop": "11k"}))
+
+    def mean(wf: object, vec: str) -> float:
+        return float(np.mean(wf[vec]))  # type: ignore[index]
+
+    # the slave's bias moves (its rtop sets the V3 divider) by far more than the master's
+    d_slave = mean(slave, "v(smem)") - mean(base, "v(smem)")
+    assert abs(d_slave) > 0.1
+    assert abs(mean(slave, "v(mmem)") - mean(base, "v(mmem)")) < 0.1 * abs(d_slave)
+    assert abs(mean(master, "v(mmem)") - mean(base, "v(mmem)")) > 0.1
