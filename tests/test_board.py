@@ -127,7 +127,8 @@ def test_calibrated_amplitude_alternates_between_two_response_shapes(
         runs: dict[str, Future]) -> None:
     p = runs["calibrated"].result()
     a, b = "1:1 partial", "1:1 partial period 2"
-    # measured (seed 1, 20 s, amp 1.8 V, neurospice's device draws): 6 episodes of alike
+    # measured (seed 1, 20 s, amp 1.8 V, ngspice's own draws as the study runs it; simulate's
+    # shared draws give another sample, docs/board.md): 6 episodes of alike
     # responses (0.25-1.75 s) and 7 of alternating ones (0.25-3.5 s), 12 switches, no unlocked
     # window; the slave answers every master cycle throughout
     assert p.stats(a)["n"] >= 3 and p.stats(b)["n"] >= 3
