@@ -97,3 +97,18 @@ def test_the_dc_plot_names_the_swept_source_and_its_unit() -> None:
     assert dc_axis_label(Waveforms("dc", "dc1", "i-sweep", wf.scale, {})) == \
         "swept current source (A)"
     assert dc_axis_label(Waveforms("dc", "dc1", "temp-sweep", wf.scale, {}), "temp") == "temp (C)"
+
+
+def test_the_stdp_plot_marks_changes_held_at_the_device_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import neurospice.report.plots as plots
+    from neurospice.batch.stdp import StdpPoint, plot_stdp
+
+    shown = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: shown.append(fig))
+    points = [StdpPoint("pair", dt, 1e-5, 1, 1.4e-3, g) for dt, g in
+              ((-1.0, 0.3e-3), (-0.5, 0.3e-3), (0.5, 1.45e-3), (1.0, 1.5e-3))]
+    plot_stdp(points, tmp_path / "stdp.png", g_limits=(0.3e-3, 1.5e-3))
+    ax = shown[0].axes[0]
+    assert "tH" in ax.get_xlabel() and "heating" in ax.get_xlabel()
+    assert "(3 points)" in ax.get_title()  # two at Gmin, one at Gmax

@@ -392,8 +392,13 @@ def write_csv(points: Sequence[StdpPoint], path: Path) -> None:
                          f"{pt.g0_s:.6g}", f"{pt.g_final_s:.6g}", f"{pt.dg_over_g:.6g}"])
 
 
-def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
-    """``dG/G`` against ``dt/th``, one curve per (protocol, G0, interval); written atomically."""
+def plot_stdp(points: Sequence[StdpPoint], path: Path,
+              g_limits: tuple[float, float] | None = None) -> None:
+    """``dG/G`` against ``dt/tH``, one curve per (protocol, G0, interval); written atomically.
+
+    ``g_limits`` (S): the device's (Gmin, Gmax); points whose final G sits there are drawn
+    open and noted: their change is the bound's, not the protocol's.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -401,20 +406,34 @@ def plot_stdp(points: Sequence[StdpPoint], path: Path) -> None:
 
     from neurospice.report.plots import save_figure
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(6.5, 4.4))
     keys = sorted({(pt.protocol, pt.g0_s, pt.interval_s) for pt in points})
+    saturated = 0
     for key in keys:
         sel = sorted((pt for pt in points if (pt.protocol, pt.g0_s, pt.interval_s) == key),
                      key=lambda q: q.dt_over_th)
-        ax.plot([q.dt_over_th for q in sel], [q.dg_over_g for q in sel], "o-", ms=3,
-                label=f"{key[0]}, G0 {key[1] * 1e3:.2f} mS, tf {key[2] * 1e6:.3g} us")
+        line, = ax.plot([q.dt_over_th for q in sel], [q.dg_over_g for q in sel], "o-", ms=3,
+                        label=f"{key[0]}, G0 {key[1] * 1e3:.2f} mS, tf {key[2] * 1e6:.3g} us")
+        if g_limits is not None:
+            at = [q for q in sel if _at_limit(q.g_final_s, g_limits)]
+            saturated += len(at)
+            ax.plot([q.dt_over_th for q in at], [q.dg_over_g for q in at], "o", ms=7,
+                    mfc="white", mec=line.get_color(), zorder=3)
     ax.axhline(0.0, color="k", lw=0.6)
-    ax.set_xlabel("dt / tH")
+    ax.set_xlabel("dt / tH  (dt: post - pre spike time; tH: a spike's heating time at VH)")
     ax.set_ylabel("dG / G")
+    if saturated:
+        ax.set_title(f"open markers: G ended at Gmin or Gmax ({saturated} points): the change "
+                     "there is the device's bound", fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, path)
     plt.close(fig)
+
+
+def _at_limit(g: float, limits: tuple[float, float]) -> bool:
+    lo, hi = limits
+    return g <= lo * (1 + 1e-6) or g >= hi * (1 - 1e-6)
 
 
 def parse_range(text: str) -> list[float]:

@@ -72,7 +72,10 @@ def stdp_command(args: argparse.Namespace) -> int:
     out = Path(args.output)
     write_csv(points, out / "stdp.csv")
     if not args.no_plot:
-        plot_stdp(points, out / "stdp.png")
+        from neurospice.reference.second_order import SecondOrderParams
+
+        p = SecondOrderParams.from_library()
+        plot_stdp(points, out / "stdp.png", g_limits=(p.gmin, p.gmax))
     for pt in points:
         print(f"{pt.protocol:18s} dt/tH {pt.dt_over_th:+7.3f}  tf {pt.interval_s:9.3g} s  "
               f"G0 {pt.g0_s * 1e3:6.3f} mS -> {pt.g_final_s * 1e3:6.3f} mS  "
