@@ -112,3 +112,22 @@ def test_the_stdp_plot_marks_changes_held_at_the_device_bound(
     ax = shown[0].axes[0]
     assert "tH" in ax.get_xlabel() and "heating" in ax.get_xlabel()
     assert "(3 points)" in ax.get_title()  # two at Gmin, one at Gmax
+
+
+def test_the_trace_plot_draws_a_still_state_flat(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    import neurospice.report.plots as plots
+
+    shown = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: shown.append(fig))
+    t = np.linspace(0, 2, 2001)
+    w = 1.0 - 1e-5 * (np.sin(40 * t) > 0.9)
+    plots.plot_traces(t, {"v": np.sin(40 * t), "m1 state w": w}, tmp_path / "t.png",
+                      units={"v": "V", "m1 state w": "dimensionless"},
+                      min_spans={"m1 state w": STATE_MIN_SPAN})
+    axes = shown[0].axes  # whole record and zoom, per trace
+    for ax in axes[2:]:
+        lo, hi = ax.get_ylim()
+        assert hi - lo >= STATE_MIN_SPAN * 0.999
+    lo, hi = axes[0].get_ylim()
+    assert hi - lo < 3  # the voltage keeps its own range

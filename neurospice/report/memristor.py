@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from neurospice.report.plots import save_figure
+from neurospice.report.plots import save_figure, widen_to
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
@@ -126,17 +125,6 @@ STATE_MIN_SPAN = 0.1
 RESISTANCE_MIN_SPAN = 0.05
 
 
-def _min_span(ax: Any, values: FloatArray, span: float) -> None:
-    """Widen ``ax``'s y-range to at least ``span`` around the middle of ``values``."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return
-    lo, hi = float(finite.min()), float(finite.max())
-    if hi - lo < span:
-        mid = 0.5 * (lo + hi)
-        ax.set_ylim(mid - 0.5 * span, mid + 0.5 * span)
-
-
 def plot_resistance(trace: MemristorTrace, path: str | os.PathLike[str], *,
                     title: str | None = None) -> Path:
     """:func:`resistance_figure` written to ``path``."""
@@ -154,7 +142,7 @@ def resistance_figure(trace: MemristorTrace, *, title: str | None = None) -> Fig
         if np.nanmax(r_k) / max(np.nanmin(r_k), 1e-9) > 20:
             ax.set_yscale("log")
         else:
-            _min_span(ax, r_k, RESISTANCE_MIN_SPAN * float(np.nanmean(r_k)))
+            widen_to(ax, r_k, RESISTANCE_MIN_SPAN * float(np.nanmean(r_k)))
     ax.set_ylabel("R at 0.1 V read (kOhm)")
     if ax.get_yscale() == "linear":
         ax.ticklabel_format(axis="y", useOffset=False, style="plain")
@@ -163,7 +151,7 @@ def resistance_figure(trace: MemristorTrace, *, title: str | None = None) -> Fig
     ax2 = fig.add_subplot(212, sharex=ax)
     if trace.w is not None:
         ax2.plot(trace.t, trace.w, lw=0.8, color="tab:orange")
-        _min_span(ax2, trace.w, STATE_MIN_SPAN)
+        widen_to(ax2, trace.w, STATE_MIN_SPAN)
         moved = float(np.nanmax(trace.w) - np.nanmin(trace.w))
         if moved < 1e-3:
             ax2.text(0.01, 0.92, f"w moves by {moved:.2g} in all", transform=ax2.transAxes,

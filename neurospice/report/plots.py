@@ -133,6 +133,7 @@ def plot_traces(
     ylabel: str = "V",
     units: Mapping[str, str] | None = None,
     zoom: float | None = None,
+    min_spans: Mapping[str, float] | None = None,
 ) -> Path:
     """Plot waveforms on stacked axes sharing the time axis, with a zoomed panel.
 
@@ -150,6 +151,9 @@ def plot_traces(
         Axis labels; ``ylabel`` is the unit of traces not in ``units``.
     units : mapping of str to str, optional
         Unit of each trace (``"V"``, ``"dimensionless"``, ``"kOhm"``).
+    min_spans : mapping, optional
+        Trace name -> the smallest span of its y axis (a state that moves by 1e-6 is drawn as
+        the flat line it is).
     zoom : float, optional
         Length (s) of a zoomed panel at the end of the record, beside the whole record; by
         default a few spikes' worth (10 % of the record, at most 0.15 s) when the record is
@@ -186,10 +190,15 @@ def plot_traces(
         ax.set_ylabel(f"{name} ({unit})")
         ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(True, alpha=0.3)
+        least = (min_spans or {}).get(name)
+        if least is not None:
+            widen_to(ax, y, least)
         if cols == 2:
             zx = axes[row, 1]
             sel = ta >= ta[-1] - zoom
             zx.plot(ta[sel], y[sel], lw=1.0)
+            if least is not None:
+                widen_to(zx, y[sel], least)
             zx.ticklabel_format(axis="y", useOffset=False)
             zx.grid(True, alpha=0.3)
             if row == 0:
@@ -201,6 +210,18 @@ def plot_traces(
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def widen_to(ax: Axes, values: ArrayLike, span: float) -> None:
+    """Widen ``ax``'s y-range to at least ``span`` around the middle of ``values``."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return
+    lo, hi = float(finite.min()), float(finite.max())
+    if hi - lo < span:
+        mid = 0.5 * (lo + hi)
+        ax.set_ylim(mid - 0.5 * span, mid + 0.5 * span)
 
 
 def plot_timeline(
@@ -271,6 +292,12 @@ def plot_timeline(
         centers, [w.ratio for w in timeline.windows], "s", ms=2.5, color="#555555", label="ratio"
     )
     ax_ratio.set_ylabel("f_master / f_slave")
+    ratios = [w.ratio for w in timeline.windows if np.isfinite(w.ratio)]
+    # whole ratios 0..3 at least: a ratio of 1.0002 is 1, not a slope on an offset axis
+    ax_ratio.set_ylim(0.0, max([3.2, *[1.1 * r for r in ratios]]))
+    ax_ratio.ticklabel_format(axis="y", useOffset=False)
+    ax_idx.legend(handles=[*ax_idx.get_lines(), *ax_ratio.get_lines()], loc="lower right",
+                  fontsize=7)
     ax_idx.set_xlabel("time (s)")
     handles = [Patch(facecolor=colors[m], alpha=0.5, edgecolor="k", label=m) for m in colors]
     if any(getattr(w, "marginal", False) for w in timeline.windows):
@@ -396,14 +423,16 @@ def map_figure(
             )
         grid = np.vectorize(lambda v: code[str(v)], otypes=[np.float64])(ma)
         cmap = ListedColormap([to_rgba(colors[m]) for m in labels])
+        # the cells' edges in the axis' own scale: "nearest" shading takes linear midpoints,
+        # which on a log axis cut the first cell off (its lower edge below zero)
         ax.pcolormesh(
-            xa,
-            ya,
+            _cell_edges(xa, xlog),
+            _cell_edges(ya, ylog),
             grid,
             cmap=cmap,
             vmin=-0.5,
             vmax=len(labels) - 0.5,
-            shading="nearest",
+            shading="flat",
             edgecolors="face",
         )
         handles = [Patch(facecolor=colors[m], edgecolor="k", label=m) for m in labels]

@@ -562,4 +562,8 @@ def plot_run_traces(deck: PreparedDeck, wf: Waveforms, outdir: Path, title: str)
     if not traces:
         traces = {n: wf[n] for n in wf.names[:6] if not np.iscomplexobj(wf[n])}
         units = {n: wf.units.get(n, "") or "-" for n in traces}
-    return plot_traces(wf.time, traces, outdir / "traces.png", units=units, title=title)
+    from neurospice.report.memristor import STATE_MIN_SPAN
+
+    spans = {name: STATE_MIN_SPAN for name, unit in units.items() if unit == "dimensionless"}
+    return plot_traces(wf.time, traces, outdir / "traces.png", units=units, title=title,
+                       min_spans=spans)
