@@ -95,13 +95,10 @@ def _blocks(lines: list[str]) -> tuple[dict[str, list[str]], list[str], list[str
     return blocks, funcs, params
 
 
-def neuron_definitions_text(lines: list[str], subckt: str) -> str:
-    """What a neuron subcircuit needs to run alone: its ``.subckt`` block and those it
-    instantiates (recursively), the deck's ``.func`` and ``.model`` cards, and the top-level
-    ``.param`` cards
-    whose names those texts use. The deck's other parameters (a stimulus, a sweep's coupling)
-    stay out, so they do not make a new measurement."""
-    blocks, funcs, params = _blocks(lines)
+
+def needed_subckts(blocks: dict[str, list[str]], subckt: str) -> list[str]:
+    """``subckt`` and every subcircuit it instantiates, recursively (names lower case), from
+    ``blocks`` (name -> the definition's lines, the ``.subckt`` line first)."""
     need: list[str] = []
     todo = [subckt.lower()]
     while todo:
@@ -115,6 +112,16 @@ def neuron_definitions_text(lines: list[str], subckt: str) -> str:
                 plain = [t for t in toks[1:] if "=" not in t and t.lower() != "params:"]
                 if plain:
                     todo.append(plain[-1].lower())
+    return need
+
+def neuron_definitions_text(lines: list[str], subckt: str) -> str:
+    """What a neuron subcircuit needs to run alone: its ``.subckt`` block and those it
+    instantiates (recursively), the deck's ``.func`` and ``.model`` cards, and the top-level
+    ``.param`` cards
+    whose names those texts use. The deck's other parameters (a stimulus, a sweep's coupling)
+    stay out, so they do not make a new measurement."""
+    blocks, funcs, params = _blocks(lines)
+    need = needed_subckts(blocks, subckt)
     body = "\n".join(funcs + [ln for n in sorted(need) for ln in blocks[n]])
     words = set(re.findall(r"[a-z_][a-z0-9_]*", body.lower()))
     used = [p for p in params

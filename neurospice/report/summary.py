@@ -200,18 +200,9 @@ def neuron_definitions(text: str, subckt: str) -> str:
                 current = None
         else:
             models.append(line)
-    need, todo = [], [subckt.lower()]
-    while todo:
-        name = todo.pop()
-        if name in need or name not in blocks:
-            continue
-        need.append(name)
-        for line in blocks[name][1:]:
-            toks = line.split()
-            if toks and toks[0].lower().startswith("x"):
-                plain = [t for t in toks[1:] if "=" not in t and t.lower() != "params:"]
-                if plain:
-                    todo.append(plain[-1].lower())
+    from neurospice.report.neuron_levels import needed_subckts
+
+    need = needed_subckts(blocks, subckt)
     return "\n".join([*models, *("\n".join(blocks[n]) for n in sorted(need))]) + "\n"
 
 
