@@ -147,20 +147,10 @@ def _environment(lines: list[str]) -> str:
 
 
 def _instance_values(deck: PreparedDeck, inst: Instance) -> dict[str, float]:
-    from neurospice.spice.deck import split_tokens
+    """The instance card's ``name=value`` assignments, evaluated over the deck's parameters."""
+    from neurospice.report.summary import _instance_params
 
-    depth = 0
-    for line in deck.lines[1:]:
-        toks = split_tokens(line)
-        head = toks[0].lower() if toks else ""
-        if head == ".subckt":
-            depth += 1
-        elif head == ".ends":
-            depth = max(depth - 1, 0)
-        elif depth == 0 and head == inst.name:  # a top-level card (a subcircuit may hold
-            pairs = (t.partition("=") for t in toks[1:] if "=" in t)  # an 'XA' of its own)
-            return {k.lower(): deck.evaluate(v) for k, _, v in pairs}
-    return {}
+    return {k: deck.evaluate(v) for k, v in _instance_params(deck, inst).items()}
 
 
 def _pins(deck: PreparedDeck, subckt: str) -> tuple[str, ...]:
