@@ -3,7 +3,7 @@
 Ten settings of the board (load r2, amplitude, seed), per-device and cycle-to-cycle draws on
 (``mc=1 c2c=1 tc2c=0.25``: 20 draws in 5 s), 5 s per run, analysis after 0.5 s as ``simulate``
 does. ngspice runs the deck with neurospice's draws compiled in
-(:func:`neurospice.sim.model.noise.with_shared_noise`), the model engine draws the same
+(:func:`neurospice.sim.noise.with_shared_noise`), the model engine draws the same
 numbers. Targets: the same mode at >= 9 of 10, the slave's frequency within 2 % at >= 9.
 
 Usage::
@@ -21,9 +21,9 @@ import numpy as np
 
 from neurospice.report.locking import analyse_run
 from neurospice.sim.model import run_model
-from neurospice.sim.model.noise import with_shared_noise
 from neurospice.sim.model.selfcheck import _crossings
 from neurospice.sim.ngspice import run_prepared
+from neurospice.sim.noise import with_shared_noise
 from neurospice.spice.deck import PreparedDeck, prepare_deck
 
 ROOT = Path(__file__).resolve().parents[1]

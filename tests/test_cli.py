@@ -124,15 +124,16 @@ def test_check_reports_neurons() -> None:
 
 
 def test_no_plot_run_loads_no_plotting_scipy_or_progress_bar(tmp_path: Path) -> None:
-    """--no-plot keeps matplotlib, scipy.ndimage/signal and tqdm off the run (issue: simulate at
-    bare-ngspice cost); the worker loads neither numpy nor PySpice."""
+    """--no-plot keeps matplotlib, scipy.ndimage/signal, tqdm and the model engine's numba off
+    the run (issue: simulate at bare-ngspice cost); the worker loads neither numpy nor
+    PySpice."""
     code = (
         "import sys\n"
         "from neurospice.cli.main import main\n"
         f"status = main(['simulate', {str(TOY)!r}, '-o', {str(tmp_path)!r}, '-q', '--no-plot',"
         " '--tstop', '0.2'])\n"
         "heavy = [m for m in ('matplotlib', 'scipy.ndimage', 'scipy.signal', 'tqdm', 'lark',"
-        " 'pandas', 'pyarrow') if m in sys.modules]\n"
+        " 'pandas', 'pyarrow', 'numba') if m in sys.modules]\n"
         "print(status, ','.join(heavy) or '-')\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -296,8 +296,8 @@ def test_a_resistor_with_a_temperature_coefficient_is_refused() -> None:
 
 
 def test_the_same_seed_is_the_same_device_in_both_engines() -> None:
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
+    from neurospice.sim.noise import with_shared_noise
 
     deck = prepare_deck(BOARD).with_params({"c2c": 1, "mc": 1, "tc2c": 0.1}).with_tstop(0.6)
     deck = deck.with_seed(11)
@@ -318,7 +318,7 @@ def test_the_same_seed_is_the_same_device_in_both_engines() -> None:
 
 
 def test_shared_draws_keep_the_library_law() -> None:
-    from neurospice.sim.model.noise import standard_normals
+    from neurospice.sim.noise import standard_normals
 
     per_device = np.array([standard_normals(s, 0, 1)[0] for s in range(2000)])
     assert np.abs(per_device.mean(axis=0)).max() < 0.08

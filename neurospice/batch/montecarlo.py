@@ -50,7 +50,7 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any
 
 def _one(deck: PreparedDeck, seed: int, timeout: float | None
          ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
-    from neurospice.sim.model.noise import with_shared_noise
+    from neurospice.sim.noise import with_shared_noise
 
     d = with_shared_noise(deck.with_seed(seed))
     row: dict[str, Any] = {"seed": seed}

@@ -183,8 +183,8 @@ def run_point(
     (``p_<mode>``, ``p_<mode>_lo``, ``p_<mode>_hi``).
     """
     from neurospice.report.locking import analyse_run
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
+    from neurospice.sim.noise import with_shared_noise
     from neurospice.spice.deck import prepare_text
 
     row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else "",

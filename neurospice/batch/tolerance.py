@@ -141,8 +141,8 @@ def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[
                seed: int, dist: str, timeout: float | None, t_skip: float,
                draws: int = 1, stride: int = 1) -> dict[str, Any]:
     from neurospice.report.locking import analyse_run
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
+    from neurospice.sim.noise import with_shared_noise
 
     factors = draw_factors(slots, tols, seed, dist)
     row: dict[str, Any] = {"seed": seed, "engine": "spice"}

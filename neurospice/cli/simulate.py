@@ -215,7 +215,7 @@ def _run_single(job: _Job, deck: PreparedDeck, worker: Worker | None) -> int:
         deck = _with_energy(deck, o.fmt)
     seed_deck = deck  # --seeds draws its other seeds from the deck before this run's draws
     if isinstance(o.engine_obj, SpiceEngine):
-        from neurospice.sim.model.noise import with_shared_noise
+        from neurospice.sim.noise import with_shared_noise
 
         deck = with_shared_noise(deck)  # the seed's draws, the same as the model engine's
         raw_file = job.outdir / f"{job.path.stem}.raw" if o.raw else None

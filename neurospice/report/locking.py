@@ -399,8 +399,8 @@ def _label_of(inst: Instance) -> str:
 
 
 def deck_seed(deck: PreparedDeck) -> int:
-    """The seed a run of ``deck`` uses (:func:`neurospice.sim.model.noise.deck_seed`)."""
-    from neurospice.sim.model.noise import deck_seed as seed_of
+    """The seed a run of ``deck`` uses (:func:`neurospice.sim.noise.deck_seed`)."""
+    from neurospice.sim.noise import deck_seed as seed_of
 
     return seed_of(deck)
 
@@ -429,8 +429,8 @@ def seed_modes(deck: PreparedDeck, seeds: list[int], *, engine: str = "spice",
 
         wfs = compile_model(deck).run([{"seed": s} for s in seeds])
     else:
-        from neurospice.sim.model.noise import with_shared_noise
         from neurospice.sim.ngspice import RunLimits, run_all
+        from neurospice.sim.noise import with_shared_noise
 
         wfs = []
         for s in seeds:  # the model engine's draws for each seed (one noise for both engines)

@@ -101,8 +101,8 @@ def _point_deck(deck: PreparedDeck, point: dict[str, Any]) -> PreparedDeck:
 
 def _spice_point(deck: PreparedDeck, point: dict[str, Any], reduce: ReduceFn,
                  timeout: float | None) -> dict[str, Any]:
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import RunLimits, run_all
+    from neurospice.sim.noise import with_shared_noise
 
     d = _point_deck(deck, point)
     limits = RunLimits(timeout=timeout or RunLimits.timeout)
@@ -120,8 +120,8 @@ class SpiceEngine:
                                 analyses=frozenset({"tran", "ac", "dc", "op"}))
 
     def run(self, deck: PreparedDeck, options: RunOptions) -> list[Waveforms]:
-        from neurospice.sim.model.noise import with_shared_noise
         from neurospice.sim.ngspice import run_all
+        from neurospice.sim.noise import with_shared_noise
 
         # the device noise drawn by neurospice, as the model engine draws it for this seed
         return run_all(with_shared_noise(deck), timeout=options.timeout,

@@ -16,16 +16,19 @@ Public API (by task):
 See docs/model_engine.md for the equations, the step, the agreement with ngspice and the speed.
 """
 
-from neurospice.sim.model.characterise import NeuronTables, cache_dir, characterise_fhn
-from neurospice.sim.model.compile import ModelProgram, UnmappableElementError, compile_deck
-from neurospice.sim.model.engine import (
-    DEFAULT_STEP,
-    CompiledModel,
-    ModelParameterError,
-    compile_model,
-    iter_model,
-    run_model,
-)
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from neurospice.sim.model.characterise import NeuronTables, cache_dir, characterise_fhn
+    from neurospice.sim.model.compile import ModelProgram, UnmappableElementError, compile_deck
+    from neurospice.sim.model.engine import (
+        DEFAULT_STEP,
+        CompiledModel,
+        ModelParameterError,
+        compile_model,
+        iter_model,
+        run_model,
+    )
 
 __all__ = [
     "DEFAULT_STEP",
@@ -41,3 +44,21 @@ __all__ = [
     "iter_model",
     "run_model",
 ]
+
+#: where each name lives: the engine's modules load numba (0.2 s), so they load on first use -
+#: a spice run that only needs the model package's deck readers (the shared noise, the known
+#: bodies) does not pay for them
+_HOME = {
+    "NeuronTables": "characterise", "cache_dir": "characterise", "characterise_fhn": "characterise",
+    "ModelProgram": "compile", "UnmappableElementError": "compile", "compile_deck": "compile",
+    "DEFAULT_STEP": "engine", "CompiledModel": "engine", "ModelParameterError": "engine",
+    "compile_model": "engine", "iter_model": "engine", "run_model": "engine",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        import importlib
+
+        return getattr(importlib.import_module(f"neurospice.sim.model.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'neurospice.sim.model' has no attribute {name!r}")

@@ -15,7 +15,7 @@ chunk by chunk (bounded memory for maps).
 
 Seeds: the memristors' per-device (``mc``) and cycle-to-cycle (``c2c``) draws come from
 ``numpy.random.default_rng([seed, device_index])`` (:mod:`.noise`), and
-:func:`~neurospice.sim.model.noise.with_shared_noise` compiles the same numbers into an ngspice
+:func:`~neurospice.sim.noise.with_shared_noise` compiles the same numbers into an ngspice
 deck: a seed is the same device in both engines. ``seed``
 is, in order: a point's ``"seed"`` entry, the ``seed`` argument, the deck's ``.param seed``,
 its ``.options seed=``, else 1. Every point of a map gets the same draws unless its entry differs
@@ -51,7 +51,7 @@ from neurospice.sim.model.integrate import (
     P,
     integrate,
 )
-from neurospice.sim.model.noise import deck_seed, intervals, standard_normals
+from neurospice.sim.noise import deck_seed, intervals, standard_normals
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 

@@ -232,7 +232,7 @@ def verify_model(
         The row field compared (default the locking mode).
     tstop, seed
         As for the map (the ngspice deck gets the model engine's draws for the point's seed,
-        :func:`~neurospice.sim.model.noise.with_shared_noise`: noisy points compare point by
+        :func:`~neurospice.sim.noise.with_shared_noise`: noisy points compare point by
         point).
     indices
         Explicit point indices instead of an even spread.
@@ -244,8 +244,8 @@ def verify_model(
     list of dict
         Per rerun point: ``index``, ``point``, ``model`` (row), ``spice`` (row), ``agree``.
     """
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
+    from neurospice.sim.noise import with_shared_noise
 
     chosen = list(indices) if indices is not None else pick_points(len(points), k)
     out = []

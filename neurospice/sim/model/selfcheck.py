@@ -140,8 +140,8 @@ def self_check(deck: PreparedDeck, *, refresh: bool = False) -> SelfCheck:
         When the deck cannot be mapped at all.
     """
     from neurospice.sim.model.engine import CompiledModel
-    from neurospice.sim.model.noise import with_shared_noise
     from neurospice.sim.ngspice import run_prepared
+    from neurospice.sim.noise import with_shared_noise
 
     key = _key(deck)
     path = cache_dir() / f"selfcheck-{key}.json"

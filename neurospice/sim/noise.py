@@ -11,7 +11,7 @@ numbers* to both engines:
   in card order) and seed ``S``: ``numpy.random.default_rng([S, j])``, first the per-device
   triple, then one triple per hold interval (a prefix of the stream: a longer run only adds
   intervals);
-* the model engine uses them directly (:mod:`.engine`);
+* the model engine uses them directly (:mod:`neurospice.sim.model.engine`);
 * :func:`with_shared_noise` compiles them into an ngspice deck: each ``zro2`` instance gets its
   own copy of the subcircuit in which the three ``agauss(0, 1, 1)`` are the drawn numbers and
   the three ``trrandom`` sources are piecewise-constant ``pwl`` sources holding the drawn
@@ -40,7 +40,7 @@ __all__ = ["deck_seed", "intervals", "standard_normals", "with_shared_noise"]
 
 FloatArray = NDArray[np.float64]
 
-log = logging.getLogger("neurospice.model.noise")
+log = logging.getLogger("neurospice.sim.noise")
 
 #: Suffix of the per-instance copies of a memristor subcircuit.
 COPY_SUFFIX = "_nsdraw"
