@@ -28,7 +28,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from neurospice.batch.tolerance import Tolerance, _tolerance_of
+from neurospice.batch.tolerance import Tolerance, tolerance_of
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
 from neurospice.sim.options import RunOptions
@@ -154,7 +154,7 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int |
         if not t.is_class and t.target not in paths:
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              "name on the board")
-    tol = {e.path: _tolerance_of(e, tols) for e in slots}
+    tol = {e.path: tolerance_of(e, tols) for e in slots}
     tol = {p: f for p, f in tol.items() if f > 0}
     if not tol:
         raise UsageError("--corners needs --tol (e.g. --tol R=5% --tol C=10%): no part of the "

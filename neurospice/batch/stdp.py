@@ -115,6 +115,19 @@ def spike_segments(kind: str, shape: SpikeShape) -> list[Segment]:
     return [Segment(-shape.vpost, shape.ts), Segment(shape.vh, shape.th)]
 
 
+def _order(protocol: str, dt: float) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The protocol's spike kinds in order and the gaps between them (``"dt"`` or ``"tq"``);
+    a pair with a negative ``dt`` is post/pre."""
+    if protocol not in PROTOCOLS:
+        raise NeurospiceInputError(
+            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+        )
+    spikes, gaps = PROTOCOLS[protocol]
+    if protocol == "pair" and dt < 0:
+        spikes = ("post", "pre")
+    return tuple(spikes), tuple(gaps)
+
+
 def protocol_segments(
     protocol: str,
     dt: float,
@@ -140,13 +153,7 @@ def protocol_segments(
         Rest between blocks (s), end of one block to the start of the next; also the rest after
         the last block.
     """
-    if protocol not in PROTOCOLS:
-        raise NeurospiceInputError(
-            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
-        )
-    spikes, gaps = PROTOCOLS[protocol]
-    if protocol == "pair" and dt < 0:
-        spikes = ("post", "pre")
+    spikes, gaps = _order(protocol, dt)
     block: list[Segment] = []
     for k, kind in enumerate(spikes):
         block += spike_segments(kind, shape)
@@ -225,14 +232,8 @@ def protocol_spikes(
 ) -> list[tuple[str, float]]:
     """The protocol's spikes as ``(kind, start time)`` (s), as :func:`protocol_segments` lays
     them out."""
+    spikes, gaps = _order(protocol, dt)
     out: list[tuple[str, float]] = []
-    if protocol not in PROTOCOLS:
-        raise NeurospiceInputError(
-            f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
-        )
-    spikes, gaps = PROTOCOLS[protocol]
-    if protocol == "pair" and dt < 0:
-        spikes = ("post", "pre")
     t = 0.0
     for _ in range(cycles):
         for k, kind in enumerate(spikes):

@@ -41,8 +41,8 @@ from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
 
-__all__ = ["Tolerance", "parse_tolerance", "draw_factors", "wilson_interval", "rank_effects",
-           "run_tolerance", "run_tolerance_command"]
+__all__ = ["Tolerance", "parse_tolerance", "draw_factors", "tolerance_of", "wilson_interval",
+           "rank_effects", "run_tolerance", "run_tolerance_command"]
 
 _CLASS = {"r": "R", "c": "C", "l": "L"}
 
@@ -86,7 +86,7 @@ def parse_tolerance(spec: str) -> Tolerance:
     return Tolerance(target, frac)
 
 
-def _tolerance_of(el: FlatElement, tols: Sequence[Tolerance]) -> float:
+def tolerance_of(el: FlatElement, tols: Sequence[Tolerance]) -> float:
     """The tolerance that applies to ``el``: by path (or element name) first, then class."""
     for t in tols:
         if not t.is_class and (t.target == el.path or t.target == el.name):
@@ -111,7 +111,7 @@ def draw_factors(slots: Sequence[FlatElement], tols: Sequence[Tolerance], seed: 
     out: dict[str, float] = {}
     tracks: dict[str, float] = {}
     for el in slots:
-        tol = _tolerance_of(el, tols)
+        tol = tolerance_of(el, tols)
         if tol <= 0:
             continue
         track = None
