@@ -34,12 +34,11 @@ Importing :mod:`neurospice` is cheap: the API's modules load on first use.
 
 from __future__ import annotations
 
+import lazy_loader
+
 from neurospice.meta import __version__
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
 __all__ = [
     "NETLISTS_DIR",
     "__version__",
@@ -95,20 +94,11 @@ if TYPE_CHECKING:
     from neurospice.spice.resources import NETLISTS_DIR
 
 
-def __getattr__(name: str) -> Any:
-    if name == "NETLISTS_DIR":  # found beside the package on first use
-        from neurospice.spice.resources import NETLISTS_DIR
-
-        return NETLISTS_DIR
-    if name in _API:
-        from neurospice import api
-
-        return getattr(api, name)
-    if name in __all__:  # the error classes
-        from neurospice import errors
-
-        return getattr(errors, name)
-    raise AttributeError(f"module 'neurospice' has no attribute {name!r}")
+__getattr__, _, _ = lazy_loader.attach(__name__, submod_attrs={
+    "api": sorted(_API),
+    "errors": [n for n in __all__ if n.endswith(("Error", "Timeout"))],
+    "spice.resources": ["NETLISTS_DIR"],  # found beside the package on first use
+})
 
 
 def __dir__() -> list[str]:

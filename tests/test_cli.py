@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from neurospice.analysis.spikes import spike_stats
+from neurospice.sim.process import _worker_path
 
 from helpers import DATA, ROOT, run_cli
 
@@ -204,5 +206,6 @@ def test_the_package_and_the_worker_modules_load_light() -> None:
     )
     proc = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                           cwd=ROOT, timeout=60,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+                          env={"PYTHONPATH": os.pathsep.join(_worker_path()),
+                               "PATH": "/usr/bin:/bin"})  # the worker's own module path
     assert proc.stdout.split() == ["-", "ok"], proc.stdout + proc.stderr

@@ -73,3 +73,31 @@ def test_foundation_imports_no_stage() -> None:
         for module, line in _imports(PKG / f"{name}.py"):
             stage = _stage(module)
             assert stage is None or stage in FOUNDATION, f"{name}.py:{line} imports {module}"
+
+
+LAZY_PACKAGES = ["neurospice", "neurospice.network", "neurospice.spice", "neurospice.sim.model"]
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_every_public_name_of_a_lazy_package_resolves(package: str) -> None:
+    """The facades load their names on first use (one helper, ``lazy_loader.attach``): each name
+    in ``__all__`` resolves to an object of the module that defines it, and a wrong name is an
+    AttributeError naming it."""
+    import importlib
+
+    mod = importlib.import_module(package)
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if isinstance(obj, type) or callable(obj) and hasattr(obj, "__code__"):
+            assert obj.__module__.startswith(package), (package, name, obj.__module__)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        mod.no_such_name  # noqa: B018
+
+
+def test_no_hand_written_module_getattr() -> None:
+    """Lazy loading is the one helper's: no package defines its own ``__getattr__`` loader."""
+    for path in PKG.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        own = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)
+               and n.name == "__getattr__"]
+        assert not own, path

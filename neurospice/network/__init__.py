@@ -10,8 +10,9 @@ The names load on first use: a ``.cir`` run never pays for the grammar.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from neurospice.network.assembler import Deck, build_deck, compile_file, compile_network
@@ -73,12 +74,11 @@ __all__ = [
 ]
 
 #: where each name lives; loaded on first use (a ``.cir`` run never needs the grammar)
-_MODULES = ("assembler", "errors", "network", "transformer")
+_HOME = {
+    "assembler": ["Deck", "build_deck", "compile_file", "compile_network"],
+    "errors": ["NetworkSemanticError", "NetworkSyntaxError"],
+    "transformer": ["RESERVED_WORDS", "load_network", "parse_network"],
+}
+_HOME["network"] = [n for n in __all__ if not any(n in names for names in _HOME.values())]
 
-
-def __getattr__(name: str) -> Any:
-    for module in _MODULES:
-        mod = importlib.import_module(f"neurospice.network.{module}")
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise AttributeError(f"module 'neurospice.network' has no attribute {name!r}")
+__getattr__, __dir__, _ = lazy_loader.attach(__name__, submod_attrs=_HOME)

@@ -190,48 +190,12 @@ def _landlock(policy: SandboxPolicy) -> str:
         policy.write_paths)
 
 
-_SONAMES = {"seccomp": "libseccomp.so.2", "c": "libc.so.6"}
-
-
-def _import_pyseccomp() -> None:
-    """Import pyseccomp with its libraries named by their sonames.
-
-    pyseccomp asks ``ctypes.util.find_library`` at import, which runs ``ldconfig -p`` in a
-    subprocess (tens of milliseconds per run), and importing ``ctypes.util`` loads
-    ``subprocess`` and ``shutil`` (5 ms, the sandbox's largest cost in a worker that loads
-    nothing else). The sonames are fixed on Linux: pyseccomp meets a stand-in ``ctypes.util``
-    that answers them while it is imported; if they do not load (or ``ctypes.util`` is loaded
-    already), the real search runs.
-    """
-    import ctypes
-    import importlib
-    import types
-
-    if "pyseccomp" in sys.modules:
-        return
-    if "ctypes.util" not in sys.modules:
-        stand_in = types.ModuleType("ctypes.util")
-        stand_in.find_library = _SONAMES.get  # type: ignore[attr-defined]
-        sys.modules["ctypes.util"] = stand_in
-        ctypes.util = stand_in  # type: ignore[attr-defined]
-        try:
-            importlib.import_module("pyseccomp")
-            return
-        except OSError:
-            sys.modules.pop("pyseccomp", None)
-        finally:
-            del sys.modules["ctypes.util"]
-            del ctypes.util  # type: ignore[attr-defined]
-    importlib.import_module("pyseccomp")
-
-
 def load_bindings() -> None:
     """Import the sandbox's bindings (they locate their C libraries when imported, which must
     happen before the sandbox is on). :func:`apply` does it too; a worker calls this while it
     waits for its job, so that the job's arrival finds only the system calls to make."""
     import landlock  # noqa: F401
-
-    _import_pyseccomp()
+    import pyseccomp  # noqa: F401
 
 
 def apply(policy: SandboxPolicy) -> SandboxReport:

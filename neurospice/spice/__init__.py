@@ -11,8 +11,9 @@ worker, does not parse the library).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 _EXPORTS = {
     "LibraryFile": "library",
@@ -66,8 +67,6 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'neurospice.spice' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"neurospice.spice.{module}"), name)
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__, submod_attrs={m: [n for n, home in _EXPORTS.items() if home == m]
+                            for m in set(_EXPORTS.values())})

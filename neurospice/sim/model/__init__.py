@@ -16,7 +16,9 @@ Public API (by task):
 See docs/model_engine.md for the equations, the step, the agreement with ngspice and the speed.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from neurospice.sim.model.characterise import NeuronTables, cache_dir, characterise_fhn
@@ -55,10 +57,6 @@ _HOME = {
     "compile_model": "engine", "iter_model": "engine", "run_model": "engine",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        import importlib
-
-        return getattr(importlib.import_module(f"neurospice.sim.model.{_HOME[name]}"), name)
-    raise AttributeError(f"module 'neurospice.sim.model' has no attribute {name!r}")
+__getattr__, __dir__, _ = lazy_loader.attach(
+    __name__, submod_attrs={m: [n for n, home in _HOME.items() if home == m]
+                            for m in set(_HOME.values())})
