@@ -20,7 +20,7 @@ from neurospice.reference.crossbar import (
     CrossbarConfig,
     simulate_crossbar,
 )
-from neurospice.reference.crossbar_spice import (
+from neurospice.batch.crossbar_spice import (
     SPICE_MAX_N,
     crossbar_network,
     simulate_crossbar_spice,

@@ -1,6 +1,6 @@
 """``neurospice crossbar``: its options and command (the crossbar's map and Proposition 1
 live in :mod:`neurospice.reference.crossbar`, its circuit in
-:mod:`neurospice.reference.crossbar_spice`)."""
+:mod:`neurospice.batch.crossbar_spice`)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def crossbar_command(args: argparse.Namespace) -> int:
                              "every pulse reaches its device (--accounting full)")
         engine = getattr(args, "engine", "map")
         if engine == "spice":
-            from neurospice.reference.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
+            from neurospice.batch.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
 
             if cfg.n > SPICE_MAX_N:
                 raise UsageError(

@@ -110,7 +110,7 @@ class CrossbarConfig:
         the first spike of j after a postsynaptic spike, a postsynaptic one only on the
         synapses that fired since the previous postsynaptic spike.  True: every programming
         pulse reaches its device, as in a physical crossbar (the ngspice one,
-        :mod:`neurospice.reference.crossbar_spice`): each presynaptic spike of j at the
+        :mod:`neurospice.batch.crossbar_spice`): each presynaptic spike of j at the
         temperature left by the last postsynaptic spike (``gamma = inf`` before the first),
         each postsynaptic spike on every synapse at the temperature left by its last
         presynaptic spike.
