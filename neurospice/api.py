@@ -66,9 +66,12 @@ def load(deck: DeckLike, *, control: str = "refuse",
 class Run:
     """The result of :func:`simulate`: the vectors of the run and their analysis.
 
-    ``run["v(xmaster.mem)"]`` or ``run["master"]``-style names give a vector; ``run.time`` the
-    time axis (s); ``run.summary`` the same data as ``summary.json``; ``run.locking`` the pair
-    analyses; :meth:`to_dataframe` a pandas table; :meth:`plot` a figure of the traces.
+    ``run["slave.mem"]`` (a neuron's membrane voltage), ``run["m1.r"]`` / ``run["m1.w"]`` (a
+    memristor's read resistance and state) or ngspice's own name (``run["v(smem)"]``) give a
+    vector: the names of :func:`neurospice.report.summary.waveform_columns`, the same as the
+    waveform table's and :meth:`to_dataframe`'s. ``run.units`` their true units; ``run.time``
+    the time axis (s); ``run.summary`` the same data as ``summary.json``; ``run.locking`` the
+    pair analyses; :meth:`plot` a figure of the traces.
     """
 
     deck: PreparedDeck
@@ -76,6 +79,11 @@ class Run:
     summary: dict[str, Any] = field(default_factory=dict)
     locking: list[PairAnalysis] = field(default_factory=list)
     analyses: list[Waveforms] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from neurospice.report.summary import name_vectors
+
+        name_vectors(self.deck, self.waveforms)  # run["slave.mem"] and true units
 
     @property
     def time(self) -> np.ndarray:
@@ -89,8 +97,9 @@ class Run:
 
     @property
     def units(self) -> dict[str, str]:
-        """Vector name -> unit (``"V"``, ``"A"``, ``""``)."""
-        return self.waveforms.units
+        """Vector name (``"slave.mem"``, ``"m1.r"``, ``"i(v1)"``) -> its true unit (``"V"``,
+        ``"A"``, ``"ohm"``, ``"1"`` for a memristor's state, ``""`` when unknown)."""
+        return dict(self.to_dataframe().attrs["units"])
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.waveforms[name]
@@ -115,8 +124,8 @@ class Run:
             rows.append(f"<tr><td>{escape(str(n.get('name')))}</td>"
                         f"<td>{st.get('count', '')}</td>"
                         f"<td>{'-' if f is None else f'{f:.4g} Hz'}</td>"
-                        f"<td>{st.get('vmin', float('nan')):.3g} .. "
-                        f"{st.get('vmax', float('nan')):.3g} V</td></tr>")
+                        f"<td>{st.get('vmin_v') or float('nan'):.3g} .. "
+                        f"{st.get('vmax_v') or float('nan'):.3g} V</td></tr>")
         table = ("<table><tr><th>neuron</th><th>spikes</th><th>frequency</th><th>range</th>"
                  f"</tr>{''.join(rows)}</table>") if rows else ""
         pairs = "".join(f"<li>{escape(p.describe())}</li>" for p in self.locking)
@@ -126,15 +135,12 @@ class Run:
     def to_dataframe(self) -> pd.DataFrame:
         """The vectors as a pandas DataFrame indexed by the scale (time, frequency ...).
 
-        Column names are the vector names; ``df.attrs["units"]`` maps them to units.
+        Columns are named as in the waveform table (``"master.mem"``, ``"m1.r"``);
+        ``df.attrs["units"]`` maps them to units, ``df.attrs["ngspice"]`` to ngspice's names.
         """
-        import pandas as pd
+        from neurospice.report.summary import waveform_frame
 
-        wf = self.waveforms
-        df = pd.DataFrame({n: np.asarray(v) for n, v in wf.vectors.items()},
-                          index=pd.Index(np.real(wf.scale), name=wf.scale_name))
-        df.attrs["units"] = dict(wf.units)
-        return df
+        return waveform_frame(self.deck, self.waveforms)
 
     def plot(self, names: Sequence[str] | None = None, path: str | Path | None = None) -> Any:
         """A matplotlib figure of ``names`` (default: the neurons' membrane voltages).
@@ -152,7 +158,8 @@ class Run:
         axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
         for ax, name in zip(axes, names, strict=True):
             ax.plot(wf.scale, np.real(wf[name]), lw=0.8)
-            ax.set_ylabel(f"{name} ({wf.units.get(name, '') or '-'})")
+            vector = wf.vector_of(name)
+            ax.set_ylabel(f"{wf.name_of(vector)} ({wf.units.get(vector, '') or '-'})")
             ax.grid(True, alpha=0.3)
         axes[-1].set_xlabel(f"{wf.scale_name} ({'s' if wf.analysis == 'tran' else ''})")
         if path is not None:

@@ -103,10 +103,10 @@ def test_the_api_energy_report() -> None:
     """``energy=True`` saves the currents and balances the energy, as ``--energy`` does: what
     the sources delivered goes into the capacitors of the toy's neurons (within 10 %)."""
     run = neurospice.simulate(TOY, tstop=0.02, energy=True)
-    balance = run.summary["extra"]["energy"]["balance"]
+    balance = run.summary["energy"]["balance"]
     assert balance["sources_j"] > 0 and balance["stored_j"] > 0
     assert abs(balance["relative_error"]) < 0.1
-    assert "energy" not in neurospice.simulate(TOY, tstop=0.02).summary["extra"]
+    assert "energy" not in neurospice.simulate(TOY, tstop=0.02).summary
 
 
 def test_the_api_sweeps_in_the_model_engine() -> None:

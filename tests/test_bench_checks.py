@@ -204,7 +204,7 @@ def test_a_meas_that_never_triggers_is_shown_as_failed(tmp_path: Path,
     out = tmp_path / "out"
     assert main(["simulate", str(deck), "--tstop", "50m", "--no-plot", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    extra = json.loads((out / "summary.json").read_text())["extra"]
+    extra = json.loads((out / "summary.json").read_text())
     assert extra["measurements_failed"] == {"never": ".meas tran never when v(m)=100 cross=1"}
     assert "never" not in extra["measurements"]
     assert 1.0 < extra["measurements"]["vmax"] < 2.2  # the one that did trigger: a spike peak

@@ -48,9 +48,9 @@ def test_waveform_table_reproduces_the_summary(toy_run: tuple[Path, str]) -> Non
     with (out / "waveforms.csv").open() as fh:
         rows = list(csv.reader(fh))
     header = rows[0]
-    assert header[0] == "time [s]" and "v(m) [V]" in header
+    assert header[0] == "time [s]" and "master.mem [V]" in header  # the neuron's name
     data = np.array(rows[1:], dtype=float)
-    t, v = data[:, 0], data[:, header.index("v(m) [V]")]
+    t, v = data[:, 0], data[:, header.index("master.mem [V]")]
     stats = spike_stats(t, v, t_skip=0.2)
     summary = json.loads((out / "summary.json").read_text())
     assert stats.frequency_hz == pytest.approx(summary["neurons"][0]["stats"]["frequency_hz"],
@@ -71,8 +71,8 @@ def test_plots_are_written_and_the_raw_file_only_when_asked(toy_run: tuple[Path,
 
 def test_locking_data_in_summary(toy_run: tuple[Path, str]) -> None:
     out, _ = toy_run
-    extra = json.loads((out / "summary.json").read_text())["extra"]
-    data = extra["locking master->slave data"]
+    pairs = json.loads((out / "summary.json").read_text())["pairs"]
+    data = next(p for p in pairs if (p["master"], p["slave"]) == ("master", "slave"))
     assert data["ratio"] == "1:1" and data["locked_fraction"] == pytest.approx(1.0)
 
 
@@ -80,8 +80,8 @@ def test_weak_coupling_is_reported_unlocked(tmp_path: Path) -> None:
     proc = run_cli("simulate", TOY, "-o", tmp_path, "-q", "--t-skip", "0.2", "--param",
                    "rc=1meg", "--no-plot")
     assert proc.returncode == 0, proc.stderr
-    data = json.loads((tmp_path / "summary.json").read_text())["extra"][
-        "locking master->slave data"]
+    data = json.loads((tmp_path / "summary.json").read_text())["pairs"][0]
+    assert (data["master"], data["slave"]) == ("master", "slave")
     assert data["mode"] != "1:1"
     assert data["ratio_value"] == pytest.approx(1.245, rel=0.02)  # natural frequencies' ratio
 

@@ -203,11 +203,11 @@ def test_short_run_is_inconclusive_and_summary_records_the_run(tmp_path: Path) -
                    "3", "-q", "--no-plot", "-o", str(tmp_path)])
     assert status == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    data = summary["extra"]["locking master->slave data"]
+    data = summary["pairs"][0]
     assert data["mode"] == "inconclusive"
     run = summary["run"]
     assert run["params"] == {"r2": "2.2k"} and run["seed"] == 3
-    assert run["tstop"] == pytest.approx(0.3) and run["engine"] == "spice"
+    assert run["tstop_s"] == pytest.approx(0.3) and run["engine"] == "spice"
     assert run["ngspice"] and run["neurospice"]
     assert "--param r2=2.2k" in run["command"] and "--seed 3" in run["command"]
 
@@ -244,7 +244,7 @@ def test_meas_results_are_printed_and_kept(tmp_path: Path,
     deck.write_text(MEAS_DECK)
     assert main(["simulate", str(deck), "-q", "--no-plot", "-o", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    meas = json.loads((tmp_path / "o" / "summary.json").read_text())["extra"]["measurements"]
+    meas = json.loads((tmp_path / "o" / "summary.json").read_text())["measurements"]
     tau = 1e3 * 1e-6
     assert meas["trise"] == pytest.approx(tau * math.log(9), rel=0.02)  # 10-90 % of an RC
     assert meas["vend"] == pytest.approx(1 - math.exp(-5), rel=0.01)

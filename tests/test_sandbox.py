@@ -125,5 +125,5 @@ def test_the_worker_the_console_script_forks_is_sandboxed(tmp_path: Path) -> Non
                    tmp_path / "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert not canary.exists()
-    extra = json.loads((tmp_path / "out" / "summary.json").read_text())["extra"]
-    assert extra["sandbox"] == "seccomp on, landlock on, no_new_privs on, rlimits on"
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["sandbox"] == "seccomp on, landlock on, no_new_privs on, rlimits on"

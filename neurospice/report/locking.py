@@ -198,6 +198,11 @@ def _r(x: float) -> float | str:
     return round(float(x), 6) if math.isfinite(x) else ""
 
 
+def _n(x: float) -> float | None:
+    """``x`` rounded as in the tables, None when not finite (summary.json)."""
+    return round(float(x), 6) if math.isfinite(x) else None
+
+
 def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
     """The (master, slave) neuron instances to analyse (see the module docstring)."""
     neurons = deck.neurons()
@@ -296,24 +301,51 @@ def _overrides(summary: RunSummary) -> dict[str, float] | None:
     return out or None
 
 
-def pair_data(pair: PairAnalysis) -> dict[str, Any]:
-    """What summary.json records of a pair: the row, the verdict's ``margin`` and ``marginal``,
-    each timeline segment with its own, switches, dwell times and ``probabilities``."""
+def pair_data(pair: PairAnalysis, text: str | None = None) -> dict[str, Any]:
+    """What summary.json records of a pair (a record of its ``pairs`` list; the schema's
+    ``pair``): the pair, ``text`` (its line in the terminal summary), the verdict's figures
+    and margin, each timeline segment with its own, switches, dwell times and P(mode)."""
     tl = pair.timeline
+    row = pair.as_row()
+
+    def num(key: str) -> Any:
+        value = row.get(key)
+        return None if value == "" else value
+
+    margin = pair.margin()
     return {
-        **pair.as_row(),
-        "margin": pair.margin(),
+        "master": pair.master,
+        "slave": pair.slave,
+        "text": pair.describe() if text is None else text,
+        "mode": pair.mode,
+        "ratio": row["ratio"] or None,
+        "ratio_value": num("ratio_value"),
+        "f_master_hz": num("f_master_hz"),
+        "f_slave_hz": num("f_slave_hz"),
+        "sync_index": num("sync_index"),
+        "locked_fraction": num("locked_fraction"),
+        "cycles": row.get("cycles"),
+        "slave_spike_count": row.get("slave_spike_count"),
+        "partial": row.get("partial"),
+        "subthreshold": row.get("subthreshold"),
         "marginal": pair.marginal,
-        "segments": [{"mode": e.mode, "t_start": round(e.t_start, 6),
-                      "t_end": round(e.t_end, 6), "margin_v": _r(e.margin_v),
+        "margin_v": num("margin_v"),
+        "margin_rel": num("margin_rel"),
+        "margin_feature": margin.get("feature"),
+        "margin_threshold_v": margin.get("threshold_v") if margin.get("threshold_v") != ""
+        else None,
+        "flips": margin.get("flips", []),
+        "segments": [{"mode": e.mode, "t_start_s": round(e.t_start, 6),
+                      "t_end_s": round(e.t_end, 6), "margin_v": _n(e.margin_v),
                       "marginal": e.marginal,
                       "marginal_windows": sum(1 for w in tl.windows if w.marginal
                                               and e.t_start <= w.center < e.t_end),
                       "windows": e.n_windows} for e in tl.episodes] if tl else [],
-        "switches": [(s.time, s.from_mode, s.to_mode) for s in tl.switches] if tl else [],
-        "dwell_s": tl.dwell if tl else {},
-        "probabilities": {m: {"p": p, "lo": lo, "hi": hi}
-                          for m, (p, lo, hi) in pair.probabilities.items()},
+        "switches": [{"time_s": s.time, "from_mode": s.from_mode, "to_mode": s.to_mode}
+                     for s in tl.switches] if tl else [],
+        "dwell": [{"mode": m, "dwell_s": list(d)} for m, d in tl.dwell.items()] if tl else [],
+        "probabilities": [{"mode": m, "p": p, "lo": lo, "hi": hi}
+                          for m, (p, lo, hi) in sorted(pair.probabilities.items())],
         "n_seeds": pair.n_seeds,
     }
 
@@ -337,13 +369,11 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
                           t_skip=t_skip, timeout=timeout,
                           spike_threshold=_overrides(summary))
     for pair in analysis.pairs:
-        key = f"locking {pair.master}->{pair.slave}"
         text = pair.describe()
         if noisy and seeds <= 1:
             text += (f" - one draw of the device noise ({', '.join(noisy)}); --seeds N for "
                      "P(mode)")
-        summary.extra[key] = text
-        summary.extra[f"{key} data"] = pair_data(pair)
+        summary.pairs.append(pair_data(pair, text))
         if plot and pair.timeline is not None:
             from neurospice.report.plots import plot_timeline
 

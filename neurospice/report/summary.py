@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -33,11 +34,19 @@ from neurospice.report.resolution import DEFAULT_TOL, reduce_rows
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "NeuronSummary",
     "MemristorSummary",
     "RunSummary",
+    "Column",
+    "SCHEMA_VERSION",
     "summarise",
+    "waveform_columns",
+    "waveform_frame",
+    "name_vectors",
     "write_outputs",
     "format_summary",
 ]
@@ -92,9 +101,17 @@ class RunSummary:
     tstop: float
     neurons: list[NeuronSummary] = field(default_factory=list)
     memristors: list[MemristorSummary] = field(default_factory=list)
+    #: What else the run measured: ``sandbox`` (a line), ``measurements`` and
+    #: ``measurements_failed`` (``.meas``), ``energy`` (the ``--energy`` report); a string is a
+    #: line of the terminal summary under its key.
     extra: dict[str, object] = field(default_factory=dict)
     #: How the run was made: deck, parameters, seed, tstop, engine, versions, command line.
     run: dict[str, object] = field(default_factory=dict)
+    #: One record per locking pair (:func:`neurospice.report.locking.pair_data`), ``text``
+    #: its line in the terminal summary.
+    pairs: list[dict[str, object]] = field(default_factory=list)
+    #: The waveform table's columns: ``(name, vector, unit)`` (:func:`waveform_columns`).
+    columns: list[Column] = field(default_factory=list)
     #: Spikes of each neuron vector over the whole record (t_skip = 0 only; not written).
     trains: dict[str, SpikeTrain] = field(default_factory=dict, repr=False, compare=False)
     #: Each neuron vector's thresholds and responses over the whole record (not written).
@@ -102,19 +119,91 @@ class RunSummary:
     responses: dict[str, Responses] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self) -> dict[str, object]:
-        def clean(x: object) -> object:
-            if isinstance(x, float) and not math.isfinite(x):
-                return None
-            if isinstance(x, dict):
-                return {k: clean(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [clean(v) for v in x]
-            return x
+        """``summary.json`` of the run, in the shape of ``neurospice/schema/summary.schema.json``
+        (kind ``"run"``; docs/outputs.md): plain keys, units in the names of numbers."""
+        names = {c.vector: c.name for c in self.columns}
+        doc: dict[str, object] = {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "run",
+            "deck": self.deck,
+            "tstop_s": self.tstop,
+            "neurons": [_neuron_json(n, names) for n in self.neurons],
+            "memristors": [_memristor_json(m, names) for m in self.memristors],
+            "pairs": [dict(p) for p in self.pairs],
+            "columns": [c._asdict() for c in self.columns],
+        }
+        notes = []
+        for key, value in self.extra.items():
+            if key in ("measurements", "measurements_failed", "sandbox"):
+                doc[key] = value
+            elif key == "energy" and isinstance(value, dict):
+                doc["energy"] = _energy_json(value)
+            elif isinstance(value, str):
+                notes.append(f"{key}: {value}")
+            else:  # an unknown record: written, and refused by the schema's test
+                doc.setdefault("extra", {})[key] = value  # type: ignore[index]
+        doc["notes"] = notes
+        doc["run"] = run_json(self.run)
+        return json_clean(doc)  # type: ignore[return-value]
 
-        out = asdict(replace(self, trains={}, thresholds={}, responses={}))
-        for k in ("trains", "thresholds", "responses"):
-            del out[k]
-        return clean(out)  # type: ignore[return-value]
+
+#: The version of ``summary.json``'s shape (``neurospice/schema/summary.schema.json``): the
+#: major number changes when a reader of the previous version would break.
+SCHEMA_VERSION = "1.0"
+
+
+def json_clean(x: object) -> object:
+    """``x`` with every non-finite float as None (JSON has no NaN) and tuples as lists."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, np.floating | np.integer | np.bool_):
+        return json_clean(x.item())
+    if isinstance(x, dict):
+        return {str(k): json_clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_clean(v) for v in x]
+    return x
+
+
+def _neuron_json(n: NeuronSummary, names: dict[str, str]) -> dict[str, object]:
+    s = n.stats
+    return {
+        "name": n.name, "column": names.get(n.vector, n.vector), "vector": n.vector,
+        "spike_threshold_v": n.spike_threshold_v, "partial": n.partial,
+        "response_hz": n.response_hz, "rate_hz": n.rate_hz,
+        "thresholds": dict(n.thresholds) or None,
+        "stats": {"count": s.count, "frequency_hz": s.frequency_hz, "width_s": s.width_s,
+                  "vmin_v": s.vmin, "vmax_v": s.vmax, "amplitude_v": s.amplitude,
+                  "isi_cv": s.isi_cv},
+    }
+
+
+def _memristor_json(m: MemristorSummary, names: dict[str, str]) -> dict[str, object]:
+    return {
+        "name": m.name,
+        "w_column": names.get(m.w_vector, m.w_vector) if m.w_vector else None,
+        "r_column": names.get(m.r_vector, m.r_vector) if m.r_vector else None,
+        "w_vector": m.w_vector, "r_vector": m.r_vector, "w_min": m.w_min, "w_max": m.w_max,
+        "r_min_ohm": m.r_min, "r_max_ohm": m.r_max,
+    }
+
+
+def _energy_json(report: dict[str, object]) -> dict[str, object]:
+    """The ``--energy`` report with its elements as a list of records."""
+    out = dict(report)
+    elements = out.get("elements")
+    if isinstance(elements, dict):
+        out["elements"] = [{"name": k, **dict(v)} for k, v in elements.items()]
+    return out
+
+
+#: ``run`` keys renamed in ``summary.json`` to say their unit
+_RUN_UNITS = {"tstop": "tstop_s", "t_skip": "t_skip_s"}
+
+
+def run_json(run: dict[str, object]) -> dict[str, object]:
+    """The ``run`` record as ``summary.json`` writes it (times with their unit in the name)."""
+    return {_RUN_UNITS.get(k, k): v for k, v in run.items()}
 
 
 def neuron_vectors(deck: PreparedDeck, wf: Waveforms) -> list[tuple[str, str]]:
@@ -282,7 +371,8 @@ def summarise(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
     ``spike_threshold`` overrides them, V per neuron name or ``"*"``) and resistance ranges
     for every memristor."""
     t = wf.time
-    summary = RunSummary(deck=str(deck.source or deck.title), tstop=float(t[-1]) if len(t) else 0.0)
+    summary = RunSummary(deck=str(deck.source or deck.title),
+                         tstop=float(t[-1]) if len(t) else 0.0, columns=name_vectors(deck, wf))
     summary.thresholds = neuron_thresholds(deck, wf, spike_threshold)
     for label, vec in neuron_vectors(deck, wf):
         floor = spike_floor(deck, vec)
@@ -354,6 +444,8 @@ def format_summary(summary: RunSummary) -> str:
             f"  memristor {m.name:<7} w {m.w_min:.3g}..{m.w_max:.3g}   "
             f"R(0.1 V read) {_ohms(m.r_min)} .. {_ohms(m.r_max)}"
         )
+    for pair in summary.pairs:
+        lines.append(f"  locking {pair['master']}->{pair['slave']}: {pair['text']}")
     for key, value in summary.extra.items():
         if isinstance(value, str):
             lines.append(f"  {key}: {value}")
@@ -372,12 +464,25 @@ def format_summary(summary: RunSummary) -> str:
 PARQUET_THRESHOLD = 2_000_000
 
 
-def waveform_columns(deck: PreparedDeck | None, wf: Waveforms) -> list[tuple[str, str, str]]:
-    """``(name, vector, unit)`` of every real vector: names a user recognises and true units.
+class Column(NamedTuple):
+    """One vector of a run as every output names it: ``name`` (``"slave.mem"``, ``"m1.r"``),
+    ngspice's ``vector`` (``"v(smem)"``, ``"v(xm1.r)"``) and its true ``unit`` (``"V"``,
+    ``"A"``, ``"ohm"``, ``"1"`` for a dimensionless state)."""
 
-    A neuron's membrane voltage is ``<neuron>.mem``, a memristor's state ``<memristor>.w``
-    (dimensionless) and its read resistance ``<memristor>.r`` (ohm); other vectors keep their
-    ngspice names.
+    name: str
+    vector: str
+    unit: str
+
+
+def waveform_columns(deck: PreparedDeck | None, wf: Waveforms, *,
+                     real_only: bool = True) -> list[Column]:
+    """The one naming of a run's vectors: the columns of ``waveforms.csv`` and
+    ``waveforms.parquet``, of ``Run.to_dataframe()`` and the labels of the plots.
+
+    A neuron's membrane voltage is ``<neuron>.mem`` (V), a memristor's state ``<memristor>.w``
+    (unit ``1``) and its read resistance ``<memristor>.r`` (ohm); other vectors keep their
+    ngspice names (``v(out)``, ``i(v1)``). A name that another column or the scale already has
+    falls back to the vector's own. ``real_only``: leave out complex (AC) vectors.
     """
     friendly: dict[str, tuple[str, str]] = {}
     if deck is not None:
@@ -388,13 +493,39 @@ def waveform_columns(deck: PreparedDeck | None, wf: Waveforms) -> list[tuple[str
                 friendly[wvec] = (f"{label}.w", "1")
             if rvec:
                 friendly[rvec] = (f"{label}.r", "ohm")
+    taken = {wf.scale_name, *(n for n in wf.names if n not in friendly)}
     out = []
     for n in wf.names:
-        if np.iscomplexobj(wf.vectors[n]):
+        if real_only and np.iscomplexobj(wf.vectors[n]):
             continue
         name, unit = friendly.get(n, (n, wf.units.get(n, "")))
-        out.append((name, n, unit))
+        if name != n and name in taken:
+            name = n
+        taken.add(name)
+        out.append(Column(name, n, unit))
     return out
+
+
+def name_vectors(deck: PreparedDeck | None, wf: Waveforms) -> list[Column]:
+    """Give ``wf`` the names and true units of :func:`waveform_columns` (``wf["slave.mem"]``
+    then works, ``wf.units`` says ohm for a read resistance); return the columns."""
+    columns = waveform_columns(deck, wf, real_only=False)
+    wf.label(columns)
+    return [c for c in columns if not np.iscomplexobj(wf.vectors[c.vector])]
+
+
+def waveform_frame(deck: PreparedDeck | None, wf: Waveforms) -> pd.DataFrame:
+    """The vectors as a pandas DataFrame indexed by the scale, one column per vector under the
+    name of :func:`waveform_columns`; ``df.attrs["units"]`` maps each column to its unit and
+    ``df.attrs["ngspice"]`` to ngspice's vector name."""
+    import pandas as pd
+
+    columns = waveform_columns(deck, wf, real_only=False)
+    df = pd.DataFrame({c.name: np.asarray(wf.vectors[c.vector]) for c in columns},
+                      index=pd.Index(np.real(wf.scale), name=wf.scale_name))
+    df.attrs["units"] = {c.name: c.unit for c in columns}
+    df.attrs["ngspice"] = {c.name: c.vector for c in columns}
+    return df
 
 
 def _format_rows(table: np.ndarray) -> str:
@@ -406,7 +537,8 @@ def _format_rows(table: np.ndarray) -> str:
 
 def write_waveforms_csv(wf: Waveforms, path: Path, deck: PreparedDeck | None = None,
                         rows: np.ndarray | None = None, split: bool = False) -> Path:
-    """Write the scale and every real vector as columns (header: ``vector [unit]``); only
+    """Write the scale and every real vector as columns (header: ``name [unit]``, the names of
+    :func:`waveform_columns`: ``time [s],master.mem [V],m1.r [ohm]``); only
     ``rows`` (indices) when given. ``split``: a forked child formats the second half of a
     large table meanwhile (number formatting is the cost of a CSV)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -415,7 +547,7 @@ def write_waveforms_csv(wf: Waveforms, path: Path, deck: PreparedDeck | None = N
     if rows is not None:
         cols = [c[rows] for c in cols]
     header = [f"{wf.scale_name} [{'s' if wf.analysis == 'tran' else ''}]"] + [
-        f"{v} [{unit}]" for _, v, unit in columns
+        f"{name} [{unit}]" for name, _, unit in columns
     ]
     table = np.column_stack(cols).astype(float)
     half = len(table) // 2 if split and table.size >= PARALLEL_TABLE_VALUES else len(table)
@@ -443,11 +575,8 @@ def write_waveforms_parquet(wf: Waveforms, path: Path, deck: PreparedDeck | None
                        metadata={"unit": scale_unit, "vector": wf.scale_name})]
     take = slice(None) if rows is None else rows
     arrays = [pa.array(np.real(wf.scale).astype(np.float64)[take])]
-    seen: set[str] = {wf.scale_name}
     for name, vec, unit in columns:
-        key = name if name not in seen else vec
-        seen.add(key)
-        fields.append(pa.field(key, pa.float64(), metadata={"unit": unit, "vector": vec}))
+        fields.append(pa.field(name, pa.float64(), metadata={"unit": unit, "vector": vec}))
         arrays.append(pa.array(np.asarray(wf.vectors[vec], dtype=np.float64)[take]))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     return atomic_write_with(path, lambda tmp: pq.write_table(table, tmp))
@@ -528,9 +657,7 @@ def write_outputs(
     path, info = table.wait()
     summary.run["waveform_table"] = info
     written = [path]
-    js = outdir / "summary.json"
-    atomic_write_text(js, json.dumps(summary.to_json(), indent=2))
-    written.append(js)
+    written.append(write_summary_json(outdir, summary.to_json()))
     if plot:
         written.append(plot_run_traces(deck, wf, outdir, run_title(deck, summary)))
     return written
@@ -543,18 +670,27 @@ def plot_run_traces(deck: PreparedDeck, wf: Waveforms, outdir: Path, title: str)
 
     traces: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
-    for label, vec in neuron_vectors(deck, wf):
-        traces[f"{label} {vec}"] = wf[vec]
-        units[f"{label} {vec}"] = "V"
-    for label, wvec, _ in memristor_vectors(deck, wf):
+    names = {c.vector: c.name for c in waveform_columns(deck, wf)}
+    for _, vec in neuron_vectors(deck, wf):
+        traces[names[vec]] = wf[vec]
+        units[names[vec]] = "V"
+    for _, wvec, _ in memristor_vectors(deck, wf):
         if wvec:
-            traces[f"{label} state w"] = wf[wvec]
-            units[f"{label} state w"] = "dimensionless"
+            traces[names[wvec]] = wf[wvec]
+            units[names[wvec]] = "dimensionless"
     if not traces:
-        traces = {n: wf[n] for n in wf.names[:6] if not np.iscomplexobj(wf[n])}
-        units = {n: wf.units.get(n, "") or "-" for n in traces}
+        traces = {names[n]: wf[n] for n in wf.names[:6] if n in names}
+        units = {names[n]: wf.units.get(n, "") or "-" for n in wf.names[:6] if n in names}
     from neurospice.report.memristor import STATE_MIN_SPAN
 
     spans = {name: STATE_MIN_SPAN for name, unit in units.items() if unit == "dimensionless"}
     return plot_traces(wf.time, traces, outdir / "traces.png", units=units, title=title,
                        min_spans=spans)
+
+
+def write_summary_json(outdir: Path, doc: dict[str, object]) -> Path:
+    """Write ``doc`` as ``outdir/summary.json`` (atomically; non-finite numbers as null)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / "summary.json"
+    atomic_write_text(path, json.dumps(json_clean(doc), indent=2) + "\n")
+    return path

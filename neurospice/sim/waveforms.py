@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import numpy as np
 
 __all__ = ["Waveforms", "failed_measurements", "measurements"]
@@ -32,7 +34,12 @@ class Waveforms:
         Vector name (``"v(mem)"``, ``"v(xm1.w)"``, ``"i(v1)"``; lower case) to values (complex
         for AC).
     units
-        Vector name to unit (``"V"``, ``"A"``, ``"s"``, ``"Hz"``, or ``""``).
+        Vector name to unit (``"V"``, ``"A"``, ``"s"``, ``"Hz"``, or ``""``); once the vectors are
+        named (:meth:`label`), the true unit (``"ohm"`` for a memristor's read resistance, ``"1"``
+        for its state).
+    labels
+        Vector name to the name every output uses (``"v(smem)"`` -> ``"slave.mem"``, set by
+        :meth:`label`); ``wf["slave.mem"]`` and ``wf["v(smem)"]`` give the same vector.
     """
 
     analysis: str
@@ -45,6 +52,7 @@ class Waveforms:
     log: list[str] = field(default_factory=list)
     stdout: list[str] = field(default_factory=list)
     sandbox: dict[str, object] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         n = len(self.scale)
@@ -63,6 +71,24 @@ class Waveforms:
         """Names of the vectors (without the scale)."""
         return list(self.vectors)
 
+    def label(self, columns: Iterable[tuple[str, str, str]]) -> None:
+        """Name the vectors: each ``(name, vector, unit)`` makes ``name`` a key of this record
+        and ``unit`` the vector's unit (see
+        :func:`neurospice.report.summary.waveform_columns`, the one naming of outputs)."""
+        for name, vector, unit in columns:
+            if vector in self.vectors:
+                if name != vector:
+                    self.labels[vector] = name
+                self.units[vector] = unit
+
+    def vector_of(self, name: str) -> str:
+        """ngspice's name of the vector ``name`` (either name; KeyError when there is none)."""
+        return self._key(name)
+
+    def name_of(self, vector: str) -> str:
+        """The name outputs give ``vector`` (itself when it has no other)."""
+        return self.labels.get(vector, vector)
+
     def __contains__(self, name: str) -> bool:
         try:
             self._key(name)
@@ -80,10 +106,14 @@ class Waveforms:
         for cand in (low, f"v({low})"):
             if cand in self.vectors:
                 return cand
+        for vector, label in self.labels.items():
+            if label.lower() == low:
+                return vector
         m = re.fullmatch(r"v\((.+)\)", low)
         if m and m.group(1) in self.vectors:
             return m.group(1)
-        raise KeyError(f"no vector {name!r}; available: {', '.join(self.vectors)}")
+        shown = (f"{self.labels[v]} ({v})" if v in self.labels else v for v in self.vectors)
+        raise KeyError(f"no vector {name!r}; available: {', '.join(shown)}")
 
     @property
     def measurements(self) -> dict[str, float]:
