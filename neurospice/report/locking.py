@@ -228,13 +228,17 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
                 trains: dict[str, SpikeTrain] | None = None,
                 spike_threshold: dict[str, float] | None = None,
                 thresholds: dict[str, Thresholds] | None = None,
-                responses: dict[str, Responses] | None = None) -> RunAnalysis:
+                responses: dict[str, Responses] | None = None,
+                shifted: dict[str, list[tuple[str, float, Responses]]] | None = None,
+                ) -> RunAnalysis:
     """Responses of every saved neuron at its own thresholds, and the verdict of each pair after
     ``t_skip`` seconds.
 
     ``thresholds`` / ``responses`` (vector -> levels / responses over the whole record, as
     :func:`~neurospice.report.summary.summarise` finds them) spare deriving them again;
-    ``spike_threshold`` overrides the levels (V per neuron name, ``"*"`` for all)."""
+    ``spike_threshold`` overrides the levels (V per neuron name, ``"*"`` for all); ``shifted``
+    (slave vector -> :func:`~neurospice.analysis.modes.shifted_responses`) spares re-detecting
+    them (the model engine's online detectors give all three, :mod:`neurospice.report.online`)."""
     t = wf.time
     out = RunAnalysis()
     ths = thresholds if thresholds else neuron_thresholds(deck, wf, spike_threshold)
@@ -270,9 +274,12 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
                                           tb.frequency_hz, overall, timeline,
                                           slave_spikes=len(tb)))
             continue
-        vb = np.asarray(wf[vecs[b.name]])
-        shifted = shifted_responses(t, vb, rb.thresholds, rb, t_skip=t_skip)
-        j = judge(ta, t, vb, rb.thresholds, t_skip=t_skip, responses=rb, shifted=shifted)
+        if shifted is not None and vecs[b.name] in shifted:
+            vb, sh = np.zeros(0), shifted[vecs[b.name]]
+        else:
+            vb = np.asarray(wf[vecs[b.name]])
+            sh = shifted_responses(t, vb, rb.thresholds, rb, t_skip=t_skip)
+        j = judge(ta, t, vb, rb.thresholds, t_skip=t_skip, responses=rb, shifted=sh)
         # the master's own spikes must hold too: its nearest peak within a step is marginal
         ma = resp.get(a.name)
         if ma is not None and ma.n_spikes:
@@ -285,7 +292,7 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
         timeline = None
         if len(ta) >= 4 and len(used) >= 2:
             timeline = locking_timeline(ta, rb.train(), window=window, responses=rb,
-                                        shifted=shifted)
+                                        shifted=sh)
         # the slave's rate is that of its responses (spikes and partial), whatever the verdict
         out.pairs.append(PairAnalysis(a.name[1:], b.name[1:], ta.frequency_hz,
                                       rb.train().frequency_hz, overall, timeline,
