@@ -148,8 +148,11 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
     # file times have coarse resolution on some file systems
     job = _Job(path, o, outdir, dict(params or {}), command, time.time() - 1.0)
     with OutputLock(outdir):
-        if o.kind != "single":
-            return _run_batch(job, deck)
+        if o.kind != "single":  # the batch's table, then its summary.json
+            from neurospice.report.summary import write_batch_summary
+
+            return write_batch_summary(outdir, o, deck_path=path, status=_run_batch(job, deck),
+                                       command=command, params=job.params)
         return _run_single(job, deck, worker)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -37,6 +39,8 @@ from neurospice.spice.deck import Instance, PreparedDeck
 if TYPE_CHECKING:
     import pandas as pd
 
+    from neurospice.sim.options import RunOptions
+
 __all__ = [
     "NeuronSummary",
     "MemristorSummary",
@@ -47,6 +51,8 @@ __all__ = [
     "waveform_columns",
     "waveform_frame",
     "name_vectors",
+    "write_summary_json",
+    "write_batch_summary",
     "write_outputs",
     "format_summary",
 ]
@@ -694,3 +700,137 @@ def write_summary_json(outdir: Path, doc: dict[str, object]) -> Path:
     path = outdir / "summary.json"
     atomic_write_text(path, json.dumps(json_clean(doc), indent=2) + "\n")
     return path
+
+
+# ----------------------------------------------------------------- batch folders' summary.json
+
+#: The table each batch kind writes into its folder.
+BATCH_TABLES = {"sweep": "sweep.csv", "runs": "runs.csv", "tolerance": "runs.csv",
+                "corners": "corners.csv"}
+
+#: The command-line option of each setting a batch's command repeats (value options).
+_BATCH_FLAGS = (("tstop", "--tstop"), ("seed", "--seed"), ("seeds", "--seeds"),
+                ("runs", "--runs"), ("t_skip", "--t-skip"), ("engine", "--engine"),
+                ("tol_dist", "--tol-dist"), ("verify", "--verify"), ("timeout", "--timeout"),
+                ("workers", "--workers"), ("scheduler", "--scheduler"))
+
+
+def options_command(path: Path, options: RunOptions,
+                    params: Mapping[str, str] | None = None) -> list[str]:
+    """The ``simulate`` command line that repeats a run of ``path`` with ``options`` (for a
+    run started from Python, which has no command line of its own)."""
+    from neurospice.sim.options import RunOptions
+
+    default = RunOptions()
+    command = ["simulate", str(path)]
+    for k, v in (params or {}).items():
+        command += ["--param", f"{k}={v}"]
+    for name, flag in _BATCH_FLAGS:
+        value = getattr(options, name)
+        if value is not None and value != getattr(default, name):
+            command += [flag, repr(value) if isinstance(value, float) else str(value)]
+    for spec in options.sweeps:
+        command += ["--sweep", spec]
+    for spec in options.tols:
+        command += ["--tol", spec]
+    if options.corners:
+        command.append("--corners")
+    if options.resume:
+        command.append("--resume")
+    if not options.plot:
+        command.append("--no-plot")
+    return command
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        x = float(text or "")
+    except ValueError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _ranges(rows: Sequence[dict[str, str]], suffix: str) -> list[dict[str, object]]:
+    """``{"column", "min_<unit>", "max_<unit>", "mean_<unit>"}`` of each numeric column whose
+    name ends in ``_<unit>`` (``suffix``), over the rows that have a value."""
+    unit = suffix.lstrip("_")
+    out: list[dict[str, object]] = []
+    for col in dict.fromkeys(k for r in rows for k in r):
+        if not col.endswith(suffix):
+            continue
+        vals = [x for r in rows if (x := _number(r.get(col))) is not None]
+        if vals:
+            out.append({"column": col, f"min_{unit}": min(vals), f"max_{unit}": max(vals),
+                        f"mean_{unit}": sum(vals) / len(vals), "count": len(vals)})
+    return out
+
+
+def batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, status: int,
+                  command: Sequence[str] | None = None,
+                  params: Mapping[str, str] | None = None) -> dict[str, object]:
+    """``summary.json`` of a batch folder (kind ``sweep``, ``runs``, ``tolerance`` or
+    ``corners``; the schema's ``batch``), read from the table the batch wrote: how many
+    points ran and failed, the modes found, the range of every frequency and resistance
+    column, the sweep's axes, and under ``run`` the command that repeats it."""
+    from neurospice.meta import __version__
+
+    kind = options.kind
+    table = BATCH_TABLES[kind]
+    rows = _read_rows(outdir / table)
+    ok = [r for r in rows if r.get("status") == "ok"]
+    modes: dict[str, int] = {}
+    for r in ok:
+        if r.get("mode"):
+            modes[r["mode"]] = modes.get(r["mode"], 0) + 1
+    axes = []
+    for spec in options.sweeps:
+        name = spec.partition("=")[0].strip().lower()
+        values = sorted({x for r in rows if (x := _number(r.get(name))) is not None})
+        axes.append({"name": name, "spec": spec, "values": values})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": kind,
+        "deck": str(deck_path),
+        "table": table,
+        "status": status,
+        "points": {"total": len(rows), "ok": len(ok), "failed": len(rows) - len(ok)},
+        "modes": [{"mode": m, "count": n} for m, n in sorted(modes.items())],
+        "axes": axes,
+        "frequencies": _ranges(ok, "_hz"),
+        "resistances": _ranges(ok, "_ohm"),
+        "run": {
+            "deck": str(deck_path),
+            "params": dict(params or {}),
+            "seed": options.seed,
+            "tstop_s": options.tstop,
+            "t_skip_s": options.t_skip,
+            "engine": options.engine,
+            "runs": options.runs,
+            "seeds": options.seeds,
+            "sweeps": list(options.sweeps),
+            "tols": list(options.tols),
+            "tol_dist": options.tol_dist,
+            "neurospice": __version__,
+            "command": shlex.join(command if command is not None
+                                  else options_command(deck_path, options, params)),
+        },
+    }
+
+
+def write_batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, status: int,
+                        command: Sequence[str] | None = None,
+                        params: Mapping[str, str] | None = None) -> int:
+    """Write the batch folder's ``summary.json`` (:func:`batch_summary`); return ``status``
+    (the batch's exit status), so that the call can wrap the batch's."""
+    write_summary_json(outdir, batch_summary(outdir, options, deck_path=deck_path,
+                                             status=status, command=command, params=params))
+    return status
