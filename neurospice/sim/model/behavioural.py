@@ -50,7 +50,7 @@ VAR_V, VAR_W, VAR_I, VAR_T = 0, 1, 2, 3
  OP_EQ, OP_NE, OP_AND, OP_OR, OP_NOT, OP_SELECT, OP_FUNC1, OP_FUNC2) = range(20)
 #: one-argument functions (index = operand of OP_FUNC1)
 _F1 = ["exp", "ln", "log", "log10", "sqrt", "abs", "tanh", "sinh", "cosh", "sin", "cos", "tan",
-       "atan", "sgn", "u", "floor", "ceil"]
+       "atan", "sgn", "u", "floor", "ceil", "asinh"]
 #: two-argument functions (index = operand of OP_FUNC2)
 _F2 = ["min", "max", "pow", "pwr"]
 #: The functions an expression may call.
@@ -118,7 +118,8 @@ Ast = tuple[Any, ...]
 class _Parser:
     def __init__(self, text: str, scope: dict[str, float], funcs: dict[str, tuple[list[str], str]],
                  nodes: dict[str, Ast], currents: dict[str, Ast], depth: int = 0) -> None:
-        self.toks = [t for t in _tokens(text) if t not in "{}"]
+        # {expr} is a value substituted whole: it groups like parentheses
+        self.toks = [{"{": "(", "}": ")"}.get(t, t) for t in _tokens(text)]
         self.i = 0
         self.scope = scope
         self.funcs = funcs
@@ -331,8 +332,10 @@ def evaluate(code: IntArray, consts: FloatArray, v: float, w: float, i: float,
                 r = 1.0 if x > 0 else 0.0
             elif arg == 15:
                 r = math.floor(x)
-            else:
+            elif arg == 16:
                 r = math.ceil(x)
+            else:
+                r = math.asinh(x)
             stack[sp - 1] = r
         elif op == OP_SELECT:
             b = stack[sp - 1]

@@ -1,0 +1,133 @@
+"""The body compiler (sim/model/network.py): memristor subcircuits compiled from their text.
+
+The hand-written ``zro2`` kernels of the integrator stay only because they are proven equal to
+the compiled text here; an edit of a body the compiler can follow runs, one it cannot is refused
+naming the card.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurospice.sim.model.behavioural import NotCompilable
+from neurospice.sim.model.compile import evaluate_in
+from neurospice.sim.model.network import X_STATE, compile_network, run
+from neurospice.spice.deck import prepare_deck
+from neurospice.spice.flatten import subckt_table
+
+ROOT = Path(__file__).resolve().parents[1]
+BOARD = ROOT / "netlists" / "coupled_fhn.cir"
+
+
+def _subs() -> dict:
+    return subckt_table(prepare_deck(BOARD))
+
+
+def _defaults(sub, **over: float) -> dict[str, float]:
+    vals: dict[str, float] = {}
+    for k, v in sub.defaults:
+        vals[k] = evaluate_in(v, vals)
+    vals.update(over)
+    return vals
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1e-300)
+
+
+def test_zro2_hand_written_kernels_equal_its_compiled_text() -> None:
+    """Device current, state rate and temperature of the integrator's zro2 equations against
+    the compiled body, at 300 random (v, w, T, noise draw) points: within 1e-9 relative."""
+    from neurospice.sim.model.engine import _ZRO2_SLOTS
+    from neurospice.sim.model.integrate import NPRM, _softplus, _zro2_gpf, _zro2_temp
+
+    sub = _subs()["zro2"]
+    vals = _defaults(sub, mc=1.0, c2c=1.0)
+    prm = np.zeros((1, NPRM))
+    for name, slot in _ZRO2_SLOTS.items():
+        prm[0, slot] = vals[name]
+    rng = np.random.default_rng(7)
+    sig = np.array([vals["sig_em"], vals["sig_eb"], vals["sig_rho"]])
+    nominal = np.array([vals["em"], vals["eb"], vals["rho"]])
+    worst = {"current": 0.0, "rate": 0.0, "temperature": 0.0}
+    npts = 0
+    for _ in range(5):  # five devices (per-device draws), 60 points each
+        g = rng.standard_normal(3)
+        dev = compile_network(sub, vals, evaluate_in, normals=g)
+        assert dev.states == ("ws",) and dev.quasi_nodes == ("tk",)
+        assert dev.noise_nodes == ("zem", "zeb", "zrho")
+        for _ in range(60):
+            v = rng.uniform(-6.0, 6.0)
+            w = rng.uniform(0.0, 1.0)
+            temp = rng.uniform(300.0, 700.0)
+            z = rng.standard_normal(3)
+            em, eb, rho = nominal * np.maximum(1 + sig * g, 0.2) * np.maximum(1 + sig * z, 0.2)
+            x = dev.x(v, t=1.0, ws=w, tk=temp, zem=z[0], zeb=z[1], zrho=z[2])
+            # current: the kernel's w G_lin + (1 - w) G_pf
+            g_hand = w * vals["area"] / (rho * vals["lam"]) + (1 - w) * _zro2_gpf(
+                v, eb, temp, prm, 0)
+            i_hand = g_hand * v
+            i_comp = run(dev.current, x)
+            # the SET/RESET rates (integrate._update_state) and the operating-point leak
+            kt = vals["kb"] * temp
+            ks = vals["b0"] * math.exp(-_softplus(em - vals["alpha1"] * v, vals["esm"]) / kt)
+            kr = vals["b0"] * math.exp(-_softplus(em + vals["alpha1"] * v, vals["esm"]) / kt)
+            rate_hand = ks * (1 - w) - kr * w + (vals["w0"] - w) / 1e9
+            rate_comp = run(dev.rates[0], x)
+            # quasi-static temperature from the device's power
+            t_hand = _zro2_temp(v * i_hand, prm, 0)
+            t_comp = run(dev.quasi[0], x)
+            worst["current"] = max(worst["current"], _rel(i_hand, i_comp))
+            worst["rate"] = max(worst["rate"], _rel(rate_hand, rate_comp))
+            worst["temperature"] = max(worst["temperature"], _rel(t_hand, t_comp))
+            assert run(dev.readout, x) == pytest.approx(w, rel=1e-15)
+            npts += 1
+    assert npts == 300
+    assert max(worst.values()) < 1e-9, worst
+
+
+def test_second_order_gt_compiles_with_a_quasi_static_bulk_temperature() -> None:
+    sub = _subs()["second_order_gt"]
+    vals = _defaults(sub)
+    dev = compile_network(sub, vals, evaluate_in)
+    assert dev.states == ("w",) and dev.quasi_nodes == ("tb",)
+    assert dev.x0[X_STATE] == pytest.approx(0.4)
+    # i = G(r) v with G(r) = 1/(Rs (1 + (r0/r)^2)), r = rm + (r0 - rm) w (in nm)
+    rs = vals["rho"] * vals["l0"] / (math.pi * vals["r0"] ** 2)
+    for v, w in ((0.5, 0.4), (-1.2, 0.9)):
+        r = vals["rm"] + (vals["r0"] - vals["rm"]) * w
+        gr = 1.0 / (rs * (1 + (vals["r0"] / r) ** 2))
+        x = dev.x(v, t=1.0, w=w, tb=300.0)
+        assert run(dev.current, x) == pytest.approx(gr * v, rel=1e-12)
+        # tb = t0 + G v^2 / kth2 (quasi-static: tau2 = 0.19 us)
+        assert run(dev.quasi[0], x) == pytest.approx(300.0 + gr * v * v / vals["kth2"],
+                                                     rel=1e-12)
+
+
+def test_a_contact_resistor_is_a_series_resistance_and_a_current_through_it_is_refused() -> None:
+    sub = _subs()["zro2"]
+    text = BOARD.read_text()
+    lib = (ROOT / "netlists" / "lib" / "memristors.lib").read_text()
+    assert "Vs p pi dc 0" in lib and text
+    # compiled from a copy of the body with "Rc p pc 2k" before the sense source
+    from dataclasses import replace
+
+    body = list(sub.body)
+    k = next(i for i, c in enumerate(body) if c.head == "vs")
+    vs = body[k]
+    rc = replace(vs, head="rc", tokens=("Rc", "p", "pc", "2k"))
+    body[k] = replace(vs, tokens=("Vs", "pc", "pi", "dc", "0"))
+    body.insert(k, rc)
+    edited = replace(sub, body=tuple(body))
+    dev = compile_network(edited, _defaults(sub), evaluate_in)
+    assert dev.r_series == 2e3
+    # a body whose core current reads the voltage behind the resistor: implicit, refused
+    bi = next(i for i, c in enumerate(body) if c.head == "bi")
+    body[bi] = replace(body[bi], tokens=("Bi", "pi", "n", "I=(v(p)-v(n))/1k"))
+    with pytest.raises(NotCompilable) as info:
+        compile_network(replace(sub, body=tuple(body)), _defaults(sub), evaluate_in)
+    assert "series resistance" in str(info.value) and info.value.card.head == "bi"
