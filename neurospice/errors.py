@@ -31,6 +31,7 @@ and exit with status 2 without a Python traceback.
 
 from __future__ import annotations
 
+import contextvars
 from pathlib import Path
 
 __all__ = [
@@ -43,7 +44,33 @@ __all__ = [
     "SimulationError",
     "SimulationTimeout",
     "source_context",
+    "option",
+    "SPELLING",
 ]
+
+#: How messages name an option: ``"api"`` (a keyword of the Python API, the default) or
+#: ``"cli"`` (a command-line flag; the command line sets it for the command it runs), so that
+#: a message below the API names what its reader typed.
+SPELLING: contextvars.ContextVar[str] = contextvars.ContextVar("neurospice_spelling",
+                                                               default="api")
+_FLAGS = {"max_deck_bytes": ("--max-deck-bytes", "max_deck_bytes"),
+          "max_points": ("--max-points", "max_points"),
+          "ignore_control": ("--ignore-control", 'control="ignore"'),
+          "allow_control": ("--allow-control", 'control="allow"'),
+          "allow_negative": ("--allow-negative", "allow_negative=True"),
+          "tstop": ("--tstop", "tstop"), "timeout": ("--timeout", "timeout")}
+
+
+def option(name: str, key: str | None = None) -> str:
+    """An option as its reader spells it (:data:`SPELLING`): ``option("max_points")`` is
+    ``--max-points`` or ``max_points``; ``option("param", "r2")`` is ``--param r2`` or
+    ``params["r2"]``."""
+    cli = SPELLING.get() == "cli"
+    if name == "param":
+        return f"--param {key}" if cli else f'params["{key}"]'
+    flag, keyword = _FLAGS[name]
+    return flag if cli else keyword
+
 
 
 class NeurospiceError(Exception):

@@ -55,3 +55,34 @@ def test_lex_error_is_a_deck_error_with_its_position() -> None:
     assert (exc.message, exc.line, exc.column) == (
         "a '+' continuation line with no card before it", 3, 1)
     assert str(exc).startswith("<input>:3:1: a '+'")
+
+
+CONTROL_DECK = "rc\nR1 a 0 1k\nV1 a 0 dc 1\n.tran 1u 1m\n.control\nrun\n.endc\n.end\n"
+
+
+def test_a_message_names_the_option_as_its_reader_typed_it(tmp_path, capsys) -> None:
+    """The deck layer's messages name the API's keywords for a Python caller and the flags for
+    the command line (one message, two spellings: errors.option)."""
+    from neurospice.cli.main import main
+
+    deck = neurospice.NETLISTS_DIR / "fhn_neuron.cir"
+    with pytest.raises(DeckError) as api_err:
+        neurospice.simulate(deck, params={"nosuch": 1.0}, tstop=0.01)
+    assert 'params["nosuch"]' in str(api_err.value) and "--param" not in str(api_err.value)
+    with pytest.raises(DeckError) as control_err:
+        neurospice.simulate(CONTROL_DECK, base_dir=tmp_path)
+    assert 'control="ignore"' in str(control_err.value)
+    assert "--ignore-control" not in str(control_err.value)
+
+    status = main(["simulate", str(deck), "--param", "nosuch=1", "-o", str(tmp_path / "o"),
+                   "--no-plot", "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and "--param nosuch" in err and "params[" not in err
+    ctl = tmp_path / "ctl.cir"
+    ctl.write_text(CONTROL_DECK)
+    status = main(["simulate", str(ctl), "-o", str(tmp_path / "c"), "--no-plot", "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and "--ignore-control" in err and 'control="' not in err
+    # and the command line leaves the API's spelling as it found it
+    with pytest.raises(DeckError, match=r'params\["nosuch"\]'):
+        neurospice.simulate(deck, params={"nosuch": 1.0}, tstop=0.01)

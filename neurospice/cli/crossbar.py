@@ -21,6 +21,7 @@ from neurospice.reference.crossbar import (
     prop1_solve,
     simulate_crossbar,
 )
+from neurospice.report.summary import crossbar_summary, json_clean, write_summary_json
 
 __all__ = ["add_crossbar_arguments", "crossbar_command"]
 
@@ -139,7 +140,10 @@ def crossbar_command(args: argparse.Namespace) -> int:
         else:
             lines.append("  the map did not settle on a period the solver admits "
                          "(no comparison)")
-    atomic_write_text(out / "crossbar.json", json.dumps(doc, indent=2))
+    atomic_write_text(out / "crossbar.json", json.dumps(json_clean(doc), indent=2))
+    settings = {k: v for k, v in vars(args).items() if k not in ("command", "command_line")}
+    write_summary_json(out, crossbar_summary(doc, settings=settings,
+                                             command=getattr(args, "command_line", None)))
     if not args.no_plot:
         plot_pattern(res, cfg, out / "crossbar.png", engine=str(doc["engine"]))
     print(f"spatial period {_period_text(res.spatial_period)}, postsynaptic period "

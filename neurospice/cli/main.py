@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
+from neurospice.errors import SPELLING, NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write_text, printable, write_crash_log
 from neurospice.meta import __version__
 from neurospice.sim.engines import DEFAULT_ENGINE, SpiceEngine, engine_names, get_engine
@@ -303,6 +303,7 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     except ValueError:  # not the main thread (tests calling main() from a thread)
         previous = None
+    spelling = SPELLING.set("cli")  # messages below name flags, not the API's keywords
     try:
         return fn()
     except NeurospiceInputError as exc:
@@ -327,6 +328,7 @@ def _guard(fn: Callable[[], int], args: argparse.Namespace) -> int:
               f"neurospice, not in your input; the details are in {where}.", file=sys.stderr)
         return EXIT_SIM
     finally:
+        SPELLING.reset(spelling)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

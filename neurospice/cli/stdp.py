@@ -13,10 +13,12 @@ from neurospice.batch.stdp import (
     SpikeShape,
     parse_range,
     plot_stdp,
+    resolve_accounting,
     stdp_sweep,
     write_csv,
 )
 from neurospice.errors import NeurospiceInputError
+from neurospice.report.summary import stdp_summary, write_summary_json
 
 __all__ = ["add_stdp_arguments", "stdp_command"]
 
@@ -71,6 +73,9 @@ def stdp_command(args: argparse.Namespace) -> int:
                         accounting=getattr(args, "accounting", None))
     out = Path(args.output)
     write_csv(points, out / "stdp.csv")
+    write_summary_json(out, stdp_summary(
+        points, settings=_settings(args), command=getattr(args, "command_line", None),
+        accounting=resolve_accounting(getattr(args, "accounting", None), args.engine)))
     if not args.no_plot:
         from neurospice.reference.second_order import SecondOrderParams
 
@@ -81,3 +86,8 @@ def stdp_command(args: argparse.Namespace) -> int:
               f"G0 {pt.g0_s * 1e3:6.3f} mS -> {pt.g_final_s * 1e3:6.3f} mS  "
               f"dG/G {pt.dg_over_g:+.3f}")
     return 0
+
+
+def _settings(args: argparse.Namespace) -> dict[str, object]:
+    """The command's options as argparse parsed them (what repeats the run)."""
+    return {k: v for k, v in vars(args).items() if k not in ("command", "command_line")}

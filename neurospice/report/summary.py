@@ -14,7 +14,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -53,6 +53,8 @@ __all__ = [
     "name_vectors",
     "write_summary_json",
     "write_batch_summary",
+    "stdp_summary",
+    "crossbar_summary",
     "write_outputs",
     "format_summary",
 ]
@@ -834,3 +836,90 @@ def write_batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, s
     write_summary_json(outdir, batch_summary(outdir, options, deck_path=deck_path,
                                              status=status, command=command, params=params))
     return status
+
+
+# ------------------------------------------------------ the stdp and crossbar commands' summaries
+
+def settings_command(words: Sequence[str], settings: Mapping[str, object]) -> list[str]:
+    """A command line from a command's ``words`` (``["neurospice", "stdp"]``) and its settings
+    (option name -> value, as argparse keeps them: ``period_ratio`` is ``--period-ratio``;
+    True a flag, a list the option repeated, None and False left out)."""
+    command = list(words)
+    for name, value in settings.items():
+        flag = "--" + name.replace("_", "-")
+        for v in value if isinstance(value, list | tuple) else [value]:
+            if v is None or v is False:
+                continue
+            if v is True:
+                command.append(flag)
+                continue
+            text = repr(v) if isinstance(v, float) else str(v)
+            command += [f"{flag}={text}"] if text.startswith("-") else [flag, text]
+    return command
+
+
+def _command_text(command: Sequence[str] | None, words: Sequence[str],
+                  settings: Mapping[str, object]) -> str:
+    return shlex.join(command if command is not None else settings_command(words, settings))
+
+
+def stdp_summary(points: Sequence[Any], *, settings: Mapping[str, object], accounting: str,
+                 command: Sequence[str] | None = None) -> dict[str, object]:
+    """``summary.json`` of ``neurospice stdp`` (the schema's ``stdp``): every point of
+    ``stdp.csv`` as a record, the extremes of dG/G, and under ``run`` the settings and the
+    command that repeats it. ``points``: :class:`~neurospice.batch.stdp.StdpPoint`\\ s."""
+    from neurospice.meta import __version__
+
+    records = [{"protocol": p.protocol, "dt_over_th": p.dt_over_th, "interval_s": p.interval_s,
+                "cycles": p.cycles, "g0_s": p.g0_s, "g_final_s": p.g_final_s,
+                "dg_over_g": p.dg_over_g} for p in points]
+    changes = [float(p.dg_over_g) for p in points if math.isfinite(p.dg_over_g)]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "stdp",
+        "table": "stdp.csv",
+        "points": records,
+        "dg_over_g_min": min(changes) if changes else None,
+        "dg_over_g_max": max(changes) if changes else None,
+        "run": {"protocol": settings.get("protocol"), "engine": settings.get("engine"),
+                "accounting": accounting, "cycles": settings.get("cycles"),
+                "neurospice": __version__,
+                "command": _command_text(command, ["neurospice", "stdp"], settings)},
+    }
+
+
+def crossbar_summary(result: Mapping[str, Any], *, settings: Mapping[str, object],
+                     command: Sequence[str] | None = None) -> dict[str, object]:
+    """``summary.json`` of ``neurospice crossbar`` (the schema's ``crossbar``): the pattern
+    the crossbar learned (its spatial period, the postsynaptic period, the range of the final
+    conductances), Proposition 1's admissible periods when solved, and under ``run`` the
+    settings and the command that repeats it. ``result``: the ``crossbar.json`` document."""
+    from neurospice.meta import __version__
+
+    g = [float(x) for x in result.get("g_s", [])]
+    config = dict(result.get("config", {}))
+    doc: dict[str, object] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "crossbar",
+        "result": "crossbar.json",
+        "n": config.get("n"),
+        "presentations": config.get("presentations"),
+        "spatial_period": result.get("spatial_period"),
+        "post_period_s": result.get("post_period_s"),
+        "post_period_over_t": result.get("post_period_over_t"),
+        "period_s": result.get("period_s"),
+        "post_spikes": result.get("post_spikes"),
+        "g_min_s": min(g) if g else None,
+        "g_max_s": max(g) if g else None,
+    }
+    prop1 = result.get("prop1")
+    if isinstance(prop1, Mapping):
+        cmp = prop1.get("comparison")
+        doc["prop1"] = {
+            "periods": sorted({int(s["period"]) for s in prop1.get("solutions", [])}),
+            "max_rel_diff": cmp.get("max_rel_diff") if isinstance(cmp, Mapping) else None,
+        }
+    doc["run"] = {"engine": result.get("engine"), "accounting": config.get("accounting"),
+                  "neurospice": __version__,
+                  "command": _command_text(command, ["neurospice", "crossbar"], settings)}
+    return doc

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from neurospice.errors import DeckError, LimitError
+from neurospice.errors import DeckError, LimitError, option
 from neurospice.spice.lexer import Card, LexError, check_card_text, lex, split_tokens
 from neurospice.spice.resources import NETLISTS_DIR
 
@@ -310,8 +310,8 @@ class _Compiler:
             raise _error(f"cannot read {path}: {exc.strerror}", where) from None
         if size > self.limits.max_file_bytes:
             raise _error(f"{path} is {size} bytes, over the limit of "
-                         f"{self.limits.max_file_bytes} (--max-deck-bytes raises it)", where,
-                         limit=True)
+                         f"{self.limits.max_file_bytes} ({option('max_deck_bytes')} raises it)",
+                         where, limit=True)
         try:
             return path.read_text(encoding="utf-8", errors="strict")
         except UnicodeDecodeError as exc:
@@ -357,9 +357,9 @@ class _Compiler:
                     raise _error(
                         "ngspice .control blocks run commands (and can reach the shell) and "
                         "are refused", org, card.raw,
-                        hint="simulate --ignore-control drops the block (its tran/ac/dc/op "
-                             "commands become analysis cards); --allow-control runs it, for "
-                             "decks you trust")
+                        hint=f"{option('ignore_control')} drops the block (its tran/ac/dc/op "
+                             f"commands become analysis cards); {option('allow_control')} runs "
+                             "it, for decks you trust")
                 in_control = True
                 control_origin = org
                 continue
@@ -405,8 +405,8 @@ class _Compiler:
         what = "'*#' lines are ngspice control lines" if star_hash else "control code"
         if self.control_mode == "refuse":
             raise _error(f"{what} (they can reach the shell) are refused", org, raw,
-                         hint="simulate --ignore-control drops them; --allow-control runs them, "
-                              "for decks you trust")
+                         hint=f"{option('ignore_control')} drops them; "
+                              f"{option('allow_control')} runs them, for decks you trust")
         bad = check_card_text(text)
         if self.control_mode == "allow":
             if bad is not None:
@@ -699,7 +699,7 @@ def compile_text(text: str, *, base_dir: Path, source: Path | None = None,
     origin = Origin(source, 1)
     if len(text.encode("utf-8", "replace")) > limits.max_file_bytes:
         raise _error(f"the deck is over the limit of {limits.max_file_bytes} bytes "
-                     "(--max-deck-bytes raises it)", origin, limit=True)
+                     f"({option('max_deck_bytes')} raises it)", origin, limit=True)
     if not text.strip():
         raise _error("the deck is empty", origin)
     _check_title(text.split("\n", 1)[0], origin)

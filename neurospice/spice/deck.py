@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
-from neurospice.errors import DeckError, LimitError
+from neurospice.errors import DeckError, LimitError, option
 from neurospice.spice.compiler import (
     ANALYSES,
     TITLE,
@@ -241,7 +241,7 @@ class PreparedDeck:
             if name not in known:
                 avail = ", ".join(sorted(known)) or "none"
                 raise DeckError(
-                    f"--param {raw_name}: the deck has no top-level .param {raw_name} "
+                    f"{option('param', raw_name)}: the deck has no top-level .param {raw_name} "
                     f"(its .params: {avail})",
                     path=self.source,
                 )
@@ -288,7 +288,8 @@ class PreparedDeck:
                 elements = sorted(c.head for c in self.top_cards
                                   if c.is_element and c.letter in "rclvi")
                 raise DeckError(
-                    f"{raw_name}: the deck has no top-level .param or component of that name "
+                    f"{option('param', raw_name)}: the deck has no top-level .param or "
+                    "component of that name "
                     f"(.params: {', '.join(sorted(self._params)) or 'none'}; components: "
                     f"{', '.join(elements[:20]) or 'none'}; a part inside a subcircuit by its "
                     "path, e.g. xslave.rtop)", path=self.source)
@@ -347,7 +348,7 @@ class PreparedDeck:
                 given = ", ".join(f"{k}={v}" for k, v in overrides.items())
                 raise DeckError(
                     f"{given} makes the resistor {e.path} {e.value:.4g} Ohm: a negative "
-                    "resistor is an active part (--allow-negative if that is meant)",
+                    f"resistor is an active part ({option('allow_negative')} if that is meant)",
                     path=self.source)
 
     def with_seed(self, seed: int) -> PreparedDeck:
@@ -428,7 +429,7 @@ class PreparedDeck:
     def with_tstop(self, tstop: float) -> PreparedDeck:
         """A copy whose ``.tran`` cards (ngspice runs the last) stop at ``tstop`` seconds."""
         if not math.isfinite(tstop) or tstop <= 0:
-            raise DeckError(f"--tstop must be a positive time (got {tstop:g} s)",
+            raise DeckError(f"{option('tstop')} must be a positive time (got {tstop:g} s)",
                             path=self.source)
         cards = list(self.cards)
         changed = False
@@ -446,7 +447,8 @@ class PreparedDeck:
                 cards[i] = replace(card, tokens=tuple(toks))
                 changed = True
         if not changed:
-            raise DeckError("--tstop given but the deck has no .tran card", path=self.source)
+            raise DeckError(f"{option('tstop')} given but the deck has no .tran card",
+                            path=self.source)
         new = replace(self, cards=cards)
         new.check_values()
         return new
@@ -484,7 +486,7 @@ class PreparedDeck:
                 raise LimitError(
                     f".{kind} asks for about {points:.3g} points, over the limit of "
                     f"{self.limits.max_points:.3g}; shorten it or use a larger step "
-                    "(--max-points raises the limit)", org.path, org.line,
+                    f"({option('max_points')} raises the limit)", org.path, org.line,
                     snippet=" ".join([f".{kind}", *fields]))
 
     def _points(self, kind: str, fields: list[str], org: Origin,
@@ -637,7 +639,7 @@ def prepare_deck(path: str | Path, *, control: ControlMode = "refuse",
         raise DeckError(f"cannot read the deck: {exc.strerror}", path=p) from None
     if size > limits.max_file_bytes:
         raise LimitError(f"the deck is {size} bytes, over the limit of {limits.max_file_bytes} "
-                         "(--max-deck-bytes raises it)", path=p)
+                         f"({option('max_deck_bytes')} raises it)", path=p)
     try:
         text = p.read_text(encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:
@@ -729,22 +731,22 @@ def _element_nodes(toks: list[str]) -> list[str]:
 def _checked_value(name: object, value: str | float, source: Path | None) -> str:
     """A parameter value as one safe token, or DeckError."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise DeckError(f"--param {name}: value {value!r} is neither a number nor text",
+        raise DeckError(f"{option('param', name)}: value {value!r} is neither a number nor text",
                         path=source)
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise DeckError(f"--param {name}={value}: not a finite number", path=source)
+            raise DeckError(f"{option('param', name)}={value}: not a finite number", path=source)
         return _format_value(value)
     text = value.strip()
     bad = check_card_text(text)
     if bad is not None:
-        raise DeckError(f"--param {name}: value refused ({bad[1]})", path=source)
+        raise DeckError(f"{option('param', name)}: value refused ({bad[1]})", path=source)
     toks = split_tokens(text)
     if len(toks) != 1 or not text:
-        raise DeckError(f"--param {name}={value!r}: a value is one number or one "
+        raise DeckError(f"{option('param', name)}={value!r}: a value is one number or one "
                         "{expression}", path=source)
     if "=" in text or text.startswith((".", "+", "*")) and not _is_number(text):
-        raise DeckError(f"--param {name}={value!r}: not a number or an {{expression}}",
+        raise DeckError(f"{option('param', name)}={value!r}: not a number or an {{expression}}",
                         path=source)
     if not _is_number(text):
         if not (text.startswith("{") and text.endswith("}")):
@@ -753,7 +755,7 @@ def _checked_value(name: object, value: str | float, source: Path | None) -> str
     else:
         v = spice_number(text)
         if not math.isfinite(v):
-            raise DeckError(f"--param {name}={value}: not a finite number", path=source)
+            raise DeckError(f"{option('param', name)}={value}: not a finite number", path=source)
     return text
 
 
