@@ -61,7 +61,7 @@ _FLAGS = {"max_deck_bytes": ("--max-deck-bytes", "max_deck_bytes"),
           "tstop": ("--tstop", "tstop"), "timeout": ("--timeout", "timeout")}
 
 
-def option(name: str, key: str | None = None) -> str:
+def option(name: str, key: object = None) -> str:
     """An option as its reader spells it (:data:`SPELLING`): ``option("max_points")`` is
     ``--max-points`` or ``max_points``; ``option("param", "r2")`` is ``--param r2`` or
     ``params["r2"]``."""
