@@ -7,13 +7,13 @@ source currents, a DC sweep's curves, an AC analysis's magnitude (dB) and phase 
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from neurospice.files import atomic_write, atomic_write_text
+from neurospice.files import atomic_write
 from neurospice.report.plots import save_figure
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
@@ -121,9 +121,13 @@ def plot_ac(wf: Waveforms, path: Path, *, title: str) -> Path:
 
 
 def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outdir: Path, *,
-                    plot: bool) -> int:
-    """Write a table (and a plot) per analysis and ``summary.json``; print a digest."""
-    summary: dict[str, object] = {"deck": str(path), "analyses": []}
+                    plot: bool, run: Mapping[str, object] | None = None) -> int:
+    """Write a table (and a plot) per analysis and ``summary.json`` (the schema's kind
+    ``analyses``; ``run``: how the run was made, as a transient's); print a digest."""
+    from neurospice.report.summary import SCHEMA_VERSION, run_json, write_summary_json
+
+    summary: dict[str, object] = {"schema_version": SCHEMA_VERSION, "kind": "analyses",
+                                  "deck": str(path), "analyses": []}
     written: list[Path] = []
     name = deck.source.name if deck.source else "deck"
     for wf in plots:
@@ -132,13 +136,15 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
         if wf.analysis == "op":
             values = {n: float(np.real(np.asarray(v).ravel()[0])) for n, v in wf.vectors.items()
                       if np.asarray(v).size}
-            entry["values"] = values
+            entry["values"] = [{"vector": n, "value": v, "unit": wf.units.get(n, "")}
+                               for n, v in values.items()]
             print(f"{path}: operating point")
             for n, v in values.items():
                 print(f"  {n:<24} {format_si(v)}{wf.units.get(n, '')}")
         else:
             table = outdir / f"{wf.analysis}.csv"
             written.append(write_table(wf, table))
+            entry["table"] = table.name
             if not len(wf.scale):
                 print(f"{path}: {wf.analysis} analysis with no points (as the deck asks)")
                 continue
@@ -157,8 +163,8 @@ def report_analyses(deck: PreparedDeck, plots: list[Waveforms], path: Path, outd
         summary["measurements"] = meas
         for k, v in meas.items():
             print(f"  .meas {k} = {v:.6g}")
-    js = outdir / "summary.json"
-    atomic_write_text(js, json.dumps(summary, indent=2))
-    written.append(js)
+    if run is not None:
+        summary["run"] = run_json(dict(run))
+    written.append(write_summary_json(outdir, summary))
     print(f"  wrote {', '.join(p.name for p in written)} in {outdir}")
     return 0
