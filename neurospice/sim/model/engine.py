@@ -393,15 +393,22 @@ class CompiledModel:
             if progress is not None:
                 progress(start + len(part), total)
 
-    def integrate(self, bound: BoundPoints) -> dict[str, FloatArray]:
-        """Run the compiled kernel on bound points; the raw records."""
+    def integrate(self, bound: BoundPoints, detectors: Any = None,
+                  waveforms: bool = True) -> dict[str, FloatArray]:
+        """Run the compiled kernel on bound points; the raw records (``waveforms=False``: none)
+        and, with ``detectors`` (:func:`neurospice.sim.model.online.detector_arrays`), the
+        online detectors' events (``ev_t``, ``ev_pk``, ``ev_tr``, ``ev_n``)."""
+        from neurospice.sim.model.online import detector_arrays
+
         prog = self.program
         a = bound.arrays
         npts = a["v_init"].shape[0]
         nn, nbr, nd = len(prog.neurons), len(prog.branches), len(prog.devices)
-        nrec = bound.nsteps // bound.rec_every + 1
+        nrec = bound.nsteps // bound.rec_every + 1 if waveforms else 0
         recs = {"v": np.zeros((npts, 2 * nn, nrec)), "w": np.zeros((npts, nd, nrec)),
                 "i": np.zeros((npts, nbr, nrec)), "vd": np.zeros((npts, nd, nrec))}
+        det = detectors if detectors is not None else detector_arrays(npts)
+        recs.update({k: det[k] for k in ("ev_t", "ev_pk", "ev_tr", "ev_n")})
         tab = bound.tables
         ends = _ends(prog)
         integrate(
@@ -413,6 +420,8 @@ class CompiledModel:
             a["rser"], a["emf"], ends["kind"], ends["idx"], ends["dev"], ends["dev_branch"],
             ends["dev_sign"], ends["dev_model"], a["prm"], bound.draw_tab,
             recs["v"], recs["w"], recs["i"], recs["vd"], a["bcode"], a["blen"], a["bconst"],
+            det["nrn"], det["k0"], det["on"], det["off"], det["ev_t"], det["ev_pk"],
+            det["ev_tr"], det["ev_n"],
         )
         return recs
 

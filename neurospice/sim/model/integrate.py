@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurospice.sim.model.behavioural import evaluate
+from neurospice.sim.model.online import BIG, RING, detect_finish, detect_sample
 
 __all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
 
@@ -241,9 +242,13 @@ def integrate(
     dev_model: NDArray[np.int64], prm: FloatArray, draw_tab: FloatArray,
     rec_v: FloatArray, rec_w: FloatArray, rec_i: FloatArray, rec_vd: FloatArray,
     bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray,
+    det_nrn: NDArray[np.int64], det_k0: NDArray[np.int64], det_on: FloatArray,
+    det_off: FloatArray, ev_t: FloatArray, ev_pk: FloatArray, ev_tr: FloatArray,
+    ev_n: NDArray[np.int64],
 ) -> None:
     """Integrate every point over ``nsteps`` steps of ``h`` seconds, recording every
-    ``rec_every`` steps (record 0 is the initial state).
+    ``rec_every`` steps (record 0 is the initial state), and run the online response detectors
+    (:mod:`.online`) on the same samples.
 
     Shapes: ``npts`` points, ``nn`` neurons, ``nb`` branches, ``nd`` devices, ``ni`` draw
     intervals. Per point: ``v_init, il_init, c0, lval, rs, v3, kout, tab_of`` (npts, nn);
@@ -254,7 +259,10 @@ def integrate(
     ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and ``end_idx`` (neuron), ``dev`` (nb:
     device or -1), ``dev_branch``, ``dev_sign`` (+1: the branch enters at pin p), ``dev_model``.
     Outputs: ``rec_v`` (npts, 2*nn: V then I_L, nrec), ``rec_w`` (npts, nd, nrec), ``rec_i``
-    (npts, nb, nrec), ``rec_vd`` (npts, nd, nrec: v(p) - v(n)).
+    (npts, nb, nrec), ``rec_vd`` (npts, nd, nrec: v(p) - v(n)); ``nrec`` may be 0 (no
+    waveforms). Detectors (``ndet``, may be 0): ``det_nrn`` (neuron), ``det_k0`` (first sample),
+    ``det_on``/``det_off`` (npts, ndet: V); outputs ``ev_t``/``ev_pk``/``ev_tr`` (npts, ndet,
+    maxev) and the counts ``ev_n`` (npts, ndet).
     """
     npts = v_init.shape[0]
     nn = v_init.shape[1]
@@ -300,6 +308,22 @@ def integrate(
         v3_p = v3[p].copy()
         tab_p = tab_of[p].copy()
         bconst_p = bconst[p].copy()
+        # online detectors (one point's state)
+        ndet = det_nrn.shape[0]
+        k_last = nsteps // rec_every
+        ring = np.zeros((nn, RING))
+        d_st = np.zeros(ndet, dtype=np.int64)
+        d_kstart = np.zeros(ndet, dtype=np.int64)
+        d_kmax = np.zeros(ndet, dtype=np.int64)
+        d_vmax = np.zeros(ndet)
+        d_done = np.zeros(ndet, dtype=np.int64)
+        d_rmin = np.full(ndet, BIG)
+        d_rmax = np.full(ndet, -BIG)
+        d_trmin = np.full(ndet, BIG)
+        d_n = np.zeros(ndet, dtype=np.int64)
+        on_p = det_on[p].copy()
+        off_p = det_off[p].copy()
+        dt_rec = rec_every * h
         r = 0
         for step in range(nsteps + 1):
             t = step * h
@@ -341,6 +365,10 @@ def integrate(
                 for b in range(nbr):
                     rec_i[p, b, r] = ib[b]
                 r += 1
+            if ndet > 0 and step % rec_every == 0:
+                detect_sample(step // rec_every, vn, ring, dt_rec, k_last, det_nrn, det_k0,
+                              on_p, off_p, d_st, d_kstart, d_kmax, d_vmax, d_done, d_rmin,
+                              d_rmax, d_trmin, d_n, ev_t[p], ev_pk[p], ev_tr[p])
             if step == nsteps:
                 break
             _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
@@ -372,3 +400,9 @@ def integrate(
             for k in range(nn):
                 vn[k] += h / 6.0 * (k1v[k] + 2.0 * k2v[k] + 2.0 * k3v[k] + k4v[k])
                 il[k] += h / 6.0 * (k1i[k] + 2.0 * k2i[k] + 2.0 * k3i[k] + k4i[k])
+        if ndet > 0:
+            detect_finish(k_last, ring, dt_rec, det_nrn, det_k0, on_p, off_p, d_st, d_kstart,
+                          d_kmax, d_vmax, d_done, d_rmin, d_rmax, d_trmin, d_n, ev_t[p],
+                          ev_pk[p], ev_tr[p])
+            for d in range(ndet):
+                ev_n[p, d] = d_n[d]

@@ -64,13 +64,50 @@ def _init(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any],
 
 
 def _run_chunk(start: int, points: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    model = _STATE["model"]
-    reduce: ReduceFn = _STATE["reduce"]
-    out = []
-    for i, wf in model.iter(points, chunk=len(points), **_STATE["options"]):
-        point_deck = model._point_deck(points[i])
-        out.append((start + i, reduce(point_deck, points[i], wf)))
-    return out
+    return _reduce_chunk(_STATE["model"], _STATE["reduce"], _STATE["options"], start, points)
+
+
+def _vectors(model: Any) -> list[str]:
+    """Each neuron's membrane vector as a run of ``model`` names it ("" when not saved)."""
+    saves = {s if "(" in s else f"v({s})" for s in model.program.saves if s != "all"}
+    return [f"v({n.mem})" if not saves or f"v({n.mem})" in saves else ""
+            for n in model.program.neurons]
+
+
+def _reduce_chunk(model: Any, reduce: ReduceFn, options: dict[str, Any], start: int,
+                  points: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a chunk of points. A reducer with ``detectors(point_deck, vectors, point)``
+    (:class:`neurospice.report.online.LockingRows`) gets each point's online events
+    (:mod:`.online`: no waveform is recorded); a point whose detectors cannot be planned or
+    overflow, and any other reducer, gets the waveforms."""
+    from neurospice.sim.model.online import run_events
+
+    decks = [model._point_deck(p) for p in points]
+    rows: dict[int, dict[str, Any]] = {}
+    plan = getattr(reduce, "detectors", None)
+    if plan is not None:
+        vectors = _vectors(model)
+        specs = [plan(d, vectors, p) for d, p in zip(decks, points, strict=True)]
+        layout = [tuple((s.neuron, s.t_from) for s in sp) if sp is not None else None
+                  for sp in specs]
+        groups: dict[Any, list[int]] = {}
+        for i, key in enumerate(layout):
+            if key is not None:
+                groups.setdefault(key, []).append(i)
+        for idx in groups.values():
+            evs = run_events(model, [points[i] for i in idx], [specs[i] for i in idx],
+                             **options)
+            for i, ev in zip(idx, evs, strict=True):
+                if ev.overflow:
+                    continue
+                ev.info["vectors"] = vectors
+                rows[i] = reduce(decks[i], points[i], ev)  # type: ignore[arg-type]
+    rest = [i for i in range(len(points)) if i not in rows]
+    if rest:
+        for k, wf in model.iter([points[i] for i in rest], chunk=len(rest), **options):
+            i = rest[k]
+            rows[i] = reduce(decks[i], points[i], wf)
+    return [(start + i, rows[i]) for i in range(len(points))]
 
 
 def _dask_chunk(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any], start: int,
@@ -84,11 +121,7 @@ def _dask_chunk(deck: PreparedDeck, reduce: ReduceFn, options: dict[str, Any], s
     models: dict[str, Any] = _STATE.setdefault("dask_models", {})
     if key not in models:
         models[key] = CompiledModel(deck)
-    model = models[key]
-    out = []
-    for i, wf in model.iter(points, chunk=len(points), **options):
-        out.append((start + i, reduce(model._point_deck(points[i]), points[i], wf)))
-    return out
+    return _reduce_chunk(models[key], reduce, options, start, points)
 
 
 def _chunks(points: Sequence[dict[str, Any]], size: int) -> Iterator[tuple[int, list[dict]]]:
