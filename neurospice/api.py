@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from neurospice.errors import UsageError
-from neurospice.sim.engines import get_engine
 from neurospice.sim.ngspice import run_prepared
 from neurospice.sim.options import RunOptions
 from neurospice.sim.waveforms import Waveforms
@@ -36,13 +35,15 @@ __all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", 
 DeckLike = str | Path
 
 
-def load(deck: DeckLike, *, control: str = "refuse",
-         base_dir: str | Path | None = None) -> PreparedDeck:
+def load(deck: DeckLike, *, control: str = "refuse", base_dir: str | Path | None = None,
+         options: RunOptions | None = None) -> PreparedDeck:
     """Compile ``deck``: a path to a ``.cir``/``.nsn`` file, or deck text (with a newline).
 
     Deck text has no folder tree of its own: its includes resolve in the shipped library
     only, unless ``base_dir=`` names the folder whose files it may include (and the sandboxed
-    simulator may read). The caller's working folder is never taken for it.
+    simulator may read). The caller's working folder is never taken for it. ``options``
+    (:class:`RunOptions`) give the compiler's limits and ``.control`` handling (``control``
+    then is ignored).
 
     Raises
     ------
@@ -51,15 +52,16 @@ def load(deck: DeckLike, *, control: str = "refuse",
     """
     from neurospice.network.loading import load_deck
 
+    o = options or RunOptions(control=control).validate()  # type: ignore[arg-type]
     if isinstance(deck, str) and "\n" in deck:
         from neurospice.spice.resources import NETLISTS_DIR
 
         tree = Path(base_dir) if base_dir is not None else NETLISTS_DIR
-        return prepare_text(deck, base_dir=tree, control=control)  # type: ignore[arg-type]
+        return prepare_text(deck, base_dir=tree, control=o.control, limits=o.deck_limits())
     path = Path(deck)
     if not path.exists():
         raise UsageError(f"no such deck file: {path} (deck text must contain a line break)")
-    return load_deck(path, control=control)  # type: ignore[arg-type]
+    return load_deck(path, control=o.control, limits=o.deck_limits())
 
 
 @dataclass
@@ -169,177 +171,176 @@ class Run:
         return fig
 
 
-def simulate(deck: DeckLike, *, params: Mapping[str, str | float] | None = None,
-             tstop: float | None = None, seed: int | None = None, engine: str = "spice",
-             timeout: float | None = None, t_skip: float = 0.0,
-             control: str = "refuse", base_dir: str | Path | None = None,
-             spike_threshold: float | Mapping[str, float] | None = None,
-             seeds: int = 1, energy: bool = False) -> Run:
+#: the :class:`RunOptions` fields each function takes as a keyword (``**settings``); the
+#: batch kind of a function is its own (``sweeps``, ``runs``, ``tols``, ``corners``), and the
+#: command's output files (format, raw file, plots) are the command's
+_COMMON = frozenset({"tstop", "seed", "timeout", "t_skip", "control", "max_points",
+                     "max_deck_bytes", "max_memory", "compat", "allow_negative"})
+SETTINGS: dict[str, frozenset[str]] = {
+    "simulate": _COMMON | {"seeds", "spike_threshold", "energy"},
+    "sweep": _COMMON | {"seeds", "spike_threshold", "workers", "scheduler", "resume", "verify"},
+    "monte_carlo": _COMMON | {"seeds", "workers", "scheduler", "tol_dist"},
+    "corners": _COMMON | {"workers", "scheduler"},
+    "snap": _COMMON | {"workers", "quiet"},
+    "parts_list": _COMMON,
+}
+
+
+def run_options(function: str, options: RunOptions | None, settings: Mapping[str, Any],
+                **kind: Any) -> RunOptions:
+    """The validated options of a call of ``function``: ``options`` (default: the command
+    line's defaults) with its keyword ``settings`` and its batch ``kind`` (``sweeps=``,
+    ``runs=`` ...).
+
+    Raises
+    ------
+    UsageError
+        A keyword ``function`` does not take (naming the ones it does), a bad value, or a
+        combination the command line refuses too.
+    """
+    o = RunOptions.from_settings(settings, base=options, allowed=SETTINGS[function])
+    return o.replace(**{k: v for k, v in kind.items() if v is not None}).validate()
+
+
+def _prepare(deck: DeckLike | PreparedDeck, o: RunOptions, *,
+             params: Mapping[str, str | float] | None = None,
+             base_dir: str | Path | None = None) -> PreparedDeck:
+    """The compiled deck with the run's values, stop time and seed."""
+    d = deck if isinstance(deck, PreparedDeck) else load(deck, base_dir=base_dir, options=o)
+    if params:
+        d = d.with_values(dict(params), allow_negative=o.allow_negative)
+    if o.tstop is not None:
+        d = d.with_tstop(o.tstop)
+    return d.with_seed(o.seed) if o.seed is not None else d
+
+
+def simulate(deck: DeckLike, *, engine: str | None = None, options: RunOptions | None = None,
+             params: Mapping[str, str | float] | None = None,
+             base_dir: str | Path | None = None, **settings: Any) -> Run:
     """Run a deck and analyse it, as ``simulate FILE`` does (without writing files).
 
     Parameters
     ----------
     deck
         A ``.cir`` or ``.nsn`` path, or deck text.
+    engine
+        ``"spice"`` (ngspice, the default) or ``"model"`` (the board's compiled equations).
+    options
+        A :class:`RunOptions` to start from (``settings`` change it).
     params
         Values of top-level ``.param``\\s (or components by instance name), e.g.
         ``{"r2": "5k"}``.
-    tstop
-        Stop time of the transient (s).
-    seed
-        Seed of the random draws.
-    engine
-        ``"spice"`` (ngspice) or ``"model"`` (the board's compiled equations).
-    timeout
-        Wall-clock limit (s).
-    t_skip
-        Seconds at the start left out of the spike and locking analysis.
-    control
-        ``"refuse"``, ``"ignore"`` or ``"allow"`` ``.control`` blocks.
     base_dir
         For deck text: the folder its includes may name (default: the shipped library only;
         see :func:`load`).
-    spike_threshold
-        Spike threshold (V) for every neuron, or ``{neuron name: V}``, instead of the level
-        derived from each neuron's own I-V.
-    seeds
-        Noise draws: the run and ``seeds - 1`` more (seeds ``seed+1 ...``); each locking pair
-        gets ``probabilities`` (P(mode) with 95 % Wilson intervals).
-    energy
-        Save every node voltage and device current and put the energy report (dissipated
-        energy per memristive element, the power balance) in ``summary["extra"]["energy"]``
-        (``--energy``; ngspice only).
+    **settings
+        :class:`RunOptions` fields, as the command line's options (times may be text with SI
+        suffixes): ``tstop`` (s), ``seed``, ``timeout`` (s), ``t_skip`` (s left out of the
+        spike and locking analysis), ``control`` (``"refuse"``, ``"ignore"`` or ``"allow"``
+        ``.control`` blocks), ``spike_threshold`` (V for every neuron, or ``{neuron: V}``),
+        ``seeds`` (noise draws: each locking pair gets P(mode) with 95 % Wilson intervals),
+        ``energy`` (the energy report in ``summary["extra"]["energy"]``; ngspice only),
+        ``max_points``, ``max_deck_bytes``, ``max_memory`` (bytes of the ngspice worker),
+        ``compat`` (ngspice's compatibility mode), ``allow_negative`` (let ``params`` make a
+        resistor negative).
 
     Returns
     -------
     Run
     """
-    options = RunOptions(seed=seed, seeds=seeds, engine=engine, energy=energy, timeout=timeout,
-                         t_skip=t_skip, tstop=tstop).validate()
-    d = load(deck, control=control, base_dir=base_dir)
-    if params:
-        d = d.with_values(dict(params))
-    if tstop is not None:
-        d = d.with_tstop(tstop)
-    if seed is not None:
-        d = d.with_seed(seed)
-    if energy:
+    o = run_options("simulate", options, settings, engine=engine)
+    d = _prepare(deck, o, params=params, base_dir=base_dir)
+    if o.energy:
         from neurospice.report.energy import prepare
 
         d = prepare(d)
-    plots = options.engine_obj.run(d, options)
+    plots = o.engine_obj.run(d, o)
     wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
     run = Run(d, wf, analyses=plots)
     if wf.analysis == "tran":
-        from neurospice.report.locking import add_locking
-        from neurospice.report.summary import summarise
-
-        levels = _levels(spike_threshold)
-        summary = summarise(d, wf, t_skip=t_skip, spike_threshold=levels)
-        with tempfile.TemporaryDirectory() as tmp:
-            analysis = add_locking(d, wf, summary, Path(tmp), t_skip=t_skip, plot=False,
-                                   seeds=seeds, seed=seed, engine=engine, timeout=timeout)
-        if wf.measurements:
-            summary.extra["measurements"] = wf.measurements
-        if energy:
-            from neurospice.report.energy import energy_report
-
-            report = energy_report(d, wf)
-            summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
-        run.summary = summary.to_json()
-        run.locking = list(analysis.pairs)
+        run.summary, run.locking = _analyse(d, wf, o)
     return run
 
 
-def _levels(spike_threshold: float | Mapping[str, float] | None) -> dict[str, float] | None:
-    if spike_threshold is None:
-        return None
-    if isinstance(spike_threshold, Mapping):
-        return {str(k).lower(): float(v) for k, v in spike_threshold.items()}
-    return {"*": float(spike_threshold)}
+def _analyse(d: PreparedDeck, wf: Waveforms, o: RunOptions
+             ) -> tuple[dict[str, Any], list[PairAnalysis]]:
+    """The summary (as ``summary.json``) and the locking pairs of a transient run."""
+    from neurospice.report.locking import add_locking
+    from neurospice.report.summary import summarise
+
+    levels = dict(o.spike_threshold) if o.spike_threshold else None
+    summary = summarise(d, wf, t_skip=o.t_skip, spike_threshold=levels)
+    with tempfile.TemporaryDirectory() as tmp:
+        analysis = add_locking(d, wf, summary, Path(tmp), o.replace(plot=False))
+    if wf.measurements:
+        summary.extra["measurements"] = wf.measurements
+    if o.energy:
+        from neurospice.report.energy import energy_report
+
+        report = energy_report(d, wf)
+        summary.extra["energy"] = {k: v for k, v in report.items() if not k.startswith("_")}
+    return summary.to_json(), list(analysis.pairs)
 
 
 def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
-          workers: int | None = None, scheduler: str | None = None, engine: str = "spice",
-          seed: int | None = None, tstop: float | None = None, t_skip: float = 0.0,
-          outdir: str | Path | None = None, seeds: int = 1,
-          spike_threshold: float | Mapping[str, float] | None = None,
-          resume: bool = False, verify: int = 0,
-          timeout: float | None = None) -> pd.DataFrame:
+          engine: str | None = None, options: RunOptions | None = None,
+          outdir: str | Path | None = None, **settings: Any) -> pd.DataFrame:
     """Run a grid of points; one row per point, as ``sweep.csv``.
 
     ``grid`` maps a name to its values (a list) or to a sweep spec (``"1k:20k:8"``,
-    ``"log:1k:100k:5"``, ``"E24:1k:10k"``). ``resume``: reuse the finished points of
-    ``outdir``'s table (``--resume``). ``verify`` (model engine): rerun that many points in
-    ngspice; their comparison is ``DataFrame.attrs["verify"]`` (``--verify K``).
+    ``"log:1k:100k:5"``, ``"E24:1k:10k"``). ``settings``: :class:`RunOptions` fields as for
+    :func:`simulate` (``tstop``, ``seed``, ``seeds``, ``t_skip``, ``timeout``,
+    ``spike_threshold`` ...) and ``workers``, ``scheduler`` (a Dask scheduler's address),
+    ``resume`` (reuse the finished points of ``outdir``'s table, ``--resume``), ``verify``
+    (model engine: rerun that many points in ngspice; their comparison is
+    ``DataFrame.attrs["verify"]``, ``--verify K``).
     """
     import pandas as pd
 
     from neurospice.batch.sweep import Axis, parse_sweep, run_sweep, verify_points
 
-    o = RunOptions(sweeps=tuple(grid), workers=workers, scheduler=scheduler, engine=engine,
-                   seed=seed, tstop=tstop, t_skip=t_skip, seeds=seeds, resume=resume,
-                   verify=verify, timeout=timeout,
-                   spike_threshold=_levels(spike_threshold)).validate()
-    axes = []
-    for name, values in grid.items():
-        if isinstance(values, str):
-            axes.append(parse_sweep(f"{name}={values}"))
-        else:
-            axes.append(Axis(name.lower(), tuple(float(v) for v in values), ""))
-    d = load(deck)
-    if tstop is not None:
-        d = d.with_tstop(tstop)
+    o = run_options("sweep", options, settings, engine=engine, sweeps=tuple(grid))
+    axes = [parse_sweep(f"{name}={values}") if isinstance(values, str)
+            else Axis(name.lower(), tuple(float(v) for v in values), "")
+            for name, values in grid.items()]
+    d = _prepare(deck, o.replace(seed=None))  # the seed goes to every point
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(outdir) if outdir else Path(tmp)
-        levels = _levels(spike_threshold)
         rows = run_sweep(d, axes, out, o.replace(quiet=True))
-        checks = verify_points(d, rows, axes, verify, out, seed=seed, timeout=timeout,
-                               t_skip=t_skip, workers=workers, quiet=True, seeds=seeds,
-                               spike_threshold=levels) if verify else []
+        checks = verify_points(d, rows, axes, out, o.replace(quiet=True)) if o.verify else []
     frame = pd.DataFrame(rows)
     frame.attrs["verify"] = checks
     return frame
 
 
-def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, seed: int = 1,
-                workers: int | None = None, tstop: float | None = None,
-                tol: Sequence[str] = (), tol_dist: str = "normal",
-                engine: str = "spice", t_skip: float = 0.0, seeds: int = 1,
-                scheduler: str | None = None, timeout: float | None = None) -> pd.DataFrame:
-    """Repeat the run with seeds ``seed .. seed+runs-1``; one row per run, as ``runs.csv``.
+def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, tol: Sequence[str] = (),
+                engine: str | None = None, options: RunOptions | None = None,
+                **settings: Any) -> pd.DataFrame:
+    """Repeat the run with seeds ``seed .. seed+runs-1`` (``seed`` 1 unless given); one row
+    per run, as ``runs.csv``.
 
     With ``tol`` (as ``--tol``: ``["R=5%", "C=10%"]``) each run is a build whose parts draw
-    their own values (``simulate --runs N --tol ...``), in ngspice or the model engine; with
-    ``seeds`` > 1 too, each build runs that many draws of the device noise and its row gets
-    P(mode) (``--seeds``). ``scheduler``: a Dask scheduler's address (``--scheduler``).
+    their own values (``simulate --runs N --tol ...``; ``tol_dist``: ``"normal"`` or
+    ``"uniform"``), in ngspice or the model engine; with ``seeds`` > 1 too, each build runs
+    that many draws of the device noise and its row gets P(mode) (``--seeds``).
+    ``settings``: :class:`RunOptions` fields (``seed``, ``tstop``, ``t_skip``, ``timeout``,
+    ``workers``, ``scheduler`` (``--scheduler``) ...).
     """
     import pandas as pd
 
-    RunOptions(runs=max(runs, 2), seed=seed, seeds=seeds, tols=tuple(tol), tol_dist=tol_dist,
-               engine=engine, t_skip=t_skip, workers=workers, scheduler=scheduler,
-               timeout=timeout).validate()
-    d = _as_deck(deck)
-    if tstop is not None:
-        d = d.with_tstop(tstop)
-    if tol:
+    o = run_options("monte_carlo", options, settings, engine=engine, runs=max(runs, 2),
+                    tols=tuple(tol) or None)
+    o = o.replace(runs=runs, seed=o.seed if o.seed is not None else 1, quiet=True)
+    d = _prepare(deck, o.replace(seed=None))  # each run has its own seed
+    if o.tols:
         from neurospice.batch.tolerance import parse_tolerance, run_tolerance
 
         if "mc" in d.params():  # each build also draws its own memristor, as on the command line
             d = d.with_params({"mc": 1})
-        rows = run_tolerance(d, [parse_tolerance(t) for t in tol], runs=runs, seed=seed,
-                             dist=tol_dist, workers=workers, t_skip=t_skip, engine=engine,
-                             seeds=seeds, scheduler=scheduler, timeout=timeout)
-        return pd.DataFrame(rows)
-    from neurospice.batch.montecarlo import _run_all, _run_model
+        return pd.DataFrame(run_tolerance(d, [parse_tolerance(t) for t in o.tols], o))
+    from neurospice.batch.montecarlo import run_builds
 
-    if get_engine(engine).capabilities.point_maps:
-        results = _run_model(d, runs=runs, seed=seed, workers=workers, quiet=True,
-                             scheduler=scheduler)
-    else:
-        results = _run_all(d, runs=runs, seed=seed, workers=workers, timeout=timeout,
-                           quiet=True, scheduler=scheduler)
-    return pd.DataFrame([results[s][0] for s in sorted(results)])
+    return pd.DataFrame(run_builds(d, o))
 
 
 def build(network: DeckLike) -> str:
@@ -371,58 +372,49 @@ def check(deck: DeckLike, *, control: str = "refuse",
 
 
 def parts_list(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str = "E12",
-               stress: bool = False, tstop: float | None = None,
-               timeout: float | None = None) -> PartsList:
+               stress: bool = False, options: RunOptions | None = None,
+               **settings: Any) -> PartsList:
     """The parts list of a board (as ``neurospice bom``): every part with its series value.
 
-    With ``stress=True`` the board is run once (to ``tstop``, default the deck's) saving every
-    current, and each resistor gets a power rating, each capacitor a voltage rating, each
-    op-amp its swing, slew and gain-bandwidth needs, each supply rail its current.
+    With ``stress=True`` the board is run once (to ``tstop``, default the deck's; within
+    ``timeout``) saving every current, and each resistor gets a power rating, each capacitor a
+    voltage rating, each op-amp its swing, slew and gain-bandwidth needs, each supply rail its
+    current.
     """
     from neurospice.report.bom import PartsList, bom_rows, ratings_from_run
 
-    d = _as_deck(deck)
+    o = run_options("parts_list", options, settings)
+    d = _prepare(deck, o)
     rows = bom_rows(d, series, cap_series)
     ratings = None
     if stress:
         from neurospice.report.energy import prepare
 
-        run_deck = d.with_tstop(tstop) if tstop is not None else d
-        wf = run_prepared(prepare(run_deck), timeout=timeout, analysis="tran")
-        ratings = ratings_from_run(run_deck, wf)
+        wf = run_prepared(prepare(d), limits=o.run_limits(), analysis="tran")
+        ratings = ratings_from_run(d, wf)
     return PartsList(rows, series.upper(), cap_series.upper(), ratings)
 
 
 def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str = "E12",
-         tstop: float | None = None, workers: int | None = None,
-         timeout: float | None = None, quiet: bool = True) -> SnapReport:
+         options: RunOptions | None = None, **settings: Any) -> SnapReport:
     """What snapping every part to its series changes (as ``neurospice bom --snap``): the board
     run as designed, as snapped, and with each snapped part alone (see
-    :mod:`neurospice.batch.snap`)."""
+    :mod:`neurospice.batch.snap`). ``settings``: ``tstop``, ``workers``, ``timeout``,
+    ``quiet`` (no progress bar; the default) ..."""
     from neurospice.batch.snap import snap_report_with_bar
 
-    d = _as_deck(deck)
-    if tstop is not None:
-        d = d.with_tstop(tstop)
-    return snap_report_with_bar(d, series, cap_series, workers=workers, timeout=timeout,
-                                quiet=quiet)
+    o = run_options("snap", options, {"quiet": True, **settings})
+    return snap_report_with_bar(_prepare(deck, o), series, cap_series, o)
 
 
-def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *, tstop: float | None = None,
-            workers: int | None = None, timeout: float | None = None,
-            t_skip: float = 0.0, scheduler: str | None = None) -> CornerReport:
+def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *,
+            options: RunOptions | None = None, **settings: Any) -> CornerReport:
     """Worst-case corners of a board (as ``simulate DECK --corners --tol ...``): ``tol`` as
-    on the command line (``["R=5%", "C=10%", "xmaster.c0=1%"]``); see
+    on the command line (``["R=5%", "C=10%", "xmaster.c0=1%"]``); ``settings``: ``tstop``,
+    ``workers``, ``scheduler``, ``timeout``, ``t_skip`` ...; see
     :mod:`neurospice.batch.corners`."""
     from neurospice.batch.corners import run_corners
     from neurospice.batch.tolerance import parse_tolerance
 
-    d = _as_deck(deck)
-    if tstop is not None:
-        d = d.with_tstop(tstop)
-    return run_corners(d, [parse_tolerance(t) for t in tol], workers=workers, timeout=timeout,
-                       t_skip=t_skip, scheduler=scheduler)
-
-
-def _as_deck(deck: DeckLike | PreparedDeck) -> PreparedDeck:
-    return deck if isinstance(deck, PreparedDeck) else load(deck)
+    o = run_options("corners", options, settings, corners=True, tols=tuple(tol))
+    return run_corners(_prepare(deck, o), [parse_tolerance(t) for t in tol], o.replace(quiet=True))

@@ -37,6 +37,7 @@ def main() -> int:
 
     from neurospice.analysis.statistics import wilson_interval
     from neurospice.report.locking import mode_probabilities, seed_modes
+    from neurospice.sim.options import RunOptions
     from neurospice.spice.deck import prepare_deck
 
     base = prepare_deck(BOARD).with_tstop(args.tstop)
@@ -45,10 +46,10 @@ def main() -> int:
         deck = base.with_values(dict(setting))
         t0 = time.time()
         model = [m.get(("master", "slave"), "silent") for m in seed_modes(
-            deck, list(range(1, args.model_seeds + 1)), engine="model", t_skip=T_SKIP)]
+            deck, list(range(1, args.model_seeds + 1)), RunOptions(engine="model", t_skip=T_SKIP))]
         t1 = time.time()
         spice = [m.get(("master", "slave"), "silent") for m in seed_modes(
-            deck, list(range(1, args.spice_seeds + 1)), engine="spice", t_skip=T_SKIP)]
+            deck, list(range(1, args.spice_seeds + 1)), RunOptions(engine="spice", t_skip=T_SKIP))]
         t2 = time.time()
         pm, ps = mode_probabilities(model), mode_probabilities(spice)
         rows = []

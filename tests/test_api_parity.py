@@ -3,14 +3,17 @@ reason why it is the command's alone), and the API refuses what the command line
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from pathlib import Path
 
 import pytest
 
 import neurospice
+from neurospice.api import SETTINGS
 from neurospice.cli.main import build_parser
-from neurospice.errors import UsageError
+from neurospice.errors import DeckError, SimulationError, UsageError
+from neurospice.sim.options import RunOptions
 
 TOY = Path(__file__).parent / "data" / "decks" / "toy_pair.cir"
 
@@ -43,6 +46,15 @@ IN_API: dict[str, list[tuple[str, str]]] = {
     "energy": [("simulate", "energy")],
     "ignore_control": [("simulate", "control"), ("load", "control")],
     "allow_control": [("simulate", "control"), ("load", "control")],
+    "max_points": [("simulate", "max_points"), ("sweep", "max_points"),
+                   ("monte_carlo", "max_points"), ("corners", "max_points")],
+    "max_deck_bytes": [("simulate", "max_deck_bytes"), ("sweep", "max_deck_bytes"),
+                       ("monte_carlo", "max_deck_bytes"), ("corners", "max_deck_bytes")],
+    "max_memory": [("simulate", "max_memory"), ("sweep", "max_memory"),
+                   ("monte_carlo", "max_memory"), ("corners", "max_memory")],
+    "compat": [("simulate", "compat"), ("sweep", "compat"), ("monte_carlo", "compat"),
+               ("corners", "compat")],
+    "allow_negative": [("simulate", "allow_negative")],
 }
 #: the command's own options, and why the API has none
 COMMAND_ONLY = {
@@ -57,11 +69,6 @@ COMMAND_ONLY = {
                        "chooses the scheduler in code)",
     "no_self_check": "the API's model engine runs without the self-check; "
                      "neurospice.sim.model.selfcheck.self_check(deck) runs it",
-    "max_points": "NOT YET in the API: the deck compiler's limits (load() has control only)",
-    "max_deck_bytes": "NOT YET in the API: the deck compiler's limits",
-    "max_memory": "NOT YET in the API: the ngspice worker's memory limit",
-    "compat": "NOT YET in the API: ngspice's compatibility mode",
-    "allow_negative": "NOT YET in the API: simulate(params=) refuses a negative resistor",
 }
 
 
@@ -80,11 +87,34 @@ def test_every_command_line_option_is_placed() -> None:
     assert not set(IN_API) & set(COMMAND_ONLY)
 
 
+def _takes(function: str, param: str) -> bool:
+    """Whether ``neurospice.<function>`` takes the keyword ``param``: a parameter of its own,
+    or a run option of its ``**settings``."""
+    params = inspect.signature(getattr(neurospice, function)).parameters
+    if param in params:
+        return True
+    settings = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return settings and param in SETTINGS.get(function, ()) and param in RUN_OPTION_FIELDS
+
+
+RUN_OPTION_FIELDS = {f.name for f in dataclasses.fields(RunOptions)}
+
+
 @pytest.mark.parametrize("dest", list(IN_API))
 def test_the_api_takes_the_option(dest: str) -> None:
     for function, param in IN_API[dest]:
-        assert param in inspect.signature(getattr(neurospice, function)).parameters, (
+        assert _takes(function, param), (
             f"--{dest.replace('_', '-')}: neurospice.{function}() has no {param}=")
+
+
+def test_a_keyword_the_api_does_not_take_is_refused_naming_it() -> None:
+    """A misspelt option is refused (not dropped) with its name and the names it could be."""
+    with pytest.raises(UsageError) as info:
+        neurospice.simulate(TOY, tsop=0.1)
+    assert "'tsop'" in str(info.value) and "tstop" in str(info.value)
+    with pytest.raises(UsageError, match="'raw'"):  # an option of the command's files only
+        neurospice.sweep(TOY, {"rc": [1, 2]}, raw=True)
+    assert not _takes("simulate", "tsop") and not _takes("simulate", "workers")
 
 
 @pytest.mark.parametrize(("call", "names"), [
@@ -116,3 +146,45 @@ def test_the_api_sweeps_in_the_model_engine() -> None:
     df = neurospice.sweep(board, {"amp": [1.6, 1.8]}, engine="model", tstop=0.5, workers=1)
     assert list(df["engine"]) == ["model", "model"] and list(df["status"]) == ["ok", "ok"]
     assert df["f_master_hz"].astype(float).between(37.0, 42.5).all()
+
+
+def test_the_api_deck_limits() -> None:
+    """``max_deck_bytes`` and ``max_points`` reach the deck compiler (as ``--max-deck-bytes``,
+    ``--max-points``): the 754-byte toy deck is refused under 100 bytes and read under 10 kB;
+    its ``.tran`` of 5000 points is refused under 1000 points and run under 10000."""
+    with pytest.raises(DeckError, match="over the limit of 100"):
+        neurospice.simulate(TOY, max_deck_bytes=100)
+    with pytest.raises(DeckError, match="5e.03 points, over the limit of 1e.03"):
+        neurospice.simulate(TOY, max_points="1k")
+    run = neurospice.simulate(TOY, tstop="20m", max_deck_bytes="10k", max_points=1e4)
+    assert run.time[-1] == pytest.approx(0.02)
+    with pytest.raises(DeckError, match="over the limit of 100"):  # the batches read it too
+        neurospice.monte_carlo(TOY, 2, max_deck_bytes=100)
+    with pytest.raises(UsageError, match="--max-points 'x': not a number"):
+        neurospice.sweep(TOY, {"rc": [1, 2]}, max_points="x")
+
+
+def test_the_api_worker_memory() -> None:
+    """``max_memory`` is the ngspice worker's address-space limit (``--max-memory``): under
+    20 MB ngspice's library cannot even be mapped; the command line's floor and its
+    milli-not-mega hint hold for the API too."""
+    with pytest.raises(SimulationError, match="could not be loaded|stopped abnormally"):
+        neurospice.simulate(TOY, tstop=0.02, max_memory="20meg")
+    with pytest.raises(UsageError, match="'m' is milli"):
+        neurospice.simulate(TOY, tstop=0.02, max_memory="500m")
+
+
+def test_the_api_compat_and_negative_values() -> None:
+    """``compat`` sets ngspice's compatibility mode of the run (``--compat``, checked as the
+    command checks it); ``allow_negative`` lets ``params`` make a resistor negative
+    (``--allow-negative``), refused otherwise."""
+    assert neurospice.simulate(TOY, tstop=0.02, compat="LT").deck.compat == "lt"
+    assert neurospice.simulate(TOY, tstop=0.02).deck.compat is None
+    with pytest.raises(UsageError, match="--compat: compatibility mode 'xyz'"):
+        neurospice.simulate(TOY, tstop=0.02, compat="xyz")
+    with pytest.raises(DeckError, match="negative resistor"):
+        neurospice.simulate(TOY, tstop=0.02, params={"Rc": "-2"})
+    run = neurospice.simulate(TOY, tstop=0.02, params={"Rc": "-2"}, allow_negative=True)
+    assert ".param rc=-2 " in run.deck.text
+    base = neurospice.simulate(TOY, tstop=0.02)  # the coupling reversed moves the slave
+    assert abs(float(run["v(s)"][-1]) - float(base["v(s)"][-1])) > 1e-3

@@ -375,11 +375,12 @@ def test_tolerance_builds_move_the_neurons_parts_in_the_model_engine() -> None:
 
 def test_tolerance_command_runs_its_builds_in_the_model_engine() -> None:
     from neurospice.batch.tolerance import draw_factors, parse_tolerance, run_tolerance
+    from neurospice.sim.options import RunOptions
     from neurospice.spice.tolerances import component_slots
 
     deck = prepare_deck(BOARD).with_params({"mc": 1}).with_tstop(0.6)
     tols = [parse_tolerance("R=5%"), parse_tolerance("C=10%")]
-    rows = run_tolerance(deck, tols, runs=3, seed=4, workers=1, engine="model")
+    rows = run_tolerance(deck, tols, RunOptions(runs=3, seed=4, workers=1, engine="model"))
     assert [r["seed"] for r in rows] == [4, 5, 6]
     assert {r["engine"] for r in rows} == {"model"}
     expected = draw_factors(component_slots(deck), tols, 5)

@@ -13,6 +13,7 @@ import pytest
 import neurospice.report.locking as locking
 from neurospice.analysis.modes import mode_column
 from neurospice.batch.tolerance import noise_seeds, parse_tolerance, run_tolerance
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import prepare_deck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +39,8 @@ def test_each_build_runs_its_draws_with_its_parts(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(locking, "analyse_run", spy)
     deck = prepare_deck(BOARD).with_tstop(0.1)
-    rows = run_tolerance(deck, [parse_tolerance("R=5%")], runs=2, seed=1, seeds=2, workers=1)
+    rows = run_tolerance(deck, [parse_tolerance("R=5%")],
+                         RunOptions(runs=2, seed=1, seeds=2, workers=1))
     assert [r["seed"] for r in rows] == [1, 2]
     assert [r["noise_seeds"] for r in rows] == ["1 3", "2 4"]
     for r in rows:

@@ -111,8 +111,7 @@ def _frequency_keys(row: dict[str, Any]) -> list[str]:
     return [k for k in row if k.startswith("f_") and k.endswith("_hz") and _finite(row[k])]
 
 
-def _one(deck: PreparedDeck, name: str, factors: dict[str, float], timeout: float | None,
-         t_skip: float) -> Corner:
+def _one(deck: PreparedDeck, name: str, factors: dict[str, float], o: RunOptions) -> Corner:
     from neurospice.report.locking import analyse_run
     from neurospice.report.summary import summarise
     from neurospice.sim.ngspice import run_prepared
@@ -120,12 +119,12 @@ def _one(deck: PreparedDeck, name: str, factors: dict[str, float], timeout: floa
     row: dict[str, Any] = {"corner": name}
     try:
         d = with_factors(deck, factors)
-        wf = run_prepared(d, timeout=timeout)
+        wf = run_prepared(d, limits=o.run_limits())
         # each neuron's rate: its spikes, else its partial responses; 0 Hz when silent (a
         # corner that stops a neuron bounds the builds from below)
-        for n in summarise(d, wf, t_skip=t_skip).neurons:
+        for n in summarise(d, wf, t_skip=o.t_skip).neurons:
             row[f"f_{n.name}_hz"] = n.rate_hz
-        pair = analyse_run(d, wf, t_skip=t_skip).as_row()
+        pair = analyse_run(d, wf, t_skip=o.t_skip).as_row()
         row.update({k: pair[k] for k in ("mode", "ratio", "locked_fraction") if k in pair})
         row["status"] = "ok"
     except (SimulationError, NeurospiceInputError) as exc:
@@ -133,11 +132,10 @@ def _one(deck: PreparedDeck, name: str, factors: dict[str, float], timeout: floa
     return Corner(name, factors, row)
 
 
-def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int | None = None,
-                scheduler: str | None = None, timeout: float | None = None,
-                t_skip: float = 0.0, quiet: bool = True) -> CornerReport:
+def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance],
+                o: RunOptions | None = None) -> CornerReport:
     """The nominal run, one run per toleranced part, and two corners per neuron (see the
-    module docstring).
+    module docstring), with the options ``o`` (workers, scheduler, timeout, t_skip, quiet).
 
     Raises
     ------
@@ -148,6 +146,7 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int |
     """
     from neurospice.sim.pool import job_map
 
+    o = o or RunOptions(quiet=True)
     slots = component_slots(deck)
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
@@ -162,14 +161,14 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int |
 
     def run(jobs: list[tuple[str, dict[str, float]]], bar: Any) -> dict[str, Corner]:
         out = {}
-        for c in job_map(_one, [(deck, n, f, timeout, t_skip) for n, f in jobs],
-                         workers=workers, scheduler=scheduler):
+        for c in job_map(_one, [(deck, n, f, o) for n, f in jobs], workers=o.workers,
+                         scheduler=o.scheduler):
             out[c.name] = c
             bar.update(1)
         return out
 
     with tqdm(total=1 + len(tol), desc="corners: sensitivities", unit="run",
-              disable=True if quiet else None) as bar:
+              disable=True if o.quiet else None) as bar:
         first = run([("nominal", {})] + [(f"+{p}", {p: 1 + f}) for p, f in tol.items()], bar)
     nominal = first["nominal"]
     if not nominal.ok:
@@ -192,7 +191,8 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance], *, workers: int |
                 kk: float(nominal.row[kk]) * (1 + sum(sens[p].get(kk, 0.0) * (x - 1)
                                                      for p, x in factors.items()))
                 for kk in keys}
-    with tqdm(total=len(jobs), desc="corners", unit="run", disable=True if quiet else None) as bar:
+    with tqdm(total=len(jobs), desc="corners", unit="run",
+              disable=True if o.quiet else None) as bar:
         second = run(jobs, bar)
     return CornerReport(nominal, sens, [second[n] for n, _ in jobs], predicted)
 
@@ -220,9 +220,7 @@ def run_corners_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOpti
 
     if not o.tols:
         raise UsageError("--corners needs --tol (e.g. --tol R=5% --tol C=10%)")
-    report = run_corners(deck, [parse_tolerance(s) for s in o.tols], workers=o.workers,
-                         scheduler=o.scheduler, timeout=o.timeout, t_skip=o.t_skip,
-                         quiet=o.quiet)
+    report = run_corners(deck, [parse_tolerance(s) for s in o.tols], o)
     print(f"{path}: {report.describe()}")
     written = write_corners_csv(report, outdir / "corners.csv")
     print(f"  wrote {written.name} in {outdir}")

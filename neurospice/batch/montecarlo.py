@@ -18,8 +18,7 @@ from neurospice.errors import SimulationError
 from neurospice.files import atomic_write
 from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
 from neurospice.report.summary import summarise
-from neurospice.sim.engines import get_engine
-from neurospice.sim.ngspice import run_prepared
+from neurospice.sim.ngspice import RunLimits, run_prepared
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 
@@ -48,14 +47,14 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any
     return {"seed": point.get("seed", ""), **build_row(point_deck, wf, engine="model")}
 
 
-def _one(deck: PreparedDeck, seed: int, timeout: float | None
+def _one(deck: PreparedDeck, seed: int, limits: RunLimits
          ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
     from neurospice.sim.noise import with_shared_noise
 
     d = with_shared_noise(deck.with_seed(seed))
     row: dict[str, Any] = {"seed": seed}
     try:
-        wf = run_prepared(d, timeout=timeout)
+        wf = run_prepared(d, limits=limits)
     except SimulationError as exc:
         row.update(status="failed", engine="spice", error=str(exc).replace("\n", " "))
         return seed, row, []
@@ -63,51 +62,54 @@ def _one(deck: PreparedDeck, seed: int, timeout: float | None
     return seed, row, memristor_traces(d, wf)
 
 
-def _run_model(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
-               quiet: bool, scheduler: str | None = None
+def _seeds(o: RunOptions) -> list[int]:
+    """The runs' seeds: ``o.runs`` of them from ``o.seed`` (1 by default)."""
+    first = o.seed if o.seed is not None else 1
+    return [first + k for k in range(o.runs)]
+
+
+def _run_model(deck: PreparedDeck, o: RunOptions
                ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
-    from neurospice.sim.model.maps import map_model
-
-    points: list[dict[str, Any]] = [{"seed": seed + k} for k in range(runs)]
-    with tqdm(total=runs, desc="runs (model)", unit="run",
-              disable=True if quiet else None) as bar:
-        rows = map_model(deck, points, reduce=model_build_row, workers=workers,
-                         progress=bar.update, scheduler=scheduler)
-    return {seed + k: (row, []) for k, row in enumerate(rows)}
+    points: list[dict[str, Any]] = [{"seed": s} for s in _seeds(o)]
+    with tqdm(total=len(points), desc="runs (model)", unit="run",
+              disable=True if o.quiet else None) as bar:
+        rows = o.engine_obj.map(deck, points, model_build_row, o, bar.update)
+    return {p["seed"]: (row, []) for p, row in zip(points, rows, strict=True)}
 
 
-def _run_all(deck: PreparedDeck, *, runs: int, seed: int, workers: int | None,
-             timeout: float | None, quiet: bool, scheduler: str | None = None
+def _run_all(deck: PreparedDeck, o: RunOptions
              ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
     from neurospice.sim.pool import job_map
 
     results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
-    jobs = [(deck, seed + k, timeout) for k in range(runs)]
-    with tqdm(total=runs, desc="runs", unit="run", disable=True if quiet else None) as bar:
-        for s, row, traces in job_map(_one, jobs, workers=workers, scheduler=scheduler):
+    limits = o.run_limits()
+    jobs = [(deck, s, limits) for s in _seeds(o)]
+    with tqdm(total=len(jobs), desc="runs", unit="run",
+              disable=True if o.quiet else None) as bar:
+        for s, row, traces in job_map(_one, jobs, workers=o.workers, scheduler=o.scheduler):
             results[s] = (row, traces)
             bar.update(1)
     return results
 
 
-def run_builds(deck: PreparedDeck, *, runs: int, seed: int = 1, workers: int | None = None,
-               timeout: float | None = None, quiet: bool = True) -> list[dict[str, Any]]:
-    """Rows of ``runs.csv``: one per seed ``seed .. seed+runs-1``."""
-    results = _run_all(deck, runs=runs, seed=seed, workers=workers, timeout=timeout, quiet=quiet)
+def run_builds(deck: PreparedDeck, o: RunOptions) -> list[dict[str, Any]]:
+    """Rows of ``runs.csv``: one per seed ``o.seed .. o.seed+o.runs-1``, in ``o.engine``."""
+    results = _runs(deck, o)
     return [results[s][0] for s in sorted(results)]
+
+
+def _runs(deck: PreparedDeck, o: RunOptions
+          ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
+    """Each seed's row and memristor traces (none from the model engine)."""
+    return (_run_model if o.engine_obj.capabilities.point_maps else _run_all)(deck, o)
 
 
 def run_monte_carlo(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
     """Run the Monte Carlo (``o.runs`` seeds from ``o.seed``, 1 by default), write the table
     and the scatter plot, print a digest."""
     outdir.mkdir(parents=True, exist_ok=True)
-    runs, seed, engine, plot = o.runs, (o.seed if o.seed is not None else 1), o.engine, o.plot
-    if get_engine(engine).capabilities.point_maps:
-        results = _run_model(deck, runs=runs, seed=seed, workers=o.workers, quiet=o.quiet,
-                             scheduler=o.scheduler)
-    else:
-        results = _run_all(deck, runs=runs, seed=seed, workers=o.workers, timeout=o.timeout,
-                           quiet=o.quiet, scheduler=o.scheduler)
+    runs, seed, engine, plot = o.runs, _seeds(o)[0], o.engine, o.plot
+    results = _runs(deck, o)
     rows = [results[s][0] for s in sorted(results)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     with atomic_write(outdir / "runs.csv", "w", newline="") as fh:

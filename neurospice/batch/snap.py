@@ -19,7 +19,8 @@ from tqdm import tqdm
 from neurospice.batch.montecarlo import build_row
 from neurospice.errors import SimulationError
 from neurospice.report.bom import DEFAULT_CAP_SERIES, snap_factors
-from neurospice.sim.ngspice import run_prepared
+from neurospice.sim.ngspice import RunLimits, run_prepared
+from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import local_map
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.tolerances import with_factors
@@ -95,25 +96,28 @@ def _shifts(nominal: dict[str, Any], row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _row(deck: PreparedDeck, label: str, timeout: float | None) -> tuple[str, dict[str, Any]]:
+def _row(deck: PreparedDeck, label: str, limits: RunLimits) -> tuple[str, dict[str, Any]]:
     try:
-        wf = run_prepared(deck, timeout=timeout)
+        wf = run_prepared(deck, limits=limits)
     except SimulationError as exc:
         return label, {"status": "failed", "error": str(exc).replace("\n", " ")}
     return label, build_row(deck, wf, engine="spice")
 
 
 def snap_report(deck: PreparedDeck, series: str = "E24", cap_series: str = DEFAULT_CAP_SERIES,
-                *, workers: int | None = None, timeout: float | None = None,
+                options: RunOptions | None = None,
                 progress: Callable[[int], object] | None = None) -> SnapReport:
     """Run ``deck`` as designed, snapped, and with each snapped part alone (see the module
-    docstring). Raises :class:`SimulationError` when the designed or the snapped board fails."""
+    docstring), with ``options``' workers and limits. Raises :class:`SimulationError` when the
+    designed or the snapped board fails."""
+    o = options or RunOptions()
     factors = snap_factors(deck, series, cap_series)
-    jobs: list[tuple[PreparedDeck, str, float | None]] = [
-        (deck, "", timeout), (with_factors(deck, factors), "*", timeout)]
-    jobs += [(with_factors(deck, {p: f}), p, timeout) for p, f in factors.items()]
+    limits = o.run_limits()
+    jobs: list[tuple[PreparedDeck, str, RunLimits]] = [
+        (deck, "", limits), (with_factors(deck, factors), "*", limits)]
+    jobs += [(with_factors(deck, {p: f}), p, limits) for p, f in factors.items()]
     rows: dict[str, dict[str, Any]] = {}
-    for label, row in local_map(_row, jobs, workers):
+    for label, row in local_map(_row, jobs, o.workers):
         rows[label] = row
         if progress is not None:
             progress(1)
@@ -127,14 +131,14 @@ def snap_report(deck: PreparedDeck, series: str = "E24", cap_series: str = DEFAU
     return SnapReport(nominal, rows["*"], effects, _tstop(deck))
 
 
-def snap_report_with_bar(deck: PreparedDeck, series: str, cap_series: str, *,
-                         workers: int | None = None, timeout: float | None = None,
-                         quiet: bool = False) -> SnapReport:
-    """:func:`snap_report` with a progress bar (one step per run)."""
+def snap_report_with_bar(deck: PreparedDeck, series: str, cap_series: str,
+                         options: RunOptions) -> SnapReport:
+    """:func:`snap_report` with a progress bar (one step per run; none when
+    ``options.quiet``)."""
     total = 2 + len(snap_factors(deck, series, cap_series))
-    with tqdm(total=total, desc="snap runs", unit="run", disable=True if quiet else None) as bar:
-        return snap_report(deck, series, cap_series, workers=workers, timeout=timeout,
-                           progress=bar.update)
+    with tqdm(total=total, desc="snap runs", unit="run",
+              disable=True if options.quiet else None) as bar:
+        return snap_report(deck, series, cap_series, options, bar.update)
 
 
 def _tstop(deck: PreparedDeck) -> float:

@@ -31,7 +31,6 @@ from tqdm import tqdm
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write, printable
-from neurospice.sim.engines import get_engine
 from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
@@ -166,20 +165,17 @@ def run_point(
     source: str | None,
     point: int,
     params: dict[str, float],
-    seed: int | None,
-    timeout: float | None,
-    t_skip: float,
-    control: str = "refuse",
-    key: str = "",
-    seeds: int = 1,
-    spike_threshold: dict[str, float] | None = None,
+    key: str,
+    o: RunOptions,
 ) -> dict[str, Any]:
-    """Run one sweep point (its values already in ``deck_text``); never raises for a failure.
+    """Run one sweep point (its values already in ``deck_text``) with the options ``o`` (seed,
+    seeds, t_skip, spike_threshold, the compiler's ``control`` and limits, the run's limits);
+    never raises for a failure.
 
-    Takes plain data (the deck as text) so that it can be shipped to a Dask worker; the text
-    goes through the compiler again there. ``seeds`` > 1: the point is run with that many
-    draws of the device noise (seeds ``seed .. seed+seeds-1``, ``seed`` the deck's own when
-    None); the row is the first draw's, with ``n_seeds`` and P(mode) columns
+    Takes plain data (the deck as text, the frozen options) so that it can be shipped to a
+    Dask worker; the text goes through the compiler again there. ``o.seeds`` > 1: the point is
+    run with that many draws of the device noise (seeds ``seed .. seed+seeds-1``, ``seed`` the
+    deck's own when None); the row is the first draw's, with ``n_seeds`` and P(mode) columns
     (``p_<mode>``, ``p_<mode>_lo``, ``p_<mode>_hi``).
     """
     from neurospice.report.locking import analyse_run
@@ -187,30 +183,31 @@ def run_point(
     from neurospice.sim.noise import with_shared_noise
     from neurospice.spice.deck import prepare_text
 
+    seed, limits = o.seed, o.run_limits()
+    levels = dict(o.spike_threshold) if o.spike_threshold else None
     row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else "",
                            "engine": "spice", "key": key}
     try:
         deck = prepare_text(deck_text, base_dir=base_dir,
                             source=Path(source) if source else None,
-                            control=control)  # type: ignore[arg-type]
-        if seeds > 1:
+                            control=o.control, limits=o.deck_limits())
+        if o.seeds > 1:
             from neurospice.report.locking import deck_seed
 
             first = seed if seed is not None else deck_seed(deck)
             modes = []
-            for j in range(seeds):
+            for j in range(o.seeds):
                 dj = with_shared_noise(deck.with_seed(first + j))
-                a = analyse_run(dj, run_prepared(dj, timeout=timeout), t_skip=t_skip,
-                                spike_threshold=spike_threshold)
+                a = analyse_run(dj, run_prepared(dj, limits=limits), t_skip=o.t_skip,
+                                spike_threshold=levels)
                 if j == 0:
                     row.update(a.as_row())
                 modes.append(a.pairs[0].mode if a.pairs else "no pair")
             row.update(seed_columns(modes))
         else:
             deck = with_shared_noise(deck)  # the model engine's draws for this seed
-            wf = run_prepared(deck, timeout=timeout)
-            row.update(analyse_run(deck, wf, t_skip=t_skip,
-                                   spike_threshold=spike_threshold).as_row())
+            wf = run_prepared(deck, limits=limits)
+            row.update(analyse_run(deck, wf, t_skip=o.t_skip, spike_threshold=levels).as_row())
         row["status"] = "ok"
         row["error"] = ""
     except (SimulationError, NeurospiceInputError) as exc:
@@ -316,26 +313,25 @@ class _Table:
 
 
 def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
-              t_skip: float, spike_threshold: dict[str, float] | None = None) -> dict[str, Any]:
-    """A sweep-table row from a model-engine run (runs in the model engine's worker)."""
+              options: RunOptions) -> dict[str, Any]:
+    """A sweep-table row from a model-engine run (runs in the model engine's worker), analysed
+    with ``options``' t_skip and spike thresholds."""
     from neurospice.report.locking import analyse_run
 
+    levels = dict(options.spike_threshold) if options.spike_threshold else None
     row: dict[str, Any] = {"status": "ok", "error": "", "engine": "model"}
-    row.update(analyse_run(point_deck, wf, t_skip=t_skip,
-                           spike_threshold=spike_threshold).as_row())
+    row.update(analyse_run(point_deck, wf, t_skip=options.t_skip,
+                           spike_threshold=levels).as_row())
     return row
 
 
 def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, float], str, str]],
-                      seed: int | None, t_skip: float, workers: int | None,
-                      table: _Table, quiet: bool, seeds: int = 1,
-                      spike_threshold: dict[str, float] | None = None,
-                      scheduler: str | None = None) -> None:
+                      table: _Table, o: RunOptions) -> None:
     from functools import partial
 
     from neurospice.report.locking import deck_seed
-    from neurospice.sim.model.maps import map_model
 
+    seed, seeds = o.seed, o.seeds
     first = seed if seed is not None else deck_seed(deck)
     points: list[dict[str, Any]] = []
     for _, p, _, _ in prepared:  # each point once per noise draw, draws together
@@ -345,10 +341,8 @@ def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, fl
                 q["seed"] = first + j
             points.append(q)
     with tqdm(total=len(points), desc="sweep (model)", unit="run",
-              disable=True if quiet else None) as bar:
-        rows = map_model(deck, points, reduce=partial(model_row, t_skip=t_skip,
-                                                      spike_threshold=spike_threshold),
-                         workers=workers, progress=bar.update, scheduler=scheduler)
+              disable=True if o.quiet else None) as bar:
+        rows = o.engine_obj.map(deck, points, partial(model_row, options=o), o, bar.update)
     for k, (i, p, _, key) in enumerate(prepared):
         draws = rows[k * seeds:(k + 1) * seeds]
         row = dict(draws[0])
@@ -362,11 +356,11 @@ def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, fl
 _Prepared = tuple[int, dict[str, float], str, str]  # point index, values, deck text, row key
 
 
-def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], seed: int | None, engine: str,
-                    seeds: int, spike_threshold: dict[str, float] | None
+def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], o: RunOptions
                     ) -> tuple[list[dict[str, float]], list[_Prepared]]:
     """The grid's points and, for each, its deck text and its row key (what ``--resume``
-    matches)."""
+    matches: the deck, the values, ``o``'s seed and engine, and its seeds and thresholds)."""
+    seed, seeds, spike_threshold = o.seed, o.seeds, o.spike_threshold
     total = math.prod(a.count for a in axes)
     if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
         raise UsageError(f"--sweep: {' x '.join(str(a.count) for a in axes)} = {total:,} "
@@ -380,7 +374,7 @@ def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], seed: int | None, 
         if seed is not None:
             overrides["seed"] = seed
         d = deck.with_values(overrides)
-        prepared.append((i, p, d.text, point_key(d.text, p, seed, engine)
+        prepared.append((i, p, d.text, point_key(d.text, p, seed, o.engine)
                          + ("" if seeds == 1 and not spike_threshold
                             else f"-{seeds}-{sorted((spike_threshold or {}).items())}")))
     return points, prepared
@@ -423,34 +417,27 @@ def run_sweep(deck: PreparedDeck, axes: Sequence[Axis], outdir: Path,
     again. The table is rewritten (atomically) as points finish, sorted by point, so an
     interrupted sweep keeps every finished point and ``--resume`` completes it.
     """
-    o = o or RunOptions()
-    seed, engine, seeds, t_skip = o.seed, o.engine, o.seeds, o.t_skip
-    spike_threshold = dict(o.spike_threshold) if o.spike_threshold else None
-    points, prepared = _prepare_points(deck, axes, seed, engine, seeds, spike_threshold)
+    o = (o or RunOptions()).replace(control=deck.control_mode)
+    points, prepared = _prepare_points(deck, axes, o)
     outdir.mkdir(parents=True, exist_ok=True)
     columns = ["point", *[a.name for a in axes]] + FIXED_COLUMNS[1:]
     table = _Table(outdir / TABLE, columns)
     if o.resume:
         _reuse_rows(table, points, prepared, outdir)
     done = dict(table.rows)
-    log.info("sweep of %d points (%s engine): %d reused from %s", len(points), engine,
+    log.info("sweep of %d points (%s engine): %d reused from %s", len(points), o.engine,
              len(done), outdir / TABLE)
-    if get_engine(engine).capabilities.point_maps:
+    if o.engine_obj.capabilities.point_maps:
         try:
-            _run_model_points(deck, [x for x in prepared if x[0] not in done], seed, t_skip,
-                              o.workers, table, o.quiet, seeds, spike_threshold, o.scheduler)
+            _run_model_points(deck, [x for x in prepared if x[0] not in done], table, o)
         finally:
             table.flush()
         return [table.rows[i] for i in sorted(table.rows)]
-    control = deck.control_mode
-    jobs = [
-        (text, str(deck.base_dir), str(deck.source) if deck.source else None,
-         i, p, seed, o.timeout, t_skip, control, key, seeds, spike_threshold)
-        for i, p, text, key in prepared if i not in done
-    ]
-    n_workers = o.workers or os.cpu_count() or 1
+    jobs = [(text, str(deck.base_dir), str(deck.source) if deck.source else None, i, p, key, o)
+            for i, p, text, key in prepared if i not in done]
     try:
-        stream = job_map(run_point, jobs, workers=n_workers, scheduler=o.scheduler)
+        stream = job_map(run_point, jobs, workers=o.workers or os.cpu_count() or 1,
+                         scheduler=o.scheduler)
         with tqdm(total=len(points), initial=len(done), desc="sweep", unit="pt",
                   disable=True if o.quiet else None) as bar:
             for row in stream:
@@ -578,7 +565,6 @@ def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOption
         raise UsageError("--sweep: give one or two parameters")
     axes = [parse_sweep(s) for s in o.sweeps]
     seed, engine, plot = o.seed, o.engine, o.plot
-    spike_threshold = dict(o.spike_threshold) if o.spike_threshold else None
     rows = run_sweep(deck, axes, outdir, o)
     failed = [r for r in rows if r.get("status") != "ok"]
     print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
@@ -605,10 +591,8 @@ def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOption
                        title=f"{path.name}: {engine} engine"
                              + (f", seed {seed}" if seed is not None else ""))
     print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
-    if o.verify and get_engine(engine).capabilities.verify:
-        checks = verify_points(deck, rows, axes, o.verify, outdir, seed=seed, timeout=o.timeout,
-                               t_skip=o.t_skip, workers=o.workers, quiet=o.quiet, seeds=o.seeds,
-                               spike_threshold=spike_threshold)
+    if o.verify and o.engine_obj.capabilities.verify:
+        checks = verify_points(deck, rows, axes, outdir, o)
         if plot and rows and checks:  # the map again, the points rerun in ngspice marked
             plot_sweep_map(rows, axes, outdir / "sweep_map.png",
                            title=f"{path.name}: {engine} engine"
@@ -688,11 +672,10 @@ def verify_criteria(mrow: dict[str, Any], srow: dict[str, Any], *, noisy: bool
 
 
 def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequence[Axis],
-                  k: int, outdir: Path, *, seed: int | None, timeout: float | None,
-                  t_skip: float, workers: int | None, quiet: bool, seeds: int = 1,
-                  spike_threshold: dict[str, float] | None = None) -> list[dict[str, Any]]:
-    """Rerun ``k`` evenly spaced points of a model-engine map in ngspice (with the same number
-    of noise draws); compare them by :func:`verify_criteria`.
+                  outdir: Path, o: RunOptions) -> list[dict[str, Any]]:
+    """Rerun ``o.verify`` evenly spaced points of a model-engine map in ngspice (with the same
+    options: seed, noise draws, t_skip, thresholds, workers); compare them by
+    :func:`verify_criteria`.
 
     Writes ``verify.csv`` (point, values, every criterion, ``agree``) and prints each point
     where the engines disagree, with the criteria that failed.
@@ -700,7 +683,8 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
     from neurospice.report.locking import noise_sources
     from neurospice.sim.model.maps import pick_points
 
-    picks = pick_points(len(rows), max(1, k))
+    picks = pick_points(len(rows), max(1, o.verify))
+    seed, o = o.seed, o.replace(control=deck.control_mode)
     names = [a.name for a in axes]
     jobs = []
     noisy: dict[int, bool] = {}
@@ -713,14 +697,13 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
         d = deck.with_values(overrides)
         noisy[int(r["point"])] = bool(noise_sources(d))
         jobs.append((d.text, str(deck.base_dir), str(deck.source) if deck.source else None,
-                     int(r["point"]), p, seed, timeout, t_skip, deck.control_mode, "", seeds,
-                     spike_threshold))
+                     int(r["point"]), p, "", o))
     out = []
-    for srow in job_map(run_point, jobs, workers=workers):
+    for srow in job_map(run_point, jobs, workers=o.workers):
         mrow = next(r for r in rows if int(r["point"]) == int(srow["point"]))
         crit = verify_criteria(mrow, srow, noisy=noisy[int(srow["point"])])
         out.append({"point": srow["point"], **{n: mrow[n] for n in names},
-                    "n_seeds": seeds, **crit})
+                    "n_seeds": o.seeds, **crit})
     out.sort(key=lambda r: int(r["point"]))
     with atomic_write(outdir / "verify.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(out[0]))

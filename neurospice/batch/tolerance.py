@@ -35,7 +35,6 @@ from tqdm import tqdm
 from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write
-from neurospice.sim.engines import get_engine
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
@@ -138,20 +137,22 @@ def noise_seeds(seed: int, draws: int, stride: int) -> list[int]:
 
 
 def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[Tolerance],
-               seed: int, dist: str, timeout: float | None, t_skip: float,
-               draws: int = 1, stride: int = 1) -> dict[str, Any]:
+               seed: int, o: RunOptions) -> dict[str, Any]:
+    """The row of the build with ``seed`` (``o.seeds`` noise draws; ``o.runs`` builds in all,
+    the stride of the draws' seeds)."""
     from neurospice.report.locking import analyse_run
     from neurospice.sim.ngspice import run_prepared
     from neurospice.sim.noise import with_shared_noise
 
-    factors = draw_factors(slots, tols, seed, dist)
+    draws, stride, limits = o.seeds, o.runs, o.run_limits()
+    factors = draw_factors(slots, tols, seed, o.tol_dist)
     row: dict[str, Any] = {"seed": seed, "engine": "spice"}
     modes: list[str] = []
     for j, s in enumerate(noise_seeds(seed, draws, stride)):
         try:
             d = with_shared_noise(with_factors(deck.with_seed(s), factors))
-            wf = run_prepared(d, timeout=timeout)
-            analysis = analyse_run(d, wf, t_skip=t_skip)
+            wf = run_prepared(d, limits=limits)
+            analysis = analyse_run(d, wf, t_skip=o.t_skip)
             modes.append(str(analysis.as_row().get("mode") or "none"))
             if j:
                 continue
@@ -196,20 +197,18 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
 
 
 def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
-                      tols: Sequence[Tolerance], seeds: Sequence[int], dist: str,
-                      workers: int | None, t_skip: float, quiet: bool,
-                      scheduler: str | None = None, draws: int = 1) -> list[dict[str, Any]]:
+                      tols: Sequence[Tolerance], seeds: Sequence[int], o: RunOptions
+                      ) -> list[dict[str, Any]]:
     from functools import partial
 
-    from neurospice.sim.model.maps import map_model
-
-    builds = [(s, draw_factors(slots, tols, s, dist)) for s in seeds]
+    draws = o.seeds
+    builds = [(s, draw_factors(slots, tols, s, o.tol_dist)) for s in seeds]
     points = [{"seed": n, "tol": f} for s, f in builds
               for n in noise_seeds(s, draws, len(seeds))]
     with tqdm(total=len(points), desc="builds (model)", unit="draw" if draws > 1 else "build",
-              disable=True if quiet else None) as bar:
-        rows = map_model(deck, points, reduce=partial(model_build_row, t_skip=t_skip),
-                         workers=workers, progress=bar.update, scheduler=scheduler)
+              disable=True if o.quiet else None) as bar:
+        rows = o.engine_obj.map(deck, points, partial(model_build_row, t_skip=o.t_skip), o,
+                                bar.update)
     if draws == 1:
         return rows
     out = []
@@ -222,36 +221,35 @@ def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
     return out
 
 
-def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance], *, runs: int, seed: int = 1,
-                  dist: str = "normal", workers: int | None = None,
-                  timeout: float | None = None, t_skip: float = 0.0,
-                  quiet: bool = True, scheduler: str | None = None,
-                  engine: str = "spice", seeds: int = 1) -> list[dict[str, Any]]:
-    """Run ``runs`` builds (seeds ``seed..seed+runs-1``); one row each, sorted by seed.
+def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance],
+                  o: RunOptions) -> list[dict[str, Any]]:
+    """Run ``o.runs`` builds (seeds ``seed..seed+runs-1``, ``seed`` ``o.seed`` or 1, parts
+    drawn from ``o.tol_dist``); one row each, sorted by seed.
 
-    ``engine="model"`` runs them in the model engine (the same draws per seed). ``seeds`` > 1
-    runs each build (its parts fixed) with that many draws of the device noise (seeds ``S``,
+    In the model engine (``o.engine``) with the same draws per seed. ``o.seeds`` > 1 runs
+    each build (its parts fixed) with that many draws of the device noise (seeds ``S``,
     ``S + runs``, ``S + 2 runs``, ...: :func:`noise_seeds`) and gives its row P(mode) over
     them (``n_seeds``, ``p_<mode>``, ``p_<mode>_lo``/``_hi``, ``likely_mode``, ``likely_p``,
     ``noise_seeds``); the row's other figures are the first draw's."""
     from neurospice.sim.pool import job_map
 
-    if dist not in ("normal", "uniform"):
-        raise UsageError(f"--tol-dist must be normal or uniform (got {dist!r})")
+    if o.tol_dist not in ("normal", "uniform"):
+        raise UsageError(f"--tol-dist must be normal or uniform (got {o.tol_dist!r})")
+    first = o.seed if o.seed is not None else 1
+    seeds = [first + k for k in range(o.runs)]
     slots = component_slots(deck)
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
         if not t.is_class and t.target not in paths:
             raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
                              f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
-    if get_engine(engine).capabilities.point_maps:
-        return _run_model_builds(deck, slots, tols, [seed + k for k in range(runs)], dist,
-                                 workers, t_skip, quiet, scheduler, draws=seeds)
+    if o.engine_obj.capabilities.point_maps:
+        return _run_model_builds(deck, slots, tols, seeds, o)
     rows: dict[int, dict[str, Any]] = {}
-    jobs = [(deck, slots, tols, seed + k, dist, timeout, t_skip, seeds, runs)
-            for k in range(runs)]
-    with tqdm(total=runs, desc="builds", unit="build", disable=True if quiet else None) as bar:
-        for row in job_map(_one_build, jobs, workers=workers, scheduler=scheduler):
+    jobs = [(deck, slots, tols, s, o) for s in seeds]
+    with tqdm(total=len(seeds), desc="builds", unit="build",
+              disable=True if o.quiet else None) as bar:
+        for row in job_map(_one_build, jobs, workers=o.workers, scheduler=o.scheduler):
             rows[int(row["seed"])] = row
             bar.update(1)
     return [rows[s] for s in sorted(rows)]
@@ -295,9 +293,7 @@ def run_tolerance_command(deck: PreparedDeck, path: Path, outdir: Path,
     tols = [parse_tolerance(s) for s in o.tols]
     runs, seed, seeds, engine, dist, plot = (o.runs, o.seed if o.seed is not None else 1,
                                              o.seeds, o.engine, o.tol_dist, o.plot)
-    rows = run_tolerance(deck, tols, runs=runs, seed=seed, dist=dist, workers=o.workers,
-                         timeout=o.timeout, t_skip=o.t_skip, quiet=o.quiet,
-                         scheduler=o.scheduler, engine=engine, seeds=seeds)
+    rows = run_tolerance(deck, tols, o)
     fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
     columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
                               not k.startswith("d:")}) + sorted(

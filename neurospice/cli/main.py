@@ -38,7 +38,7 @@ __all__ = ["main", "simulate_main", "exit_now", "UsageError", "Settings"]
 
 if TYPE_CHECKING:
     from neurospice.sim.process import Worker
-    from neurospice.spice.compiler import ControlMode
+    from neurospice.spice.compiler import ControlMode, Limits
 
 
 def _add_limits_args(p: argparse.ArgumentParser) -> None:
@@ -77,76 +77,91 @@ def _add_simulate_args(p: argparse.ArgumentParser) -> None:
                         "is a typo more often than an active part)")
     p.add_argument("--tstop", default=None, metavar="T",
                    help="stop the transient at T (seconds, SI suffixes allowed: 500m, 2)")
-    p.add_argument("--runs", type=int, default=1, metavar="N",
-                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ... (with --tol: "
-                        "N builds from toleranced parts)")
-    p.add_argument("--tol", action="append", default=[], metavar="WHAT=PERCENT",
-                   help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%, pots=20%% "
-                        "for potentiometer tracks) or one "
-                        "instance (xmaster.c0=1%%); every R, C, L of every instance draws its "
-                        "own value")
-    p.add_argument("--corners", action="store_true",
-                   help="worst case instead of Monte Carlo: every --tol part at the end of its "
-                        "tolerance that raises (or lowers) each neuron's frequency, found from "
-                        "one run per part; writes corners.csv")
-    p.add_argument("--tol-dist", choices=["normal", "uniform"], default="normal",
-                   help="tolerance draws: normal with sigma = tolerance/3 (default) or uniform")
     p.add_argument("--engine", choices=engine_names(), default=DEFAULT_ENGINE,
                    help="spice: ngspice on the circuit (default); model: the board's equations "
                         "compiled from the netlist (fast, for maps)")
     p.add_argument("--seed", type=int, default=None, metavar="S",
                    help="seed of the first run (sets .param seed); default: the deck's own")
-    p.add_argument("--sweep", action="append", default=[], metavar="NAME=SPEC",
-                   help="sweep a .param or a component: NAME=START:STOP:COUNT, "
-                        "NAME=log:START:STOP:COUNT, NAME=E24:START:STOP or NAME=V1,V2,V3 "
-                        "(once or twice for a 1-D or 2-D map)")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
-                   help="parallel worker processes for sweeps and runs (default: CPU count)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="run sweep points on a Dask distributed scheduler, e.g. "
-                        "tcp://127.0.0.1:8786, instead of local processes (the scheduler runs "
-                        "code on this machine: only this machine's, unless --trust-scheduler)")
-    p.add_argument("--trust-scheduler", action="store_true",
-                   help="allow a --scheduler that is not this machine (it can run any command "
-                        "here; prefer tls:// with Dask's distributed.comm.tls settings)")
-    p.add_argument("--resume", action="store_true",
-                   help="sweeps: reuse the finished points of the output table whose deck, "
-                        "values, stop time and seed match; run the rest")
     p.add_argument("--timeout", default="3600", metavar="SECONDS",
                    help="wall-clock limit for each ngspice run (default 3600)")
-    p.add_argument("--t-skip", default="0", metavar="SECONDS",
-                   help="ignore the first SECONDS of the transient in the analysis")
     p.add_argument("--no-self-check", action="store_true",
                    help="with --engine model: skip the check against a short ngspice run made "
                         "on a netlist's first model run (cached; refuses beyond 1 %%)")
-    p.add_argument("--verify", type=int, default=0, metavar="K",
+    _add_batch_args(p)
+    _add_analysis_args(p)
+    _add_output_args(p)
+    _add_limits_args(p)
+
+
+def _add_batch_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("batches: Monte Carlo, tolerances, sweeps")
+    g.add_argument("--runs", type=int, default=1, metavar="N",
+                   help="Monte Carlo: repeat the run N times with seeds S, S+1, ... (with --tol: "
+                        "N builds from toleranced parts)")
+    g.add_argument("--tol", action="append", default=[], metavar="WHAT=PERCENT",
+                   help="part tolerance for --runs: a class (R=5%%, C=10%%, L=10%%, pots=20%% "
+                        "for potentiometer tracks) or one "
+                        "instance (xmaster.c0=1%%); every R, C, L of every instance draws its "
+                        "own value")
+    g.add_argument("--corners", action="store_true",
+                   help="worst case instead of Monte Carlo: every --tol part at the end of its "
+                        "tolerance that raises (or lowers) each neuron's frequency, found from "
+                        "one run per part; writes corners.csv")
+    g.add_argument("--tol-dist", choices=["normal", "uniform"], default="normal",
+                   help="tolerance draws: normal with sigma = tolerance/3 (default) or uniform")
+    g.add_argument("--sweep", action="append", default=[], metavar="NAME=SPEC",
+                   help="sweep a .param or a component: NAME=START:STOP:COUNT, "
+                        "NAME=log:START:STOP:COUNT, NAME=E24:START:STOP or NAME=V1,V2,V3 "
+                        "(once or twice for a 1-D or 2-D map)")
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="parallel worker processes for sweeps and runs (default: CPU count)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run sweep points on a Dask distributed scheduler, e.g. "
+                        "tcp://127.0.0.1:8786, instead of local processes (the scheduler runs "
+                        "code on this machine: only this machine's, unless --trust-scheduler)")
+    g.add_argument("--trust-scheduler", action="store_true",
+                   help="allow a --scheduler that is not this machine (it can run any command "
+                        "here; prefer tls:// with Dask's distributed.comm.tls settings)")
+    g.add_argument("--resume", action="store_true",
+                   help="sweeps: reuse the finished points of the output table whose deck, "
+                        "values, stop time and seed match; run the rest")
+    g.add_argument("--verify", type=int, default=0, metavar="K",
                    help="with --engine model and --sweep: rerun K points of the map in ngspice "
                         "and report where the two engines disagree")
-    p.add_argument("--spike-threshold", action="append", default=[], metavar="V|NAME=V",
-                   help="spike threshold in volts for every neuron (V) or one neuron (NAME=V), "
-                        "instead of the level derived from the neuron's own I-V (repeatable)")
-    p.add_argument("--seeds", type=int, default=1, metavar="N",
+    g.add_argument("--seeds", type=int, default=1, metavar="N",
                    help="run each point with N draws of the device noise (seeds S .. S+N-1) and "
                         "report P(mode) per pair with 95 %% Wilson intervals")
-    p.add_argument("--energy", action="store_true",
+
+
+def _add_analysis_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("analysis")
+    g.add_argument("--t-skip", default="0", metavar="SECONDS",
+                   help="ignore the first SECONDS of the transient in the analysis")
+    g.add_argument("--spike-threshold", action="append", default=[], metavar="V|NAME=V",
+                   help="spike threshold in volts for every neuron (V) or one neuron (NAME=V), "
+                        "instead of the level derived from the neuron's own I-V (repeatable)")
+    g.add_argument("--energy", action="store_true",
                    help="energy of every memristive element (dissipated, its eps bound, "
                         "co-content) and the circuit's power balance; saves every current")
-    p.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
+
+
+def _add_output_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                    help="waveform table: CSV, Parquet (units in the column metadata), or auto: "
                         "Parquet above 2 million values (default)")
-    p.add_argument("--full-resolution", action="store_true",
+    g.add_argument("--full-resolution", action="store_true",
                    help="keep every time point ngspice computed in the waveform table (default: "
                         "the points that give every vector back within --waveform-tol)")
-    p.add_argument("--waveform-tol", default="1e-3", metavar="FRACTION",
+    g.add_argument("--waveform-tol", default="1e-3", metavar="FRACTION",
                    help="largest deviation of the reduced waveform table from the full one, "
                         "as a fraction of each vector's range (default 1e-3)")
-    p.add_argument("--raw", action="store_true",
+    g.add_argument("--raw", action="store_true",
                    help="also keep ngspice's binary raw file (every point) as FILE.raw")
-    p.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("-v", "--verbose", action="store_true",
+    g.add_argument("--no-plot", action="store_true", help="do not write PNG plots")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("-v", "--verbose", action="store_true",
                    help="log what neurospice does (deck compilation, sandbox, workers)")
-    _add_limits_args(p)
 
 
 def build_parser(prog: str = "neurospice", command: str | None = None) -> argparse.ArgumentParser:
@@ -353,67 +368,35 @@ def _output_dir(args: argparse.Namespace) -> Path | None:
 
 
 class Settings:
-    """The validated options shared by the commands."""
+    """The validated options shared by the commands: what the deck compiler does with
+    ``.control`` blocks and its limits, the worker's memory (read as :class:`RunOptions` reads
+    them, with the same messages)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        if args.__dict__.get("ignore_control") and args.__dict__.get("allow_control"):
+        from neurospice.sim.options import MIN_MEMORY, byte_count, compat_mode, positive
+
+        raw = vars(args)
+        if raw.get("ignore_control") and raw.get("allow_control"):
             raise UsageError("--ignore-control and --allow-control exclude each other")
-        self.control: ControlMode = ("ignore" if args.__dict__.get("ignore_control") else
-                                     "allow" if args.__dict__.get("allow_control") else "refuse")
-        from neurospice.spice.compiler import Limits, check_compat
+        self.control: ControlMode = ("ignore" if raw.get("ignore_control") else
+                                     "allow" if raw.get("allow_control") else "refuse")
+        compat = raw.get("compat")
+        self.compat = compat_mode(compat) if compat is not None else None
+        self.max_points = positive(args.max_points, "--max-points")
+        self.max_deck_bytes = byte_count(args.max_deck_bytes, "--max-deck-bytes")
+        self.max_memory = byte_count(args.max_memory, "--max-memory", MIN_MEMORY)
 
-        compat = args.__dict__.get("compat")
-        try:
-            compat = check_compat(compat) if compat is not None else None
-        except ValueError as exc:
-            raise UsageError(f"--compat: {exc}") from None
-        self.limits = Limits(
-            max_points=_positive(args.max_points, "--max-points"),
-            max_file_bytes=_bytes(args.max_deck_bytes, "--max-deck-bytes", 1),
-            compat=compat,
-        )
-        self.memory = _bytes(args.max_memory, "--max-memory", MIN_MEMORY)
+    def options(self) -> dict[str, object]:
+        """As :class:`RunOptions` fields."""
+        return {"control": self.control, "compat": self.compat, "max_points": self.max_points,
+                "max_deck_bytes": self.max_deck_bytes, "max_memory": self.max_memory}
 
+    @property
+    def limits(self) -> Limits:
+        """The deck compiler's limits."""
+        from neurospice.sim.options import RunOptions
 
-def _positive(text: str, option: str, *, allow_zero: bool = False) -> float:
-    try:
-        value = parse_si(str(text))
-    except ValueError:
-        raise UsageError(f"{option} {text!r}: not a number") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        what = "zero or a positive" if allow_zero else "a positive"
-        raise UsageError(f"{option} {text!r}: must be {what} finite number")
-    return value
-
-
-#: the smallest address-space limit accepted (a worker with ngspice needs tens of MB)
-MIN_MEMORY = 16 << 20
-#: the longest wall-clock limit (s): 11.6 days; beyond it clocks and waits overflow
-MAX_TIMEOUT = 1e6
-
-
-#: the largest byte count an option takes (1 PB): beyond it an rlimit overflows
-MAX_BYTES = 10**15
-
-
-def _bytes(text: str, option: str, minimum: int) -> int:
-    """A byte count: SI suffixes, at least ``minimum``; ``m`` is milli (as in SPICE)."""
-    value = _positive(text, option)
-    if value > MAX_BYTES:
-        raise UsageError(f"{option} {printable(text)!r}: at most {MAX_BYTES:g} bytes")
-    if value < minimum:
-        hint = (" ('m' is milli, as in SPICE: write 500meg or 0.5g for 500 megabytes)"
-                if str(text).strip().lower().endswith("m") else "")
-        raise UsageError(f"{option} {printable(text)!r}: {value:g} bytes is below the smallest "
-                         f"useful value, {minimum:,}{hint}")
-    return int(value)
-
-
-def _timeout(text: str) -> float:
-    value = _positive(text, "--timeout")
-    if value > MAX_TIMEOUT:
-        raise UsageError(f"--timeout {printable(text)!r}: at most {MAX_TIMEOUT:g} s (11.6 days)")
-    return value
+        return RunOptions(**self.options()).deck_limits()  # type: ignore[arg-type]
 
 
 def parse_assignments(items: Sequence[str], what: str = "--param") -> dict[str, str]:
@@ -449,18 +432,6 @@ def _spike_thresholds(values: Sequence[str]) -> dict[str, float] | None:
     return out or None
 
 
-def _tstop(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        value = parse_si(text)
-    except ValueError:
-        raise UsageError(f"--tstop {text!r}: not a time (examples: 2, 500m, 1.5)") from None
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"--tstop {text!r}: must be a positive finite time")
-    return value
-
-
 def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | None:
     """The ngspice worker of a single spice run, given its job now, before the imports and the
     deck's compilation, which then overlap its start-up (Python, sandbox, ngspice): ``ahead``
@@ -471,13 +442,14 @@ def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | No
         if ahead is not None:
             ahead.close()
         return None
-    from neurospice.sim.process import RunLimits, read_paths_for, spawn_worker
+    from neurospice.sim.options import MIN_MEMORY, RunOptions, byte_count, timeout_value
+    from neurospice.sim.process import read_paths_for, spawn_worker
 
-    timeout = _timeout(args.timeout)
-    memory = _bytes(args.max_memory, "--max-memory", MIN_MEMORY)
+    limits = RunOptions(timeout=timeout_value(args.timeout),
+                        max_memory=byte_count(args.max_memory, "--max-memory", MIN_MEMORY)
+                        ).run_limits()
     worker = ahead if ahead is not None and ahead.proc.poll() is None else spawn_worker()
-    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw,
-                     timeout=timeout, limits=RunLimits(timeout=timeout, memory=memory))
+    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw, limits=limits)
     return worker
 
 
@@ -494,16 +466,11 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
     from neurospice.cli.simulate import simulate_file
     from neurospice.sim.options import RunOptions
 
-    settings = Settings(args)
-    waveform_tol = _positive(args.waveform_tol, "--waveform-tol", allow_zero=True)
-    options = RunOptions.from_args(
-        args, tstop=_tstop(args.tstop), timeout=_timeout(args.timeout),
-        t_skip=_positive(args.t_skip, "--t-skip", allow_zero=True), memory=settings.memory,
-        waveform_tol=waveform_tol, control=settings.control, limits=settings.limits,
-        spike_threshold=_spike_thresholds(args.spike_threshold),
-    ).validate()
-    if args.full_resolution:
-        options = options.replace(waveform_tol=0.0)
+    options = RunOptions.from_settings({
+        "tstop": args.tstop, "timeout": args.timeout, "t_skip": args.t_skip,
+        "waveform_tol": 0.0 if args.full_resolution else args.waveform_tol,
+        "spike_threshold": _spike_thresholds(args.spike_threshold), **Settings(args).options(),
+    }, base=RunOptions.from_args(args)).validate()
     if args.scheduler:
         from neurospice.sim.pool import check_scheduler
 
@@ -512,7 +479,7 @@ def _simulate_with(args: argparse.Namespace, worker: Worker | None) -> int:
         raise UsageError(f"-o {args.output}: exists and is not a folder; give a folder name")
     return simulate_file(args.file, options, output=args.output,
                          params=parse_assignments(args.param), command=args.command_line,
-                         worker=worker, allow_negative=args.allow_negative)
+                         worker=worker)
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -533,9 +500,10 @@ def _bom(args: argparse.Namespace) -> int:
     from neurospice.api import parts_list, snap
     from neurospice.network.loading import load_deck
     from neurospice.report.bom import snapped, write_bom_csv, write_order_csv
+    from neurospice.sim.options import stop_time
 
     deck = load_deck(args.file)
-    tstop = _tstop(args.tstop)
+    tstop = stop_time(args.tstop) if args.tstop is not None else None
     parts = parts_list(deck, series=args.series, cap_series=args.cap_series,
                        stress=args.stress, tstop=tstop)
     print(parts)

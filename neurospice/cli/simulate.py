@@ -17,8 +17,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from neurospice.errors import UsageError
 from neurospice.files import (
@@ -29,11 +30,7 @@ from neurospice.files import (
     safe_replace,
 )
 from neurospice.sim.engines import DEFAULT_ENGINE, SpiceEngine
-from neurospice.sim.ngspice import (
-    RunLimits,
-    Worker,
-    run_all,
-)
+from neurospice.sim.ngspice import Worker, run_all
 from neurospice.sim.options import RunOptions
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import DeckError, PreparedDeck
@@ -58,36 +55,34 @@ def default_output_dir(path: Path) -> Path:
 
 def run_with_progress(
     deck: PreparedDeck,
+    options: RunOptions,
     *,
     raw_file: Path | None = None,
-    timeout: float | None = None,
-    quiet: bool = False,
     desc: str = "ngspice",
-    limits: RunLimits | None = None,
-    plot: bool = True,
     worker: Worker | None = None,
 ) -> list[Waveforms]:
-    """Run ``deck`` with a progress bar on stderr (hidden when quiet or not a terminal).
+    """Run ``deck`` with a progress bar on stderr (hidden when ``options.quiet`` or not a
+    terminal), within ``options``' limits (timeout, memory).
 
     Once ngspice has its deck, the analysis modules (numpy, matplotlib) are imported in a
     background thread, so their start-up cost overlaps the simulation (started earlier, the
     imports would hold the interpreter while the deck is handed over).
     """
-    loader = threading.Thread(target=_preload, args=(plot,), daemon=True)
+    loader = threading.Thread(target=_preload, args=(options.plot,), daemon=True)
+    run = partial(run_all, deck, raw_file=raw_file, limits=options.run_limits(), worker=worker,
+                  on_start=loader.start)
     try:
-        return _run_with_bar(deck, raw_file=raw_file, timeout=timeout, quiet=quiet, desc=desc,
-                             limits=limits, worker=worker, on_start=loader.start)
+        return _run_with_bar(run, options.quiet, desc)
     finally:
         if loader.is_alive():  # needed next; and no import may be under way at a fork
             loader.join()
 
 
-def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float | None,
-                  quiet: bool, desc: str, limits: RunLimits | None,
-                  worker: Worker | None, on_start: Callable[[], None]) -> list[Waveforms]:
+def _run_with_bar(run: Callable[..., list[Waveforms]], quiet: bool,
+                  desc: str) -> list[Waveforms]:
+    """``run(progress=...)`` with a bar named ``desc``."""
     if quiet or not sys.stderr.isatty():  # no bar to draw: tqdm is not even imported
-        return run_all(deck, raw_file=raw_file, timeout=timeout, limits=limits, worker=worker,
-                       on_start=on_start)
+        return run()
     from tqdm import tqdm
 
     with tqdm(total=100.0, desc=desc, unit="%",
@@ -97,8 +92,7 @@ def _run_with_bar(deck: PreparedDeck, *, raw_file: Path | None, timeout: float |
             bar.n = min(pct, 100.0)
             bar.refresh()
 
-        return run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout,
-                       limits=limits, worker=worker, on_start=on_start)
+        return run(progress=progress)
 
 
 def _preload(plot: bool) -> None:
@@ -131,7 +125,7 @@ class _Job:
 
 def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None,
                   params: dict[str, str] | None = None, command: Sequence[str] | None = None,
-                  worker: Worker | None = None, allow_negative: bool = False) -> int:
+                  worker: Worker | None = None) -> int:
     """Run FILE as the ``simulate`` command does; return the exit status.
 
     ``options`` are validated here (:meth:`RunOptions.validate`). ``worker``
@@ -139,7 +133,7 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
     imports) runs the deck if it fits the run; the caller closes it.
     """
     o = options.validate()
-    deck = _load(path, o, params or {}, allow_negative=allow_negative)
+    deck = _load(path, o, params or {})
     if o.engine_obj.capabilities.self_check and o.self_check:
         from neurospice.sim.model.selfcheck import self_check
 
@@ -156,15 +150,14 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
         return _run_single(job, deck, worker)
 
 
-def _load(path: Path, o: RunOptions, params: dict[str, str], *,
-          allow_negative: bool = False) -> PreparedDeck:
+def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
     """The deck of ``path`` with the run's values and stop time, checked for this run."""
     from neurospice.network.loading import load_deck
 
-    deck = load_deck(path, control=o.control, limits=o.limits)
+    deck = load_deck(path, control=o.control, limits=o.deck_limits())
     _report_control(deck)
     if params:
-        deck = deck.with_values(dict(params), allow_negative=allow_negative)
+        deck = deck.with_values(dict(params), allow_negative=o.allow_negative)
     if o.tstop is not None:
         deck = deck.with_tstop(o.tstop)
     from neurospice.spice.checks import preflight
@@ -222,8 +215,7 @@ def _run_single(job: _Job, deck: PreparedDeck, worker: Worker | None) -> int:
 
         deck = with_shared_noise(deck)  # the seed's draws, the same as the model engine's
         raw_file = job.outdir / f"{job.path.stem}.raw" if o.raw else None
-        plots = run_with_progress(deck, raw_file=raw_file, timeout=o.timeout, quiet=o.quiet,
-                                  desc=job.path.name, limits=o.run_limits(), plot=o.plot,
+        plots = run_with_progress(deck, o, raw_file=raw_file, desc=job.path.name,
                                   worker=worker)
     else:
         plots = o.engine_obj.run(deck, o)
@@ -257,6 +249,7 @@ def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
     """Analyse a transient run, write its outputs (tables in a child process, plots in
     others), print the summary."""
     from neurospice.report.jobs import ForkJob
+    from neurospice.report.locking import add_locking
     from neurospice.report.summary import (
         format_summary,
         plot_run_traces,
@@ -270,8 +263,7 @@ def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
     # the waveform table is written in a child process while the run is analysed
     table = start_table(wf, outdir, deck, fmt=o.fmt, tol=o.waveform_tol)
     summary = summarise(deck, wf, t_skip=o.t_skip, spike_threshold=_thresholds(o))
-    summary.run = run_record(job.path, deck, wf, params=job.params, seed=o.seed, tstop=o.tstop,
-                             engine=o.engine, t_skip=o.t_skip, command=job.command)
+    summary.run = run_record(job.path, deck, wf, o, params=job.params, command=job.command)
     summary.extra["sandbox"] = _sandbox_line(wf)
     title = run_title(deck, summary)
     figures: list[ForkJob[list[Path]]] = []
@@ -284,9 +276,7 @@ def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
         summary.extra["measurements"] = wf.measurements
     if wf.failed_measurements:  # a .meas that never triggered: said, not dropped
         summary.extra["measurements_failed"] = wf.failed_measurements
-    written = _add_locking(deck, wf, summary, outdir, t_skip=o.t_skip, plot=o.plot,
-                           seeds=o.seeds, seed=o.seed, engine=o.engine, timeout=o.timeout,
-                           seed_deck=seed_deck)
+    written = add_locking(deck, wf, summary, outdir, o, seed_deck=seed_deck).plots
     energy_plot = _add_energy(deck, wf, summary, outdir, title if o.plot else None) \
         if o.energy else None
     written = write_outputs(deck, wf, summary, outdir, plot=False, table=table) + written
@@ -347,51 +337,48 @@ def set_aside_stale(outdir: Path, since: float) -> list[Path]:
 _NGSPICE_RE = re.compile(r"ngspice-(\d+[\w.+-]*)")
 
 
-def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, *, params: dict[str, str],
-               seed: int | None, tstop: float | None, engine: str, t_skip: float,
-               command: Sequence[str] | None = None) -> dict[str, object]:
+def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, options: RunOptions, *,
+               params: dict[str, str], command: Sequence[str] | None = None
+               ) -> dict[str, object]:
     """What ``summary.json`` needs to repeat the run: inputs, settings and versions.
 
     ``command``: the command line as typed (every option kept); without it (a run from
     Python) the command that repeats the run is built from the settings."""
+    from neurospice.meta import __version__
+
     ngspice = next((m.group(1) for line in wf.stdout for m in [_NGSPICE_RE.search(line)] if m),
                    None)
     tran = deck.tran()
-    if command is not None:
-        return _record(path, deck, params, seed, tran, t_skip, engine, ngspice, list(command))
-    command = ["simulate", str(path)]
-    for k, v in params.items():
-        command += ["--param", f"{k}={v}"]
-    if seed is not None:
-        command += ["--seed", str(seed)]
-    if tstop is not None:
-        command += ["--tstop", repr(tstop)]
-    if t_skip:
-        command += ["--t-skip", repr(t_skip)]
-    if engine != DEFAULT_ENGINE:
-        command += ["--engine", engine]
-    if deck.control_mode != "refuse":
-        command.append(f"--{deck.control_mode}-control")
-    return _record(path, deck, params, seed, tran, t_skip, engine, ngspice, command)
-
-
-def _record(path: Path, deck: PreparedDeck, params: dict[str, str], seed: int | None,
-            tran: tuple[float, float] | None, t_skip: float, engine: str, ngspice: str | None,
-            command: list[str]) -> dict[str, object]:
-    from neurospice.meta import __version__
-
     return {
         "deck": str(path),
         "params": dict(params),
-        "seed": seed,
+        "seed": options.seed,
         "tstop": tran[1] if tran else None,
-        "t_skip": t_skip,
-        "engine": engine,
+        "t_skip": options.t_skip,
+        "engine": options.engine,
         "neurospice": __version__,
         "ngspice": ngspice,
         "control": deck.control_mode,
-        "command": shlex.join(command),
+        "command": shlex.join(command if command is not None
+                              else _command(path, deck, options, params)),
     }
+
+
+def _command(path: Path, deck: PreparedDeck, o: RunOptions, params: dict[str, str]
+             ) -> list[str]:
+    """The ``simulate`` command that repeats a run made from Python."""
+    command = ["simulate", str(path)]
+    for k, v in params.items():
+        command += ["--param", f"{k}={v}"]
+    for flag, value, given in (("--seed", o.seed, o.seed is not None),
+                               ("--tstop", o.tstop, o.tstop is not None),
+                               ("--t-skip", o.t_skip, bool(o.t_skip)),
+                               ("--engine", o.engine, o.engine != DEFAULT_ENGINE)):
+        if given:
+            command += [flag, value if isinstance(value, str) else repr(value)]
+    if deck.control_mode != "refuse":
+        command.append(f"--{deck.control_mode}-control")
+    return command
 
 
 def _report_control(deck: PreparedDeck) -> None:
@@ -429,12 +416,3 @@ def _memristor_plots(deck: PreparedDeck, wf: Waveforms, outdir: Path, *,
             out.append(plot_resistance(tr, outdir / output_name(f"resistance_{tr.name}.png"),
                                        title=f"{title}: {tr.name}"))
     return out
-
-
-def _add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
-                 *, t_skip: float, plot: bool, **seeding: Any) -> list[Path]:
-    """Locking analysis of the deck's pairs (see :mod:`neurospice.report.locking`); the plots
-    written."""
-    from neurospice.report.locking import add_locking
-
-    return add_locking(deck, wf, summary, outdir, t_skip=t_skip, plot=plot, **seeding).plots

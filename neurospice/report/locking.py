@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from neurospice.report.summary import RunSummary, neuron_thresholds, run_title, 
 from neurospice.sim.engines import get_engine
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import DeckError, Instance, PreparedDeck
+
+if TYPE_CHECKING:
+    from neurospice.sim.options import RunOptions
 
 __all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking",
            "MIN_SLAVE_SPIKES"]
@@ -358,30 +361,29 @@ def pair_data(pair: PairAnalysis, text: str | None = None) -> dict[str, Any]:
 
 
 def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: Path,
-                *, t_skip: float, plot: bool, seeds: int = 1, seed: int | None = None,
-                engine: str = "spice", timeout: float | None = None,
-                seed_deck: PreparedDeck | None = None) -> RunAnalysis:
-    """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png``.
+                options: RunOptions, *, seed_deck: PreparedDeck | None = None) -> RunAnalysis:
+    """Add each pair's locking to ``summary`` and write ``locking_<master>_<slave>.png`` (when
+    ``options.plot``), leaving out ``options.t_skip``.
 
-    ``seeds`` > 1: the run (seed ``seed``, default the deck's own) is one of ``seeds`` draws
-    of the device noise; the others are run here (with ``engine``, from ``seed_deck``: the deck
-    before the run's own draws were compiled into it) and each pair gets P(mode). A noisy deck
-    judged on one draw says so."""
-    analysis = analyse_run(deck, wf, t_skip=t_skip, trains=summary.trains,
+    ``options.seeds`` > 1: the run (seed ``options.seed``, default the deck's own) is one of
+    ``seeds`` draws of the device noise; the others are run here (in ``options.engine``, from
+    ``seed_deck``: the deck before the run's own draws were compiled into it) and each pair
+    gets P(mode). A noisy deck judged on one draw says so."""
+    seeds = options.seeds
+    analysis = analyse_run(deck, wf, t_skip=options.t_skip, trains=summary.trains,
                            thresholds=summary.thresholds, responses=summary.responses)
     noisy = noise_sources(deck) if analysis.pairs else []
     if seeds > 1 and analysis.pairs:
-        base = seed if seed is not None else deck_seed(seed_deck or deck)
-        add_probabilities(seed_deck or deck, analysis, seeds=seeds, seed=base, engine=engine,
-                          t_skip=t_skip, timeout=timeout,
-                          spike_threshold=_overrides(summary))
+        base = options.seed if options.seed is not None else deck_seed(seed_deck or deck)
+        add_probabilities(seed_deck or deck, analysis, base,
+                          options.replace(spike_threshold=_overrides(summary)))
     for pair in analysis.pairs:
         text = pair.describe()
         if noisy and seeds <= 1:
             text += (f" - one draw of the device noise ({', '.join(noisy)}); --seeds N for "
                      "P(mode)")
         summary.pairs.append(pair_data(pair, text))
-        if plot and pair.timeline is not None:
+        if options.plot and pair.timeline is not None:
             from neurospice.report.plots import plot_timeline
 
             traces = {}
@@ -456,39 +458,42 @@ def mode_probabilities(modes: list[str]) -> dict[str, tuple[float, float, float]
     return out
 
 
-def seed_modes(deck: PreparedDeck, seeds: list[int], *, engine: str = "spice",
-               t_skip: float = 0.0, spike_threshold: dict[str, float] | None = None,
-               timeout: float | None = None) -> list[dict[tuple[str, str], str]]:
-    """The mode word of every pair for each seed in ``seeds`` (one run each; the model engine
-    runs them all in one batch): ``[{(master, slave): mode}, ...]`` in the order of ``seeds``."""
-    if get_engine(engine).capabilities.point_maps:
+def seed_modes(deck: PreparedDeck, seeds: list[int], options: RunOptions | None = None
+               ) -> list[dict[tuple[str, str], str]]:
+    """The mode word of every pair for each seed in ``seeds`` (one run each, in
+    ``options.engine`` within its limits; the model engine runs them all in one batch):
+    ``[{(master, slave): mode}, ...]`` in the order of ``seeds``. ``options.t_skip`` and
+    ``options.spike_threshold`` shape the analysis."""
+    from neurospice.sim.options import RunOptions
+
+    o = options or RunOptions()
+    if get_engine(o.engine).capabilities.point_maps:
         from neurospice.sim.model import compile_model
 
         wfs = compile_model(deck).run([{"seed": s} for s in seeds])
     else:
-        from neurospice.sim.ngspice import RunLimits, run_all
+        from neurospice.sim.ngspice import run_all
         from neurospice.sim.noise import with_shared_noise
 
         wfs = []
         for s in seeds:  # the model engine's draws for each seed (one noise for both engines)
-            plots = run_all(with_shared_noise(deck.with_seed(s)), timeout=timeout,
-                            limits=RunLimits())
+            plots = run_all(with_shared_noise(deck.with_seed(s)), limits=o.run_limits())
             wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
     out = []
     for s, wf in zip(seeds, wfs, strict=True):
-        a = analyse_run(deck.with_seed(s), wf, t_skip=t_skip, spike_threshold=spike_threshold)
+        a = analyse_run(deck.with_seed(s), wf, t_skip=o.t_skip,
+                        spike_threshold=dict(o.spike_threshold or {}) or None)
         out.append({(p.master, p.slave): p.mode for p in a.pairs})
     return out
 
 
-def add_probabilities(deck: PreparedDeck, analysis: RunAnalysis, *, seeds: int, seed: int,
-                      engine: str = "spice", t_skip: float = 0.0,
-                      spike_threshold: dict[str, float] | None = None,
-                      timeout: float | None = None) -> None:
-    """Run seeds ``seed+1 .. seed+seeds-1`` (``analysis`` is the run with ``seed``) and set each
-    pair's ``probabilities`` (P(mode) with 95 % Wilson intervals over the ``seeds`` draws)."""
-    others = seed_modes(deck, list(range(seed + 1, seed + seeds)), engine=engine,
-                        t_skip=t_skip, spike_threshold=spike_threshold, timeout=timeout)
+def add_probabilities(deck: PreparedDeck, analysis: RunAnalysis, seed: int,
+                      options: RunOptions) -> None:
+    """Run seeds ``seed+1 .. seed+seeds-1`` (``analysis`` is the run with ``seed``; ``seeds``
+    is ``options.seeds``) and set each pair's ``probabilities`` (P(mode) with 95 % Wilson
+    intervals over the ``seeds`` draws)."""
+    seeds = options.seeds
+    others = seed_modes(deck, list(range(seed + 1, seed + seeds)), options)
     for pair in analysis.pairs:
         modes = [pair.mode] + [m.get((pair.master, pair.slave), "silent") for m in others]
         pair.probabilities = mode_probabilities(modes)

@@ -24,6 +24,7 @@ from neurospice.errors import UsageError
 
 if TYPE_CHECKING:
     from neurospice.sim.options import RunOptions
+    from neurospice.sim.process import RunLimits
     from neurospice.sim.waveforms import Waveforms
     from neurospice.spice.deck import PreparedDeck
 
@@ -100,13 +101,12 @@ def _point_deck(deck: PreparedDeck, point: dict[str, Any]) -> PreparedDeck:
 
 
 def _spice_point(deck: PreparedDeck, point: dict[str, Any], reduce: ReduceFn,
-                 timeout: float | None) -> dict[str, Any]:
-    from neurospice.sim.ngspice import RunLimits, run_all
+                 limits: RunLimits) -> dict[str, Any]:
+    from neurospice.sim.ngspice import run_all
     from neurospice.sim.noise import with_shared_noise
 
     d = _point_deck(deck, point)
-    limits = RunLimits(timeout=timeout or RunLimits.timeout)
-    return reduce(d, point, run_all(with_shared_noise(d), timeout=timeout, limits=limits)[0])
+    return reduce(d, point, run_all(with_shared_noise(d), limits=limits)[0])
 
 
 class SpiceEngine:
@@ -124,15 +124,15 @@ class SpiceEngine:
         from neurospice.sim.noise import with_shared_noise
 
         # the device noise drawn by neurospice, as the model engine draws it for this seed
-        return run_all(with_shared_noise(deck), timeout=options.timeout,
-                       limits=options.run_limits())
+        return run_all(with_shared_noise(deck), limits=options.run_limits())
 
     def map(self, deck: PreparedDeck, points: Sequence[dict[str, Any]], reduce: ReduceFn,
             options: RunOptions,
             progress: Callable[[int], object] | None = None) -> list[dict[str, Any]]:
         from neurospice.sim.pool import job_map
 
-        jobs = [(deck, dict(p), reduce, options.timeout) for p in points]
+        limits = options.run_limits()
+        jobs = [(deck, dict(p), reduce, limits) for p in points]
         rows = []
         for row in job_map(_spice_point, jobs, workers=options.workers,
                            scheduler=options.scheduler):

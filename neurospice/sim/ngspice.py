@@ -18,6 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,10 +92,8 @@ def run_deck(
         Which analysis to return when the deck has several (default: the last one run).
     """
     deck = prepare_deck(path)
-    return run_prepared(
-        _apply(deck, params, tstop), raw_file=raw_file, progress=progress, timeout=timeout,
-        analysis=analysis,
-    )
+    return run_prepared(_apply(deck, params, tstop), raw_file=raw_file, progress=progress,
+                        limits=_limits(timeout, None), analysis=analysis)
 
 
 def run_text(
@@ -110,10 +109,8 @@ def run_text(
 ) -> Waveforms:
     """Like :func:`run_deck` for deck text; includes resolve relative to ``base_dir``."""
     deck = prepare_text(text, base_dir=base_dir)
-    return run_prepared(
-        _apply(deck, params, tstop), raw_file=raw_file, progress=progress, timeout=timeout,
-        analysis=analysis,
-    )
+    return run_prepared(_apply(deck, params, tstop), raw_file=raw_file, progress=progress,
+                        limits=_limits(timeout, None), analysis=analysis)
 
 
 def _apply(
@@ -133,9 +130,13 @@ def run_prepared(
     progress: ProgressFn | None = None,
     timeout: float | None = None,
     analysis: str | None = None,
+    limits: RunLimits | None = None,
 ) -> Waveforms:
-    """Run an already checked deck in a fresh worker process (see the module docstring)."""
-    plots = run_all(deck, raw_file=raw_file, progress=progress, timeout=timeout)
+    """Run an already checked deck in a fresh worker process (see the module docstring).
+
+    ``limits`` (e.g. :meth:`RunOptions.run_limits`) bound the run; ``timeout`` (s), when
+    given, replaces their wall-clock limit."""
+    plots = run_all(deck, raw_file=raw_file, progress=progress, limits=_limits(timeout, limits))
     if analysis is not None:
         for wf in reversed(plots):
             if wf.analysis == analysis:
@@ -157,9 +158,11 @@ def run_all(
 ) -> list[Waveforms]:
     """Run ``deck`` and return the waveforms of every analysis, in the order they ran.
 
-    ``worker``, from :func:`start_worker`, is used when it was started for this deck's folder
-    and these settings (and closed otherwise); by default a new worker starts. ``on_start`` is
-    called once ngspice has its deck (work to overlap the run with, without delaying it).
+    ``limits`` bound the run (default :class:`RunLimits`); ``timeout`` (s), when given,
+    replaces their wall-clock limit. ``worker``, from :func:`start_worker`, is used when it
+    was started for this deck's folder and these settings (and closed otherwise); by default a
+    new worker starts. ``on_start`` is called once ngspice has its deck (work to overlap the
+    run with, without delaying it).
     """
     from neurospice.spice.checks import control_analyses
 
@@ -171,8 +174,18 @@ def run_all(
             path=deck.source,
         )
     return _execute(deck.text, _name(deck), deck=deck, read_paths=read_paths_for(deck.base_dir),
-                    raw_file=raw_file, progress=progress, timeout=timeout, limits=limits,
+                    raw_file=raw_file, progress=progress, limits=_limits(timeout, limits),
                     worker=worker, on_start=on_start)
+
+
+def _limits(timeout: float | None, limits: RunLimits | None) -> RunLimits:
+    """``limits`` (default :class:`RunLimits`) with ``timeout`` as the wall-clock limit when
+    given."""
+    limits = limits or RunLimits()
+    if timeout is not None:
+        _wall(timeout, limits)  # a bad limit fails here, before a process starts
+        limits = replace(limits, timeout=timeout)
+    return limits
 
 
 def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict, list[str]]:
@@ -185,7 +198,7 @@ def run_uncompiled_for_tests(text: str, *, timeout: float = 60.0) -> tuple[dict,
     tail: list[str] = []
     try:
         messages = _execute(text, "<uncompiled>", deck=None, read_paths=[], raw_file=None,
-                            progress=None, timeout=timeout, limits=None, raw_messages=tail)
+                            progress=None, limits=_limits(timeout, None), raw_messages=tail)
     except SimulationError as exc:
         return {"status": "crashed", "error": str(exc), "stderr": [], "stdout": [],
                 "jobdir_files": []}, tail
@@ -201,23 +214,21 @@ def _execute(
     read_paths: list[str],
     raw_file: Path | None,
     progress: ProgressFn | None,
-    timeout: float | None,
-    limits: RunLimits | None,
+    limits: RunLimits,
     raw_messages: list[str] | None = None,
     worker: Worker | None = None,
     on_start: Callable[[], None] | None = None,
 ) -> Any:
-    limits = limits or RunLimits()
-    wall = _wall(timeout, limits)
+    wall = _wall(None, limits)
     key = (tuple(read_paths), raw_file is not None, limits, wall)
     if worker is not None and worker.key is None and worker.proc.poll() is None:
-        worker.configure(read_paths, raw=raw_file is not None, timeout=timeout, limits=limits)
+        worker.configure(read_paths, raw=raw_file is not None, limits=limits)
     if worker is not None and (worker.key != key or worker.proc.poll() is not None):
         worker.close()
         worker = None
     if worker is None:
-        worker = start_worker(read_paths, raw=raw_file is not None, timeout=timeout,
-                              limits=limits, raw_messages=raw_messages)
+        worker = start_worker(read_paths, raw=raw_file is not None, limits=limits,
+                              raw_messages=raw_messages)
     proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
     worker.progress = progress
     try:

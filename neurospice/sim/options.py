@@ -12,29 +12,42 @@ honours; the engine's :class:`~neurospice.sim.engines.Capabilities` which it can
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from neurospice.errors import UsageError
+from neurospice.files import printable
 from neurospice.sim.engines import DEFAULT_ENGINE, ENGINES, Engine, get_engine
+from neurospice.spice.numbers import parse_si
 
 if TYPE_CHECKING:
     from neurospice.sim.process import RunLimits
     from neurospice.spice.compiler import ControlMode, Limits
 
-__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS"]
+__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS", "positive",
+           "byte_count", "timeout_value", "stop_time", "thresholds"]
 
 MAX_WORKERS = 256
 MAX_RUNS = 100_000
 MAX_SEEDS = 1000
+#: the smallest address-space limit accepted (a worker with ngspice needs tens of MB)
+MIN_MEMORY = 16 << 20
+#: the longest wall-clock limit (s): 11.6 days; beyond it clocks and waits overflow
+MAX_TIMEOUT = 1e6
+#: the largest byte count an option takes (1 PB): beyond it an rlimit overflows
+MAX_BYTES = 10**15
 
 #: the command-line spelling of each option (for messages)
 FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t-skip",
         "timeout": "--timeout", "workers": "--workers", "scheduler": "--scheduler",
         "energy": "--energy", "raw": "--raw", "fmt": "--format", "resume": "--resume",
         "verify": "--verify K", "spike_threshold": "--spike-threshold", "corners": "--corners",
-        "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine"}
+        "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine",
+        "max_points": "--max-points", "max_deck_bytes": "--max-deck-bytes",
+        "max_memory": "--max-memory", "compat": "--compat",
+        "allow_negative": "--allow-negative", "waveform_tol": "--waveform-tol"}
 
 #: the options each batch kind honours (beyond tstop, timeout, t_skip, engine, plot, quiet)
 HONOURED: dict[str, frozenset[str]] = {
@@ -63,10 +76,16 @@ class RunOptions:
         runs (or builds with ``tols``).
     workers, scheduler, trust_scheduler
         Local worker processes, a Dask scheduler's address, and whether a remote one is allowed.
-    memory
-        Memory limit of an ngspice worker (bytes; None: the default).
-    control, limits
-        What the deck compiler does with ``.control`` blocks, and its size limits.
+    max_memory
+        Address-space limit of an ngspice worker (bytes; None: 4 GiB).
+    control, max_points, max_deck_bytes, compat
+        What the deck compiler does with ``.control`` blocks; its limits (points of one
+        analysis, bytes of a deck or included file; None: the compiler's default) and
+        ngspice's compatibility mode (None: a ``.spiceinit``'s ``ngbehavior`` next to the
+        deck, else ngspice's default). :meth:`deck_limits` gives them as the compiler's
+        :class:`~neurospice.spice.compiler.Limits`.
+    allow_negative
+        Let parameter values make a resistor negative (refused otherwise).
     engine
         The engine's name (``spice``, ``model``); :attr:`engine_obj` is the engine.
     energy, raw, fmt, waveform_tol, plot, quiet
@@ -87,9 +106,12 @@ class RunOptions:
     workers: int | None = None
     scheduler: str | None = None
     trust_scheduler: bool = False
-    memory: int | None = None
+    max_memory: int | None = None
     control: ControlMode = "refuse"
-    limits: Limits | None = None
+    max_points: float | None = None
+    max_deck_bytes: int | None = None
+    compat: str | None = None
+    allow_negative: bool = False
     engine: str = DEFAULT_ENGINE
     energy: bool = False
     raw: bool = False
@@ -122,9 +144,42 @@ class RunOptions:
             "tols": tuple(raw.get("tol") or ()), "tol_dist": raw.get("tol_dist", "normal"),
             "verify": raw.get("verify", 0), "resume": raw.get("resume", False),
             "self_check": not raw.get("no_self_check", False),
+            "allow_negative": raw.get("allow_negative", False),
         }
         values.update(parsed)
         return cls(**values)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], *, base: RunOptions | None = None,
+                      allowed: frozenset[str] | None = None) -> RunOptions:
+        """``base`` (default: the defaults) with the Python API's keyword ``settings``, read
+        as the command line reads its arguments: times and byte counts may be text with SI
+        suffixes (``tstop="500m"``, ``max_deck_bytes="1meg"``), ``spike_threshold`` a number
+        for every neuron, ``tols``/``sweeps`` any sequence. Not yet validated.
+
+        Raises
+        ------
+        UsageError
+            A keyword that is not an option (or not one of ``allowed``), naming the valid ones,
+            or a value that cannot be read.
+        """
+        names = allowed if allowed is not None else frozenset(f.name for f in fields(cls))
+        unknown = sorted(set(settings) - names)
+        if unknown:
+            raise UsageError(f"unknown option{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(map(repr, unknown))}; the options are "
+                             f"{', '.join(sorted(names))}")
+        values = dict(settings)
+        for name, read in _READERS.items():
+            if values.get(name) is not None:
+                values[name] = read(values[name], FLAG.get(name, name))
+        for name in ("tols", "sweeps"):
+            if name in values:
+                values[name] = (values[name],) if isinstance(values[name], str) \
+                    else tuple(values[name])
+        if "spike_threshold" in values:
+            values["spike_threshold"] = thresholds(values["spike_threshold"])
+        return replace(base or cls(), **values)
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes``."""
@@ -188,6 +243,13 @@ class RunOptions:
             raise UsageError(f"--tol-dist must be normal or uniform (got {self.tol_dist!r})")
         if self.fmt not in ("auto", "csv", "parquet"):
             raise UsageError(f"--format must be auto, csv or parquet (got {self.fmt!r})")
+        if self.control not in ("refuse", "ignore", "allow"):
+            raise UsageError(f"control must be refuse, ignore or allow (--ignore-control, "
+                             f"--allow-control; got {self.control!r})")
+        for name, read in _READERS.items():  # the command line's ranges and messages
+            value = getattr(self, name)
+            if value is not None and name not in ("t_skip", "waveform_tol"):
+                read(value, FLAG.get(name, name))
         # what the engine cannot do
         for name, able in (("verify", caps.verify), ("energy", caps.energy), ("raw", caps.raw),
                            ("corners", caps.corners), ("scheduler", caps.scheduler),
@@ -241,4 +303,109 @@ class RunOptions:
         from neurospice.sim.process import RunLimits
 
         return RunLimits(timeout=self.timeout or RunLimits.timeout,
-                         memory=self.memory or RunLimits.memory)
+                         memory=self.max_memory or RunLimits.memory)
+
+    def deck_limits(self) -> Limits:
+        """The deck compiler's :class:`~neurospice.spice.compiler.Limits` (points, bytes,
+        compatibility mode)."""
+        from neurospice.spice.compiler import Limits
+
+        limits = Limits(compat=self.compat)
+        if self.max_points is not None:
+            limits = replace(limits, max_points=self.max_points)
+        if self.max_deck_bytes is not None:
+            limits = replace(limits, max_file_bytes=self.max_deck_bytes)
+        return limits
+
+
+# ------------------------------------------------------------------ reading option values
+
+
+def positive(text: str | float, option: str, *, allow_zero: bool = False) -> float:
+    """A positive (or, with ``allow_zero``, non-negative) finite number: SI suffixes allowed.
+
+    Raises
+    ------
+    UsageError
+        Naming ``option`` and the text.
+    """
+    try:
+        value = parse_si(str(text))
+    except ValueError:
+        raise UsageError(f"{option} {printable(str(text))!r}: not a number") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        what = "zero or a positive" if allow_zero else "a positive"
+        raise UsageError(f"{option} {printable(str(text))!r}: must be {what} finite number")
+    return value
+
+
+def byte_count(text: str | float, option: str, minimum: int = 1) -> int:
+    """A byte count: SI suffixes, at least ``minimum``; ``m`` is milli (as in SPICE)."""
+    value = positive(text, option)
+    if value > MAX_BYTES:
+        raise UsageError(f"{option} {printable(str(text))!r}: at most {MAX_BYTES:g} bytes")
+    if value < minimum:
+        hint = (" ('m' is milli, as in SPICE: write 500meg or 0.5g for 500 megabytes)"
+                if str(text).strip().lower().endswith("m") else "")
+        raise UsageError(f"{option} {printable(str(text))!r}: {value:g} bytes is below the "
+                         f"smallest useful value, {minimum:,}{hint}")
+    return int(value)
+
+
+def timeout_value(text: str | float, option: str = "--timeout") -> float:
+    """A wall-clock limit (s), at most :data:`MAX_TIMEOUT`."""
+    value = positive(text, option)
+    if value > MAX_TIMEOUT:
+        raise UsageError(f"{option} {printable(str(text))!r}: at most {MAX_TIMEOUT:g} s "
+                         "(11.6 days)")
+    return value
+
+
+def stop_time(text: str | float, option: str = "--tstop") -> float:
+    """A transient's stop time (s): positive and finite."""
+    try:
+        value = parse_si(str(text))
+    except ValueError:
+        raise UsageError(f"{option} {printable(str(text))!r}: not a time (examples: 2, 500m, "
+                         "1.5)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{option} {printable(str(text))!r}: must be a positive finite time")
+    return value
+
+
+def compat_mode(text: str, option: str = "--compat") -> str:
+    """ngspice's compatibility mode (lower case)."""
+    from neurospice.spice.compiler import check_compat
+
+    try:
+        return check_compat(str(text))
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def thresholds(value: float | str | Mapping[str, float] | None) -> dict[str, float] | None:
+    """Spike thresholds (V) by neuron name from a number for every neuron (key ``"*"``) or a
+    mapping."""
+    if value is None:
+        return None
+    items = value.items() if isinstance(value, Mapping) else [("*", value)]
+    out = {}
+    for name, level in items:
+        v = positive(level, "--spike-threshold", allow_zero=True) if isinstance(level, str) \
+            else float(level)
+        if not math.isfinite(v):
+            raise UsageError(f"--spike-threshold {level!r}: must be a finite voltage")
+        out[str(name).strip().lower() or "*"] = v
+    return out or None
+
+
+_READERS: dict[str, Callable[[Any, str], Any]] = {
+    "tstop": stop_time,
+    "timeout": timeout_value,
+    "t_skip": lambda v, o: positive(v, o, allow_zero=True),
+    "waveform_tol": lambda v, o: positive(v, o, allow_zero=True),
+    "max_points": positive,
+    "max_deck_bytes": byte_count,
+    "max_memory": lambda v, o: byte_count(v, o, MIN_MEMORY),
+    "compat": compat_mode,
+}

@@ -143,13 +143,14 @@ class Worker:
     limits: RunLimits | None = None
 
     def configure(self, read_paths: list[str], *, raw: bool = False,
-                  timeout: float | None = None, limits: RunLimits | None = None) -> None:
+                  limits: RunLimits | None = None) -> None:
         """Send the worker its job: what it may read (besides the system, see
-        :func:`read_paths_for`), its limits, whether to keep the raw file."""
+        :func:`read_paths_for`), its limits (the wall-clock limit among them), whether to keep
+        the raw file."""
         if self.key is not None:
             raise ValueError("the worker has its job already")
         limits = limits or RunLimits()
-        wall = _wall(timeout, limits)
+        wall = _wall(None, limits)
         job = {
             "read_paths": read_paths,
             "cpu_seconds": int(wall * 1.5 + 30),
@@ -345,8 +346,7 @@ def adopt_worker(proc: Any, jobdir: str | Path,
     return worker
 
 
-def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | None = None,
-                 limits: RunLimits | None = None,
+def start_worker(read_paths: list[str], *, raw: bool = False, limits: RunLimits | None = None,
                  raw_messages: list[str] | None = None) -> Worker:
     """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`):
     :func:`spawn_worker` and :meth:`Worker.configure` at once.
@@ -356,9 +356,9 @@ def start_worker(read_paths: list[str], *, raw: bool = False, timeout: float | N
     if it is not used.
     """
     limits = limits or RunLimits()
-    _wall(timeout, limits)  # a bad limit fails here, before a process starts
+    _wall(None, limits)  # a bad limit fails here, before a process starts
     worker = spawn_worker(raw_messages)
-    worker.configure(read_paths, raw=raw, timeout=timeout, limits=limits)
+    worker.configure(read_paths, raw=raw, limits=limits)
     return worker
 
 
