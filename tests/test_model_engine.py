@@ -254,14 +254,16 @@ def test_temperature_reaches_the_characterisation_and_its_key(tmp_path) -> None:
 
 
 def test_an_edited_memristor_body_is_refused_naming_instance_subckt_and_line(tmp_path) -> None:
+    # a capacitor across the device: the compiler follows no charge between the pins
     deck = _edited_copy(tmp_path, "memristors.lib", "Vs p pi dc 0\n* device voltage",
-                        "Rc p pc 2k\nVs pc pi dc 0\n* device voltage")
+                        "Vs p pi dc 0\nCpar pi n 1n\n* device voltage")
     lines = (tmp_path / "lib" / "memristors.lib").read_text().splitlines()
-    line = next(i + 1 for i, text in enumerate(lines) if text.startswith("Rc p pc 2k"))
+    line = next(i + 1 for i, text in enumerate(lines) if text.startswith("Cpar pi n 1n"))
     with pytest.raises(UnmappableElementError) as info:
         compile_model(deck)
     msg = str(info.value)
     assert "xm1" in msg and "subcircuit zro2 differs from the known body" in msg
+    assert "a capacitor across the device" in msg
     assert f"line {line}" in msg and "--engine spice" in msg
     assert info.value.line == line
 
@@ -275,14 +277,14 @@ def test_a_users_memristor_is_mapped_by_its_body_not_its_name(tmp_path) -> None:
     model = compile_model(deck)
     [dev] = model.program.devices
     assert dev.model == "zro2" and dev.params["em"] == "1.05"
-    # a body of two states is neither known nor compiled: refused, naming the card
+    # a body with an inductor is neither known nor compiled: refused, naming the card
     own = (".subckt twostate p n params: k=50\nVs p pi dc 0\nBi pi n I = v(pi)-v(n)\n"
-           "Bw 0 w I = {k}*v(x)\nCw w 0 1\nBx 0 x I = v(w)\nCx x 0 1\n.ends twostate")
+           "Bw 0 w I = {k}*v(x)\nCw w 0 1\nBx 0 x I = v(w)\nLx x 0 1\n.ends twostate")
     with pytest.raises(UnmappableElementError) as info:
         compile_model(_board_text(own, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} "
                                                 "mc={mc}", "mp twostate")))
     msg = str(info.value)
-    assert "twostate" in msg and "xm1" in msg and "Bx 0 x" in msg
+    assert "twostate" in msg and "xm1" in msg and "Lx x 0" in msg
 
 
 def test_a_resistor_with_a_temperature_coefficient_is_refused() -> None:

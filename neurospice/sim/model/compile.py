@@ -285,12 +285,13 @@ def evaluate_in(text: str, scope: dict[str, float]) -> float:
 
 def _behavioural_refusal(deck: PreparedDeck, sub: Subckt, params: dict[str, str]
                          ) -> tuple[str, Any, str | None] | None:
-    """None when :mod:`.behavioural` compiles ``sub`` with these parameters, else why (and
-    the card's origin and text)."""
-    from neurospice.sim.model.behavioural import NotCompilable, compile_body
+    """None when :mod:`.network` compiles ``sub`` with these parameters, else why (and the
+    card's origin and text)."""
+    from neurospice.sim.model.behavioural import NotCompilable
+    from neurospice.sim.model.network import compile_network
 
     try:
-        compile_body(sub, scalar_scope(deck, params), evaluate_in)
+        compile_network(sub, scalar_scope(deck, params), evaluate_in)
     except NotCompilable as exc:
         card = exc.card
         return str(exc), getattr(card, "origin", None), getattr(card, "text", None)
@@ -386,10 +387,8 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                 params = {**defaults.get(model, {}), **assigned}
                 neurons.append(NeuronEq(low, model, nodes[0], nodes[1], params, None))
             elif model in subs and pins_of.get(model) == ("p", "n") and (
-                    known_body(subs[model]) != (None, -1)):
-                equations, differs = known_body(subs[model])
-                if equations is None:
-                    raise _body_refusal(head, subs[model], differs)
+                    known_body(subs[model])[0] is not None):
+                equations = str(known_body(subs[model])[0])
                 if len(nodes) != 2:
                     raise _refuse(card, head, f"a {model} instance has two pins (p n)")
                 device_cards.append((card, low, equations, nodes[0], nodes[1],
@@ -408,11 +407,23 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                                              nodes[1], params))
                         elements.append((card, "x", low, nodes[0], nodes[1], model))
                         continue
+                    differs = known_body(subs[model])[1]
+                    if differs >= 0:  # an edited copy of a known body, not compilable
+                        sub = subs[model]
+                        org = (sub.body[differs] if differs < len(sub.body) else sub.card).origin
+                        where = f"line {org.line}" + (f" of {org.path.name}" if org.path
+                                                      is not None else "")
+                        raise UnmappableElementError(
+                            low, f"subcircuit {model} differs from the known body at {where} "
+                            f"and cannot be compiled: {why[0]}",
+                            path=why[1].path if why[1] else card.path,
+                            line=why[1].line if why[1] else card.line,
+                            snippet=why[2] or card.text)
                     raise UnmappableElementError(
                         low, f"subcircuit {model} is a two-pin device whose body is none of the "
                         f"memristor bodies the engine implements (those of "
-                        f"{', '.join(sorted(KNOWN_BODIES))}) and not a one-state behavioural "
-                        f"memristor it compiles: {why[0]}",
+                        f"{', '.join(sorted(KNOWN_BODIES))}) and not a behavioural memristor "
+                        f"it compiles: {why[0]}",
                         path=why[1].path if why[1] else card.path,
                         line=why[1].line if why[1] else card.line, snippet=why[2] or card.text)
                 raise _refuse(card, head, f"{what} '{model}' has no model equations (the engine "

@@ -213,6 +213,7 @@ class CompiledModel:
         seeds: list[int] = []
         draws_per_point: list[list[FloatArray]] = []
         programs: dict[tuple[int, int], list[tuple[Any, Any]]] = {}
+        x0s: dict[int, list[Any]] = {}  # compiled devices (network.NetworkDevice) per point
         base_seed = seed if seed is not None else _deck_seed(self.deck)
         extra: list[dict[str, Any]] = []
         for ip, point in enumerate(points):
@@ -265,11 +266,17 @@ class CompiledModel:
             for j, dev in enumerate(prog.devices):
                 vals = self._values(d, dev.params, dev.name)
                 if dev.model.startswith("compiled:"):
-                    compiled = self._compiled(dev.model.split(":", 1)[1], vals, dev.name, h)
-                    programs.setdefault((j, 0), []).append(compiled.current)
-                    programs.setdefault((j, 1), []).append(compiled.state)
-                    a["w_init"][ip, j] = compiled.w0
-                    draws_j.append(np.zeros((1, 3)))
+                    compiled, dtab = self._compiled(dev.model.split(":", 1)[1], vals, dev.name,
+                                                    h, a["prm"][ip, j], s, dev.draw_index,
+                                                    t_end, bool(point.get("noise", True)))
+                    for which, code in enumerate(compiled.programs):
+                        programs.setdefault((j, which), []).append(code)
+                    x0s.setdefault(j, []).append(compiled)
+                    for b, br in enumerate(prog.branches):  # its series resistance
+                        if br.device == j:
+                            a["rser"][ip, b] += compiled.r_series
+                    values[dev.name] = compiled.r_series
+                    draws_j.append(dtab)
                     continue
                 try:
                     w0, dtab = self._device(dev.model, vals, a["prm"][ip, j], s, dev.draw_index,
@@ -290,27 +297,42 @@ class CompiledModel:
                 draw_tab[ip, j, : dtab.shape[0]] = dtab
                 draw_tab[ip, j, dtab.shape[0]:] = dtab[-1]
         a["bcode"], a["blen"], a["bconst"] = _pack_programs(programs, npts, nd)
+        a["dev_meta"], a["dev_x0"] = _pack_variables(x0s, npts, nd)
+        for j, devs in x0s.items():
+            a["w_init"][:, j] = [_readout(d) for d in devs]
         return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
 
-    def _compiled(self, subckt: str, vals: dict[str, float], owner: str, h: float) -> Any:
-        from neurospice.sim.model.behavioural import NotCompilable, compile_body, stiffness
+    def _compiled(self, subckt: str, vals: dict[str, float], owner: str, h: float,
+                  prm: FloatArray, seed: int, j: int, t_end: float,
+                  noise: bool) -> tuple[Any, FloatArray]:
+        """Compile device ``j``'s body (:mod:`.network`) with its draws; its noise table."""
+        from neurospice.sim.model.behavioural import NotCompilable
         from neurospice.sim.model.compile import evaluate_in
+        from neurospice.sim.model.network import compile_network, stiffness
         from neurospice.spice.flatten import subckt_table
 
         if not hasattr(self, "_subs"):
             self._subs = subckt_table(self.deck)
-        try:
-            dev = compile_body(self._subs[subckt], vals, evaluate_in)
-        except NotCompilable as exc:
-            raise ModelParameterError(f"{owner}: {exc}", path=self.deck.source) from None
-        jump = stiffness(dev) * h
+        hold = (0.0, 0.0)
+        for _ in range(2):  # the hold time is the body's own: compile, then draw for it
+            g, z = standard_normals(seed, j, intervals(t_end, hold[0], hold[1]))
+            if not noise:  # the nominal device (every draw at its mean)
+                g, z = np.zeros_like(g), np.zeros_like(z)
+            try:
+                dev = compile_network(self._subs[subckt], vals, evaluate_in, normals=list(g))
+            except NotCompilable as exc:
+                raise ModelParameterError(f"{owner}: {exc}", path=self.deck.source) from None
+            if dev.noise_hold is None or dev.noise_hold == hold:
+                break
+            hold = dev.noise_hold
+        prm[P.TC2C], prm[P.TD2C] = hold
+        jump = stiffness(dev, h)
         if not jump <= 0.05:
             raise ModelParameterError(
-                f"{owner}: its state ({subckt}) can move by {jump:.3g} in one step of "
-                f"{h * 1e6:g} us (|dw/dt| up to {jump / h:.3g}/s within +-10 V): too fast for "
-                "the engine's explicit step of a compiled body; run with --engine spice",
-                path=self.deck.source)
-        return dev
+                f"{owner}: its state ({subckt}) can move by {jump:.3g} in one explicit step of "
+                f"{h * 1e6:g} us (within +-10 V): too fast for the engine's step of a compiled "
+                "body; run with --engine spice", path=self.deck.source)
+        return dev, z if dev.noise_nodes else np.zeros((1, 3))
 
     def _value(self, d: PreparedDeck, text: str, owner: str) -> float:
         try:
@@ -412,7 +434,8 @@ class CompiledModel:
         tab = bound.tables
         ends = _ends(prog)
         integrate(
-            bound.nsteps, bound.h, bound.rec_every, a["v_init"], a["il_init"], a["w_init"],
+            bound.nsteps, bound.h, bound.rec_every, a["dev_meta"], a["dev_x0"],
+            a["v_init"], a["il_init"], a["w_init"],
             a["c0"], a["lval"], a["rs"], a["v3"], a["kout"], a["tab_of"],
             np.stack([t.f_cubic for t in tab]), np.stack([t.h_ref for t in tab]),
             np.stack([t.b_out for t in tab]), np.array([t.rout for t in tab]),
@@ -473,8 +496,8 @@ class CompiledModel:
                 else:
                     j = br.device
                     dev = prog.devices[j]
-                    vpn = recs["vd"][i, j]
-                    v_node = v_node - dev.sign * vpn
+                    vpn = recs["vd"][i, j]  # the core's; the body's series resistance
+                    v_node = v_node - dev.sign * vpn - value * cur  # (value) besides
                 if after not in ("0", "gnd") and f"v({after})" not in vec:
                     vec[f"v({after})"] = np.asarray(v_node, dtype=float).copy()
         for node, v in out_v.items():
@@ -535,13 +558,16 @@ def _interval(bound: BoundPoints, i: int, j: int, t: FloatArray) -> IntArray:
 
 def _pack_programs(programs: dict[tuple[int, int], list[tuple[Any, Any]]], npts: int,
                    nd: int) -> tuple[IntArray, IntArray, FloatArray]:
-    """Compiled devices' programs as kernel arrays: code ``(nd, 2, L, 2)`` and lengths
-    ``(nd, 2)`` (shared: the points differ in constants only), constants ``(npts, nd, 2, M)``."""
+    """Compiled devices' programs as kernel arrays: code ``(nd, S, L, 2)`` and lengths
+    ``(nd, S)`` (shared: the points differ in constants only), constants ``(npts, nd, S, M)``;
+    ``S`` slots: the current, the state rates, the quasi-static states, the read-out of ``w``
+    (:attr:`.network.NetworkDevice.programs`)."""
     length = max([1] + [len(c) for progs in programs.values() for c, _ in progs])
     width = max([1] + [len(k) for progs in programs.values() for _, k in progs])
-    code = np.zeros((nd, 2, length, 2), dtype=np.int64)
-    lens = np.zeros((nd, 2), dtype=np.int64)
-    consts = np.zeros((npts, nd, 2, width))
+    slots = max([2] + [which + 1 for _, which in programs])
+    code = np.zeros((nd, slots, length, 2), dtype=np.int64)
+    lens = np.zeros((nd, slots), dtype=np.int64)
+    consts = np.zeros((npts, nd, slots, width))
     for (j, which), progs in programs.items():
         first = progs[0][0]
         for ip, (c, k) in enumerate(progs):
@@ -552,6 +578,30 @@ def _pack_programs(programs: dict[tuple[int, int], list[tuple[Any, Any]]], npts:
         code[j, which, : len(first)] = first
         lens[j, which] = len(first)
     return code, lens, consts
+
+
+def _pack_variables(devices: dict[int, list[Any]], npts: int,
+                    nd: int) -> tuple[IntArray, FloatArray]:
+    """Compiled devices' variable layout ``(nd, 4)``: states, quasi-static states, noise
+    inputs (the same at every point) and their initial variable vectors ``(npts, nd, nvars)``."""
+    width = max([1] + [d.nvars for devs in devices.values() for d in devs])
+    meta = np.zeros((nd, 4), dtype=np.int64)
+    x0 = np.zeros((npts, nd, width))
+    for j, devs in devices.items():
+        shape = (len(devs[0].states), len(devs[0].quasi_nodes), len(devs[0].noise_nodes))
+        for ip, d in enumerate(devs):
+            if (len(d.states), len(d.quasi_nodes), len(d.noise_nodes)) != shape:
+                raise ModelParameterError("a compiled memristor's states change between "
+                                          "parameter points (a parameter switches a branch)")
+            x0[ip, j, : d.nvars] = d.x0
+        meta[j, :3] = shape
+    return meta, x0
+
+
+def _readout(dev: Any) -> float:
+    from neurospice.sim.model.network import run
+
+    return run(dev.readout, dev.x0)
 
 
 def _ends(prog: ModelProgram) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from neurospice.sim.model.behavioural import evaluate
+from neurospice.sim.model.network import X_STATE, evaluate_x
 from neurospice.sim.model.online import BIG, RING, detect_finish, detect_sample
 
 __all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
@@ -109,6 +109,7 @@ def _branch_currents(
     tab_b: FloatArray, rout: FloatArray, tab_of: NDArray[np.int64], vmin: float, inv_dv: float,
     ib: FloatArray, vdev: FloatArray, gpf: FloatArray, refresh: bool,
     bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray, t: float,
+    xs: FloatArray, dev_meta: NDArray[np.int64], dev_sign: FloatArray,
 ) -> None:
     """Branch currents A -> B (A) and device voltages (drop along A -> B, V) for voltages vn.
 
@@ -150,15 +151,34 @@ def _branch_currents(
             if refresh:
                 temp[j] = _zro2_temp(d * i, prm, j)
         elif m == DEV_COMPILED:
-            # secant conductance through the origin (the device's current is 0 at v = 0),
-            # refined twice: exact at once for a current linear in v
+            # the core voltage d (along A -> B; rt holds the body's series resistance) solves
+            # d = e - rt i(d): secant conductance through the origin (the current is 0 at
+            # v = 0), refined up to four times: exact at once for a current linear in v
+            sg = dev_sign[j]
+            xj = xs[j]
+            xj[3] = t
+            ns = dev_meta[j, 0]
+            nq = dev_meta[j, 1]
+            for c in range(dev_meta[j, 2]):
+                xj[X_STATE + ns + nq + c] = draws[j, c]
             d = vdev[j]
             i = 0.0
-            for _ in range(3):
+            for _ in range(4):
                 vv = d if abs(d) > 1e-9 else 1e-6
-                g = evaluate(bcode[j, 0, : blen[j, 0]], bconst[j, 0], vv, w[j], 0.0, t) / vv
+                xj[0] = sg * vv
+                g = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj) / vv
                 i = g * e / (1.0 + g * rt)
-                d = e - rt * i
+                dn = e - rt * i
+                done = abs(dn - d) <= 1e-12 * (abs(d) + 1e-9)
+                d = dn
+                if done:
+                    break
+            if refresh:  # quasi-static states from this solution
+                xj[0] = sg * d
+                for q in range(nq):
+                    k = 1 + ns + q
+                    xj[X_STATE + ns + q] = evaluate_x(bcode[j, k, : blen[j, k]], bconst[j, k],
+                                                      xj)
         else:
             g = _lin_g(w[j], m, prm, j)
             i = g * e / (1.0 + g * rt)
@@ -196,7 +216,7 @@ def _update_state(
     w: FloatArray, vpn: FloatArray, ipn: FloatArray, temp: FloatArray,
     dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
     skip_thr: FloatArray, bcode: NDArray[np.int64], blen: NDArray[np.int64],
-    bconst: FloatArray, t: float,
+    bconst: FloatArray, t: float, xs: FloatArray, dev_meta: NDArray[np.int64],
 ) -> None:
     for j in range(w.shape[0]):
         m = dev_model[j]
@@ -214,8 +234,24 @@ def _update_state(
             if ktot > 0.0:
                 winf = ks / ktot
                 w[j] = winf + (w[j] - winf) * math.exp(-ktot * h)
-        elif m == DEV_COMPILED:  # explicit Euler on the body's own equation
-            w[j] += h * evaluate(bcode[j, 1, : blen[j, 1]], bconst[j, 1], v, w[j], ipn[j], t)
+        elif m == DEV_COMPILED:
+            # exponential Euler per state (Gauss-Seidel): s += h f phi1(h J), J = df/ds by a
+            # difference; exact for a rate linear in the state (zro2's), explicit for J >= 0
+            xj = xs[j]
+            xj[0] = v
+            xj[3] = t
+            ns = dev_meta[j, 0]
+            for k in range(ns):
+                code = bcode[j, 1 + k, : blen[j, 1 + k]]
+                s = xj[X_STATE + k]
+                f = evaluate_x(code, bconst[j, 1 + k], xj)
+                ds = 1e-7 * (1.0 + abs(s))
+                xj[X_STATE + k] = s + ds
+                z = h * (evaluate_x(code, bconst[j, 1 + k], xj) - f) / ds
+                phi = math.expm1(z) / z if z < -1e-12 else 1.0
+                xj[X_STATE + k] = s + h * f * phi
+            k = 1 + ns + dev_meta[j, 1]
+            w[j] = evaluate_x(bcode[j, k, : blen[j, k]], bconst[j, k], xj)
         elif m == DEV_BIOLEK:
             i = ipn[j]
             stp = 1.0 if i <= 0.0 else 0.0
@@ -233,6 +269,7 @@ def _update_state(
 @nb.njit(cache=True, fastmath=True, parallel=True)
 def integrate(
     nsteps: int, h: float, rec_every: int,
+    dev_meta: NDArray[np.int64], dev_x0: FloatArray,
     v_init: FloatArray, il_init: FloatArray, w_init: FloatArray,
     c0: FloatArray, lval: FloatArray, rs: FloatArray, v3: FloatArray, kout: FloatArray,
     tab_of: NDArray[np.int64], tab_f: FloatArray, tab_h: FloatArray, tab_b: FloatArray,
@@ -295,6 +332,7 @@ def integrate(
         sv = np.empty(nn)
         si = np.empty(nn)
         prm_p = prm[p].copy()
+        xs = dev_x0[p].copy()  # compiled devices' variables (network.py)
         skip_thr = np.empty(nd)
         for j in range(nd):
             # exponent above which b0 * exp(-E/kT) * h < 1e-15
@@ -328,7 +366,7 @@ def integrate(
         for step in range(nsteps + 1):
             t = step * h
             for j in range(nd):
-                if dev_model[j] == DEV_ZRO2:
+                if dev_model[j] == DEV_ZRO2 or dev_model[j] == DEV_COMPILED:
                     tc = prm_p[j, _TC2C]
                     td = prm_p[j, _TD2C]
                     q = 0
@@ -342,7 +380,8 @@ def integrate(
             if step == 0:
                 _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                                  dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                                 ib, vdev, gpf, True, bcode, blen, bconst_p, t)
+                                 ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
+                                 dev_sign)
             # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
             # start) with the rates at v(t) (the last evaluation, the previous step's end
             # stage), then hold it through the RK4 stages of [t, t + h]
@@ -351,10 +390,12 @@ def integrate(
                     vpn[j] = dev_sign[j] * vdev[j]
                     ipn[j] = dev_sign[j] * ib[dev_branch[j]]
                 _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
-                              0.5 * h if step == 0 else h, skip_thr, bcode, blen, bconst_p, t)
+                              0.5 * h if step == 0 else h, skip_thr, bcode, blen, bconst_p, t, xs,
+                              dev_meta)
             _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False, bcode, blen, bconst_p, t)
+                             ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
+                             dev_sign)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
                     rec_v[p, k, r] = vn[k]
@@ -378,7 +419,8 @@ def integrate(
                 si[k] = il[k] + 0.5 * h * k1i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True, bcode, blen, bconst_p, t)
+                             ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
+                             dev_sign)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k2v, k2i)
             for k in range(nn):
@@ -386,7 +428,8 @@ def integrate(
                 si[k] = il[k] + 0.5 * h * k2i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False, bcode, blen, bconst_p, t)
+                             ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
+                             dev_sign)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k3v, k3i)
             for k in range(nn):
@@ -394,7 +437,8 @@ def integrate(
                 si[k] = il[k] + h * k3i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True, bcode, blen, bconst_p, t)
+                             ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
+                             dev_sign)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
                     tab_p, vmin, inv_dv, k4v, k4i)
             for k in range(nn):

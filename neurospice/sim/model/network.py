@@ -82,7 +82,8 @@ from neurospice.sim.model.behavioural import (
     _program,
 )
 
-__all__ = ["QUASI_STATIC_TAU", "X_STATE", "NetworkDevice", "compile_network", "evaluate_x"]
+__all__ = ["QUASI_STATIC_TAU", "X_STATE", "NetworkDevice", "compile_network", "evaluate_x",
+           "run", "stiffness"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -943,3 +944,36 @@ def _check_invariant(dev: NetworkDevice, shifted: list[Program], card: Any) -> N
             if not abs(a - b) <= 1e-6 * scale:
                 raise NotCompilable("its equations depend on the pins' voltages to ground, not "
                                     "only on the device voltage", card)
+
+
+def stiffness(dev: NetworkDevice, h: float) -> float:
+    """Largest change of a state in one step of ``h`` seconds where the engine's exponential
+    Euler step is explicit (``h df/ds > -0.05``: no stiff decay to absorb it), over device
+    voltages within +-10 V, the state recorded as ``w`` in [0, 1] (the others at their initial
+    values), ``time`` > 0. A stiff decay (zro2's, b0 = 1e6 /s) is integrated exactly and does
+    not count."""
+    worst = 0.0
+    for k in range(len(dev.states)):
+        grid = np.linspace(0.0, 1.0, 21) if run(dev.readout, _with(dev.x0, k, 0.25)) == 0.25 \
+            else np.array([dev.x0[X_STATE + k]])
+        for v in np.linspace(-10.0, 10.0, 81):
+            for s in grid:
+                x = _with(dev.x0, k, float(s))
+                x[VAR_V] = v
+                x[VAR_T] = 1.0
+                f = run(dev.rates[k], x)
+                ds = 1e-7 * (1.0 + abs(s))
+                x[X_STATE + k] = s + ds
+                z = h * (run(dev.rates[k], x) - f) / ds
+                if not math.isfinite(f) or not math.isfinite(z):
+                    return math.inf
+                if z > -0.05:
+                    phi = math.expm1(z) / z if z < -1e-12 else 1.0
+                    worst = max(worst, abs(h * f * phi))
+    return worst
+
+
+def _with(x0: FloatArray, k: int, s: float) -> FloatArray:
+    x = x0.copy()
+    x[X_STATE + k] = s
+    return x
