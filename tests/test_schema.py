@@ -72,6 +72,16 @@ def test_a_single_run(board_run: Path) -> None:
     assert units["m1.r"] == "ohm" and units["m1.w"] == "1" and units["master.mem"] == "V"
 
 
+def test_a_model_run_over_noise_draws(tmp_path: Path) -> None:
+    """P(mode) and the verdict's flips as records (the model engine, two draws)."""
+    _cli("simulate", BOARD, "--engine", "model", "--tstop", "1", "--seeds", "2", "--no-plot",
+         "-q", "-o", tmp_path)
+    (pair,) = _summary(tmp_path)["pairs"]
+    assert pair["n_seeds"] == 2 and pair["probabilities"]
+    assert sum(p["p"] for p in pair["probabilities"]) == pytest.approx(1.0)
+    assert all(p["lo"] <= p["p"] <= p["hi"] for p in pair["probabilities"])
+
+
 def test_an_operating_point_deck(tmp_path: Path) -> None:
     deck = tmp_path / "op.cir"
     deck.write_text("divider\nV1 a 0 10\nR1 a b 3k\nR2 b 0 1k\n.op\n.end\n")
