@@ -1,13 +1,21 @@
 """Model-engine benchmarks, measured side by side in one run (never asserted by the tests).
 
-1. Compilation: the first run of the board (neuron characterisation from the cache or ngspice,
-   numba's cached machine code), then one 20 s board point, CPU time on one thread after
-   compilation (target <= 0.2 s).
-2. A 32 x 32 map of 20 s points of the full board (amp 1.4-2.2 V x slave pot 0.54-0.58, device
-   noise on), on 2 worker processes with a progress bar, each point classified by the locking
-   analysis (target <= 2 min wall); and the ngspice cost of the same map, from a bare
-   ``ngspice -b`` run of one point (1 s of circuit time, scaled to 20 s), as a ratio.
-3. The simplified board of issue 11 (two normalised FHN neurons, a drift memristor with an exact
+Parts (``--parts``, comma-separated; the default runs all but the map):
+
+* ``point``: the first run of the board (compile, characterisation cache), then one 20 s board
+  point part by part, CPU on one thread (target <= 20 ms including its analysis): integration
+  (ns per step), the online detectors (:mod:`neurospice.sim.model.online`), waveforms instead,
+  and the analysis offline (``analyse_run`` on the waveform), online (the same verdict and
+  timeline from the events) and online without the timeline; the analysis' share of a point.
+* ``tolerance``: 3 s tolerance builds (``--tol R=5% --tol C=10%``), one process, through the
+  waveforms and online: CPU per build and 1,000 builds on 2 cores (target <= 30 s).
+* ``map``: a 32 x 32 map of 20 s points (amp 1.4-2.2 V x slave pot 0.54-0.58, device noise on)
+  with 16 seeds each (16,384 runs) on 2 worker processes with a progress bar, judged online
+  (target <= 10 min on 2 cores): CPU per run, wall, and CPU / 2 (the wall on two free cores).
+* ``ngspice``: bare ``ngspice -b`` on one board point (1 s of circuit time, scaled to 20 s).
+* ``simplified``: the simplified board below.
+
+The simplified board of issue 11 (two normalised FHN neurons, a drift memristor with an exact
    state update, forward Euler at a 20 us step, 1000 boards with d = 0 ... 0.2, 2 s): board-seconds
    per CPU second of
 
@@ -21,9 +29,10 @@
    Each prints the slave's mean spike count so that the three implementations can be checked
    against each other. A tool that cannot be installed is skipped with a message.
 
-Results: ``benchmarks/model_results.json``. Usage::
+Results: ``benchmarks/model_results.json`` (the sections not run are kept). Usage::
 
-    python benchmarks/bench_model.py [--skip-map] [--skip-simplified] [--map-size 32]
+    python benchmarks/bench_model.py [--parts point,tolerance,map,ngspice,simplified]
+        [--map-size 32] [--map-seeds 16] [--map-tstop 20] [--map-timeline] [--tol-builds 100]
 """
 
 from __future__ import annotations
@@ -287,89 +296,140 @@ def bench_simplified() -> dict[str, Any]:
 # ---------------------------------------------------------------- the full board
 
 
-def _row(deck: PreparedDeck, point: dict[str, Any], wf: Any) -> dict[str, Any]:
-    """Map reducer: the locking analysis of one point, as ``simulate`` classifies a run."""
-    from neurospice.report.locking import analyse_run
-
-    a = analyse_run(deck, wf, t_skip=0.5)
-    row = {**point, **a.as_row()}
-    if a.pairs and a.pairs[0].timeline is not None:
-        tl = a.pairs[0].timeline
+def _row(deck: PreparedDeck, point: dict[str, Any], analysis: Any) -> dict[str, Any]:
+    """Map row: the point and its first pair's verdict (``LockingRows`` analyses the point)."""
+    row = {**point, **analysis.as_row()}
+    if analysis.pairs and analysis.pairs[0].timeline is not None:
+        tl = analysis.pairs[0].timeline
         row["fractions"] = {m: tl.fraction(m) for m in tl.modes}
     return row
 
 
-def bench_board(map_size: int, skip_map: bool) -> dict[str, Any]:
+def _cpu(fn: Any, repeat: int = 3) -> tuple[float, Any]:
+    """Smallest CPU time (s) of ``repeat`` calls of ``fn`` (the machine is shared) and the last
+    result."""
+    best, out = math.inf, None
+    for _ in range(repeat):
+        t0 = time.process_time()
+        out = fn()
+        best = min(best, time.process_time() - t0)
+    return best, out
+
+
+def bench_point(tstop: float = 20.0) -> dict[str, Any]:
+    """One board point of ``tstop`` s, part by part (CPU s on one thread, best of 3): the
+    integration alone, with the online detectors, with recorded waveforms; the analysis offline
+    (``analyse_run`` on the waveform), online (the same verdict and timeline from the events) and
+    online without the timeline (the verdict alone)."""
     import numba
 
+    from neurospice.report.locking import analyse_run
+    from neurospice.report.online import LockingRows
     from neurospice.sim.model import DEFAULT_STEP, compile_model
-    from neurospice.sim.model.maps import map_model
+    from neurospice.sim.model.maps import _vectors
+    from neurospice.sim.model.online import run_events
 
-    out: dict[str, Any] = {"step_s": DEFAULT_STEP}
+    numba.set_num_threads(1)
     deck = prepare_deck(BOARD)
     t0 = time.perf_counter()
     model = compile_model(deck)
     model.run([{}], tstop=0.01)
-    out["compile_and_first_run_s"] = time.perf_counter() - t0
-    print(f"board: compile + first run {out['compile_and_first_run_s']:.2f} s "
-          f"({model.program.describe()})")
-    numba.set_num_threads(1)
-    for dt in (DEFAULT_STEP, 25e-6):
-        bound = model.bind([{}], tstop=20.0, dt=dt)
-        cpus = []
-        for _ in range(3):
-            t0 = time.process_time()
-            model.integrate(bound)
-            cpus.append(time.process_time() - t0)
-        key = f"point_20s_cpu_s_dt{dt * 1e6:g}us"
-        out[key] = min(cpus)
-        print(f"  one 20 s point, step {dt * 1e6:g} us: {min(cpus):.3f} s CPU "
-              f"({20.0 / min(cpus):.0f}x real time per core)")
-    numba.set_num_threads(os.cpu_count() or 1)
-    wf = model.run([{}], tstop=20.0)[0]
-    _row(deck, {}, wf)  # imports, first-call costs
-    t0 = time.process_time()
-    _row(deck, {}, wf)
-    out["analysis_cpu_s_per_point"] = time.process_time() - t0
-    print(f"  locking analysis of one 20 s point: {out['analysis_cpu_s_per_point']:.3f} s CPU")
-    ng = _ngspice_point_cost(deck)
-    out["ngspice_20s_point_s_estimate"] = ng
-    if skip_map:
-        return out
+    out: dict[str, Any] = {"tstop_s": tstop, "step_s": DEFAULT_STEP,
+                           "compile_and_first_run_s": time.perf_counter() - t0}
+    point: dict[str, Any] = {}
+    pdeck = model._point_deck(point)
+    full, verdict = LockingRows(t_skip=0.5), LockingRows(t_skip=0.5, timeline=False)
+    vecs = _vectors(model)
+    specs = full.detectors(pdeck, vecs, point)
+    run_events(model, [point], [specs], tstop=0.01)  # first-call costs
+    bound = model.bind([point], tstop=tstop)
+    steps = bound.nsteps
+    out["integration_cpu_s"], _ = _cpu(lambda: model.integrate(bound, waveforms=False))
+    out["integration_ns_per_step"] = 1e9 * out["integration_cpu_s"] / steps
+    out["integration_with_detectors_cpu_s"], evs = _cpu(
+        lambda: run_events(model, [point], [specs], tstop=tstop))
+    out["detectors"] = len(specs)
+    out["detection_cpu_s"] = out["integration_with_detectors_cpu_s"] - out["integration_cpu_s"]
+    out["integration_with_waveforms_cpu_s"], wf = _cpu(lambda: model.run([point], tstop=tstop)[0])
+    out["waveform_vectors_mb"] = sum(np.asarray(wf[k]).nbytes for k in wf.vectors) / 1e6
+    ev = evs[0]
+    ev.info["vectors"] = vecs
+    analyse_run(pdeck, wf, t_skip=0.5)  # imports, first-call costs
+    out["analysis_offline_cpu_s"], off = _cpu(lambda: analyse_run(pdeck, wf, t_skip=0.5))
+    out["analysis_online_cpu_s"], on = _cpu(lambda: full(pdeck, point, ev))
+    out["analysis_online_verdict_only_cpu_s"], vo = _cpu(lambda: verdict(pdeck, point, ev))
+    out["mode_offline_online_verdict_only"] = [off.as_row()["mode"], on["mode"], vo["mode"]]
+    base = out["integration_with_detectors_cpu_s"]
+    out["point_online_cpu_s"] = base + out["analysis_online_cpu_s"]
+    out["point_online_verdict_only_cpu_s"] = base + out["analysis_online_verdict_only_cpu_s"]
+    out["point_offline_cpu_s"] = (out["integration_with_waveforms_cpu_s"]
+                                  + out["analysis_offline_cpu_s"])
+    out["analysis_share_online"] = out["analysis_online_cpu_s"] / out["point_online_cpu_s"]
+    out["analysis_share_verdict_only"] = (out["analysis_online_verdict_only_cpu_s"]
+                                          / out["point_online_verdict_only_cpu_s"])
+    out["analysis_share_offline"] = out["analysis_offline_cpu_s"] / out["point_offline_cpu_s"]
+    print(f"board point, {tstop:g} s (CPU s, one thread, best of 3; target <= 0.020 incl. "
+          "analysis):")
+    print(f"  integration {out['integration_cpu_s']:.3f} ({out['integration_ns_per_step']:.0f} "
+          f"ns per step of {DEFAULT_STEP * 1e6:g} us), + {len(specs)} online detectors "
+          f"{out['detection_cpu_s']:+.3f}, with waveforms instead "
+          f"{out['integration_with_waveforms_cpu_s']:.3f} ({out['waveform_vectors_mb']:.0f} MB)")
+    print(f"  analysis: offline {out['analysis_offline_cpu_s']:.3f}, online "
+          f"{out['analysis_online_cpu_s']:.3f}, online verdict only "
+          f"{out['analysis_online_verdict_only_cpu_s']:.3f} (modes "
+          f"{out['mode_offline_online_verdict_only']})")
+    print(f"  point: offline {out['point_offline_cpu_s']:.3f} (analysis "
+          f"{100 * out['analysis_share_offline']:.0f} %), online {out['point_online_cpu_s']:.3f} "
+          f"(analysis {100 * out['analysis_share_online']:.0f} %), verdict only "
+          f"{out['point_online_verdict_only_cpu_s']:.3f} (analysis "
+          f"{100 * out['analysis_share_verdict_only']:.0f} %)")
+    return out
+
+
+def bench_map(size: int, seeds: int, tstop: float, timeline: bool) -> dict[str, Any]:
+    """A ``size`` x ``size`` map (amp 1.4-2.2 V x slave pot 0.54-0.58) of ``tstop`` s points
+    with ``seeds`` noise draws each, on 2 worker processes with a progress bar; each run judged
+    online (``LockingRows``; ``timeline=False``: the verdict alone). P(mode) per point."""
     from tqdm import tqdm
 
-    amps = np.linspace(1.4, 2.2, map_size)
-    pots = np.linspace(0.54, 0.58, map_size)
-    points = [{"amp": float(a), "pots": float(p)} for p in pots for a in amps]
+    from neurospice.report.online import LockingRows
+    from neurospice.sim.model.maps import map_model
+
+    deck = prepare_deck(BOARD)
+    amps = np.linspace(1.4, 2.2, size)
+    pots = np.linspace(0.54, 0.58, size)
+    points = [{"amp": float(a), "pots": float(p), "seed": s + 1}
+              for p in pots for a in amps for s in range(seeds)]
+    reduce = LockingRows(row=_row, t_skip=0.5, timeline=timeline)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    with tqdm(total=len(points), desc=f"{map_size}x{map_size} map, 20 s points",
-              unit="pt") as bar:
-        rows = map_model(deck, points, reduce=_row, workers=2, tstop=20.0, chunk=4,
-                         progress=bar.update)
+    with tqdm(total=len(points), desc=f"{size}x{size} map x {seeds} seeds, {tstop:g} s runs",
+              unit="run") as bar:
+        rows = map_model(deck, points, reduce=reduce, workers=2, tstop=tstop,
+                         chunk=max(1, min(16, seeds)), progress=bar.update)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    out["map"] = {"size": map_size, "points": len(points), "wall_s": wall,
-                  "workers": 2, "cpu_s_workers": cpu, "cpu_s_per_point": cpu / len(points),
-                  "wall_s_on_2_free_cores": cpu / 2,
-                  "load_average_before_after": [load0, os.getloadavg()[0]],
-                  "modes": _count([r.get("mode", "") for r in rows])}
-    if ng:
-        out["map"]["ngspice_cpu_s_estimate"] = ng * len(points)
-        out["map"]["ngspice_wall_s_2_workers_estimate"] = ng * len(points) / 2
-        out["map"]["speedup_vs_ngspice_wall"] = ng * len(points) / 2 / wall
-    print(f"  {map_size}x{map_size} map: {wall:.1f} s wall on 2 workers (load average "
-          f"{load0:.1f} -> {os.getloadavg()[0]:.1f}); workers' CPU {cpu:.0f} s "
-          f"({cpu / len(points):.3f} s per point: {cpu / 2:.0f} s on two free cores); modes "
-          f"{out['map']['modes']}")
-    if ng:
-        print(f"  ngspice on the same map: ~{ng * len(points) / 3600:.1f} CPU hours "
-              f"(~{ng * len(points) / 2 / 3600:.1f} h on 2 cores): "
-              f"{out['map']['speedup_vs_ngspice_wall']:.0f}x the model engine's wall time")
+    per_point: list[dict[str, Any]] = []
+    for k in range(size * size):
+        mine = rows[k * seeds:(k + 1) * seeds]
+        modes = _count([str(r.get("mode", "")) for r in mine])
+        per_point.append({"amp": mine[0]["amp"], "pots": mine[0]["pots"],
+                          "p_mode": {m: c / seeds for m, c in modes.items()}})
+    out = {"size": size, "seeds": seeds, "runs": len(points), "tstop_s": tstop,
+           "timeline": timeline, "workers": 2, "wall_s": wall, "cpu_s_workers": cpu,
+           "cpu_s_per_run": cpu / len(points), "wall_s_on_2_free_cores": cpu / 2,
+           "load_average_before_after": [load0, os.getloadavg()[0]],
+           "modes": _count([str(r.get("mode", "")) for r in rows]),
+           "points_with_more_than_one_mode": sum(1 for p in per_point if len(p["p_mode"]) > 1)}
+    print(f"  {size}x{size}x{seeds} map ({len(points)} runs of {tstop:g} s): {wall:.0f} s wall "
+          f"on 2 workers (load {load0:.1f} -> {os.getloadavg()[0]:.1f}); workers' CPU "
+          f"{cpu:.0f} s = {cpu / len(points) * 1e3:.0f} ms per run -> {cpu / 2:.0f} s on two "
+          f"free cores (target <= 600 s); modes {out['modes']}")
     (ROOT / "studies" / "out").mkdir(parents=True, exist_ok=True)
-    (ROOT / "studies" / "out" / "bench_model_map.json").write_text(json.dumps(rows))
+    (ROOT / "studies" / "out" / f"bench_model_map_{size}x{size}x{seeds}.json").write_text(
+        json.dumps(per_point))
     return out
 
 
@@ -400,44 +460,90 @@ def _ngspice_point_cost(deck: PreparedDeck) -> float | None:
     return 20 * cpu
 
 
-def bench_tolerance(builds: int) -> dict[str, Any]:
-    """Tolerance builds of 3 s in the model engine (``--tol R=5% --tol C=10%``), one process:
-    CPU per build (integration and analysis) and the projection to 1,000 builds on 2 cores."""
-    from functools import partial
+def _build_row(point_deck: PreparedDeck, point: dict[str, Any], analysis: Any
+               ) -> dict[str, Any]:
+    """A tolerance build's row as ``simulate --runs N --tol ... --engine model`` writes it."""
+    try:
+        from neurospice.batch.tolerance import build_row  # type: ignore[attr-defined]
+    except ImportError:
+        build_row = None
+    if build_row is not None:
+        return dict(build_row(point_deck, point, analysis))
+    row: dict[str, Any] = {"seed": point.get("seed", ""), "engine": "model"}
+    for name, train in analysis.trains.items():
+        row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
+    row.update(analysis.as_row())
+    row["status"] = "ok"
+    for path, f in (point.get("tol") or {}).items():
+        row[f"d:{path}"] = round(f - 1.0, 6)
+    return row
 
-    from neurospice.batch.tolerance import draw_factors, model_build_row, parse_tolerance
+
+def bench_tolerance(builds: int) -> dict[str, Any]:
+    """Tolerance builds of 3 s in the model engine (``--tol R=5% --tol C=10%``, ``mc=1``), one
+    process: CPU per build through the waveforms (as before) and online, and the projection to
+    1,000 builds on 2 cores (target <= 30 s)."""
+    from neurospice.batch.tolerance import draw_factors, parse_tolerance
+    from neurospice.report.online import LockingRows
     from neurospice.sim.model.maps import map_model
     from neurospice.spice.tolerances import component_slots
 
     deck = prepare_deck(BOARD).with_params({"mc": 1}).with_tstop(3.0)
     tols = [parse_tolerance("R=5%"), parse_tolerance("C=10%")]
     slots = component_slots(deck)
-    warm = [{"seed": 0, "tol": draw_factors(slots, tols, 0)}]
-    map_model(deck, warm, reduce=partial(model_build_row, t_skip=0.5), workers=1)  # caches
     points = [{"seed": s, "tol": draw_factors(slots, tols, s)} for s in range(1, builds + 1)]
-    t0 = time.process_time()
-    map_model(deck, points, reduce=partial(model_build_row, t_skip=0.5), workers=1)
-    cpu = (time.process_time() - t0) / builds
-    print(f"tolerance builds (3 s, model engine): {cpu * 1e3:.1f} ms CPU per build; 1,000 "
-          f"builds ~{cpu * 1000 / 2:.0f} s on 2 cores (target <= 30 s)")
-    return {"builds": builds, "cpu_s_per_build": cpu, "projected_1000_wall_s_2cores": cpu * 500}
+    out: dict[str, Any] = {"builds": builds, "tstop_s": 3.0}
+    modes = {}
+    for name, online in (("waveforms", False), ("online", True)):
+        reduce = LockingRows(row=_build_row, t_skip=0.5, online=online)
+        map_model(deck, points[:1], reduce=reduce, workers=1)  # caches, first-call costs
+        t0 = time.process_time()
+        rows = map_model(deck, points, reduce=reduce, workers=1)
+        cpu = (time.process_time() - t0) / builds
+        modes[name] = [r.get("mode") for r in rows]
+        out[f"cpu_s_per_build_{name}"] = cpu
+        out[f"projected_1000_wall_s_2cores_{name}"] = cpu * 500
+        print(f"tolerance builds (3 s, model engine, {name}): {cpu * 1e3:.1f} ms CPU per build; "
+              f"1,000 builds ~{cpu * 500:.0f} s on 2 cores (target <= 30 s)")
+    out["same_modes_online_and_waveforms"] = modes["online"] == modes["waveforms"]
+    out["modes"] = _count([str(m) for m in modes["online"]])
+    print(f"  the same mode online and from the waveforms: "
+          f"{out['same_modes_online_and_waveforms']}; modes {out['modes']}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--skip-map", action="store_true")
-    ap.add_argument("--skip-simplified", action="store_true")
+    ap.add_argument("--parts", default="point,tolerance,ngspice,simplified",
+                    help="comma-separated parts to run: point, tolerance, map, ngspice, "
+                         "simplified (default: all but the map)")
     ap.add_argument("--map-size", type=int, default=32)
+    ap.add_argument("--map-seeds", type=int, default=16)
+    ap.add_argument("--map-tstop", type=float, default=20.0)
+    ap.add_argument("--map-timeline", action="store_true",
+                    help="judge each map run with its timeline (default: the verdict alone)")
     ap.add_argument("--tol-builds", type=int, default=100)
     args = ap.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - {"point", "tolerance", "map", "ngspice", "simplified"}
+    if unknown:
+        ap.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     results: dict[str, Any] = {}
     if RESULTS.is_file():  # keep the sections not run this time
         results = json.loads(RESULTS.read_text())
     results.update({"machine": {"cpus": os.cpu_count()},
                     "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
-    results["board"] = bench_board(args.map_size, args.skip_map)
-    results["tolerance"] = bench_tolerance(args.tol_builds)
-    if not args.skip_simplified:
+    board = results.setdefault("board", {})
+    if "point" in parts:
+        board["point"] = bench_point()
+    if "ngspice" in parts:
+        board["ngspice_20s_point_s_estimate"] = _ngspice_point_cost(prepare_deck(BOARD))
+    if "map" in parts:
+        board["map_seeds"] = bench_map(args.map_size, args.map_seeds, args.map_tstop,
+                                       args.map_timeline)
+    if "tolerance" in parts:
+        results["tolerance"] = bench_tolerance(args.tol_builds)
+    if "simplified" in parts:
         results["simplified"] = bench_simplified()
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"results: {RESULTS}")

@@ -73,6 +73,19 @@ def test_online_verdict_equals_offline(runs) -> None:  # type: ignore[no-untyped
     assert {"2:1", "3:1 + partial", "unlocked"} <= modes
 
 
+def test_verdict_without_timeline(runs) -> None:  # type: ignore[no-untyped-def]
+    """timeline=False: the same verdict, cycle counts and margins; no locked fraction (it would
+    be the whole record's)."""
+    red, items = runs
+    quick = LockingRows(t_skip=T_SKIP, timeline=False)
+    for pt, d, _wf, ev in items:
+        full, row = red(d, pt, ev), quick(d, pt, ev)
+        for key in ("mode", "cycles", "partial", "subthreshold", "marginal", "margin_v",
+                    "f_master_hz", "f_slave_hz"):
+            assert row[key] == full[key], (pt, key)
+        assert row["locked_fraction"] == "" and full["locked_fraction"] != ""
+
+
 def test_online_responses_match_the_offline_detector(runs) -> None:  # type: ignore[no-untyped-def]
     """Every detector's events against detect_responses on the trace: the same responses and
     troughs; after t_skip most peaks the same to rounding, all within 5 us and 2 mV; before
