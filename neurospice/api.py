@@ -403,7 +403,7 @@ def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str 
     ``quiet`` (no progress bar; the default) ..."""
     from neurospice.batch.snap import snap_report_with_bar
 
-    o = run_options("snap", options, {"quiet": True, **settings})
+    o = run_options("snap", options or RunOptions(quiet=True), settings)
     return snap_report_with_bar(_prepare(deck, o), series, cap_series, o)
 
 

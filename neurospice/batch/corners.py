@@ -144,9 +144,27 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance],
     SimulationError
         The nominal run failed.
     """
-    from neurospice.sim.pool import job_map
-
     o = o or RunOptions(quiet=True)
+    tol = _tolerances(deck, tols)
+    first = _run_all(deck, [("nominal", {})] + [(f"+{p}", {p: 1 + f}) for p, f in tol.items()],
+                     o, "corners: sensitivities")
+    nominal = first["nominal"]
+    if not nominal.ok:
+        raise SimulationError(f"the board as designed failed: {nominal.row.get('error', '')}")
+    keys = [k for k in _frequency_keys(nominal.row) if float(nominal.row[k]) > 0]
+    sens: dict[str, dict[str, float]] = {}
+    for p, f in tol.items():
+        row = first[f"+{p}"].row
+        sens[p] = {k: (float(row[k]) / float(nominal.row[k]) - 1) / f for k in keys
+                   if first[f"+{p}"].ok and _finite(row.get(k))}
+    jobs, predicted = _corner_jobs(nominal, sens, tol, keys)
+    second = _run_all(deck, jobs, o, "corners")
+    return CornerReport(nominal, sens, [second[n] for n, _ in jobs], predicted)
+
+
+def _tolerances(deck: PreparedDeck, tols: Sequence[Tolerance]) -> dict[str, float]:
+    """Each toleranced part's path -> its tolerance (a fraction); UsageError for a named part
+    that is not on the board, or none with a tolerance."""
     slots = component_slots(deck)
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
@@ -158,27 +176,28 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance],
     if not tol:
         raise UsageError("--corners needs --tol (e.g. --tol R=5% --tol C=10%): no part of the "
                          "board has a tolerance")
+    return tol
 
-    def run(jobs: list[tuple[str, dict[str, float]]], bar: Any) -> dict[str, Corner]:
-        out = {}
+
+def _run_all(deck: PreparedDeck, jobs: list[tuple[str, dict[str, float]]], o: RunOptions,
+             desc: str) -> dict[str, Corner]:
+    """Run every ``(name, factors)`` job with a progress bar named ``desc``."""
+    from neurospice.sim.pool import job_map
+
+    out = {}
+    with tqdm(total=len(jobs), desc=desc, unit="run", disable=True if o.quiet else None) as bar:
         for c in job_map(_one, [(deck, n, f, o) for n, f in jobs], workers=o.workers,
                          scheduler=o.scheduler):
             out[c.name] = c
             bar.update(1)
-        return out
+    return out
 
-    with tqdm(total=1 + len(tol), desc="corners: sensitivities", unit="run",
-              disable=True if o.quiet else None) as bar:
-        first = run([("nominal", {})] + [(f"+{p}", {p: 1 + f}) for p, f in tol.items()], bar)
-    nominal = first["nominal"]
-    if not nominal.ok:
-        raise SimulationError(f"the board as designed failed: {nominal.row.get('error', '')}")
-    keys = [k for k in _frequency_keys(nominal.row) if float(nominal.row[k]) > 0]
-    sens: dict[str, dict[str, float]] = {}
-    for p, f in tol.items():
-        row = first[f"+{p}"].row
-        sens[p] = {k: (float(row[k]) / float(nominal.row[k]) - 1) / f for k in keys
-                   if first[f"+{p}"].ok and _finite(row.get(k))}
+
+def _corner_jobs(nominal: Corner, sens: dict[str, dict[str, float]], tol: dict[str, float],
+                 keys: list[str]
+                 ) -> tuple[list[tuple[str, dict[str, float]]], dict[str, dict[str, float]]]:
+    """Two corners per frequency (every part at the end of its tolerance that raises it, and
+    that lowers it) and what the linear sensitivities predict there."""
     jobs: list[tuple[str, dict[str, float]]] = []
     predicted: dict[str, dict[str, float]] = {}
     for k in keys:
@@ -191,10 +210,7 @@ def run_corners(deck: PreparedDeck, tols: Sequence[Tolerance],
                 kk: float(nominal.row[kk]) * (1 + sum(sens[p].get(kk, 0.0) * (x - 1)
                                                      for p, x in factors.items()))
                 for kk in keys}
-    with tqdm(total=len(jobs), desc="corners", unit="run",
-              disable=True if o.quiet else None) as bar:
-        second = run(jobs, bar)
-    return CornerReport(nominal, sens, [second[n] for n, _ in jobs], predicted)
+    return jobs, predicted
 
 
 def write_corners_csv(report: CornerReport, path: Path) -> Path:

@@ -18,7 +18,7 @@ from neurospice.errors import SimulationError
 from neurospice.files import atomic_write
 from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
 from neurospice.report.summary import summarise
-from neurospice.sim.ngspice import RunLimits, run_prepared
+from neurospice.sim.ngspice import run_prepared
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 
@@ -47,14 +47,14 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any
     return {"seed": point.get("seed", ""), **build_row(point_deck, wf, engine="model")}
 
 
-def _one(deck: PreparedDeck, seed: int, limits: RunLimits
+def _one(deck: PreparedDeck, seed: int, o: RunOptions
          ) -> tuple[int, dict[str, Any], list[MemristorTrace]]:
     from neurospice.sim.noise import with_shared_noise
 
     d = with_shared_noise(deck.with_seed(seed))
     row: dict[str, Any] = {"seed": seed}
     try:
-        wf = run_prepared(d, limits=limits)
+        wf = run_prepared(d, limits=o.run_limits())
     except SimulationError as exc:
         row.update(status="failed", engine="spice", error=str(exc).replace("\n", " "))
         return seed, row, []
@@ -82,8 +82,7 @@ def _run_all(deck: PreparedDeck, o: RunOptions
     from neurospice.sim.pool import job_map
 
     results: dict[int, tuple[dict[str, Any], list[MemristorTrace]]] = {}
-    limits = o.run_limits()
-    jobs = [(deck, s, limits) for s in _seeds(o)]
+    jobs = [(deck, s, o) for s in _seeds(o)]
     with tqdm(total=len(jobs), desc="runs", unit="run",
               disable=True if o.quiet else None) as bar:
         for s, row, traces in job_map(_one, jobs, workers=o.workers, scheduler=o.scheduler):

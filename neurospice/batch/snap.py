@@ -19,7 +19,7 @@ from tqdm import tqdm
 from neurospice.batch.montecarlo import build_row
 from neurospice.errors import SimulationError
 from neurospice.report.bom import DEFAULT_CAP_SERIES, snap_factors
-from neurospice.sim.ngspice import RunLimits, run_prepared
+from neurospice.sim.ngspice import run_prepared
 from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import local_map
 from neurospice.spice.deck import PreparedDeck
@@ -96,9 +96,9 @@ def _shifts(nominal: dict[str, Any], row: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _row(deck: PreparedDeck, label: str, limits: RunLimits) -> tuple[str, dict[str, Any]]:
+def _row(deck: PreparedDeck, label: str, o: RunOptions) -> tuple[str, dict[str, Any]]:
     try:
-        wf = run_prepared(deck, limits=limits)
+        wf = run_prepared(deck, limits=o.run_limits())
     except SimulationError as exc:
         return label, {"status": "failed", "error": str(exc).replace("\n", " ")}
     return label, build_row(deck, wf, engine="spice")
@@ -112,10 +112,9 @@ def snap_report(deck: PreparedDeck, series: str = "E24", cap_series: str = DEFAU
     designed or the snapped board fails."""
     o = options or RunOptions()
     factors = snap_factors(deck, series, cap_series)
-    limits = o.run_limits()
-    jobs: list[tuple[PreparedDeck, str, RunLimits]] = [
-        (deck, "", limits), (with_factors(deck, factors), "*", limits)]
-    jobs += [(with_factors(deck, {p: f}), p, limits) for p, f in factors.items()]
+    jobs: list[tuple[PreparedDeck, str, RunOptions]] = [
+        (deck, "", o), (with_factors(deck, factors), "*", o)]
+    jobs += [(with_factors(deck, {p: f}), p, o) for p, f in factors.items()]
     rows: dict[str, dict[str, Any]] = {}
     for label, row in local_map(_row, jobs, o.workers):
         rows[label] = row

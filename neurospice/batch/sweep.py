@@ -183,7 +183,7 @@ def run_point(
     from neurospice.sim.noise import with_shared_noise
     from neurospice.spice.deck import prepare_text
 
-    seed, limits = o.seed, o.run_limits()
+    seed = o.seed
     levels = dict(o.spike_threshold) if o.spike_threshold else None
     row: dict[str, Any] = {"point": point, **params, "seed": seed if seed is not None else "",
                            "engine": "spice", "key": key}
@@ -198,7 +198,7 @@ def run_point(
             modes = []
             for j in range(o.seeds):
                 dj = with_shared_noise(deck.with_seed(first + j))
-                a = analyse_run(dj, run_prepared(dj, limits=limits), t_skip=o.t_skip,
+                a = analyse_run(dj, run_prepared(dj, limits=o.run_limits()), t_skip=o.t_skip,
                                 spike_threshold=levels)
                 if j == 0:
                     row.update(a.as_row())
@@ -206,7 +206,7 @@ def run_point(
             row.update(seed_columns(modes))
         else:
             deck = with_shared_noise(deck)  # the model engine's draws for this seed
-            wf = run_prepared(deck, limits=limits)
+            wf = run_prepared(deck, limits=o.run_limits())
             row.update(analyse_run(deck, wf, t_skip=o.t_skip, spike_threshold=levels).as_row())
         row["status"] = "ok"
         row["error"] = ""
@@ -709,6 +709,13 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
         w = csv.DictWriter(fh, fieldnames=list(out[0]))
         w.writeheader()
         w.writerows(out)
+    _print_verify(out, names)
+    print(f"  wrote {outdir / 'verify.csv'}")
+    return out
+
+
+def _print_verify(out: list[dict[str, Any]], names: list[str]) -> None:
+    """How many verified points agree, and why each of the others does not."""
     bad = [r for r in out if not r["agree"]]
     print(f"  verify: {len(out) - len(bad)} of {len(out)} points agree between ngspice and the "
           "model engine" + (":" if bad else ""))
@@ -730,5 +737,3 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
                              f"{VERIFY_LOCKED_ABS:g})")
             why = "; ".join(parts)
         print(f"    {vals}: {why}")
-    print(f"  wrote {outdir / 'verify.csv'}")
-    return out

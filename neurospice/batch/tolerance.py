@@ -144,14 +144,14 @@ def _one_build(deck: PreparedDeck, slots: Sequence[FlatElement], tols: Sequence[
     from neurospice.sim.ngspice import run_prepared
     from neurospice.sim.noise import with_shared_noise
 
-    draws, stride, limits = o.seeds, o.runs, o.run_limits()
+    draws, stride = o.seeds, o.runs
     factors = draw_factors(slots, tols, seed, o.tol_dist)
     row: dict[str, Any] = {"seed": seed, "engine": "spice"}
     modes: list[str] = []
     for j, s in enumerate(noise_seeds(seed, draws, stride)):
         try:
             d = with_shared_noise(with_factors(deck.with_seed(s), factors))
-            wf = run_prepared(d, limits=limits)
+            wf = run_prepared(d, limits=o.run_limits())
             analysis = analyse_run(d, wf, t_skip=o.t_skip)
             modes.append(str(analysis.as_row().get("mode") or "none"))
             if j:
@@ -181,12 +181,13 @@ def _draw_columns(modes: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
 
 
 def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
-                    t_skip: float = 0.0) -> dict[str, Any]:
-    """A build's row from a model-engine run (runs in the model engine's workers)."""
+                    options: RunOptions) -> dict[str, Any]:
+    """A build's row from a model-engine run (runs in the model engine's workers), analysed
+    after ``options.t_skip``."""
     from neurospice.report.locking import analyse_run
 
     row: dict[str, Any] = {"seed": point.get("seed", ""), "engine": "model"}
-    analysis = analyse_run(point_deck, wf, t_skip=t_skip)
+    analysis = analyse_run(point_deck, wf, t_skip=options.t_skip)
     for name, train in analysis.trains.items():
         row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
     row.update(analysis.as_row())
@@ -207,7 +208,7 @@ def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
               for n in noise_seeds(s, draws, len(seeds))]
     with tqdm(total=len(points), desc="builds (model)", unit="draw" if draws > 1 else "build",
               disable=True if o.quiet else None) as bar:
-        rows = o.engine_obj.map(deck, points, partial(model_build_row, t_skip=o.t_skip), o,
+        rows = o.engine_obj.map(deck, points, partial(model_build_row, options=o), o,
                                 bar.update)
     if draws == 1:
         return rows

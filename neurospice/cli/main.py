@@ -445,11 +445,11 @@ def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | No
     from neurospice.sim.options import MIN_MEMORY, RunOptions, byte_count, timeout_value
     from neurospice.sim.process import read_paths_for, spawn_worker
 
-    limits = RunOptions(timeout=timeout_value(args.timeout),
-                        max_memory=byte_count(args.max_memory, "--max-memory", MIN_MEMORY)
-                        ).run_limits()
+    o = RunOptions(timeout=timeout_value(args.timeout),
+                   max_memory=byte_count(args.max_memory, "--max-memory", MIN_MEMORY))
     worker = ahead if ahead is not None and ahead.proc.poll() is None else spawn_worker()
-    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw, limits=limits)
+    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw,
+                     limits=o.run_limits())
     return worker
 
 
@@ -500,12 +500,12 @@ def _bom(args: argparse.Namespace) -> int:
     from neurospice.api import parts_list, snap
     from neurospice.network.loading import load_deck
     from neurospice.report.bom import snapped, write_bom_csv, write_order_csv
-    from neurospice.sim.options import stop_time
+    from neurospice.sim.options import RunOptions
 
     deck = load_deck(args.file)
-    tstop = stop_time(args.tstop) if args.tstop is not None else None
+    o = RunOptions.from_settings({"tstop": args.tstop, "quiet": args.quiet})
     parts = parts_list(deck, series=args.series, cap_series=args.cap_series,
-                       stress=args.stress, tstop=tstop)
+                       stress=args.stress, options=o)
     print(parts)
     if args.csv:
         write_bom_csv(parts.rows, args.csv, parts.ratings)
@@ -520,8 +520,8 @@ def _bom(args: argparse.Namespace) -> int:
         atomic_write_text(args.snap, header + snap_deck.text.split("\n", 1)[1])
         print(f"wrote {args.snap}: the deck with series values")
         if not args.no_rerun:
-            print(snap(deck, series=args.series, cap_series=args.cap_series, tstop=tstop,
-                       quiet=args.quiet).describe())
+            print(snap(deck, series=args.series, cap_series=args.cap_series,
+                       options=o).describe())
     return EXIT_OK
 
 

@@ -24,7 +24,6 @@ from neurospice.errors import UsageError
 
 if TYPE_CHECKING:
     from neurospice.sim.options import RunOptions
-    from neurospice.sim.process import RunLimits
     from neurospice.sim.waveforms import Waveforms
     from neurospice.spice.deck import PreparedDeck
 
@@ -101,12 +100,12 @@ def _point_deck(deck: PreparedDeck, point: dict[str, Any]) -> PreparedDeck:
 
 
 def _spice_point(deck: PreparedDeck, point: dict[str, Any], reduce: ReduceFn,
-                 limits: RunLimits) -> dict[str, Any]:
+                 options: RunOptions) -> dict[str, Any]:
     from neurospice.sim.ngspice import run_all
     from neurospice.sim.noise import with_shared_noise
 
     d = _point_deck(deck, point)
-    return reduce(d, point, run_all(with_shared_noise(d), limits=limits)[0])
+    return reduce(d, point, run_all(with_shared_noise(d), limits=options.run_limits())[0])
 
 
 class SpiceEngine:
@@ -131,8 +130,7 @@ class SpiceEngine:
             progress: Callable[[int], object] | None = None) -> list[dict[str, Any]]:
         from neurospice.sim.pool import job_map
 
-        limits = options.run_limits()
-        jobs = [(deck, dict(p), reduce, limits) for p in points]
+        jobs = [(deck, dict(p), reduce, options) for p in points]
         rows = []
         for row in job_map(_spice_point, jobs, workers=options.workers,
                            scheduler=options.scheduler):
