@@ -89,6 +89,7 @@ def test_an_operating_point_deck(tmp_path: Path) -> None:
     doc = _summary(tmp_path / "o")
     values = {v["vector"]: v["value"] for v in doc["analyses"][0]["values"]}
     assert doc["kind"] == "analyses" and values["v(b)"] == pytest.approx(2.5)
+    assert doc["run"]["command"].endswith(f"-o {tmp_path / 'o'}")
 
 
 @pytest.mark.parametrize(("kind", "options", "table"), [

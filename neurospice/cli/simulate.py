@@ -224,7 +224,9 @@ def _run_single(job: _Job, deck: PreparedDeck, worker: Worker | None) -> int:
     if wf.analysis != "tran":
         from neurospice.report.analyses import report_analyses
 
-        return report_analyses(deck, plots, job.path, job.outdir, plot=o.plot)
+        return report_analyses(deck, plots, job.path, job.outdir, plot=o.plot,
+                               run=run_record(job.path, deck, wf, o, params=job.params,
+                                              command=job.command))
     return _report_transient(job, deck, seed_deck, wf)
 
 
