@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,7 @@ from neurospice.spice.deck import PreparedDeck
 
 __all__ = [
     "DEFAULT_STEP",
+    "Span",
     "BoundPoints",
     "CompiledModel",
     "ModelParameterError",
@@ -101,6 +102,35 @@ class BoundPoints:
 
 def _deck_seed(deck: PreparedDeck) -> int:
     return deck_seed(deck)
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a model run covers, given once and handed down (``None``: the deck's or the
+    engine's default).
+
+    Attributes
+    ----------
+    tstop
+        Run length (s); default the deck's ``.tran`` stop time.
+    seed
+        Default seed of the draws (see the module docstring); a point's ``"seed"`` wins.
+    dt
+        Integration step (s); default :data:`DEFAULT_STEP` (or the deck's max step if smaller).
+    record_step
+        Spacing of the returned samples (s), rounded to a multiple of ``dt``; default the
+        deck's ``.tran`` step.
+    """
+
+    tstop: float | None = None
+    seed: int | None = None
+    dt: float | None = None
+    record_step: float | None = None
+
+    def with_settings(self, settings: dict[str, Any]) -> Span:
+        """This span with ``settings`` (``tstop=``, ``seed=``, ``dt=``, ``record_step=``; the
+        ``None`` ones left as they are)."""
+        return replace(self, **{k: v for k, v in settings.items() if v is not None})
 
 
 class CompiledModel:
@@ -171,25 +201,20 @@ class CompiledModel:
                   if k not in ("tol", "noise") and (k != "seed" or "seed" in self.deck.params())}
         return self.deck.with_params(params) if params else self.deck
 
-    def bind(self, points: Sequence[dict[str, Any]], *, tstop: float | None = None,
-             seed: int | None = None, dt: float | None = None,
-             record_step: float | None = None) -> BoundPoints:
+    def bind(self, points: Sequence[dict[str, Any]], span: Span | None = None,
+             **settings: Any) -> BoundPoints:
         """Evaluate every point's parameters, draws and initial state into kernel arrays.
 
         Parameters
         ----------
         points
             Parameter overrides per point (``.param`` names; ``"seed"`` for the draws).
-        tstop
-            Run length (s); default the deck's ``.tran`` stop time.
-        seed
-            Default seed of the draws (see the module docstring).
-        dt
-            Integration step (s); default :data:`DEFAULT_STEP` (or the deck's max step if smaller).
-        record_step
-            Spacing of the returned samples (s), rounded to a multiple of ``dt``; default the
-            deck's ``.tran`` step.
+        span
+            Run length, default seed, step and sampling (:class:`Span`); ``settings``
+            (``tstop=``, ``seed=``, ``dt=``, ``record_step=``) change it.
         """
+        sp = (span or Span()).with_settings(settings)
+        tstop, seed, dt, record_step = sp.tstop, sp.seed, sp.dt, sp.record_step
         prog = self.program
         tstep, tstop_deck, tmax = prog.tran
         t_end = float(tstop if tstop is not None else tstop_deck)
@@ -391,24 +416,24 @@ class CompiledModel:
         return (vals["roff"] - vals["rinit"]) / (vals["roff"] - vals["ron"]), np.zeros((1, 3))
 
     # ------------------------------------------------------------------ running
-    def run(self, points: Sequence[dict[str, Any]] | None = None, *, tstop: float | None = None,
-            seed: int | None = None, dt: float | None = None, record_step: float | None = None,
-            progress: ProgressFn | None = None, chunk: int = DEFAULT_CHUNK) -> list[Waveforms]:
+    def run(self, points: Sequence[dict[str, Any]] | None = None, span: Span | None = None, *,
+            progress: ProgressFn | None = None, chunk: int = DEFAULT_CHUNK,
+            **settings: Any) -> list[Waveforms]:
         """Waveforms of every point (see :func:`run_model`)."""
-        return [wf for _, wf in self.iter(points, tstop=tstop, seed=seed, dt=dt,
-                                          record_step=record_step, progress=progress,
-                                          chunk=chunk)]
+        sp = (span or Span()).with_settings(settings)
+        return [wf for _, wf in self.iter(points, sp, progress=progress, chunk=chunk)]
 
-    def iter(self, points: Sequence[dict[str, Any]] | None = None, *,
-             tstop: float | None = None, seed: int | None = None, dt: float | None = None,
-             record_step: float | None = None, progress: ProgressFn | None = None,
-             chunk: int = DEFAULT_CHUNK) -> Iterator[tuple[int, Waveforms]]:
-        """Yield ``(point index, waveforms)`` chunk by chunk (see :func:`iter_model`)."""
+    def iter(self, points: Sequence[dict[str, Any]] | None = None, span: Span | None = None, *,
+             progress: ProgressFn | None = None, chunk: int = DEFAULT_CHUNK,
+             **settings: Any) -> Iterator[tuple[int, Waveforms]]:
+        """Yield ``(point index, waveforms)`` chunk by chunk (see :func:`iter_model`);
+        ``span`` and ``settings`` as for :meth:`bind`."""
+        sp = (span or Span()).with_settings(settings)
         pts = list(points) if points else [{}]
         total = len(pts)
         for start in range(0, total, max(1, chunk)):
             part = pts[start:start + chunk]
-            bound = self.bind(part, tstop=tstop, seed=seed, dt=dt, record_step=record_step)
+            bound = self.bind(part, sp)
             recs = self.integrate(bound)
             for i in range(len(part)):
                 yield start + i, self._waveforms(bound, recs, i)
@@ -633,12 +658,10 @@ def compile_model(deck: PreparedDeck) -> CompiledModel:
 def run_model(
     deck: PreparedDeck,
     *,
-    tstop: float | None = None,
-    seed: int | None = None,
     points: list[dict[str, Any]] | None = None,
+    span: Span | None = None,
     progress: ProgressFn | None = None,
-    dt: float | None = None,
-    record_step: float | None = None,
+    **settings: Any,
 ) -> list[Waveforms]:
     """Run ``deck`` with the model engine, once per parameter point.
 
@@ -646,19 +669,16 @@ def run_model(
     ----------
     deck
         A checked deck (:func:`neurospice.spice.deck.prepare_deck`).
-    tstop
-        Run length (s); default the deck's ``.tran`` stop time.
-    seed
-        Seed of the memristors' draws (see the module docstring).
     points
         Parameter overrides per point (``{"r2": 2e3, "amp": 1.8}``, optionally ``"seed"``);
         default one point with the deck's own values.
+    span, **settings
+        The run's :class:`Span`, and its fields as keywords: ``tstop`` (run length, s; default
+        the deck's ``.tran`` stop time), ``seed`` (of the memristors' draws, see the module
+        docstring), ``dt`` (integration step, s; default :data:`DEFAULT_STEP`),
+        ``record_step`` (sample spacing, s; default the deck's ``.tran`` step).
     progress
         Called as ``progress(points_done, points_total)``.
-    dt
-        Integration step (s), default :data:`DEFAULT_STEP`.
-    record_step
-        Sample spacing of the waveforms (s); default the deck's ``.tran`` step.
 
     Returns
     -------
@@ -672,22 +692,18 @@ def run_model(
     ModelParameterError
         A parameter expression cannot be evaluated.
     """
-    return CompiledModel(deck).run(points, tstop=tstop, seed=seed, dt=dt,
-                                   record_step=record_step, progress=progress)
+    return CompiledModel(deck).run(points, span, progress=progress, **settings)
 
 
 def iter_model(
     deck: PreparedDeck | CompiledModel,
     points: list[dict[str, Any]],
+    span: Span | None = None,
     *,
-    tstop: float | None = None,
-    seed: int | None = None,
     progress: ProgressFn | None = None,
-    dt: float | None = None,
-    record_step: float | None = None,
     chunk: int = DEFAULT_CHUNK,
+    **settings: Any,
 ) -> Iterator[tuple[int, Waveforms]]:
     """Like :func:`run_model`, yielding ``(point index, waveforms)`` as each chunk finishes."""
     model = deck if isinstance(deck, CompiledModel) else CompiledModel(deck)
-    return model.iter(points, tstop=tstop, seed=seed, dt=dt, record_step=record_step,
-                      progress=progress, chunk=chunk)
+    return model.iter(points, span, progress=progress, chunk=chunk, **settings)
