@@ -113,6 +113,17 @@ def test_every_batch_folder(tmp_path: Path, kind: str, options: list[str], table
         assert doc["axes"] == [{"name": "rc", "spec": "rc=1:3:2", "values": [1.0, 3.0]}]
 
 
+def test_a_model_sweep_verified_in_ngspice(tmp_path: Path) -> None:
+    _cli("simulate", BOARD, "--engine", "model", "--tstop", "0.3", "--sweep", "r2=1k:2k:2",
+         "--verify", "1", "-q", "--no-plot", "-o", tmp_path)
+    doc = _summary(tmp_path)
+    with (tmp_path / "verify.csv").open(newline="") as fh:
+        checks = list(csv.DictReader(fh))
+    assert doc["verified"] == {"table": "verify.csv", "points": 1,
+                               "agree": sum(c["agree"] == "1" for c in checks)}
+    assert doc["verified"]["agree"] == 1 and doc["status"] == 0  # the engines agree here
+
+
 def test_stdp_and_crossbar(tmp_path: Path) -> None:
     _cli("stdp", "--dt=-1:1:3", "--no-plot", "-o", tmp_path / "stdp")
     doc = _summary(tmp_path / "stdp")

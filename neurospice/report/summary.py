@@ -798,7 +798,7 @@ def batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, status:
         name = spec.partition("=")[0].strip().lower()
         values = sorted({x for r in rows if (x := _number(r.get(name))) is not None})
         axes.append({"name": name, "spec": spec, "values": values})
-    return {
+    doc: dict[str, object] = {
         "schema_version": SCHEMA_VERSION,
         "kind": kind,
         "deck": str(deck_path),
@@ -826,6 +826,12 @@ def batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, status:
                                   else options_command(deck_path, options, params)),
         },
     }
+    if kind == "sweep" and options.verify:  # --verify K: the points rerun in ngspice
+        checks = _read_rows(outdir / "verify.csv")
+        doc["verified"] = {"table": "verify.csv", "points": len(checks),
+                           "agree": sum(1 for c in checks
+                                        if c.get("agree", "").lower() in ("1", "true"))}
+    return doc
 
 
 def write_batch_summary(outdir: Path, options: RunOptions, *, deck_path: Path, status: int,
