@@ -101,7 +101,10 @@ class Run:
     def units(self) -> dict[str, str]:
         """Vector name (``"slave.mem"``, ``"m1.r"``, ``"i(v1)"``) -> its true unit (``"V"``,
         ``"A"``, ``"ohm"``, ``"1"`` for a memristor's state, ``""`` when unknown)."""
-        return dict(self.to_dataframe().attrs["units"])
+        from neurospice.report.summary import waveform_columns
+
+        return {c.name: c.unit for c in waveform_columns(self.deck, self.waveforms,
+                                                         real_only=False)}
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.waveforms[name]
