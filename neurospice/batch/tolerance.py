@@ -182,12 +182,16 @@ def _draw_columns(modes: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
 
 def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
                     options: RunOptions) -> dict[str, Any]:
-    """A build's row from a model-engine run (runs in the model engine's workers), analysed
-    after ``options.t_skip``."""
+    """A build's row from a model-engine run's waveform, analysed after ``options.t_skip``."""
     from neurospice.report.locking import analyse_run
 
+    return build_row(point_deck, point, analyse_run(point_deck, wf, t_skip=options.t_skip))
+
+
+def build_row(point_deck: PreparedDeck, point: dict[str, Any], analysis: Any) -> dict[str, Any]:
+    """A build's row from its locking analysis (in the model engine's workers, from the run's
+    online events: :class:`neurospice.report.online.LockingRows`, no waveform)."""
     row: dict[str, Any] = {"seed": point.get("seed", ""), "engine": "model"}
-    analysis = analyse_run(point_deck, wf, t_skip=options.t_skip)
     for name, train in analysis.trains.items():
         row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
     row.update(analysis.as_row())
@@ -200,7 +204,7 @@ def model_build_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
 def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
                       tols: Sequence[Tolerance], seeds: Sequence[int], o: RunOptions
                       ) -> list[dict[str, Any]]:
-    from functools import partial
+    from neurospice.report.online import LockingRows
 
     draws = o.seeds
     builds = [(s, draw_factors(slots, tols, s, o.tol_dist)) for s in seeds]
@@ -208,7 +212,7 @@ def _run_model_builds(deck: PreparedDeck, slots: Sequence[FlatElement],
               for n in noise_seeds(s, draws, len(seeds))]
     with tqdm(total=len(points), desc="builds (model)", unit="draw" if draws > 1 else "build",
               disable=True if o.quiet else None) as bar:
-        rows = o.engine_obj.map(deck, points, partial(model_build_row, options=o), o,
+        rows = o.engine_obj.map(deck, points, LockingRows(build_row, t_skip=o.t_skip), o,
                                 bar.update)
     if draws == 1:
         return rows
