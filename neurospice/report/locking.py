@@ -389,7 +389,8 @@ def add_locking(deck: PreparedDeck, wf: Waveforms, summary: RunSummary, outdir: 
             traces = {}
             for inst in deck.neurons():
                 if inst.name[1:] in (pair.master, pair.slave):
-                    traces[inst.name[1:]] = wf[f"v({inst.nodes[0]})"]
+                    vector = wf.vector_of(f"v({inst.nodes[0]})")
+                    traces[wf.name_of(vector)] = wf[vector]  # master.mem: the one naming
             outdir.mkdir(parents=True, exist_ok=True)
             analysis.plots.append(plot_timeline(
                           wf.time, traces, pair.timeline,
