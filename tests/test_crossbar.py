@@ -137,7 +137,7 @@ def test_admissible_grid_agrees_with_the_solver() -> None:
 def test_tsh_is_a_parameter_of_the_map_only() -> None:
     """tsh (heating pulse start after the programming pulse's) moves the map's timing; tsh < ts
     and overlapping heating pulses are refused; the spice engine refuses tsh != ts."""
-    from neurospice.reference.crossbar_spice import crossbar_network
+    from neurospice.batch.crossbar_spice import crossbar_network
 
     a = simulate_crossbar(CrossbarConfig(n=12, period_ratio=1.3, presentations=20))
     b = simulate_crossbar(CrossbarConfig(n=12, period_ratio=1.3, presentations=20,
