@@ -443,13 +443,13 @@ def _early_worker(args: argparse.Namespace, ahead: Worker | None) -> Worker | No
             ahead.close()
         return None
     from neurospice.sim.options import MIN_MEMORY, RunOptions, byte_count, timeout_value
-    from neurospice.sim.process import read_paths_for, spawn_worker
+    from neurospice.sim.process import WorkerJob, read_paths_for, spawn_worker
 
     o = RunOptions(timeout=timeout_value(args.timeout),
                    max_memory=byte_count(args.max_memory, "--max-memory", MIN_MEMORY))
     worker = ahead if ahead is not None and ahead.proc.poll() is None else spawn_worker()
-    worker.configure(read_paths_for(args.file.absolute().parent), raw=args.raw,
-                     limits=o.run_limits())
+    worker.configure(WorkerJob(tuple(read_paths_for(args.file.absolute().parent)), args.raw,
+                               o.run_limits()))
     return worker
 
 

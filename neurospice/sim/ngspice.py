@@ -27,6 +27,7 @@ from neurospice.sim.process import (
     ProgressFn,
     RunLimits,
     Worker,
+    WorkerJob,
     _wall,
     read_paths_for,
     start_worker,
@@ -220,15 +221,14 @@ def _execute(
     on_start: Callable[[], None] | None = None,
 ) -> Any:
     wall = _wall(None, limits)
-    key = (tuple(read_paths), raw_file is not None, limits, wall)
+    job = WorkerJob(tuple(read_paths), raw_file is not None, limits)
     if worker is not None and worker.key is None and worker.proc.poll() is None:
-        worker.configure(read_paths, raw=raw_file is not None, limits=limits)
-    if worker is not None and (worker.key != key or worker.proc.poll() is not None):
+        worker.configure(job)
+    if worker is not None and (worker.key != job or worker.proc.poll() is not None):
         worker.close()
         worker = None
     if worker is None:
-        worker = start_worker(read_paths, raw=raw_file is not None, limits=limits,
-                              raw_messages=raw_messages)
+        worker = start_worker(job, raw_messages)
     proc, jobdir, tail = worker.proc, worker.jobdir, worker.tail
     worker.progress = progress
     try:

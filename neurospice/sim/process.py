@@ -30,7 +30,7 @@ from neurospice.sim.early import job_root, make_jobdir, worker_environment
 if TYPE_CHECKING:
     import subprocess
 
-__all__ = ["JobFolderFull", "ProgressFn", "RunLimits", "Worker", "job_folder_usage",
+__all__ = ["JobFolderFull", "ProgressFn", "RunLimits", "Worker", "WorkerJob", "job_folder_usage",
            "read_paths_for", "spawn_worker", "start_worker", "terminate_all"]
 
 ProgressFn = Callable[[str, float], None]
@@ -121,6 +121,17 @@ def _remove_stale_jobdirs() -> None:
             continue
 
 
+@dataclass(frozen=True)
+class WorkerJob:
+    """A worker's job, sent once (:meth:`Worker.configure`): what it may read besides the
+    system (:func:`read_paths_for`), whether it keeps ngspice's raw file, and its limits (the
+    wall-clock limit among them). A worker runs a deck only for the job it was started with."""
+
+    read_paths: tuple[str, ...]
+    raw: bool = False
+    limits: RunLimits = field(default_factory=RunLimits)
+
+
 @dataclass(eq=False)
 class Worker:
     """A worker process that has started, sandboxed itself and loaded ngspice, and waits for
@@ -128,8 +139,8 @@ class Worker:
 
     proc: subprocess.Popen[str]
     jobdir: Path
-    #: (read paths, raw, limits, wall limit) of its job; None until :meth:`configure`
-    key: tuple[Any, ...] | None
+    #: its job; None until :meth:`configure`
+    key: WorkerJob | None
     tail: list[str]
     #: the thread following its stderr (:func:`_read_progress`)
     reader: threading.Thread | None = None
@@ -142,28 +153,25 @@ class Worker:
     #: the limits of its job (None until :meth:`configure`)
     limits: RunLimits | None = None
 
-    def configure(self, read_paths: list[str], *, raw: bool = False,
-                  limits: RunLimits | None = None) -> None:
-        """Send the worker its job: what it may read (besides the system, see
-        :func:`read_paths_for`), its limits (the wall-clock limit among them), whether to keep
-        the raw file."""
+    def configure(self, job: WorkerJob) -> None:
+        """Send the worker its job (:class:`WorkerJob`)."""
         if self.key is not None:
             raise ValueError("the worker has its job already")
-        limits = limits or RunLimits()
+        limits = job.limits
         wall = _wall(None, limits)
-        job = {
-            "read_paths": read_paths,
+        message = {
+            "read_paths": list(job.read_paths),
             "cpu_seconds": int(wall * 1.5 + 30),
             "address_space": limits.memory,
             "file_size": limits.file_size,
             "sandbox": limits.sandbox,
-            "raw": raw,
+            "raw": job.raw,
         }
-        self.key = (tuple(read_paths), raw, limits, wall)
+        self.key = job
         self.limits = limits
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(f"job {json.dumps(job)}\n")
+            self.proc.stdin.write(f"job {json.dumps(message)}\n")
             self.proc.stdin.flush()
         except OSError:  # it ended already: reported from its status when it is run
             pass
@@ -346,8 +354,7 @@ def adopt_worker(proc: Any, jobdir: str | Path,
     return worker
 
 
-def start_worker(read_paths: list[str], *, raw: bool = False, limits: RunLimits | None = None,
-                 raw_messages: list[str] | None = None) -> Worker:
+def start_worker(job: WorkerJob, raw_messages: list[str] | None = None) -> Worker:
     """Start a worker for decks that may read ``read_paths`` (see :func:`read_paths_for`):
     :func:`spawn_worker` and :meth:`Worker.configure` at once.
 
@@ -355,10 +362,9 @@ def start_worker(read_paths: list[str], *, raw: bool = False, limits: RunLimits 
     compiling its deck; :func:`run_all` then hands it the deck. Close it (``worker.close()``)
     if it is not used.
     """
-    limits = limits or RunLimits()
-    _wall(None, limits)  # a bad limit fails here, before a process starts
+    _wall(None, job.limits)  # a bad limit fails here, before a process starts
     worker = spawn_worker(raw_messages)
-    worker.configure(read_paths, raw=raw, limits=limits)
+    worker.configure(job)
     return worker
 
 
