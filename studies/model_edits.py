@@ -96,6 +96,22 @@ EDITS: list[tuple[str, Edit]] = [
         "Vs pc pi dc 0\n* device voltage")),
     (".temp 60", _board(".options seed=1", ".options seed=1\n.temp 60")),
     (".options temp=60", _board(".options seed=1", ".options seed=1 temp=60")),
+    ("zro2 body rearranged: zexp's cap 80 -> 81 (compiled, same physics)", _lib(
+        "memristors.lib", ".func zexp(x) = {exp(min(x, 80))}",
+        ".func zexp(x) = {exp(min(x, 81))}")),
+    ("zro2 body: filament conductance x1.2 (1e-3*v(gl) -> 1.2e-3*v(gl) in Bi)", _lib(
+        "memristors.lib", "v(w)*1e-3*v(gl)", "v(w)*1.2e-3*v(gl)")),
+    ("zro2 body: a 100 kOhm leak across the device core", _lib(
+        "memristors.lib", "Vs p pi dc 0\n* device voltage",
+        "Vs p pi dc 0\nRpar pi n 100k\n* device voltage")),
+    ("zro2 body: thermal resistance rth 3e3 -> 3e4 (a hotter device)", _lib(
+        "memristors.lib", "Bpth 0 tk I = {t0} + {dtmax}*tanh({zrd}*max(v(vd)*i(Vs), 0))",
+        "Bpth 0 tk I = {t0} + {dtmax}*tanh(10*{zrd}*max(v(vd)*i(Vs), 0))")),
+    ("zro2 body: migration barrier em_d x0.75 (w swings to 0 and back)", _lib(
+        "memristors.lib", ".param em_d  = {em  *", ".param em_d  = {0.75*em  *")),
+    ("zro2 body: a 1 nF capacitor across the device core", _lib(
+        "memristors.lib", "Vs p pi dc 0\n* device voltage",
+        "Vs p pi dc 0\nCpar pi n 1n\n* device voltage")),
     ("a user's own zro2 copy (myzro, em 1.05)", _own_copy),
     ("a user's own memristor body (lindrift)", _own_body),
     ("the (G, T) second-order device instead of zro2", _board(

@@ -131,3 +131,67 @@ def test_a_contact_resistor_is_a_series_resistance_and_a_current_through_it_is_r
     with pytest.raises(NotCompilable) as info:
         compile_network(replace(sub, body=tuple(body)), _defaults(sub), evaluate_in)
     assert "series resistance" in str(info.value) and info.value.card.head == "bi"
+
+
+# ----------------------------------------------------------------- compiled bodies on the board
+
+
+def _board_copy(tmp_path: Path, lib_old: str = "", lib_new: str = "",
+                board_old: str = "", board_new: str = "") -> object:
+    import shutil
+
+    shutil.copy(BOARD, tmp_path / "coupled_fhn.cir")
+    shutil.copytree(ROOT / "netlists" / "lib", tmp_path / "lib")
+    for path, old, new in ((tmp_path / "lib" / "memristors.lib", lib_old, lib_new),
+                           (tmp_path / "coupled_fhn.cir", board_old, board_new)):
+        if old:
+            text = path.read_text()
+            assert old in text
+            path.write_text(text.replace(old, new, 1))
+    return prepare_deck(tmp_path / "coupled_fhn.cir").with_params({"c2c": 0, "mc": 0})
+
+
+def _rate(t: np.ndarray, v: np.ndarray, t_skip: float = 0.5) -> float:
+    from neurospice.sim.model.selfcheck import _crossings
+
+    keep = t >= t_skip
+    times = _crossings(t[keep], v[keep])
+    return float(1 / np.mean(np.diff(times)))
+
+
+def test_a_compiled_zro2_body_runs_as_the_hand_written_one(tmp_path) -> None:
+    """em_d x0.75 written into the body (compiled) against em = 0.75 * 1.07 on the instance
+    (the hand-written kernels): the state swings to 0 and back, the same way in both."""
+    from neurospice.sim.model import compile_model
+
+    (tmp_path / "a").mkdir()
+    edited = _board_copy(tmp_path / "a", ".param em_d  = {em  *", ".param em_d  = {0.75*em  *")
+    (tmp_path / "b").mkdir()
+    param = _board_copy(tmp_path / "b", board_old="Xm1 mn mp zro2 w0={w0}",
+                        board_new="Xm1 mn mp zro2 em=0.8025 w0={w0}")
+    m1, m2 = compile_model(edited), compile_model(param)
+    assert m1.program.devices[0].model == "compiled:zro2"
+    assert m2.program.devices[0].model == "zro2"
+    [a], [b] = m1.run([{}], tstop=2.0), m2.run([{}], tstop=2.0)
+    wa, wb = np.asarray(a["v(xm1.w)"]), np.asarray(b["v(xm1.w)"])
+    assert wa.min() < 0.05 and wb.min() < 0.05  # it switches (the default device does not)
+    assert np.max(np.abs(wa - wb)) < 0.05
+    t = np.asarray(a.time)
+    for node in ("mmem", "smem"):
+        fa, fb = _rate(t, np.asarray(a[f"v({node})"])), _rate(t, np.asarray(b[f"v({node})"]))
+        assert fa == pytest.approx(fb, rel=1e-3)
+
+
+def test_a_contact_resistor_in_the_zro2_body_is_followed_as_in_ngspice(tmp_path) -> None:
+    """The edit the engine used to ignore (slave 39.8 Hz instead of ngspice's 26.6 Hz)."""
+    from neurospice.sim.model import run_model
+    from neurospice.sim.ngspice import run_prepared
+
+    deck = _board_copy(tmp_path, "Vs p pi dc 0\n* device voltage",
+                       "Rc p pc 2k\nVs pc pi dc 0\n* device voltage").with_tstop(2.0)
+    [model] = run_model(deck)
+    spice = run_prepared(deck)
+    fm = _rate(np.asarray(model.time), np.asarray(model["v(smem)"]))
+    fs = _rate(np.asarray(spice.time), np.asarray(spice["v(smem)"]))
+    assert fs < 30.0  # the contact resistor slows the slave (39.8 Hz without it)
+    assert fm == pytest.approx(fs, rel=0.01)
