@@ -186,6 +186,7 @@ SETTINGS: dict[str, frozenset[str]] = {
     "corners": _COMMON | {"workers", "scheduler"},
     "snap": _COMMON | {"workers", "quiet"},
     "parts_list": _COMMON,
+    "check": frozenset({"control", "max_points", "max_deck_bytes", "compat"}),
 }
 
 
@@ -357,18 +358,20 @@ def build(network: DeckLike) -> str:
     return network_deck_text(Path(network))
 
 
-def check(deck: DeckLike, *, control: str = "refuse",
-          base_dir: str | Path | None = None) -> PreparedDeck:
+def check(deck: DeckLike, *, base_dir: str | Path | None = None,
+          options: RunOptions | None = None, **settings: Any) -> PreparedDeck:
     """Compile ``deck`` and resolve its subcircuit and model names; return the compiled deck.
 
     Raises an input error naming the line of anything ngspice would reject by name (unknown
-    subcircuits, models and parameters), and logs the command's warnings.
+    subcircuits, models and parameters), and logs the command's warnings. ``settings``, as
+    ``neurospice check``'s options: ``control``, ``max_points``, ``max_deck_bytes``,
+    ``compat``.
     """
     import logging
 
     from neurospice.spice.checks import preflight
 
-    d = load(deck, control=control, base_dir=base_dir)
+    d = load(deck, base_dir=base_dir, options=run_options("check", options, settings))
     for warning in preflight(d):  # as `neurospice check`: unit traps, nodes with one connection
         logging.getLogger("neurospice.check").warning("%s", warning)
     return d

@@ -44,12 +44,14 @@ IN_API: dict[str, list[tuple[str, str]]] = {
     "spike_threshold": [("simulate", "spike_threshold"), ("sweep", "spike_threshold")],
     "seeds": [("simulate", "seeds"), ("sweep", "seeds"), ("monte_carlo", "seeds")],
     "energy": [("simulate", "energy")],
-    "ignore_control": [("simulate", "control"), ("load", "control")],
-    "allow_control": [("simulate", "control"), ("load", "control")],
+    "ignore_control": [("simulate", "control"), ("load", "control"), ("check", "control")],
+    "allow_control": [("simulate", "control"), ("load", "control"), ("check", "control")],
     "max_points": [("simulate", "max_points"), ("sweep", "max_points"),
-                   ("monte_carlo", "max_points"), ("corners", "max_points")],
+                   ("monte_carlo", "max_points"), ("corners", "max_points"),
+                   ("check", "max_points")],
     "max_deck_bytes": [("simulate", "max_deck_bytes"), ("sweep", "max_deck_bytes"),
-                       ("monte_carlo", "max_deck_bytes"), ("corners", "max_deck_bytes")],
+                       ("monte_carlo", "max_deck_bytes"), ("corners", "max_deck_bytes"),
+                       ("check", "max_deck_bytes")],
     "max_memory": [("simulate", "max_memory"), ("sweep", "max_memory"),
                    ("monte_carlo", "max_memory"), ("corners", "max_memory")],
     "compat": [("simulate", "compat"), ("sweep", "compat"), ("monte_carlo", "compat"),
@@ -162,6 +164,9 @@ def test_the_api_deck_limits() -> None:
         neurospice.monte_carlo(TOY, 2, max_deck_bytes=100)
     with pytest.raises(UsageError, match="--max-points 'x': not a number"):
         neurospice.sweep(TOY, {"rc": [1, 2]}, max_points="x")
+    with pytest.raises(DeckError, match="over the limit of 1e.03"):  # as `neurospice check`
+        neurospice.check(TOY, max_points=1000)
+    assert neurospice.check(TOY, max_points=1e4).tran() is not None
 
 
 def test_the_api_worker_memory() -> None:
