@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from neurospice.errors import SimulationError, SimulationTimeout
 from neurospice.sim.process import (
@@ -49,6 +49,7 @@ __all__ = [
     "run_text",
     "run_prepared",
     "run_all",
+    "RunSettings",
     "RunLimits",
     "Worker",
     "start_worker",
@@ -63,15 +64,37 @@ _UNITS = {1: "s", 2: "Hz", 3: "V", 4: "A"}
 log = logging.getLogger(__name__)
 
 
+class RunSettings(TypedDict, total=False):
+    """The keywords of one ngspice run, taken by :func:`run_deck`, :func:`run_text`,
+    :func:`run_prepared` and :func:`run_all` alike.
+
+    Attributes
+    ----------
+    raw_file
+        Where to keep ngspice's raw file of the analysis (binary); not kept if None.
+    progress
+        Called as ``progress(analysis, percent)`` while ngspice runs.
+    limits
+        The run's :class:`RunLimits` (e.g. :meth:`RunOptions.run_limits`); default
+        ``RunLimits()``.
+    timeout
+        Wall-clock limit (s), replacing the one of ``limits``; the worker is killed and
+        :class:`SimulationError` raised.
+    """
+
+    raw_file: Path | None
+    progress: ProgressFn | None
+    limits: RunLimits | None
+    timeout: float | None
+
+
 def run_deck(
     path: str | Path,
     *,
     params: dict[str, str | float] | None = None,
     tstop: float | None = None,
-    raw_file: Path | None = None,
-    progress: ProgressFn | None = None,
-    timeout: float | None = None,
     analysis: str | None = None,
+    **run: Unpack[RunSettings],
 ) -> Waveforms:
     """Check, expand and run the deck in ``path``; return the waveforms of its analysis.
 
@@ -83,18 +106,13 @@ def run_deck(
         Overrides of the deck's top-level ``.param`` values.
     tstop
         Overrides the ``.tran`` stop time (s).
-    raw_file
-        Where to keep ngspice's raw file of the analysis (binary); not kept if None.
-    progress
-        Called as ``progress(analysis, percent)`` while ngspice runs.
-    timeout
-        Wall-clock limit (s); the worker is killed and :class:`SimulationError` raised.
     analysis
         Which analysis to return when the deck has several (default: the last one run).
+    **run
+        The run's :class:`RunSettings` (``raw_file``, ``progress``, ``limits``, ``timeout``).
     """
     deck = prepare_deck(path)
-    return run_prepared(_apply(deck, params, tstop), raw_file=raw_file, progress=progress,
-                        limits=_limits(timeout, None), analysis=analysis)
+    return run_prepared(_apply(deck, params, tstop), analysis=analysis, **run)
 
 
 def run_text(
@@ -103,15 +121,12 @@ def run_text(
     base_dir: str | Path = ".",
     params: dict[str, str | float] | None = None,
     tstop: float | None = None,
-    raw_file: Path | None = None,
-    progress: ProgressFn | None = None,
-    timeout: float | None = None,
     analysis: str | None = None,
+    **run: Unpack[RunSettings],
 ) -> Waveforms:
     """Like :func:`run_deck` for deck text; includes resolve relative to ``base_dir``."""
     deck = prepare_text(text, base_dir=base_dir)
-    return run_prepared(_apply(deck, params, tstop), raw_file=raw_file, progress=progress,
-                        limits=_limits(timeout, None), analysis=analysis)
+    return run_prepared(_apply(deck, params, tstop), analysis=analysis, **run)
 
 
 def _apply(
@@ -127,17 +142,12 @@ def _apply(
 def run_prepared(
     deck: PreparedDeck,
     *,
-    raw_file: Path | None = None,
-    progress: ProgressFn | None = None,
-    timeout: float | None = None,
     analysis: str | None = None,
-    limits: RunLimits | None = None,
+    **run: Unpack[RunSettings],
 ) -> Waveforms:
-    """Run an already checked deck in a fresh worker process (see the module docstring).
-
-    ``limits`` (e.g. :meth:`RunOptions.run_limits`) bound the run; ``timeout`` (s), when
-    given, replaces their wall-clock limit."""
-    plots = run_all(deck, raw_file=raw_file, progress=progress, limits=_limits(timeout, limits))
+    """Run an already checked deck in a fresh worker process (see the module docstring); the
+    waveforms of ``analysis`` (default: the last one run). ``run``: :class:`RunSettings`."""
+    plots = run_all(deck, **run)
     if analysis is not None:
         for wf in reversed(plots):
             if wf.analysis == analysis:
