@@ -73,6 +73,29 @@ def test_online_verdict_equals_offline(runs) -> None:  # type: ignore[no-untyped
     assert {"2:1", "3:1 + partial", "unlocked"} <= modes
 
 
+def test_compiled_timeline_equals_the_offline_code(runs) -> None:  # type: ignore[no-untyped-def]
+    """fast=True (the verdict and timeline by report/fast_timeline.py) against fast=False
+    (analyse_run itself on the same events): the same rows, descriptions, window modes and
+    margin flags, ratios and synchronization indices to rounding."""
+    red, items = runs
+    slow = LockingRows(t_skip=T_SKIP, fast=False)
+    assert red.fast
+    for pt, d, _wf, ev in items:
+        a, b = slow.analyse(d, ev, pt), red.analyse(d, ev, pt)
+        pa, pb = a.pairs[0], b.pairs[0]
+        assert pa.as_row() == pb.as_row(), pt
+        assert pa.describe() == pb.describe(), pt
+        assert pa.judgement.flips == pb.judgement.flips, pt
+        wa, wb = pa.timeline.windows, pb.timeline.windows
+        assert [(w.mode, w.marginal, w.n, w.m, w.partial) for w in wa] == \
+            [(w.mode, w.marginal, w.n, w.m, w.partial) for w in wb], pt
+        for x, y in zip(wa, wb, strict=True):
+            for key in ("ratio", "sync_index", "drift", "margin_v"):
+                u, v = getattr(x, key), getattr(y, key)
+                assert (math.isnan(u) and math.isnan(v)) or abs(u - v) < 1e-9, (pt, key)
+        assert len(wa) > 10 and any(w.locked for w in wa)
+
+
 def test_verdict_without_timeline(runs) -> None:  # type: ignore[no-untyped-def]
     """timeline=False: the same verdict, cycle counts and margins; no locked fraction (it would
     be the whole record's)."""
