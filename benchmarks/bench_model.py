@@ -32,7 +32,7 @@ The simplified board of issue 11 (two normalised FHN neurons, a drift memristor 
 Results: ``benchmarks/model_results.json`` (the sections not run are kept). Usage::
 
     python benchmarks/bench_model.py [--parts point,tolerance,map,ngspice,simplified]
-        [--map-size 32] [--map-seeds 16] [--map-tstop 20] [--map-timeline] [--tol-builds 100]
+        [--map-size 32] [--map-seeds 16] [--map-tstop 20] [--map-verdict-only] [--tol-builds 100]
 """
 
 from __future__ import annotations
@@ -319,8 +319,9 @@ def _cpu(fn: Any, repeat: int = 3) -> tuple[float, Any]:
 def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     """One board point of ``tstop`` s, part by part (CPU s on one thread, best of 3): the
     integration alone, with the online detectors, with recorded waveforms; the analysis offline
-    (``analyse_run`` on the waveform), online (the same verdict and timeline from the events) and
-    online without the timeline (the verdict alone)."""
+    (``analyse_run`` on the waveform), online (the same verdict and timeline from the events, by
+    the compiled primitives of ``report/fast_timeline.py``; and by ``analyse_run``'s own code)
+    and online without the timeline (the verdict alone)."""
     import numba
 
     from neurospice.report.locking import analyse_run
@@ -358,6 +359,8 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     out["analysis_offline_cpu_s"], off = _cpu(lambda: analyse_run(pdeck, wf, t_skip=0.5))
     out["analysis_online_cpu_s"], on = _cpu(lambda: full(pdeck, point, ev))
     out["analysis_online_verdict_only_cpu_s"], vo = _cpu(lambda: verdict(pdeck, point, ev))
+    plain = LockingRows(t_skip=0.5, fast=False)  # analyse_run itself on the events
+    out["analysis_online_uncompiled_cpu_s"], _ = _cpu(lambda: plain(pdeck, point, ev))
     out["mode_offline_online_verdict_only"] = [off.as_row()["mode"], on["mode"], vo["mode"]]
     base = out["integration_with_detectors_cpu_s"]
     out["point_online_cpu_s"] = base + out["analysis_online_cpu_s"]
@@ -375,7 +378,8 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
           f"{out['detection_cpu_s']:+.3f}, with waveforms instead "
           f"{out['integration_with_waveforms_cpu_s']:.3f} ({out['waveform_vectors_mb']:.0f} MB)")
     print(f"  analysis: offline {out['analysis_offline_cpu_s']:.3f}, online "
-          f"{out['analysis_online_cpu_s']:.3f}, online verdict only "
+          f"{out['analysis_online_cpu_s']:.3f} (analyse_run's own code on the events "
+          f"{out['analysis_online_uncompiled_cpu_s']:.3f}), online verdict only "
           f"{out['analysis_online_verdict_only_cpu_s']:.3f} (modes "
           f"{out['mode_offline_online_verdict_only']})")
     print(f"  point: offline {out['point_offline_cpu_s']:.3f} (analysis "
@@ -520,8 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--map-size", type=int, default=32)
     ap.add_argument("--map-seeds", type=int, default=16)
     ap.add_argument("--map-tstop", type=float, default=20.0)
-    ap.add_argument("--map-timeline", action="store_true",
-                    help="judge each map run with its timeline (default: the verdict alone)")
+    ap.add_argument("--map-verdict-only", action="store_true",
+                    help="judge each map run without its timeline (default: the full analysis)")
     ap.add_argument("--tol-builds", type=int, default=100)
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
@@ -540,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         board["ngspice_20s_point_s_estimate"] = _ngspice_point_cost(prepare_deck(BOARD))
     if "map" in parts:
         board["map_seeds"] = bench_map(args.map_size, args.map_seeds, args.map_tstop,
-                                       args.map_timeline)
+                                       not args.map_verdict_only)
     if "tolerance" in parts:
         results["tolerance"] = bench_tolerance(args.tol_builds)
     if "simplified" in parts:

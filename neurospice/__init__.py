@@ -52,6 +52,8 @@ __all__ = [
     "parts_list",
     "snap",
     "corners",
+    "stdp",
+    "crossbar",
     "NeurospiceError",
     "NeurospiceInputError",
     "DeckError",
@@ -63,7 +65,7 @@ __all__ = [
 ]
 
 _API = {"Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list", "snap",
-        "corners"}
+        "corners", "stdp", "crossbar"}
 
 # Nothing is imported here but the version: every ``neurospice.*`` module, the ngspice worker
 # included, starts by importing this package, and the worker's start-up is on the critical path
@@ -74,11 +76,13 @@ if TYPE_CHECKING:
         build,
         check,
         corners,
+        crossbar,
         load,
         monte_carlo,
         parts_list,
         simulate,
         snap,
+        stdp,
         sweep,
     )
     from neurospice.errors import (

@@ -25,12 +25,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from neurospice.batch.corners import CornerReport
+    from neurospice.batch.crossbar import CrossbarRun
     from neurospice.batch.snap import SnapReport
+    from neurospice.batch.stdp import SpikeShape, StdpGrid, StdpPoint
+    from neurospice.reference.crossbar import CrossbarConfig
     from neurospice.report.bom import PartsList
     from neurospice.report.locking import PairAnalysis
 
 __all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list",
-           "snap", "corners"]
+           "snap", "corners", "stdp", "crossbar"]
 
 DeckLike = str | Path
 
@@ -424,3 +427,43 @@ def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *,
 
     o = run_options("corners", options, settings, corners=True, tols=tuple(tol))
     return run_corners(_prepare(deck, o), [parse_tolerance(t) for t in tol], o.replace(quiet=True))
+
+
+def stdp(protocol: str, grid: StdpGrid | Sequence[float], *, shape: SpikeShape | None = None,
+         engine: str = "model", accounting: str | None = None,
+         progress: bool | None = False) -> list[StdpPoint]:
+    """A spike-timing protocol on the second-order synapse (as ``neurospice stdp``): one
+    :class:`~neurospice.batch.stdp.StdpPoint` (``dt_over_th``, ``g0_s``, ``g_final_s``,
+    ``dg_over_g`` ...: a row of ``stdp.csv``) per point of ``grid`` (a
+    :class:`~neurospice.batch.stdp.StdpGrid` of ``dt/tH`` x G0 x interval and ``cycles``, or the
+    ``dt/tH`` values alone). ``engine``: ``model``, ``full`` or ``spice``; ``accounting``:
+    ``paper`` or ``full`` (see :mod:`neurospice.batch.stdp`); ``progress``: a progress bar
+    (None: with the slow engines)."""
+    from neurospice.batch.stdp import stdp_sweep
+
+    return stdp_sweep(protocol, grid, shape=shape, engine=engine, accounting=accounting,
+                      progress=progress)
+
+
+def crossbar(config: CrossbarConfig | None = None, *, engine: str = "map", prop1: bool = False,
+             **settings: Any) -> CrossbarRun:
+    """The crossbar experiment (as ``neurospice crossbar``): ``config`` a
+    :class:`~neurospice.reference.crossbar.CrossbarConfig`, or its fields as ``settings``
+    (``n=60, period_ratio=1.3`` ...); ``engine`` ``map`` or ``spice``; ``prop1`` solves
+    Proposition 1 beside it. Returns a :class:`~neurospice.batch.crossbar.CrossbarRun`
+    (``.result.g``, ``.result.spatial_period``, ``.prop1``, ``.to_json()``)."""
+    from dataclasses import fields, replace
+
+    from neurospice.batch.crossbar import run_crossbar
+    from neurospice.reference.crossbar import CrossbarConfig
+
+    names = {f.name for f in fields(CrossbarConfig)}
+    unknown = sorted(set(settings) - names)
+    if unknown:
+        raise UsageError(f"crossbar() has no setting {', '.join(unknown)}; the settings are "
+                         f"{', '.join(sorted(names))}")
+    try:
+        cfg = replace(config or CrossbarConfig(), **settings)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return run_crossbar(cfg, engine=engine, prop1=prop1)

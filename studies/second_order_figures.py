@@ -27,7 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from neurospice.batch.stdp import PROTOCOLS, SpikeShape, protocol_segments, run_protocol, stdp_sweep
+from neurospice.batch.stdp import (
+    PROTOCOLS,
+    SpikeShape,
+    StdpGrid,
+    protocol_segments,
+    run_protocol,
+    stdp_sweep,
+)
 from neurospice.reference.crossbar import CrossbarConfig, simulate_crossbar
 from neurospice.reference.second_order import SecondOrderParams
 
@@ -46,7 +53,7 @@ def _window(sh: SpikeShape, dts: list[float], p: SecondOrderParams) -> list[floa
     grid = [round(0.5 + 0.025 * k, 3) for k in range(52) if 0.5 + 0.025 * k < p.gmax * 1e3]
     ok = []
     for g in grid:
-        pts = stdp_sweep("pair", dts, g0s=[g * 1e-3], shape=sh, params=p)
+        pts = stdp_sweep("pair", StdpGrid(dts, g0s=[g * 1e-3]), shape=sh, params=p)
         ok.append(all((q.dg_over_g > 0) == (q.dt_over_th >= 0) for q in pts))
     best: list[float] = []
     lo = 0
@@ -67,7 +74,7 @@ def main() -> None:
     pairs = {}
     for g0 in (0.6e-3, 0.8e-3, 0.9e-3, 1.0e-3, 1.1e-3, 1.2e-3, 1.4e-3, 1.6e-3, 1.75e-3):
         pairs[f"{g0:.2e}"] = {f"{q.dt_over_th:+.2f}": round(q.dg_over_g, 4)
-                              for q in stdp_sweep("pair", dts, g0s=[g0])}
+                              for q in stdp_sweep("pair", StdpGrid(dts, g0s=[g0]))}
     out["pairs_dg_over_g"] = pairs
     win = {}
     for vp, vpost in ((2.2, 2.08), (2.2, 2.16), (2.25, 2.17), (2.3, 2.21), (2.35, 2.24)):
@@ -78,16 +85,17 @@ def main() -> None:
         for tf in (0.3e-6, 3e-6):
             cyc[f"{prot} tf={tf:g}"] = {
                 f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-                for q in stdp_sweep(prot, [0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3], cycles=30,
-                                    intervals=[tf])}
+                for q in stdp_sweep(prot, StdpGrid([0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3],
+                                                     cycles=30, intervals=[tf]))}
     out["cycles30_dg_over_g"] = cyc
     full: dict[str, Any] = {}  # the same protocols with the full model (SciPy), ~11 s
     for prot in PROTOCOLS:
         for tf in (0.3e-6, 3e-6):
             full[f"{prot} tf={tf:g}"] = {
                 f"{q.dt_over_th:.2f}": round(q.dg_over_g, 4)
-                for q in stdp_sweep(prot, [0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3], cycles=30,
-                                    intervals=[tf], engine="full", params=p)}
+                for q in stdp_sweep(prot, StdpGrid([0.02, 0.1, 0.3, 0.5, 1.0, 2.0], g0s=[1e-3],
+                                                     cycles=30, intervals=[tf]),
+                                    engine="full", params=p)}
     out["cycles30_full_model_dg_over_g"] = full
     segs = protocol_segments("pair", 0.1 * sh.th, sh, interval=1e-6)
     out["cost_per_pair_s"] = {

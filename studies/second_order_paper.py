@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from neurospice.batch.stdp import PROTOCOLS, SpikeShape, stdp_sweep
+from neurospice.batch.stdp import PROTOCOLS, SpikeShape, StdpGrid, stdp_sweep
 from neurospice.files import atomic_write_text
 from neurospice.reference.crossbar import (
     CrossbarConfig,
@@ -56,7 +56,7 @@ def pairs() -> dict[str, Any]:
     out: dict[str, Any] = {"g0_s": g0s, "dt_over_th": dts, "paper": {}, "full_window_mS": {}}
     for vp in (2.2, 2.4, 2.6, 2.8, 3.0):
         sh = SpikeShape(vp=vp, vpost=vp)
-        pts = stdp_sweep("pair", dts, g0s=g0s, shape=sh)
+        pts = stdp_sweep("pair", StdpGrid(dts, g0s=g0s), shape=sh)
         table = {f"{g0 * 1e3:.2f}": [round(q.dg_over_g, 6) for q in pts if q.g0_s == g0]
                  for g0 in g0s}
         wrong = [(q.g0_s, q.dt_over_th) for q in pts if (q.dg_over_g > 0) != (q.dt_over_th > 0)]
@@ -70,8 +70,8 @@ def pairs() -> dict[str, Any]:
                                  "abs_dg_over_g_vs_g0": trend}
         # full accounting: widest G0 range (0.025 mS grid) with the right sign at every dt
         grid = np.arange(0.35e-3, P.gmax, 0.025e-3)
-        full = stdp_sweep("pair", [-2.0, -1.0, -0.3, -0.1, -0.02, 0.02, 0.1, 0.3, 1.0, 2.0],
-                          g0s=list(grid), shape=sh, accounting="full")
+        full = stdp_sweep("pair", StdpGrid([-2.0, -1.0, -0.3, -0.1, -0.02, 0.02, 0.1, 0.3, 1.0,
+                                            2.0], g0s=list(grid)), shape=sh, accounting="full")
         ok = [all((q.dg_over_g > 0) == (q.dt_over_th > 0) for q in full if q.g0_s == g)
               for g in grid]
         best: tuple[float, float] | None = None
@@ -130,7 +130,7 @@ def pairs_g0_trend() -> dict[str, Any]:
     for rser in (0.0, 500.0, 1000.0, 2000.0):
         for vp in (2.6, 3.0, 4.0, 5.0, 6.0):
             sh = SpikeShape(vp=vp, vpost=vp, rser=rser)
-            pts = stdp_sweep("pair", dts, g0s=g0s, shape=sh)
+            pts = stdp_sweep("pair", StdpGrid(dts, g0s=g0s), shape=sh)
             wrong = sum((q.dg_over_g > 0) != (q.dt_over_th > 0) for q in pts)
             clipped = sum(not P.gmin < q.g_final_s < P.gmax for q in pts)
             trends = set()
@@ -148,7 +148,7 @@ def pairs_g0_trend() -> dict[str, Any]:
             print(f"rser {rser:g} ohm, {vp} V: |dG/G| over G0 {sorted(trends)}, wrong {wrong}, "
                   f"at bounds {clipped}", flush=True)
     chosen = SpikeShape(vp=5.0, vpost=5.0, rser=1000.0)
-    pts = stdp_sweep("pair", dts, g0s=g0s, shape=chosen)
+    pts = stdp_sweep("pair", StdpGrid(dts, g0s=g0s), shape=chosen)
     table = {f"{g0 * 1e3:.2f}": [round(q.dg_over_g, 6) for q in pts if q.g0_s == g0]
              for g0 in g0s}
     return {"terms_2.6V_dt+0.1": terms, "scan_rser_ohm/vp_V": scan,
@@ -164,7 +164,7 @@ def cycles30() -> dict[str, Any]:
             sh = SpikeShape(vp=vp, vpost=vp)
             for prot in PROTOCOLS:
                 for tf in (0.3e-6, 1e-6, 3e-6):
-                    pts = stdp_sweep(prot, dts, g0s=[1e-3], intervals=[tf], cycles=30,
+                    pts = stdp_sweep(prot, StdpGrid(dts, g0s=[1e-3], intervals=[tf], cycles=30),
                                      shape=sh, accounting=acc)
                     out[f"{acc} {vp} {prot} tf={tf * 1e6:g}us"] = [round(q.dg_over_g, 4)
                                                                    for q in pts]

@@ -12,6 +12,7 @@ import pytest
 from neurospice.batch.stdp import (
     PROTOCOLS,
     SpikeShape,
+    StdpGrid,
     protocol_segments,
     protocol_spikes,
     run_protocol,
@@ -77,7 +78,7 @@ def test_paper_pair_sign_right_at_every_dt_and_g0() -> None:
     G0 in 0.5-1.5 mS; the heated second pulse (small |dt|) changes G most; and |dG/G| *rises*
     with G0 (eq. 17's temperature grows with G: measured +0.0044 / +0.053 / +0.19 at 0.5 / 1.0
     / 1.5 mS, dt = +0.1 tH), the opposite of what issue #26 expected."""
-    pts = stdp_sweep("pair", DTS, g0s=G0S)
+    pts = stdp_sweep("pair", StdpGrid(DTS, g0s=G0S))
     assert len(pts) == len(DTS) * len(G0S)
     for pt in pts:
         assert (pt.dg_over_g > 0) == (pt.dt_over_th > 0), pt
@@ -152,7 +153,7 @@ def test_series_resistance_makes_dg_over_g_fall_with_g0() -> None:
     assert sh.th / P.tau_b == pytest.approx(5.4, rel=1e-3) and sh.vh == 0.8
     g0s = [float(g) for g in np.linspace(0.5e-3, 1.5e-3, 11)]
     dts = [-2.0, -1.0, -0.5, -0.2, -0.1, 0.1, 0.2, 0.5, 1.0, 2.0]
-    pts = stdp_sweep("pair", dts, g0s=g0s, shape=sh)
+    pts = stdp_sweep("pair", StdpGrid(dts, g0s=g0s), shape=sh)
     by = {(pt.g0_s, pt.dt_over_th): pt for pt in pts}
     for pt in pts:
         assert (pt.dg_over_g > 0) == (pt.dt_over_th > 0), pt
@@ -163,7 +164,7 @@ def test_series_resistance_makes_dg_over_g_fall_with_g0() -> None:
     # a change one can measure: 1 mS moves by >= 0.5 % either way at dt = +-0.1 tH
     assert by[(g0s[5], 0.1)].dg_over_g > 0.005 and by[(g0s[5], -0.1)].dg_over_g < -0.005
     # the same pulses without the resistance: |dG/G| does not fall (eq. 17 alone)
-    plain = stdp_sweep("pair", [0.1], g0s=[0.5e-3, 1.0e-3],
+    plain = stdp_sweep("pair", StdpGrid([0.1], g0s=[0.5e-3, 1.0e-3]),
                        shape=SpikeShape(vp=3.0, vpost=3.0))
     assert abs(plain[1].dg_over_g) > abs(plain[0].dg_over_g)
 
@@ -173,7 +174,7 @@ def test_full_accounting_sign_window() -> None:
     pairs potentiate at 1.0 mS (the first spike's unheated pulse outweighs the second's) and
     depress at 1.5 mS; pre/post potentiates at both."""
     full = {(pt.g0_s, pt.dt_over_th): pt.dg_over_g
-            for pt in stdp_sweep("pair", [-1.0, -0.1, 0.1, 1.0], g0s=[1.0e-3, 1.5e-3],
+            for pt in stdp_sweep("pair", StdpGrid([-1.0, -0.1, 0.1, 1.0], g0s=[1.0e-3, 1.5e-3]),
                                  accounting="full")}
     assert full[(1.0e-3, -1.0)] > 0 and full[(1.0e-3, -0.1)] > 0
     assert full[(1.5e-3, -1.0)] < 0 and full[(1.5e-3, -0.1)] < 0
@@ -190,8 +191,8 @@ def test_thirty_cycles_under_the_papers_accounting() -> None:
     res = {}
     for prot in PROTOCOLS:
         for tf in (0.3e-6, 3e-6):
-            res[(prot, tf)] = [pt.dg_over_g for pt in stdp_sweep(prot, dts, g0s=[G0], cycles=30,
-                                                                  intervals=[tf])]
+            res[(prot, tf)] = [pt.dg_over_g for pt in stdp_sweep(
+                prot, StdpGrid(dts, g0s=[G0], cycles=30, intervals=[tf]))]
     for k in range(len(dts)):
         assert res[("pair", 3e-6)][k] > res[("pair", 0.3e-6)][k] > 0
         for tf in (0.3e-6, 3e-6):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +49,10 @@ from neurospice.reference.second_order import (
 
 __all__ = [
     "PROTOCOLS",
+    "ENGINES",
+    "SynapseEngine",
+    "StdpGrid",
+    "get_synapse_engine",
     "SpikeShape",
     "StdpPoint",
     "spike_segments",
@@ -74,8 +78,6 @@ PROTOCOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "post-pre-pre-post": (("post", "pre", "pre", "post"), ("dt", "tq", "dt")),
     "pre-post-post-pre": (("pre", "post", "post", "pre"), ("dt", "tq", "dt")),
 }
-
-ENGINES = ("model", "full", "spice")
 
 #: ``paper``: one programming pulse per pair, G frozen over it (eq. 17 into eq. 12);
 #: ``full``: every pulse integrated, G following the heating (the engines).
@@ -200,26 +202,69 @@ def pwl_deck(segments: Sequence[Segment], g0: float, params: SecondOrderParams,
     return "\n".join(lines) + "\n"
 
 
+def _final_model(segments: Sequence[Segment], g0: float, p: SecondOrderParams) -> float:
+    return simulate_simplified(segments, g0, p).g_final
+
+
+def _final_full(segments: Sequence[Segment], g0: float, p: SecondOrderParams) -> float:
+    return simulate_full(segments, g0, p).g_final
+
+
+def _final_spice(segments: Sequence[Segment], g0: float, p: SecondOrderParams) -> float:
+    from neurospice.sim.ngspice import run_text
+
+    lib_dir = Path(__file__).resolve().parents[1] / "netlists"
+    wf = run_text(pwl_deck(segments, g0, p), base_dir=lib_dir)
+    return float(wf["v(xd.ghat)"][-1])
+
+
+@dataclass(frozen=True)
+class SynapseEngine:
+    """An engine of one synapse's protocol: ``final_g(segments, g0, params)`` is ``G(r)`` (S)
+    after the protocol.
+
+    ``paper_accounting``: it can compute the paper's accounting (one programming pulse per
+    pair, eqs. 12 and 17), the default then; an engine that integrates every pulse takes the
+    full accounting only. ``slow``: a sweep shows a progress bar."""
+
+    name: str
+    final_g: Callable[[Sequence[Segment], float, SecondOrderParams], float]
+    paper_accounting: bool
+    slow: bool
+    description: str
+
+
+#: The synapse engines by name (``--engine`` of ``neurospice stdp``).
+SYNAPSE_ENGINES: dict[str, SynapseEngine] = {e.name: e for e in (
+    SynapseEngine("model", _final_model, True, False, "the simplified (G, T) model"),
+    SynapseEngine("full", _final_full, False, True, "the full model in SciPy"),
+    SynapseEngine("spice", _final_spice, False, True, "a PWL deck through ngspice"),
+)}
+ENGINES = tuple(SYNAPSE_ENGINES)
+
+
+def get_synapse_engine(engine: str | SynapseEngine) -> SynapseEngine:
+    """The synapse engine of that name (or the engine itself); NeurospiceInputError naming
+    the choices for any other."""
+    if isinstance(engine, SynapseEngine):
+        return engine
+    found = SYNAPSE_ENGINES.get(engine)
+    if found is None:
+        raise NeurospiceInputError(
+            f"unknown engine {engine!r}; choose one of {', '.join(SYNAPSE_ENGINES)}")
+    return found
+
+
 def run_protocol(
     segments: Sequence[Segment],
     g0: float,
     *,
-    engine: str = "model",
+    engine: str | SynapseEngine = "model",
     params: SecondOrderParams | None = None,
 ) -> float:
     """Final conductance ``G(r)`` (S) after the protocol, with the chosen engine."""
-    p = params or SecondOrderParams.from_library()
-    if engine == "model":
-        return simulate_simplified(segments, g0, p).g_final
-    if engine == "full":
-        return simulate_full(segments, g0, p).g_final
-    if engine == "spice":
-        from neurospice.sim.ngspice import run_text
-
-        lib_dir = Path(__file__).resolve().parents[1] / "netlists"
-        wf = run_text(pwl_deck(segments, g0, p), base_dir=lib_dir)
-        return float(wf["v(xd.ghat)"][-1])
-    raise NeurospiceInputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return get_synapse_engine(engine).final_g(segments, g0,
+                                              params or SecondOrderParams.from_library())
 
 
 def protocol_spikes(
@@ -303,45 +348,66 @@ class StdpPoint:
         return (self.g_final_s - self.g0_s) / self.g0_s
 
 
-def resolve_accounting(accounting: str | None, engine: str) -> str:
-    """The accounting to use: ``paper`` by default with the ``model`` engine, else ``full``.
+def resolve_accounting(accounting: str | None, engine: str | SynapseEngine) -> str:
+    """The accounting to use: ``paper`` by default with an engine that computes it (``model``),
+    else ``full``.
 
     Raises :class:`NeurospiceInputError` for an unknown name, or ``paper`` with an engine that
     integrates every pulse.
     """
+    eng = get_synapse_engine(engine)
     if accounting is None:
-        return "paper" if engine == "model" else "full"
+        return "paper" if eng.paper_accounting else "full"
     if accounting not in ACCOUNTINGS:
         raise NeurospiceInputError(
             f"unknown accounting {accounting!r}; choose one of {', '.join(ACCOUNTINGS)}")
-    if accounting == "paper" and engine != "model":
+    if accounting == "paper" and not eng.paper_accounting:
         raise NeurospiceInputError(
             f"--accounting paper (one programming pulse per pair, G frozen over it) is computed "
-            f"from eqs. 12 and 17 alone; the {engine!r} engine integrates every pulse of the "
-            f"protocol. Use --accounting full with --engine {engine}, or --engine model.")
+            f"from eqs. 12 and 17 alone; the {eng.name!r} engine integrates every pulse of the "
+            f"protocol. Use --accounting full with --engine {eng.name}, or --engine model.")
     return accounting
+
+
+@dataclass(frozen=True)
+class StdpGrid:
+    """The points of an STDP sweep: every ``dt/tH`` x ``G0`` (S) x rest ``interval`` (s), the
+    protocol's block repeated ``cycles`` times at each."""
+
+    dts_over_th: Sequence[float]
+    g0s: Sequence[float] = (1e-3,)
+    intervals: Sequence[float] = (10e-6,)
+    cycles: int = 1
+
+    def __post_init__(self) -> None:
+        if self.cycles < 1:
+            raise NeurospiceInputError("--cycles must be >= 1")
+
+    def __len__(self) -> int:
+        return len(self.g0s) * len(self.intervals) * len(self.dts_over_th)
 
 
 def stdp_sweep(
     protocol: str,
-    dts_over_th: Sequence[float],
+    grid: StdpGrid | Sequence[float],
     *,
-    g0s: Sequence[float] = (1e-3,),
-    intervals: Sequence[float] = (10e-6,),
-    cycles: int = 1,
     shape: SpikeShape | None = None,
-    engine: str = "model",
+    engine: str | SynapseEngine = "model",
     params: SecondOrderParams | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     accounting: str | None = None,
 ) -> list[StdpPoint]:
-    """Run ``protocol`` over every ``dt/th`` x ``g0`` (S) x ``interval`` (s).
+    """Run ``protocol`` at every point of ``grid`` (a :class:`StdpGrid`, or its ``dt/tH``
+    values alone: G0 1 mS, one block).
 
     ``accounting``: ``"paper"`` (:func:`run_protocol_paper`; the default with the ``model``
     engine) or ``"full"`` (every pulse integrated by ``engine``; the only one the ``full`` and
-    ``spice`` engines have).  ``progress`` shows a progress bar (tqdm, on stderr).
+    ``spice`` engines have).  ``progress`` shows a progress bar (tqdm, on stderr; by default
+    with the slow engines).
     """
-    acc = resolve_accounting(accounting, engine)
+    g = grid if isinstance(grid, StdpGrid) else StdpGrid(tuple(grid))
+    eng = get_synapse_engine(engine)
+    acc = resolve_accounting(accounting, eng)
     sh = shape or SpikeShape()
     if not (sh.rser >= 0 and np.isfinite(sh.rser)):
         raise NeurospiceInputError(f"--rseries {sh.rser:g} ohm must be a finite value >= 0")
@@ -352,28 +418,27 @@ def stdp_sweep(
             f"full and spice engines drive the device directly. Use --accounting paper with "
             f"--engine model, or drop --rseries.")
     p = params or SecondOrderParams.from_library()
-    out: list[StdpPoint] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(g0s) * len(intervals) * len(dts_over_th), unit="point",
-                   desc=f"stdp {protocol} ({engine})")
-    for g0 in g0s:
+    for g0 in g.g0s:
         if not p.gmin < g0 <= p.gmax:
             raise NeurospiceInputError(
-                f"--g0 {g0:g} S is outside (Gmin, Gmax] = ({p.gmin:.4g}, {p.gmax:.4g}] S"
-            )
-        for interval in intervals:
-            for x in dts_over_th:
+                f"--g0 {g0:g} S is outside (Gmin, Gmax] = ({p.gmin:.4g}, {p.gmax:.4g}] S")
+    out: list[StdpPoint] = []
+    bar = None
+    if eng.slow if progress is None else progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(g), unit="point", desc=f"stdp {protocol} ({eng.name})")
+    for g0 in g.g0s:
+        for interval in g.intervals:
+            for x in g.dts_over_th:
                 if acc == "paper":
-                    gf = run_protocol_paper(protocol, x * sh.th, g0, sh, cycles=cycles,
+                    gf = run_protocol_paper(protocol, x * sh.th, g0, sh, cycles=g.cycles,
                                             interval=interval, params=p)
                 else:
-                    segs = protocol_segments(protocol, x * sh.th, sh, cycles=cycles,
+                    segs = protocol_segments(protocol, x * sh.th, sh, cycles=g.cycles,
                                              interval=interval)
-                    gf = run_protocol(segs, g0, engine=engine, params=p)
-                out.append(StdpPoint(protocol, float(x), float(interval), cycles, g0, gf))
+                    gf = eng.final_g(segs, g0, p)
+                out.append(StdpPoint(protocol, float(x), float(interval), g.cycles, g0, gf))
                 if bar is not None:
                     bar.update()
     if bar is not None:

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
+from neurospice.batch.crossbar import CROSSBAR_ENGINES, CrossbarRun
 from neurospice.errors import UsageError
 from neurospice.files import atomic_write_text
 from neurospice.reference.crossbar import (
     ACCOUNTINGS,
-    ENGINES,
     CrossbarConfig,
     _period_text,
-    compare_prop1,
     plot_pattern,
-    prop1_solve,
-    simulate_crossbar,
 )
 from neurospice.report.summary import crossbar_summary, json_clean, write_summary_json
 
@@ -61,7 +58,7 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prop1", action="store_true",
                         help="also solve Proposition 1 (eqs. 25-29): the admissible spatial "
                         "periods P and their steady levels, compared with the map's")
-    parser.add_argument("--engine", choices=ENGINES, default="map",
+    parser.add_argument("--engine", choices=list(CROSSBAR_ENGINES), default="map",
                         help="map: the discrete-time map (any N); spice: the ngspice circuit "
                         "built by the network language (N <= 12)")
     parser.add_argument("-o", "--output", type=Path, default=Path("crossbar_out"),
@@ -71,83 +68,51 @@ def add_crossbar_arguments(parser: argparse.ArgumentParser) -> None:
 
 def crossbar_command(args: argparse.Namespace) -> int:
     """Run ``neurospice crossbar``; write ``crossbar.json`` (and the plot); exit status."""
-    prop1 = bool(getattr(args, "prop1", False))
-    try:
-        cfg = CrossbarConfig(n=args.n, period_ratio=args.period_ratio, th_ratio=args.th_ratio,
-                             tau_m_ratio=args.tau_m_ratio, theta=args.theta, vp=args.vp,
-                             vpost=args.vpost, g_init=args.g_init,
-                             presentations=args.presentations,
-                             vh=getattr(args, "vh", CrossbarConfig.vh),
-                             ts_ratio=getattr(args, "ts_ratio", CrossbarConfig.ts_ratio),
-                             tsh_ratio=getattr(args, "tsh_ratio", None),
-                             accounting=getattr(args, "accounting", "paper"),
-                             rel_step=getattr(args, "rel_step", None),
-                             every_pulse=getattr(args, "every_pulse", None))
-        if cfg.n < 2 or cfg.presentations < 1:
-            raise ValueError("--n must be >= 2 and --presentations >= 1")
-        if cfg.rel_step is not None and cfg.rel_step < 0:
-            raise ValueError(f"--rel-step must be >= 0, got {cfg.rel_step:g}")
-        if prop1 and cfg.every_pulse:
-            raise ValueError("--prop1 needs the paper's pairing of pulses (--accounting paper "
-                             "or feedback): Proposition 1 does not describe a crossbar in which "
-                             "every pulse reaches its device (--accounting full)")
-        engine = getattr(args, "engine", "map")
-        if engine == "spice":
-            from neurospice.batch.crossbar_spice import SPICE_MAX_N, simulate_crossbar_spice
+    from neurospice.api import crossbar
 
-            if cfg.n > SPICE_MAX_N:
-                raise UsageError(
-                    f"--engine spice simulates every pulse of every synapse in ngspice (~1 ns "
-                    f"steps; a few seconds for N = 4 and 5 presentations, growing as N^2), so "
-                    f"it takes N <= {SPICE_MAX_N}; got --n {cfg.n}. Use --engine map (the "
-                    f"discrete-time map, any N), or a smaller --n to check the map against the "
-                    f"circuit.")
-            res = simulate_crossbar_spice(cfg)
-        else:
-            res = simulate_crossbar(cfg)
-        sols = prop1_solve(cfg) if prop1 else []
-    except ValueError as exc:  # the configuration refused: bad input (exit status 2)
-        raise UsageError(str(exc)) from None
+    run = crossbar(_config(args), engine=args.engine, prop1=bool(args.prop1))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    doc: dict[str, object] = {
-        "config": asdict(cfg),
-        "engine": getattr(args, "engine", "map"),
-        "spatial_period": res.spatial_period,
-        "post_period_s": res.post_period_s,
-        "post_period_over_t": res.post_period_over_t,
-        "period_s": res.period_s,
-        "post_spikes": len(res.post_times),
-        "g_s": [float(x) for x in res.g],
-        "g_at_last_post_s": (None if res.g_at_post is None
-                             else [float(x) for x in res.g_at_post]),
-    }
-    lines: list[str] = []
-    if prop1:
-        cmp = compare_prop1(res, sols)
-        doc["prop1"] = {"solutions": [asdict(s) for s in sols], "comparison": cmp}
-        adm = sorted({s.period for s in sols})
-        lines.append("Proposition 1: admissible spatial periods "
-                     + (", ".join(str(q) for q in adm) if adm else "none") + " (P <= 8)")
-        for s in sols:
-            lv = ", ".join(f"{x * 1e3:.5g}" for x in s.levels)
-            lines.append(f"  P = {s.period}: sigma {s.sigma:.4f}, levels G0_p = {lv} mS, "
-                         f"u_(P-1) = {s.u_prev_max:.4f} < theta = {cfg.theta:g}"
-                         + ("" if s.n_divisible else f" (N = {cfg.n} not a multiple of P)"))
-        if cmp is not None:
-            lines.append(f"  map settled on P = {res.spatial_period}: largest relative difference "
-                         f"to the solver's levels {cmp['max_rel_diff']:.2e}")
-        else:
-            lines.append("  the map did not settle on a period the solver admits "
-                         "(no comparison)")
+    doc = run.to_json()
     atomic_write_text(out / "crossbar.json", json.dumps(json_clean(doc), indent=2))
     settings = {k: v for k, v in vars(args).items() if k not in ("command", "command_line")}
     write_summary_json(out, crossbar_summary(doc, settings=settings,
                                              command=getattr(args, "command_line", None)))
+    res = run.result
     if not args.no_plot:
-        plot_pattern(res, cfg, out / "crossbar.png", engine=str(doc["engine"]))
+        plot_pattern(res, run.config, out / "crossbar.png", engine=run.engine)
     print(f"spatial period {_period_text(res.spatial_period)}, postsynaptic period "
           f"{res.post_period_s:.4g} s = {res.post_period_over_t:.3g} T")
-    for line in lines:
+    for line in _prop1_lines(run):
         print(line)
     return 0
+
+
+def _config(args: argparse.Namespace) -> CrossbarConfig:
+    """The crossbar's configuration from the command's options."""
+    names = {f.name for f in fields(CrossbarConfig)}
+    given = {k: v for k, v in vars(args).items() if k in names}
+    try:
+        return CrossbarConfig(**given)
+    except ValueError as exc:  # refused: bad input (exit status 2)
+        raise UsageError(str(exc)) from None
+
+
+def _prop1_lines(run: CrossbarRun) -> list[str]:
+    """What the command prints of Proposition 1 (nothing without --prop1)."""
+    if run.prop1 is None:
+        return []
+    adm = sorted({s.period for s in run.prop1})
+    lines = ["Proposition 1: admissible spatial periods "
+             + (", ".join(str(q) for q in adm) if adm else "none") + " (P <= 8)"]
+    for s in run.prop1:
+        lv = ", ".join(f"{x * 1e3:.5g}" for x in s.levels)
+        lines.append(f"  P = {s.period}: sigma {s.sigma:.4f}, levels G0_p = {lv} mS, "
+                     f"u_(P-1) = {s.u_prev_max:.4f} < theta = {run.config.theta:g}"
+                     + ("" if s.n_divisible else f" (N = {run.config.n} not a multiple of P)"))
+    if run.comparison is not None:
+        lines.append(f"  map settled on P = {run.result.spatial_period}: largest relative "
+                     f"difference to the solver's levels {run.comparison['max_rel_diff']:.2e}")
+    else:
+        lines.append("  the map did not settle on a period the solver admits (no comparison)")
+    return lines

@@ -11,13 +11,12 @@ from neurospice.batch.stdp import (
     ENGINES,
     PROTOCOLS,
     SpikeShape,
+    StdpGrid,
     parse_range,
     plot_stdp,
     resolve_accounting,
-    stdp_sweep,
     write_csv,
 )
-from neurospice.errors import NeurospiceInputError
 from neurospice.report.summary import stdp_summary, write_summary_json
 
 __all__ = ["add_stdp_arguments", "stdp_command"]
@@ -61,16 +60,14 @@ def stdp_command(args: argparse.Namespace) -> int:
     """Run ``neurospice stdp``; return the exit status. Bad input raises
     :class:`~neurospice.errors.NeurospiceInputError` (the command line's guard prints it and
     exits with status 2)."""
-    dts = parse_range(args.dt)
+    from neurospice.api import stdp
+
+    grid = StdpGrid(parse_range(args.dt), g0s=args.g0 or [1e-3],
+                    intervals=args.interval or [10e-6], cycles=args.cycles)
     shape = SpikeShape(vp=args.vp, vpost=args.vpost, ts=args.ts, vh=args.vh, th=args.th,
                        tq=args.tq, rser=getattr(args, "rseries", 0.0))
-    if args.cycles < 1:
-        raise NeurospiceInputError("--cycles must be >= 1")
-    points = stdp_sweep(args.protocol, dts, g0s=args.g0 or [1e-3],
-                        intervals=args.interval or [10e-6], cycles=args.cycles,
-                        shape=shape, engine=args.engine,
-                        progress=args.engine != "model",
-                        accounting=getattr(args, "accounting", None))
+    points = stdp(args.protocol, grid, shape=shape, engine=args.engine,
+                  accounting=getattr(args, "accounting", None), progress=None)
     out = Path(args.output)
     write_csv(points, out / "stdp.csv")
     write_summary_json(out, stdp_summary(
