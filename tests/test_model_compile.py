@@ -195,3 +195,60 @@ def test_a_contact_resistor_in_the_zro2_body_is_followed_as_in_ngspice(tmp_path)
     fs = _rate(np.asarray(spice.time), np.asarray(spice["v(smem)"]))
     assert fs < 30.0  # the contact resistor slows the slave (39.8 Hz without it)
     assert fm == pytest.approx(fs, rel=0.01)
+
+
+# ----------------------------------------------------------------- the second-order device
+
+
+def test_second_order_compiles_as_a_series_chain_solved_for_its_current() -> None:
+    """Its voltage is explicit in its current: v = R(r, g) i + V0 asinh((i/I0) exp(g/gm))."""
+    sub = _subs()["second_order"]
+    vals = _defaults(sub)
+    dev = compile_network(sub, vals, evaluate_in)
+    assert dev.voltage_mode and dev.r_series == 0.0
+    assert dev.states == ("gap", "w") and dev.quasi_nodes == ("tk", "tb")
+    assert dev.x0[X_STATE + 1] == pytest.approx(0.4)  # w0
+    rs = vals["rho"] * vals["l0"] / (math.pi * vals["r0"] ** 2)
+    nm = 1e9
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        i, w, gap = rng.uniform(-2e-3, 2e-3), rng.uniform(0, 1), rng.uniform(-0.2, 2.6)
+        g = min(max(gap, 0.0), vals["l0"] * nm - 0.05)
+        r = vals["rm"] + (vals["r0"] - vals["rm"]) * w
+        res = rs * (1 + ((vals["ll"] - vals["l0"] - g / nm) / vals["l0"]) * (vals["r0"] / r) ** 2)
+        v = res * i + vals["v0"] * math.asinh(i / vals["i0"] * math.exp(g / (vals["gm"] * nm)))
+        x = dev.x(0.0, t=1.0, gap=gap, w=w, tk=350.0, tb=320.0)
+        x[2] = i  # the device current, the chain's input
+        assert run(dev.current, x) == pytest.approx(v, rel=1e-12)
+
+
+@pytest.mark.parametrize("model", ["second_order", "second_order_gt"])
+def test_the_second_order_board_runs_in_the_model_engine_as_in_ngspice(tmp_path,
+                                                                       model: str) -> None:
+    """netlists/coupled_fhn_2nd.cir (a VCVS onto the device, a CCCS into the slave), 3 s."""
+    import shutil
+
+    from neurospice.sim.model import compile_model
+    from neurospice.sim.ngspice import run_prepared
+
+    shutil.copy(ROOT / "netlists" / "coupled_fhn_2nd.cir", tmp_path / "b.cir")
+    shutil.copytree(ROOT / "netlists" / "lib", tmp_path / "lib")
+    text = (tmp_path / "b.cir").read_text().replace("v(xm1.gap)", "")
+    (tmp_path / "b.cir").write_text(text.replace("Xm1 dpi 0 second_order ",
+                                                 f"Xm1 dpi 0 {model} "))
+    deck = prepare_deck(tmp_path / "b.cir")
+    compiled = compile_model(deck)
+    assert compiled.program.devices[0].model == f"compiled:{model}"
+    assert [v[0] for v in compiled.program.vcvs] == ["eatt"]
+    assert [f[0] for f in compiled.program.cccs] == ["fout"]
+    [wm] = compiled.run([{}])
+    ws = run_prepared(deck)
+    for node in ("mmem", "smem"):
+        fm = _rate(np.asarray(wm.time), np.asarray(wm[f"v({node})"]))
+        fs = _rate(np.asarray(ws.time), np.asarray(ws[f"v({node})"]))
+        assert fm == pytest.approx(fs, rel=0.01)
+    tm, ts = np.asarray(wm.time), np.asarray(ws.time)
+    w_m, w_s = np.asarray(wm["v(xm1.w)"]), np.asarray(ws["v(xm1.w)"])
+    assert w_s[-1] - w_s[0] > 0.4  # the device potentiates (0.4 -> ~1) ...
+    for t in (0.5, 1.0, 1.5, 2.5):  # ... along the same path in both engines
+        assert np.interp(t, tm, w_m) == pytest.approx(np.interp(t, ts, w_s), abs=0.01)

@@ -540,5 +540,5 @@ def test_a_compiled_body_too_fast_for_the_step_is_refused() -> None:
     deck = _board_text(fast, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
                                       "mp lindrift"))
     with pytest.raises(ModelParameterError) as info:
-        compile_model(deck).bind([{}], tstop=0.01)
+        compile_model(deck).run([{}], tstop=0.05)
     assert "xm1" in str(info.value) and "too fast" in str(info.value)

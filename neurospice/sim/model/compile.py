@@ -121,7 +121,8 @@ class DeviceEq:
 class Branch:
     """A series path between two terminals (a neuron pin or ground), directed A -> B.
 
-    Terminals are ``("mem", k)``, ``("out", k)`` (neuron index ``k``) or ``("gnd", -1)``.
+    Terminals are ``("mem", k)``, ``("out", k)`` (neuron index ``k``), ``("vcvs", e)`` (the
+    output of :attr:`ModelProgram.vcvs` ``e``) or ``("gnd", -1)``.
     ``walk`` lists the path's elements from A to B as ``(kind, name, node_before, node_after,
     value_expr)``; kind is ``"r"``, ``"v"`` (value: the EMF from node_before to node_after with
     its sign: + node first) or ``"x"`` (the memristor).
@@ -165,6 +166,13 @@ class ModelProgram:
     environment: str = ""
     #: neuron name -> (name, expression) of the top-level capacitors from its mem node to ground
     extra_caps: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: ideal VCVSs to ground driving a path: (name, output node, (+ control), (- control), gain
+    #: expression); controls are terminals ``("mem", k)``, ``("out", k)`` or ``("gnd", -1)``
+    vcvs: list[tuple[str, str, tuple[str, int], tuple[str, int], str]] = field(
+        default_factory=list)
+    #: CCCSs into a membrane: (name, neuron index, branch index, sign, gain expression); the
+    #: current into the neuron's mem node is ``sign * gain * (branch current A -> B)``
+    cccs: list[tuple[str, int, int, int, str]] = field(default_factory=list)
 
     def describe(self) -> str:
         """A short account of what was mapped."""
@@ -343,6 +351,8 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
     device_cards: list[tuple[_Card, str, str, str, str, dict[str, str]]] = []
     elements: list[tuple[_Card, str, str, str, str, str]] = []  # kind, name, n1, n2, value
     ics: dict[str, str] = {}
+    vcvs_cards: list[tuple[_Card, str, str, str, str, str]] = []
+    cccs_cards: list[tuple[_Card, str, str, str, str, str]] = []
     uic = False
     tran: tuple[float, float, float] | None = None
     saves: list[str] = []
@@ -453,6 +463,20 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                 raise _refuse(card, head, "only constant (DC) voltage sources are mapped; "
                               "transient sources (sin, pulse, pwl, trrandom, ...) are not")
             elements.append((card, "v", low, toks[1].lower(), toks[2].lower(), value))
+        elif kind == "e":
+            if len(toks) != 6 or toks[2].lower() not in _GROUND or toks[1].lower() in _GROUND:
+                raise _refuse(card, head, "a voltage-controlled voltage source is mapped from a "
+                              "node to ground with two control nodes and a gain only "
+                              "(E out 0 c+ c- gain)")
+            vcvs_cards.append((card, low, toks[1].lower(), toks[3].lower(), toks[4].lower(),
+                               toks[5]))
+        elif kind == "f":
+            n1, n2 = toks[1].lower(), toks[2].lower() if len(toks) > 2 else ""
+            if len(toks) != 5 or (n1 in _GROUND) == (n2 in _GROUND):
+                raise _refuse(card, head, "a current-controlled current source is mapped "
+                              "between a membrane node and ground with one controlling "
+                              "source and a gain only (F 0 mem Vx gain)")
+            cccs_cards.append((card, low, n1, n2, toks[3].lower(), toks[4]))
         else:
             names = {"c": "capacitor", "l": "inductor", "b": "behavioural source",
                      "e": "controlled source", "f": "controlled source",
@@ -480,18 +504,66 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
             raise _refuse(card, name, f"a capacitor is mapped only from a neuron's mem node to "
                           f"ground ('{node}' is no neuron's mem node)")
         extra_caps.setdefault(mems[node], []).append((name, value))
-    branches, devices, signs = _branches(neurons, elements, device_cards)
+    terminals_extra = {c[2]: ("vcvs", i) for i, c in enumerate(vcvs_cards)}
+    branches, devices, signs = _branches(neurons, elements, device_cards, terminals_extra)
+    vcvs, cccs = _controlled(neurons, branches, signs, elements, vcvs_cards, cccs_cards)
     order = [d[1] for d in device_cards]
     devices = [DeviceEq(d.name, d.model, d.p, d.n, d.params, d.sign, order.index(d.name))
                for d in devices]
     return ModelProgram(deck, neurons, devices, branches, uic, tran, saves, definitions,
-                        defaults, signs, "\n".join(environment), extra_caps)
+                        defaults, signs, "\n".join(environment), extra_caps, vcvs, cccs)
+
+
+def _controlled(
+    neurons: list[NeuronEq], branches: list[Branch], signs: dict[str, tuple[int, int]],
+    elements: list[tuple[_Card, str, str, str, str, str]],
+    vcvs_cards: list[tuple[_Card, str, str, str, str, str]],
+    cccs_cards: list[tuple[_Card, str, str, str, str, str]],
+) -> tuple[list[tuple[str, str, tuple[str, int], tuple[str, int], str]],
+           list[tuple[str, int, int, int, str]]]:
+    """The controlled sources' terminals (see :class:`ModelProgram`)."""
+    pins: dict[str, tuple[str, int]] = {}
+    for k, nrn in enumerate(neurons):
+        pins[nrn.mem] = ("mem", k)
+        pins[nrn.out] = ("out", k)
+    loaded = {n for _c, _k, _name, n1, n2, _v in elements for n in (n1, n2)}
+    vcvs = []
+    for card, name, out, cp, cm, gain in vcvs_cards:
+        ctl = []
+        for node in (cp, cm):
+            if node in _GROUND:
+                ctl.append(("gnd", -1))
+            elif node in pins:
+                if pins[node][0] == "out" and node in loaded:
+                    raise _refuse(card, name, f"its control node '{node}' is a neuron output "
+                                  "that also drives a path (only an unloaded output or a "
+                                  "membrane is mapped as a control)")
+                ctl.append(pins[node])
+            else:
+                raise _refuse(card, name, f"its control node '{node}' is no neuron pin (a "
+                              "controlled source is mapped with neuron pins as controls)")
+        vcvs.append((name, out, ctl[0], ctl[1], gain))
+    cccs = []
+    for card, name, n1, n2, src, gain in cccs_cards:
+        node = n2 if n1 in _GROUND else n1
+        if node not in pins or pins[node][0] != "mem":
+            raise _refuse(card, name, f"'{node}' is no neuron's membrane node (a current-"
+                          "controlled source is mapped into a membrane only)")
+        if src not in signs:
+            raise _refuse(card, name, f"its controlling source '{src}' is on no mapped path")
+        b, sign_v = signs[src]
+        # the current flows from n+ through the source to n-: into the membrane when it is n-
+        into = 1 if node == n2 else -1
+        cccs.append((name, pins[node][1], b, into * sign_v, gain))
+    del branches
+    return vcvs, cccs
 
 
 def _branches(
     neurons: list[NeuronEq],
     elements: list[tuple[_Card, str, str, str, str, str]],
     device_cards: list[tuple[_Card, str, str, str, str, dict[str, str]]],
+    extra: dict[str, tuple[str, int]] | None = None,
 ) -> tuple[list[Branch], list[DeviceEq], dict[str, tuple[int, int]]]:
     terminals: dict[str, tuple[str, int]] = {}
     for k, nrn in enumerate(neurons):
@@ -504,6 +576,11 @@ def _branches(
                     nrn.name, f"node '{node}' joins its {pin} pin to the {other[0]} pin of "
                     f"{neurons[other[1]].name}; only series paths between pins are mapped")
             terminals[node] = (pin, k)
+    for node, term_ in (extra or {}).items():
+        if node in terminals:
+            raise UnmappableElementError(node, "a controlled source drives a neuron pin "
+                                         "directly")
+        terminals[node] = term_
     incident: dict[str, list[int]] = {}
     for i, (_card, _kind, _name, n1, n2, _v) in enumerate(elements):
         for node in (n1, n2):

@@ -323,6 +323,10 @@ class CompiledModel:
                 draw_tab[ip, j, dtab.shape[0]:] = dtab[-1]
         a["bcode"], a["blen"], a["bconst"] = _pack_programs(programs, npts, nd)
         a["dev_meta"], a["dev_x0"] = _pack_variables(x0s, npts, nd)
+        a["vcvs_gain"] = np.array([[self._value(self._point_deck(pt), e[4], e[0])
+                                    for e in prog.vcvs] for pt in points]).reshape(npts, -1)
+        a["cccs_gain"] = np.array([[self._value(self._point_deck(pt), f[4], f[0])
+                                    for f in prog.cccs] for pt in points]).reshape(npts, -1)
         for j, devs in x0s.items():
             a["w_init"][:, j] = [_readout(d) for d in devs]
         return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
@@ -333,7 +337,7 @@ class CompiledModel:
         """Compile device ``j``'s body (:mod:`.network`) with its draws; its noise table."""
         from neurospice.sim.model.behavioural import NotCompilable
         from neurospice.sim.model.compile import evaluate_in
-        from neurospice.sim.model.network import compile_network, stiffness
+        from neurospice.sim.model.network import compile_network
         from neurospice.spice.flatten import subckt_table
 
         if not hasattr(self, "_subs"):
@@ -351,12 +355,6 @@ class CompiledModel:
                 break
             hold = dev.noise_hold
         prm[P.TC2C], prm[P.TD2C] = hold
-        jump = stiffness(dev, h)
-        if not jump <= 0.05:
-            raise ModelParameterError(
-                f"{owner}: its state ({subckt}) can move by {jump:.3g} in one explicit step of "
-                f"{h * 1e6:g} us (within +-10 V): too fast for the engine's step of a compiled "
-                "body; run with --engine spice", path=self.deck.source)
         return dev, z if dev.noise_nodes else np.zeros((1, 3))
 
     def _value(self, d: PreparedDeck, text: str, owner: str) -> float:
@@ -458,8 +456,10 @@ class CompiledModel:
         recs.update({k: det[k] for k in ("ev_t", "ev_pk", "ev_tr", "ev_n")})
         tab = bound.tables
         ends = _ends(prog)
+        x_final = a["dev_x0"].copy()
         integrate(
-            bound.nsteps, bound.h, bound.rec_every, a["dev_meta"], a["dev_x0"],
+            bound.nsteps, bound.h, bound.rec_every, a["dev_meta"], x_final,
+            ends["vcvs_ctl"], a["vcvs_gain"], ends["cccs_idx"], a["cccs_gain"],
             a["v_init"], a["il_init"], a["w_init"],
             a["c0"], a["lval"], a["rs"], a["v3"], a["kout"], a["tab_of"],
             np.stack([t.f_cubic for t in tab]), np.stack([t.h_ref for t in tab]),
@@ -471,7 +471,21 @@ class CompiledModel:
             det["nrn"], det["k0"], det["on"], det["off"], det["ev_t"], det["ev_pk"],
             det["ev_tr"], det["ev_n"],
         )
+        self._check_steps(bound, x_final)
         return recs
+
+    def _check_steps(self, bound: BoundPoints, x_final: FloatArray) -> None:
+        """Refuse a compiled device whose state took an explicit step of more than 0.05."""
+        for j, dev in enumerate(self.program.devices):
+            if not dev.model.startswith("compiled:") or x_final.shape[2] < 2:
+                continue
+            jump = float(np.max(x_final[:, j, 1]))
+            if not jump <= 0.05:
+                raise ModelParameterError(
+                    f"{dev.name}: a state of its body ({dev.model.split(':', 1)[1]}) moved by "
+                    f"{jump:.3g} in one explicit step of {bound.h * 1e6:g} us: too fast for the "
+                    "engine's step of a compiled body (a smaller --dt, or --engine spice)",
+                    path=self.deck.source)
 
     def _waveforms(self, bound: BoundPoints, recs: dict[str, FloatArray], i: int) -> Waveforms:
         prog = self.program
@@ -508,6 +522,13 @@ class CompiledModel:
                 tb = bound.tables[int(a["tab_of"][i, k])]
                 v_node = out_v[nrn.out] - tb.rout * cur
                 out_v[nrn.out] = v_node
+            elif kind == "vcvs":  # an ideal source controlled by neuron pins
+                _name, node, *ctls, _gain = prog.vcvs[k]
+                pins = [vec[f"v({prog.neurons[c[1]].mem})"] if c[0] == "mem" else
+                        out_v[prog.neurons[c[1]].out] if c[0] == "out" else np.zeros(nrec)
+                        for c in ctls]
+                v_node = a["vcvs_gain"][i, k] * (pins[0] - pins[1])
+                vec[f"v({node})"] = v_node
             else:
                 v_node = np.zeros(nrec)
             for ekind, name, _before, after, text in br.walk:
@@ -620,6 +641,7 @@ def _pack_variables(devices: dict[int, list[Any]], npts: int,
                                           "parameter points (a parameter switches a branch)")
             x0[ip, j, : d.nvars] = d.x0
         meta[j, :3] = shape
+        meta[j, 3] = 1 if devs[0].voltage_mode else 0
     return meta, x0
 
 
@@ -635,7 +657,7 @@ def _ends(prog: ModelProgram) -> dict[str, Any]:
     idx = np.zeros((nbr, 2), dtype=np.int64)
     dev = np.full(nbr, -1, dtype=np.int64)
     dev_branch = np.zeros(max(nd, 1), dtype=np.int64)[:nd]
-    codes = {"gnd": 0, "mem": 1, "out": 2}
+    codes = {"gnd": 0, "mem": 1, "out": 2, "vcvs": 3}
     for b, br in enumerate(prog.branches):
         for side, (k, n) in enumerate((br.a, br.b)):
             kind[b, side] = codes[k]
@@ -646,8 +668,13 @@ def _ends(prog: ModelProgram) -> dict[str, Any]:
     sign = np.array([float(d.sign) for d in prog.devices])
     model = np.array([DEV_COMPILED if d.model.startswith("compiled:") else _DEV_CODE[d.model]
                       for d in prog.devices], dtype=np.int64)
+    vcvs_ctl = np.zeros((len(prog.vcvs), 4), dtype=np.int64)
+    for e, (_name, _out, plus, minus, _gain) in enumerate(prog.vcvs):
+        vcvs_ctl[e] = [codes[plus[0]], max(plus[1], 0), codes[minus[0]], max(minus[1], 0)]
+    cccs_idx = np.array([[k, b, sgn] for _name, k, b, sgn, _gain in prog.cccs],
+                        dtype=np.int64).reshape(-1, 3)
     return {"kind": kind, "idx": idx, "dev": dev, "dev_branch": dev_branch, "dev_sign": sign,
-            "dev_model": model}
+            "dev_model": model, "vcvs_ctl": vcvs_ctl, "cccs_idx": cccs_idx}
 
 
 def compile_model(deck: PreparedDeck) -> CompiledModel:

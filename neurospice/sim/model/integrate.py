@@ -110,6 +110,7 @@ def _branch_currents(
     ib: FloatArray, vdev: FloatArray, gpf: FloatArray, refresh: bool,
     bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray, t: float,
     xs: FloatArray, dev_meta: NDArray[np.int64], dev_sign: FloatArray,
+    vcvs_ctl: NDArray[np.int64], vcvs_gain: FloatArray,
 ) -> None:
     """Branch currents A -> B (A) and device voltages (drop along A -> B, V) for voltages vn.
 
@@ -129,6 +130,18 @@ def _branch_currents(
             elif kind == 2:
                 vk = kout[k] * _interp(tab_b, tab_of[k], vn[k], vmin, inv_dv)
                 rt += rout[tab_of[k]]
+            elif kind == 3:  # an ideal VCVS to ground, controlled by (unloaded) neuron pins
+                vk = 0.0
+                for c in range(2):
+                    ck = vcvs_ctl[k, 2 * c]
+                    ci = vcvs_ctl[k, 2 * c + 1]
+                    vc = 0.0
+                    if ck == 1:
+                        vc = vn[ci]
+                    elif ck == 2:
+                        vc = kout[ci] * _interp(tab_b, tab_of[ci], vn[ci], vmin, inv_dv)
+                    vk += vc if c == 0 else -vc
+                vk *= vcvs_gain[k]
             else:
                 vk = 0.0
             if side == 0:
@@ -163,16 +176,49 @@ def _branch_currents(
                 xj[X_STATE + ns + nq + c] = draws[j, c]
             d = vdev[j]
             i = 0.0
-            for _ in range(4):
-                vv = d if abs(d) > 1e-9 else 1e-6
-                xj[0] = sg * vv
-                g = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj) / vv
-                i = g * e / (1.0 + g * rt)
-                dn = e - rt * i
-                done = abs(dn - d) <= 1e-12 * (abs(d) + 1e-9)
-                d = dn
-                if done:
-                    break
+            if dev_meta[j, 3] == 1:
+                # a series chain: its voltage is explicit in its current (x[2]); solve
+                # rt i + V(i) = e by Newton on i, kept inside the bracket found so far
+                i = sg * xj[2]
+                lo = -1e300  # no infinities: the kernel runs with fastmath
+                hi = 1e300
+                for _ in range(60):
+                    xj[2] = sg * i
+                    vd = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj)
+                    f = rt * i + vd - e
+                    if f > 0.0:
+                        hi = min(hi, i)
+                    else:
+                        lo = max(lo, i)
+                    di = 1e-12 + 1e-7 * abs(i)
+                    xj[2] = sg * (i + di)
+                    df = rt + (sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj)
+                               - vd) / di
+                    i_new = i - f / df if df > 0.0 else lo
+                    if not (i_new > lo and i_new < hi):
+                        if lo > -1e299 and hi < 1e299:
+                            i_new = 0.5 * (lo + hi)
+                        elif lo > -1e299:
+                            i_new = lo + 2.0 * abs(lo) + 1e-9
+                        else:
+                            i_new = hi - 2.0 * abs(hi) - 1e-9
+                    done = abs(i_new - i) <= 1e-12 * abs(i) + 1e-18
+                    i = i_new
+                    if done:
+                        break
+                xj[2] = sg * i
+                d = e - rt * i
+            else:
+                for _ in range(4):
+                    vv = d if abs(d) > 1e-9 else 1e-6
+                    xj[0] = sg * vv
+                    g = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj) / vv
+                    i = g * e / (1.0 + g * rt)
+                    dn = e - rt * i
+                    done = abs(dn - d) <= 1e-12 * (abs(d) + 1e-9)
+                    d = dn
+                    if done:
+                        break
             if refresh:  # quasi-static states from this solution
                 xj[0] = sg * d
                 for q in range(nq):
@@ -193,6 +239,7 @@ def _derivs(
     end_idx: NDArray[np.int64], c0: FloatArray, lval: FloatArray, rs: FloatArray,
     v3: FloatArray, tab_f: FloatArray, tab_h: FloatArray, tab_of: NDArray[np.int64],
     vmin: float, inv_dv: float, dv_out: FloatArray, di_out: FloatArray,
+    cccs_idx: NDArray[np.int64], cccs_gain: FloatArray,
 ) -> None:
     nn = vn.shape[0]
     for k in range(nn):
@@ -202,6 +249,8 @@ def _derivs(
             dv_out[end_idx[b, 0]] -= ib[b]
         if end_kind[b, 1] == 1:
             dv_out[end_idx[b, 1]] += ib[b]
+    for c in range(cccs_idx.shape[0]):  # controlled currents into membranes
+        dv_out[cccs_idx[c, 0]] += cccs_idx[c, 2] * cccs_gain[c] * ib[cccs_idx[c, 1]]
     for k in range(nn):
         t = tab_of[k]
         v = vn[k]
@@ -209,6 +258,58 @@ def _derivs(
         h = _interp(tab_h, t, v, vmin, inv_dv)
         dv_out[k] = (dv_out[k] - f - il[k]) / c0[k]
         di_out[k] = (v - v3[k] - h - rs[k] * il[k]) / lval[k]
+
+
+@nb.njit(cache=True, fastmath=False)
+def _backward_euler(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slot: int,
+                    s: float, h: float, f0: float) -> float:
+    """Solve ``u = s + h f(u)`` for ``x[slot]`` (``f`` the program ``code``), bracketing the
+    root of ``g(u) = u - s - h f(u)`` from the explicit guess, then Newton kept in the bracket.
+    Leaves ``x[slot] = u``; returns 0 when ``u`` is an equilibrium the state relaxes to faster
+    than the step (``h df/du < -3``), else ``|u - s|`` (an inaccurate step)."""
+    sgn = 1.0 if f0 > 0.0 else -1.0
+    lo = s  # g(lo) has the sign -sgn
+    step = h * f0
+    hi = s
+    found = False
+    for _ in range(80):
+        u = s + step
+        x[slot] = u
+        g = u - s - h * evaluate_x(code, cst, x)
+        if g * sgn >= 0.0:
+            hi = u
+            found = True
+            break
+        lo = u
+        step *= 2.0
+    if not found or not math.isfinite(hi):
+        x[slot] = s + h * f0
+        return abs(h * f0)
+    u = 0.5 * (lo + hi)
+    for _ in range(100):
+        x[slot] = u
+        g = u - s - h * evaluate_x(code, cst, x)
+        if g * sgn >= 0.0:
+            hi = u
+        else:
+            lo = u
+        du = 1e-7 * (1.0 + abs(u))
+        x[slot] = u + du
+        dg = 1.0 - h * (evaluate_x(code, cst, x) - (u - s - g) / h) / du
+        u_new = u - g / dg if dg > 0.0 else 0.5 * (lo + hi)
+        if not ((u_new - lo) * (u_new - hi) < 0.0):
+            u_new = 0.5 * (lo + hi)
+        if abs(u_new - u) <= 1e-12 * (1.0 + abs(u)) or abs(hi - lo) <= 1e-12 * (1.0 + abs(u)):
+            u = u_new
+            break
+        u = u_new
+    x[slot] = u
+    du = 1e-7 * (1.0 + abs(u))
+    fu = evaluate_x(code, cst, x)
+    x[slot] = u + du
+    jac = (evaluate_x(code, cst, x) - fu) / du
+    x[slot] = u
+    return 0.0 if h * jac < -3.0 else abs(u - s)
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -239,17 +340,24 @@ def _update_state(
             # difference; exact for a rate linear in the state (zro2's), explicit for J >= 0
             xj = xs[j]
             xj[0] = v
+            xj[2] = ipn[j]
             xj[3] = t
             ns = dev_meta[j, 0]
             for k in range(ns):
                 code = bcode[j, 1 + k, : blen[j, 1 + k]]
+                cst = bconst[j, 1 + k]
                 s = xj[X_STATE + k]
-                f = evaluate_x(code, bconst[j, 1 + k], xj)
+                f = evaluate_x(code, cst, xj)
                 ds = 1e-7 * (1.0 + abs(s))
                 xj[X_STATE + k] = s + ds
-                z = h * (evaluate_x(code, bconst[j, 1 + k], xj) - f) / ds
+                z = h * (evaluate_x(code, cst, xj) - f) / ds
                 phi = math.expm1(z) / z if z < -1e-12 else 1.0
                 xj[X_STATE + k] = s + h * f * phi
+                if z > -0.05 and abs(h * f) > 0.05:
+                    # a large step where the rate is flat (a speed limit): backward Euler,
+                    # u = s + h f(u), lands on the equilibrium the state relaxes to within
+                    # the step; x[1] keeps the largest step it cannot vouch for
+                    xj[1] = max(xj[1], _backward_euler(code, cst, xj, X_STATE + k, s, h, f))
             k = 1 + ns + dev_meta[j, 1]
             w[j] = evaluate_x(bcode[j, k, : blen[j, k]], bconst[j, k], xj)
         elif m == DEV_BIOLEK:
@@ -270,6 +378,8 @@ def _update_state(
 def integrate(
     nsteps: int, h: float, rec_every: int,
     dev_meta: NDArray[np.int64], dev_x0: FloatArray,
+    vcvs_ctl: NDArray[np.int64], vcvs_gain: FloatArray, cccs_idx: NDArray[np.int64],
+    cccs_gain: FloatArray,
     v_init: FloatArray, il_init: FloatArray, w_init: FloatArray,
     c0: FloatArray, lval: FloatArray, rs: FloatArray, v3: FloatArray, kout: FloatArray,
     tab_of: NDArray[np.int64], tab_f: FloatArray, tab_h: FloatArray, tab_b: FloatArray,
@@ -286,6 +396,14 @@ def integrate(
     """Integrate every point over ``nsteps`` steps of ``h`` seconds, recording every
     ``rec_every`` steps (record 0 is the initial state), and run the online response detectors
     (:mod:`.online`) on the same samples.
+
+    Compiled devices (:mod:`.network`): ``dev_meta`` (nd, 4: states, quasi-static states,
+    noise inputs, 1 for a series chain solved for its current), ``dev_x0`` (npts, nd, nvars:
+    their variables, overwritten with the final ones; ``x[1]`` then holds the largest change of
+    a state in one explicit step). Controlled sources: a branch end of kind 3 is VCVS ``e``,
+    ``vcvs_gain[p, e] * (v(+) - v(-))`` with ``vcvs_ctl`` (ne, 4: kind and index of the + and -
+    controls, kinds as the branch ends'); ``cccs_idx`` (nf, 3: neuron, branch, sign) injects
+    ``sign * cccs_gain[p, f] * i(branch)`` into the neuron's membrane.
 
     Shapes: ``npts`` points, ``nn`` neurons, ``nb`` branches, ``nd`` devices, ``ni`` draw
     intervals. Per point: ``v_init, il_init, c0, lval, rs, v3, kout, tab_of`` (npts, nn);
@@ -333,6 +451,8 @@ def integrate(
         si = np.empty(nn)
         prm_p = prm[p].copy()
         xs = dev_x0[p].copy()  # compiled devices' variables (network.py)
+        vcvs_gain_p = vcvs_gain[p].copy()
+        cccs_gain_p = cccs_gain[p].copy()
         skip_thr = np.empty(nd)
         for j in range(nd):
             # exponent above which b0 * exp(-E/kT) * h < 1e-15
@@ -381,7 +501,7 @@ def integrate(
                 _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                                  dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                                  ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
-                                 dev_sign)
+                                 dev_sign, vcvs_ctl, vcvs_gain_p)
             # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
             # start) with the rates at v(t) (the last evaluation, the previous step's end
             # stage), then hold it through the RK4 stages of [t, t + h]
@@ -395,7 +515,7 @@ def integrate(
             _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                              ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign)
+                             dev_sign, vcvs_ctl, vcvs_gain_p)
             if step % rec_every == 0 and r < nrec:
                 for k in range(nn):
                     rec_v[p, k, r] = vn[k]
@@ -413,34 +533,34 @@ def integrate(
             if step == nsteps:
                 break
             _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k1v, k1i)
+                    tab_p, vmin, inv_dv, k1v, k1i, cccs_idx, cccs_gain_p)
             for k in range(nn):
                 sv[k] = vn[k] + 0.5 * h * k1v[k]
                 si[k] = il[k] + 0.5 * h * k1i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                              ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign)
+                             dev_sign, vcvs_ctl, vcvs_gain_p)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k2v, k2i)
+                    tab_p, vmin, inv_dv, k2v, k2i, cccs_idx, cccs_gain_p)
             for k in range(nn):
                 sv[k] = vn[k] + 0.5 * h * k2v[k]
                 si[k] = il[k] + 0.5 * h * k2i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                              ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign)
+                             dev_sign, vcvs_ctl, vcvs_gain_p)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k3v, k3i)
+                    tab_p, vmin, inv_dv, k3v, k3i, cccs_idx, cccs_gain_p)
             for k in range(nn):
                 sv[k] = vn[k] + h * k3v[k]
                 si[k] = il[k] + h * k3i[k]
             _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                              ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign)
+                             dev_sign, vcvs_ctl, vcvs_gain_p)
             _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k4v, k4i)
+                    tab_p, vmin, inv_dv, k4v, k4i, cccs_idx, cccs_gain_p)
             for k in range(nn):
                 vn[k] += h / 6.0 * (k1v[k] + 2.0 * k2v[k] + 2.0 * k3v[k] + k4v[k])
                 il[k] += h / 6.0 * (k1i[k] + 2.0 * k2i[k] + 2.0 * k3i[k] + k4i[k])
@@ -450,3 +570,6 @@ def integrate(
                           ev_pk[p], ev_tr[p])
             for d in range(ndet):
                 ev_n[p, d] = d_n[d]
+        for j in range(nd):  # compiled devices' final variables (x[1]: largest explicit step)
+            for q in range(xs.shape[1]):
+                dev_x0[p, j, q] = xs[j, q]

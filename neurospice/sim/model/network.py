@@ -73,6 +73,7 @@ from neurospice.sim.model.behavioural import (
     OP_SELECT,
     OP_SUB,
     OP_VAR,
+    VAR_I,
     VAR_T,
     VAR_V,
     Ast,
@@ -83,7 +84,7 @@ from neurospice.sim.model.behavioural import (
 )
 
 __all__ = ["QUASI_STATIC_TAU", "X_STATE", "NetworkDevice", "compile_network", "evaluate_x",
-           "run", "stiffness"]
+           "run"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -134,6 +135,8 @@ class NetworkDevice:
     noise_nodes: tuple[str, ...]
     r_series: float
     noise_hold: tuple[float, float] | None
+    #: True: :attr:`current` is the device *voltage* from its current ``x[I]`` (a series chain)
+    voltage_mode: bool = False
 
     @property
     def nvars(self) -> int:
@@ -469,11 +472,15 @@ def _element(card: Any, value: Any) -> _El:
 class _Nodes(Mapping[str, Ast]):
     """Node voltages for the expression parser, resolved on first use."""
 
-    def __init__(self, net: _Network, shift: float) -> None:
+    def __init__(self, net: _Network, shift: float,
+                 override: dict[str, float] | None = None) -> None:
         self.net = net
         self.shift = shift
+        self.override = override or {}
 
     def __getitem__(self, node: str) -> Ast:
+        if node not in _GROUND and self.net.g(node) in self.override:
+            return _num(self.override[self.net.g(node)])
         return self.net.node_ast(node, self.shift)
 
     def __contains__(self, node: object) -> bool:
@@ -529,6 +536,11 @@ class _Network:
         self.noise: list[str] = []
         self.kinds: dict[str, str] = {}
         self._data: dict[str, Any] = {}
+        self.voltage_mode = False
+        self.series: list[tuple[str, _El]] = []
+        self.chain_groups: list[str] = []
+        self.attach = "p"
+        self.linear_checks: list[tuple[Ast, Ast, _El]] = []
         self.r_series = 0.0
         self.offset: dict[str, float] = {}  # pin-side group -> series resistance to the core
         self._pins()
@@ -562,7 +574,9 @@ class _Network:
         came: _El | None = None
         racc = 0.0
         chain: list[tuple[str, float]] = []
+        series: list[tuple[str, _El]] = []  # (group before it, element) from p toward n
         self.entry = "p"
+        self.voltage_mode = False
         while True:
             mine = [el for el in touching.get(group, []) if el is not came]
             if not mine:
@@ -570,23 +584,28 @@ class _Network:
             if all(self.g(el.nodes[1 if self.g(el.nodes[0]) == group else 0]) == gn
                    for el in mine):
                 break
-            if len(mine) == 1 and mine[0].kind == "r":
+            if len(mine) == 1 and mine[0].kind in ("r", "bi", "bv"):
                 el = mine[0]
-                chain.append((group, el.value))
-                racc += el.value
+                series.append((group, el))
+                if el.kind == "r":
+                    chain.append((group, el.value))
+                    racc += el.value
                 came = el
                 inside = el.nodes[0] if self.g(el.nodes[0]) == group else el.nodes[1]
                 other = el.nodes[1] if inside == el.nodes[0] else el.nodes[0]
-                if self.g(other) in (gp, "0") or any(self.g(other) == c for c, _ in chain):
-                    raise NotCompilable("a resistor that is no series path of the device", el.card)
+                if self.g(other) in (gp, "0") or any(self.g(other) == c for c, _ in series):
+                    raise NotCompilable("an element that is no series path of the device",
+                                        el.card)
                 group = self.g(other)
                 self.entry = other
                 continue
             bad = next((el for el in mine if self.g(el.nodes[0]) != gn
                         and self.g(el.nodes[1]) != gn), mine[0])
-            raise NotCompilable("the path from pin p to the device's core is not one series "
-                                "resistor (only series resistors and 0 V sense sources are "
-                                "compiled there)", bad.card)
+            raise NotCompilable("the path from pin p to pin n is neither a series chain nor "
+                                "a core of parallel elements", bad.card)
+        if any(el.kind != "r" for _, el in series):
+            self._series_chain(series, group, came, touching, gp, gn)
+            return
         self.core = group
         self.gn = gn
         self.r_series = racc
@@ -633,6 +652,61 @@ class _Network:
                 raise NotCompilable(f"the sense source {name} is not in the device's core "
                                     "(i() is compiled for the core's sense sources)", el.card)
 
+    def _series_chain(self, series: list[tuple[str, _El]], group: str, came: _El | None,
+                      touching: dict[str, list[_El]], gp: str, gn: str) -> None:
+        """Voltage mode: the device is one series chain from p to n (``second_order``'s
+        ohmic part and tunnelling drop); its voltage is explicit in its current ``x[I]``."""
+        last = [el for el in touching.get(group, []) if el is not came]
+        if len(last) != 1 or last[0].kind not in ("r", "bi", "bv"):
+            bad = last[1] if len(last) > 1 else last[0]
+            raise NotCompilable("a series chain that ends in parallel elements (its current "
+                                "is implicit)", bad.card)
+        self.series = [*series, (group, last[0])]
+        self.voltage_mode = True
+        self.chain_groups = [grp for grp, _ in self.series]
+        self.core = gp
+        self.gn = gn
+        self.r_series = 0.0
+        self.core_els = []
+        chain_els = {id(el) for _, el in self.series}
+        pin_groups = set(self.chain_groups) | {gn}
+        for el in self.els:
+            ends = self.conducting(el)
+            if ends is None or id(el) in chain_els:
+                continue
+            if {self.g(n) for n in ends} & pin_groups:
+                raise NotCompilable("an element beside the device's series chain", el.card)
+        for name, el in self.senses.items():
+            if self.g(el.nodes[0]) != gp:
+                raise NotCompilable(f"the sense source {name} is not at pin p (i() is "
+                                    "compiled for the device current)", el.card)
+        first = self.series[0][1]
+        self.attach = first.nodes[0] if self.g(first.nodes[0]) == gp else first.nodes[1]
+
+    def drop(self, k: int, shift: float) -> Ast:
+        """Voltage across series element ``k`` in the direction p -> n, from ``x[I]``."""
+        grp, el = self.series[k]
+        i_dev: Ast = ("var", VAR_I)
+        if el.kind == "r":
+            return _mul(_num(el.value), i_dev)
+        forward = self.g(el.nodes[0]) == grp
+        if el.kind == "bv":
+            v = self.parse(el.expr, el, shift)
+            return v if forward else ("neg", v)
+        # a conduction element linear in its own voltage: i = G v
+        ga, gb = self.g(el.nodes[0]), self.g(el.nodes[1])
+        unit = self.parse(el.expr, el, shift, {ga: 1.0 + shift, gb: shift})
+        twice = self.parse(el.expr, el, shift, {ga: 2.0 + shift, gb: shift})
+        self.linear_checks.append((unit, twice, el))
+        return _div(i_dev, unit)
+
+    def chain_voltage(self, grp: str, shift: float) -> Ast:
+        k = self.chain_groups.index(grp)
+        if k == 0:
+            return ("bin", "+", ("var", VAR_V), _num(shift))
+        return ("bin", "+", _num(shift),
+                _add([self.drop(m, shift) for m in range(k, len(self.series))]))
+
     # ------------------------------------------------------------------ the core
     def el_current(self, el: _El, shift: float) -> Ast:
         """Current of a core element from the core to pin n (A)."""
@@ -640,8 +714,7 @@ class _Network:
         if el.kind == "r":
             cur: Ast = _div(("bin", "-", self.node_ast(el.nodes[0], shift),
                              self.node_ast(el.nodes[1], shift)), _num(el.value))
-            return cur
-        if el.kind == "bi":
+        elif el.kind == "bi":
             cur = self.parse(el.expr, el, shift)
         else:  # g
             cur = _mul(_num(el.value), ("bin", "-", self.node_ast(el.nodes[2], shift),
@@ -649,6 +722,9 @@ class _Network:
         return cur if into_n else ("neg", cur)
 
     def core_current(self, shift: float) -> Ast:
+        """The device current (current mode), or its voltage from ``x[I]`` (voltage mode)."""
+        if self.voltage_mode:
+            return _add([self.drop(m, shift) for m in range(len(self.series))])
         key = ("#core", shift)
         if key not in self.memo:
             if "#core" in self.busy:
@@ -663,6 +739,11 @@ class _Network:
     def sense_ast(self, name: str, shift: float) -> Ast:
         el = self.senses[name]
         a, b = el.nodes[0], el.nodes[1]
+        if self.voltage_mode:
+            side = self._side(el)
+            if (self.attach in side) == ("p" in side):
+                return _num(0.0)
+            return ("var", VAR_I) if self.attach in side else ("neg", ("var", VAR_I))
         # the core's nodes on b's side of this source (through the other sense sources)
         side = {b}
         todo = [b]
@@ -683,6 +764,24 @@ class _Network:
         cur = _add([self.el_current(el2, shift) for el2 in members])
         return ("neg", cur) if entry_b else cur
 
+    def _side(self, el: _El) -> set[str]:
+        """The nodes on the n- side of 0 V source ``el`` (through the other 0 V sources)."""
+        a, b = el.nodes[0], el.nodes[1]
+        side = {b}
+        todo = [b]
+        while todo:
+            node = todo.pop()
+            for other in self.senses.values():
+                if other is el or node not in other.nodes:
+                    continue
+                nxt = other.nodes[1] if other.nodes[0] == node else other.nodes[0]
+                if nxt == a:
+                    raise NotCompilable("a loop of 0 V sources", el.card)
+                if nxt not in side:
+                    side.add(nxt)
+                    todo.append(nxt)
+        return side
+
     # ------------------------------------------------------------------ inner nodes
     def node_ast(self, node: str, shift: float) -> Ast:
         if node in _GROUND:
@@ -690,6 +789,19 @@ class _Network:
         grp = self.g(node)
         if grp == self.gn:
             return _num(shift)
+        if self.voltage_mode and grp in self.chain_groups:
+            if grp == self.core:
+                return self.chain_voltage(grp, shift)
+            key = (grp, shift)
+            if key not in self.memo:
+                if grp in self.busy:
+                    raise _Resolving(grp)
+                self.busy.append(grp)
+                try:
+                    self.memo[key] = self.chain_voltage(grp, shift)
+                finally:
+                    self.busy.pop()
+            return self.memo[key]
         if grp in self.offset:
             v: Ast = ("bin", "+", ("var", VAR_V), _num(shift))
             if self.offset[grp]:
@@ -817,9 +929,11 @@ class _Network:
         return kind, data
 
     # ------------------------------------------------------------------ parsing
-    def parse(self, expr: str, el: _El, shift: float) -> Ast:
+    def parse(self, expr: str, el: _El, shift: float,
+              override: dict[str, float] | None = None) -> Ast:
         try:
-            return _Parser(expr, self.scope, self.funcs, _Nodes(self, shift),  # type: ignore[arg-type]
+            return _Parser(expr, self.scope, self.funcs,
+                           _Nodes(self, shift, override),  # type: ignore[arg-type]
                            _Currents(self, shift)).parse()  # type: ignore[arg-type]
         except _Resolving as exc:
             raise NotCompilable(f"node {exc.node} depends on itself through this source (an "
@@ -878,14 +992,33 @@ class _Network:
             quasi=tuple(prog(a) for a in p0["quasi"]), readout=prog(p0["readout"]),
             x0=np.zeros(X_STATE + ns + nq + len(self.noise)), states=tuple(self.states),
             quasi_nodes=tuple(self.quasi), noise_nodes=tuple(self.noise),
-            r_series=self.r_series, noise_hold=self._hold())
+            r_series=self.r_series, noise_hold=self._hold(), voltage_mode=self.voltage_mode)
         shifted = [prog(p1["current"]), *(prog(a) for a in p1["rates"]),
                    *(prog(a) for a in p1["quasi"]), prog(p1["readout"])]
         x0 = self._initial(dev)
         dev = NetworkDevice(dev.current, dev.rates, dev.quasi, dev.readout, x0, dev.states,
-                            dev.quasi_nodes, dev.noise_nodes, dev.r_series, dev.noise_hold)
+                            dev.quasi_nodes, dev.noise_nodes, dev.r_series, dev.noise_hold,
+                            dev.voltage_mode)
         _check_invariant(dev, shifted, self.sub.card)
+        self._check_linear(dev, fix)
         return dev
+
+    def _check_linear(self, dev: NetworkDevice, fix: Any) -> None:
+        """A conduction element in a series chain must be linear in its own voltage."""
+        rng = np.random.default_rng(1)
+        for unit, twice, el in self.linear_checks:
+            pu, pt = _program(fix(unit)), _program(fix(twice))
+            for _ in range(16):
+                x = dev.x0.copy()
+                x[VAR_I] = rng.uniform(-1e-3, 1e-3)
+                x[VAR_T] = 1.0
+                for k in range(len(dev.states)):
+                    x[X_STATE + k] = dev.x0[X_STATE + k] * rng.uniform(0.5, 1.5) + \
+                        rng.uniform(0, 1)
+                a, b = run(pu, x), run(pt, x)
+                if math.isfinite(a) and not abs(b - 2 * a) <= 1e-9 * abs(b):
+                    raise NotCompilable("a conduction element in series that is not linear in "
+                                        "its voltage (its current would be implicit)", el.card)
 
     def _hold(self) -> tuple[float, float] | None:
         holds = []
@@ -945,35 +1078,3 @@ def _check_invariant(dev: NetworkDevice, shifted: list[Program], card: Any) -> N
                 raise NotCompilable("its equations depend on the pins' voltages to ground, not "
                                     "only on the device voltage", card)
 
-
-def stiffness(dev: NetworkDevice, h: float) -> float:
-    """Largest change of a state in one step of ``h`` seconds where the engine's exponential
-    Euler step is explicit (``h df/ds > -0.05``: no stiff decay to absorb it), over device
-    voltages within +-10 V, the state recorded as ``w`` in [0, 1] (the others at their initial
-    values), ``time`` > 0. A stiff decay (zro2's, b0 = 1e6 /s) is integrated exactly and does
-    not count."""
-    worst = 0.0
-    for k in range(len(dev.states)):
-        grid = np.linspace(0.0, 1.0, 21) if run(dev.readout, _with(dev.x0, k, 0.25)) == 0.25 \
-            else np.array([dev.x0[X_STATE + k]])
-        for v in np.linspace(-10.0, 10.0, 81):
-            for s in grid:
-                x = _with(dev.x0, k, float(s))
-                x[VAR_V] = v
-                x[VAR_T] = 1.0
-                f = run(dev.rates[k], x)
-                ds = 1e-7 * (1.0 + abs(s))
-                x[X_STATE + k] = s + ds
-                z = h * (run(dev.rates[k], x) - f) / ds
-                if not math.isfinite(f) or not math.isfinite(z):
-                    return math.inf
-                if z > -0.05:
-                    phi = math.expm1(z) / z if z < -1e-12 else 1.0
-                    worst = max(worst, abs(h * f * phi))
-    return worst
-
-
-def _with(x0: FloatArray, k: int, s: float) -> FloatArray:
-    x = x0.copy()
-    x[X_STATE + k] = s
-    return x
