@@ -314,7 +314,7 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(outdir) if outdir else Path(tmp)
         rows = run_sweep(d, axes, out, o.replace(quiet=True))
-        checks = verify_points(d, rows, axes, out, o.replace(quiet=True)) if o.verify else []
+        checks = verify_points(d, rows, axes, o.replace(quiet=True)) if o.verify else []
     frame = pd.DataFrame(rows)
     frame.attrs["verify"] = checks
     return frame

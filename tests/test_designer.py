@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from neurospice.analysis.statistics import rank_effects, wilson_interval
-from neurospice.batch.sweep import _fraction, parse_sweep
+from neurospice.batch.sweep import parse_sweep
 from neurospice.batch.tolerance import draw_factors, parse_tolerance
+from neurospice.cli.batches import _fraction
 from neurospice.cli.main import main
 from neurospice.errors import DeckError, UsageError
 from neurospice.report.bom import bom_rows, snapped

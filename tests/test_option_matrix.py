@@ -80,7 +80,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(montecarlo, "_run_all", record("spice runs", {}))
     monkeypatch.setattr(montecarlo, "_run_model", record("model runs", {}))
 
-    def verify_points(deck: Any, rows: Any, axes: Any, outdir: Any, o: RunOptions) -> list[Any]:
+    def verify_points(deck: Any, rows: Any, axes: Any, o: RunOptions) -> list[Any]:
         calls.append({"call": "verify_points", "verify": o.verify})
         return []
 

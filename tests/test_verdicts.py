@@ -112,6 +112,7 @@ def test_model_run_records_thresholds_margin_and_probabilities(tmp_path: Path) -
 def test_verify_disagreement_exits_1_after_writing_the_map(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import neurospice.batch.sweep as sweep
+    from neurospice.cli import batches
     from neurospice.spice.deck import prepare_deck
 
     rows = [{"point": i, "amp": a, "status": "ok", "mode": m, "ratio": "1:1",
@@ -119,15 +120,18 @@ def test_verify_disagreement_exits_1_after_writing_the_map(tmp_path: Path,
             for i, (a, m) in enumerate([(1.6, "1:1 partial"), (1.8, "1:1 partial period 2")])]
     monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: rows)
     for agree, status in ((0, 1), (1, 0)):
-        monkeypatch.setattr(sweep, "verify_points",
-                            lambda *a, agree=agree, **k: [{"point": 0, "agree": agree}])
+        check = {"point": 0, "amp": 1.6, "agree": agree, "noisy": 0, "mode_ok": agree,
+                 "ratio_ok": 1, "freq_ok": 1, "locked_ok": 1, "model_mode": "1:1 partial",
+                 "model_ratio": "1:1", "spice_mode": "2:1", "spice_ratio": "2:1"}
+        monkeypatch.setattr(sweep, "verify_points", lambda *a, check=check, **k: [check])
         out = tmp_path / str(agree)
-        rc = sweep.run_sweep_command(
+        rc = batches.sweep_command(
             prepare_deck(BOARD), BOARD, out,
             RunOptions(sweeps=("amp=1.6,1.8",), workers=1, quiet=True, engine="model",
                        verify=1))
         assert rc == status
         assert (out / "sweep_map.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / "verify.csv").read_text().splitlines()[1].startswith(f"0,1.6,{agree},")
 
 
 def test_seeds_with_monte_carlo_runs_is_refused_naming_both(tmp_path: Path,

@@ -19,23 +19,20 @@ part.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from neurospice.batch.tolerance import Tolerance, tolerance_of
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.files import atomic_write
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.tolerances import component_slots, with_factors
 
-__all__ = ["Corner", "CornerReport", "run_corners", "write_corners_csv", "run_corners_command"]
+__all__ = ["Corner", "CornerReport", "run_corners"]
 
 
 @dataclass(frozen=True)
@@ -213,32 +210,3 @@ def _corner_jobs(nominal: Corner, sens: dict[str, dict[str, float]], tol: dict[s
     return jobs, predicted
 
 
-def write_corners_csv(report: CornerReport, path: Path) -> Path:
-    """One row per run: the corner's name, status, frequencies, mode and every factor
-    (``d:<path>``, the relative deviation)."""
-    runs = [report.nominal, *report.corners]
-    fixed = ["corner", "status", "mode", "ratio", "locked_fraction"]
-    freq = sorted({k for c in runs for k in c.row if k.startswith("f_")})
-    parts = sorted(report.sensitivities)
-    with atomic_write(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(fixed + freq + [f"d:{p}" for p in parts])
-        for c in runs:
-            w.writerow([c.row.get(k, "") for k in fixed + freq]
-                       + [round(c.factors.get(p, 1.0) - 1, 6) for p in parts])
-    return path
-
-
-def run_corners_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
-    """``simulate DECK --corners --tol ...``: run the corners (``o.tols``), write corners.csv,
-    print them."""
-    from neurospice.batch.tolerance import parse_tolerance
-
-    if not o.tols:
-        raise UsageError("--corners needs --tol (e.g. --tol R=5% --tol C=10%)")
-    report = run_corners(deck, [parse_tolerance(s) for s in o.tols], o)
-    print(f"{path}: {report.describe()}")
-    written = write_corners_csv(report, outdir / "corners.csv")
-    print(f"  wrote {written.name} in {outdir}")
-    failed = [c for c in report.corners if not c.ok]
-    return 1 if failed else 0

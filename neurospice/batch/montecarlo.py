@@ -1,28 +1,26 @@
 """Monte Carlo over devices: ``simulate DECK --runs N --seed S``.
 
 Runs the deck N times with seeds S, S+1, ..., S+N-1 (see :meth:`PreparedDeck.with_seed`), in
-parallel worker processes, and writes ``runs.csv`` (one row per run: seed, status, neuron
-frequencies, memristor resistance range) and ``iv_scatter.png`` (the I-V curves of every run's
-first memristor, one colour per seed).
+parallel worker processes (or as points of the model engine): one row per run (seed, status,
+neuron frequencies, memristor resistance range, the first pair's mode) and, from ngspice, each
+run's memristor traces. The command (:func:`neurospice.cli.batches.runs_command`) writes them
+as ``runs.csv`` and ``iv_scatter.png`` (the I-V curves of every run's first memristor).
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from neurospice.errors import SimulationError
-from neurospice.files import atomic_write
-from neurospice.report.memristor import MemristorTrace, memristor_traces, plot_iv_scatter
+from neurospice.report.memristor import MemristorTrace, memristor_traces
 from neurospice.report.summary import summarise
 from neurospice.sim.ngspice import run_prepared
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 
-__all__ = ["run_monte_carlo", "run_builds"]
+__all__ = ["run_builds", "run_seeds"]
 
 
 def build_row(deck: PreparedDeck, wf: Any, *, engine: str) -> dict[str, Any]:
@@ -93,45 +91,13 @@ def _run_all(deck: PreparedDeck, o: RunOptions
 
 def run_builds(deck: PreparedDeck, o: RunOptions) -> list[dict[str, Any]]:
     """Rows of ``runs.csv``: one per seed ``o.seed .. o.seed+o.runs-1``, in ``o.engine``."""
-    results = _runs(deck, o)
+    results = run_seeds(deck, o)
     return [results[s][0] for s in sorted(results)]
 
 
-def _runs(deck: PreparedDeck, o: RunOptions
-          ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
+def run_seeds(deck: PreparedDeck, o: RunOptions
+              ) -> dict[int, tuple[dict[str, Any], list[MemristorTrace]]]:
     """Each seed's row and memristor traces (none from the model engine)."""
     return (_run_model if o.engine_obj.capabilities.point_maps else _run_all)(deck, o)
 
 
-def run_monte_carlo(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
-    """Run the Monte Carlo (``o.runs`` seeds from ``o.seed``, 1 by default), write the table
-    and the scatter plot, print a digest."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    runs, seed, engine, plot = o.runs, _seeds(o)[0], o.engine, o.plot
-    results = _runs(deck, o)
-    rows = [results[s][0] for s in sorted(results)]
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    with atomic_write(outdir / "runs.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    ok = [r for r in rows if r["status"] == "ok"]
-    print(f"{path}: {runs} Monte Carlo runs (seeds {seed}..{seed + runs - 1}, {engine} engine): "
-          f"{len(ok)} ok, {runs - len(ok)} failed")
-    from neurospice.batch.tolerance import yield_report
-
-    for line in yield_report(ok) if ok else []:
-        print(line.replace("builds", "runs"))
-    for key in columns:
-        vals = [float(r[key]) for r in ok if key.startswith(("f_", "r_")) and key in r]
-        if vals:
-            print(f"  {key:<24} min {min(vals):.4g}  max {max(vals):.4g}")
-    written = [outdir / "runs.csv"]
-    if plot:
-        scatter = [(s, results[s][1][0]) for s in sorted(results) if results[s][1]]
-        if scatter:
-            written.append(plot_iv_scatter(scatter, outdir / "iv_scatter.png"))
-            written.append(plot_iv_scatter(scatter, outdir / "iv_scatter_log.png",
-                                           log_current=True))
-    print(f"  wrote {', '.join(str(p) for p in written)}")
-    return 0 if ok else 1

@@ -2,10 +2,11 @@
 
 ``simulate DECK --sweep NAME=START:STOP:COUNT [--sweep NAME2=...]`` builds the grid of points,
 runs each in its own worker process (local pool by default, or a Dask distributed cluster with
-``--scheduler ADDRESS``), writes each finished point to ``sweep.csv`` as it completes, and at the
-end draws ``sweep_map.png`` coloured by locking mode. ``--resume`` keeps the rows already in
-``sweep.csv`` and runs the others. A point that fails (no convergence, timeout) is recorded
-with its error and does not stop the others.
+``--scheduler ADDRESS``) and writes each finished point to ``sweep.csv`` as it completes;
+:func:`plot_sweep_map` draws ``sweep_map.png`` coloured by locking mode. ``--resume`` keeps
+the rows already in ``sweep.csv`` and runs the others. A point that fails (no convergence,
+timeout) is recorded with its error and does not stop the others. The command's digest and
+``--verify``'s ``verify.csv`` are :mod:`neurospice.cli.batches`'.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from neurospice.files import atomic_write, printable
 from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
-from neurospice.spice.numbers import E_SERIES, format_si, series_values
+from neurospice.spice.numbers import E_SERIES, series_values
 
 __all__ = [
     "Axis",
@@ -42,7 +43,6 @@ __all__ = [
     "grid",
     "run_point",
     "run_sweep",
-    "run_sweep_command",
     "read_table",
     "plot_sweep_map",
     "point_mode",
@@ -319,17 +319,22 @@ def model_row(point_deck: PreparedDeck, point: dict[str, Any], wf: Any, *,
     from neurospice.report.locking import analyse_run
 
     levels = dict(options.spike_threshold) if options.spike_threshold else None
+    return sweep_row(point_deck, point, analyse_run(point_deck, wf, t_skip=options.t_skip,
+                                                    spike_threshold=levels))
+
+
+def sweep_row(point_deck: PreparedDeck, point: dict[str, Any], analysis: Any) -> dict[str, Any]:
+    """A sweep-table row from a model-engine run's locking analysis (in the workers, from the
+    run's online events: :class:`neurospice.report.online.LockingRows`, no waveform)."""
     row: dict[str, Any] = {"status": "ok", "error": "", "engine": "model"}
-    row.update(analyse_run(point_deck, wf, t_skip=options.t_skip,
-                           spike_threshold=levels).as_row())
+    row.update(analysis.as_row())
     return row
 
 
 def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, float], str, str]],
                       table: _Table, o: RunOptions) -> None:
-    from functools import partial
-
     from neurospice.report.locking import deck_seed
+    from neurospice.report.online import LockingRows
 
     seed, seeds = o.seed, o.seeds
     first = seed if seed is not None else deck_seed(deck)
@@ -342,7 +347,9 @@ def _run_model_points(deck: PreparedDeck, prepared: list[tuple[int, dict[str, fl
             points.append(q)
     with tqdm(total=len(points), desc="sweep (model)", unit="run",
               disable=True if o.quiet else None) as bar:
-        rows = o.engine_obj.map(deck, points, partial(model_row, options=o), o, bar.update)
+        levels = dict(o.spike_threshold) if o.spike_threshold else None
+        online = LockingRows(sweep_row, t_skip=o.t_skip, spike_threshold=levels)
+        rows = o.engine_obj.map(deck, points, online, o, bar.update)
     for k, (i, p, _, key) in enumerate(prepared):
         draws = rows[k * seeds:(k + 1) * seeds]
         row = dict(draws[0])
@@ -511,7 +518,7 @@ def plot_sweep_map(rows: Sequence[dict[str, Any]], axes: Sequence[Axis], path: P
         likely = str(r.get("likely_mode") or "")
         if likely and r.get("status") == "ok":
             modes.append(likely)
-            notes.append(f"P {_num(r, 'likely_p'):.2f}")
+            notes.append(f"P {row_number(r, 'likely_p'):.2f}")
         else:
             modes.append(point_mode(r))
             notes.append("")
@@ -545,70 +552,13 @@ def _axis_label(axis: Axis) -> str:
     return f"{axis.name} ({unit})" if unit else axis.name
 
 
-def _fraction(value: object) -> str:
-    """A locked fraction as text: ``0.00`` for zero, ``-`` when there is none."""
-    if value is None or value == "":
-        return "-"
-    try:
-        return f"{float(str(value)):.2f}"
-    except ValueError:
-        return "-"
-
-
-def run_sweep_command(deck: PreparedDeck, path: Path, outdir: Path, o: RunOptions) -> int:
-    """``simulate --sweep``: run the sweep of ``o.sweeps``, write the table and map, print a
-    one-line-per-point digest.
-
-    Returns 1 when ``--verify`` found a point where the engines disagree (the map is written
-    first), else 0."""
-    if len(o.sweeps) > 2:
-        raise UsageError("--sweep: give one or two parameters")
-    axes = [parse_sweep(s) for s in o.sweeps]
-    seed, engine, plot = o.seed, o.engine, o.plot
-    rows = run_sweep(deck, axes, outdir, o)
-    failed = [r for r in rows if r.get("status") != "ok"]
-    print(f"{path}: sweep of {' x '.join(f'{a.name} ({a.count})' for a in axes)}: "
-          f"{len(rows) - len(failed)} points ok, {len(failed)} failed")
-    for r in rows:
-        vals = "  ".join(f"{a.name}={format_si(float(r[a.name]))}" for a in axes)
-        if r.get("status") == "ok":
-            marg = " (marginal)" if str(r.get("marginal")) == "True" else ""
-            p_text = ""
-            if r.get("likely_mode"):
-                from neurospice.analysis.modes import mode_column
-
-                c = mode_column(str(r["likely_mode"]))
-                p_text = (f"  most likely {r['likely_mode']}: P {_num(r, c):.2f} "
-                          f"[{_num(r, c + '_lo'):.2f}, {_num(r, c + '_hi'):.2f}] over "
-                          f"{r.get('n_seeds')} draws")
-            print(f"  {vals}  mode {str(r.get('mode', '-')) + marg:>8}  "
-                  f"ratio {r.get('ratio', '-'):>5}  "
-                  f"locked {_fraction(r.get('locked_fraction'))}{p_text}")
-        else:
-            print(f"  {vals}  FAILED: {str(r.get('error', ''))[:100]}")
-    if plot and rows:
-        plot_sweep_map(rows, axes, outdir / "sweep_map.png",
-                       title=f"{path.name}: {engine} engine"
-                             + (f", seed {seed}" if seed is not None else ""))
-    print(f"  wrote {outdir / TABLE}" + (f" and {outdir / 'sweep_map.png'}" if plot else ""))
-    if o.verify and o.engine_obj.capabilities.verify:
-        checks = verify_points(deck, rows, axes, outdir, o)
-        if plot and rows and checks:  # the map again, the points rerun in ngspice marked
-            plot_sweep_map(rows, axes, outdir / "sweep_map.png",
-                           title=f"{path.name}: {engine} engine"
-                                 + (f", seed {seed}" if seed is not None else ""),
-                           verified={int(c["point"]): bool(c["agree"]) for c in checks})
-        if any(not c["agree"] for c in checks):
-            return 1
-    return 0
-
-
 #: --verify: largest relative difference of a frequency, and of the locked fraction
 VERIFY_FREQ_REL = 0.01
 VERIFY_LOCKED_ABS = 0.05
 
 
-def _num(row: dict[str, Any], col: str) -> float:
+def row_number(row: dict[str, Any], col: str) -> float:
+    """Column ``col`` of a table row as a number (NaN when empty or not one)."""
     try:
         return float(str(row.get(col, "")))
     except ValueError:
@@ -617,7 +567,7 @@ def _num(row: dict[str, Any], col: str) -> float:
 
 def _probabilities(row: dict[str, Any]) -> dict[str, tuple[float, float, float]]:
     """``{p_<mode> column: (p, lo, hi)}`` of a row with P(mode) columns."""
-    return {k: (v, _num(row, f"{k}_lo"), _num(row, f"{k}_hi"))
+    return {k: (v, row_number(row, f"{k}_lo"), row_number(row, f"{k}_hi"))
             for k, v in mode_probability_columns(row).items()}
 
 
@@ -639,19 +589,19 @@ def verify_criteria(mrow: dict[str, Any], srow: dict[str, Any], *, noisy: bool
     out["ratio_ok"] = int(str(out["model_ratio"]) == str(out["spice_ratio"]))
     errs = []
     for col in ("f_master_hz", "f_slave_hz"):
-        fm, fs = _num(mrow, col), _num(srow, col)
+        fm, fs = row_number(mrow, col), row_number(srow, col)
         err = abs(fm - fs) / abs(fs) if math.isfinite(fm) and math.isfinite(fs) and fs else \
             (0.0 if not math.isfinite(fm) and not math.isfinite(fs) else math.inf)
         out[f"{col[:-3]}_rel_diff"] = round(err, 6) if math.isfinite(err) else "inf"
         errs.append(err)
     out["freq_ok"] = int(all(e <= VERIFY_FREQ_REL for e in errs))
-    lm, ls = _num(mrow, "locked_fraction"), _num(srow, "locked_fraction")
+    lm, ls = row_number(mrow, "locked_fraction"), row_number(srow, "locked_fraction")
     dl = abs(lm - ls) if math.isfinite(lm) and math.isfinite(ls) else math.inf
     out["locked_fraction_diff"] = round(dl, 6) if math.isfinite(dl) else "inf"
     out["locked_ok"] = int(dl <= VERIFY_LOCKED_ABS)
     if noisy:
         pm, ps = _probabilities(mrow), _probabilities(srow)
-        n = int(_num(srow, "n_seeds")) if math.isfinite(_num(srow, "n_seeds")) else 1
+        n = int(row_number(srow, "n_seeds")) if math.isfinite(row_number(srow, "n_seeds")) else 1
         if not pm:  # one draw each: P(mode) is 1 for the mode seen
             pm = {"p_" + out["model_mode"]: (1.0, 0.0, 1.0)}
             lo, hi = wilson_interval(1, 1)
@@ -672,13 +622,11 @@ def verify_criteria(mrow: dict[str, Any], srow: dict[str, Any], *, noisy: bool
 
 
 def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequence[Axis],
-                  outdir: Path, o: RunOptions) -> list[dict[str, Any]]:
+                  o: RunOptions) -> list[dict[str, Any]]:
     """Rerun ``o.verify`` evenly spaced points of a model-engine map in ngspice (with the same
     options: seed, noise draws, t_skip, thresholds, workers); compare them by
-    :func:`verify_criteria`.
-
-    Writes ``verify.csv`` (point, values, every criterion, ``agree``) and prints each point
-    where the engines disagree, with the criteria that failed.
+    :func:`verify_criteria`: one record per point (point, values, every criterion,
+    ``agree``), by point.
     """
     from neurospice.report.locking import noise_sources
     from neurospice.sim.model.maps import pick_points
@@ -705,35 +653,6 @@ def verify_points(deck: PreparedDeck, rows: Sequence[dict[str, Any]], axes: Sequ
         out.append({"point": srow["point"], **{n: mrow[n] for n in names},
                     "n_seeds": o.seeds, **crit})
     out.sort(key=lambda r: int(r["point"]))
-    with atomic_write(outdir / "verify.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(out[0]))
-        w.writeheader()
-        w.writerows(out)
-    _print_verify(out, names)
-    print(f"  wrote {outdir / 'verify.csv'}")
     return out
 
 
-def _print_verify(out: list[dict[str, Any]], names: list[str]) -> None:
-    """How many verified points agree, and why each of the others does not."""
-    bad = [r for r in out if not r["agree"]]
-    print(f"  verify: {len(out) - len(bad)} of {len(out)} points agree between ngspice and the "
-          "model engine" + (":" if bad else ""))
-    for r in bad:
-        vals = "  ".join(f"{n}={format_si(float(r[n]))}" for n in names)
-        if r["noisy"]:
-            why = f"P(mode) {r['p_outside']}"
-        else:
-            parts = []
-            if not r["mode_ok"] or not r["ratio_ok"]:
-                parts.append(f"mode {r['model_mode']} ({r['model_ratio']}) against "
-                             f"{r['spice_mode']} ({r['spice_ratio']})")
-            if not r["freq_ok"]:
-                parts.append(f"frequencies differ by {r['f_master_rel_diff']} / "
-                             f"{r['f_slave_rel_diff']} (master / slave, relative; limit "
-                             f"{VERIFY_FREQ_REL:g})")
-            if not r["locked_ok"]:
-                parts.append(f"locked fraction differs by {r['locked_fraction_diff']} (limit "
-                             f"{VERIFY_LOCKED_ABS:g})")
-            why = "; ".join(parts)
-        print(f"    {vals}: {why}")

@@ -26,7 +26,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,14 +33,13 @@ from tqdm import tqdm
 
 from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.files import atomic_write
 from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
 
 __all__ = ["Tolerance", "parse_tolerance", "draw_factors", "tolerance_of", "wilson_interval",
-           "rank_effects", "run_tolerance", "run_tolerance_command"]
+           "rank_effects", "run_tolerance", "yield_report"]
 
 _CLASS = {"r": "R", "c": "C", "l": "L"}
 
@@ -289,37 +287,3 @@ def yield_report(rows: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def run_tolerance_command(deck: PreparedDeck, path: Path, outdir: Path,
-                          o: RunOptions) -> list[dict[str, Any]]:
-    """``simulate --runs N --tol ...``: run the builds (``o.runs`` seeds from ``o.seed``, 1 by
-    default), write runs.csv (and the yield plot)."""
-    import csv
-
-    tols = [parse_tolerance(s) for s in o.tols]
-    runs, seed, seeds, engine, dist, plot = (o.runs, o.seed if o.seed is not None else 1,
-                                             o.seeds, o.engine, o.tol_dist, o.plot)
-    rows = run_tolerance(deck, tols, o)
-    fixed = ["seed", "status", "engine", "mode", "ratio", "locked_fraction"]
-    columns = fixed + sorted({k for r in rows for k in r if k not in fixed and
-                              not k.startswith("d:")}) + sorted(
-        {k for r in rows for k in r if k.startswith("d:")})
-    with atomic_write(outdir / "runs.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    tol_text = ", ".join(f"{t.target} {100 * t.fraction:g} %" for t in tols)
-    print(f"{path}: {runs} builds (seeds {seed}..{seed + runs - 1}, {engine} engine), "
-          f"tolerances {tol_text} ({dist}), memristor draws per build")
-    for line in yield_report(rows):
-        print(line)
-    if seeds > 1:
-        split = sum(1 for r in rows if float(r.get("likely_p") or 0.0) < 1.0)
-        print(f"  P(mode) per build over {seeds} noise draws (seeds S, S+{runs}, ...; "
-              f"runs.csv p_<mode>, likely_mode): {split} of {runs} builds change mode "
-              "between draws")
-    if plot:
-        from neurospice.report.plots import plot_yield
-
-        plot_yield(rows, outdir / "yield.png", title=f"{path.name}: {runs} builds, {tol_text}")
-    print(f"  wrote {outdir / 'runs.csv'}" + (f" and {outdir / 'yield.png'}" if plot else ""))
-    return rows

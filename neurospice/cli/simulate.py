@@ -178,24 +178,13 @@ def _run_batch(job: _Job, deck: PreparedDeck) -> int:
     if o.kind != "corners" and deck.tran() is None:
         raise DeckError("sweeps and Monte Carlo runs analyse transients; the deck has no .tran "
                         "card", path=job.path)
-    if o.kind == "corners":
-        from neurospice.batch.corners import run_corners_command
+    from neurospice.cli import batches
 
-        return run_corners_command(deck, job.path, job.outdir, o)
-    if o.kind == "tolerance":
-        from neurospice.batch.tolerance import run_tolerance_command
-
-        if "mc" in deck.params():  # each build also draws its own memristor
-            deck = deck.with_params({"mc": 1})
-        run_tolerance_command(deck, job.path, job.outdir, o)
-        return 0
-    if o.kind == "sweep":
-        from neurospice.batch.sweep import run_sweep_command
-
-        return run_sweep_command(deck, job.path, job.outdir, o)
-    from neurospice.batch.montecarlo import run_monte_carlo
-
-    return run_monte_carlo(deck, job.path, job.outdir, o)
+    if o.kind == "tolerance" and "mc" in deck.params():
+        deck = deck.with_params({"mc": 1})  # each build also draws its own memristor
+    command = {"corners": batches.corners_command, "tolerance": batches.tolerance_command,
+               "sweep": batches.sweep_command}.get(o.kind, batches.runs_command)
+    return command(deck, job.path, job.outdir, o)
 
 
 def _thresholds(o: RunOptions) -> dict[str, float] | None:
