@@ -252,3 +252,25 @@ def test_the_second_order_board_runs_in_the_model_engine_as_in_ngspice(tmp_path,
     assert w_s[-1] - w_s[0] > 0.4  # the device potentiates (0.4 -> ~1) ...
     for t in (0.5, 1.0, 1.5, 2.5):  # ... along the same path in both engines
         assert np.interp(t, tm, w_m) == pytest.approx(np.interp(t, ts, w_s), abs=0.01)
+
+
+def test_pershin_is_compiled_and_its_threshold_stops_the_state_as_in_ngspice(tmp_path) -> None:
+    """The threshold device on the board: SET runs until the device voltage falls to vth,
+    which the state's implicit step finds by re-solving the path (the hand-written hard-clipped
+    update ran to the bound, w = 1.0, against ngspice's 0.935)."""
+    from neurospice.sim.model import compile_model
+    from neurospice.sim.ngspice import run_prepared
+
+    deck = _board_copy(tmp_path, board_old="Xm1 mn mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
+                       board_new="Xm1 mn mp pershin").with_tstop(2.0)
+    model = compile_model(deck)
+    assert model.program.devices[0].model == "compiled:pershin"
+    [wm] = model.run([{}])
+    ws = run_prepared(deck)
+    w_m, w_s = np.asarray(wm["v(xm1.w)"]), np.asarray(ws["v(xm1.w)"])
+    assert w_s[0] == pytest.approx(1 / 3, abs=1e-3) and 0.9 < w_s[-1] < 0.97
+    assert w_m[-1] == pytest.approx(w_s[-1], abs=0.03)
+    for node in ("mmem", "smem"):
+        fm = _rate(np.asarray(wm.time), np.asarray(wm[f"v({node})"]))
+        fs = _rate(np.asarray(ws.time), np.asarray(ws[f"v({node})"]))
+        assert fm == pytest.approx(fs, rel=0.01)

@@ -11,12 +11,15 @@ What is mapped (everything else is refused, naming the element):
   with ``F``, ``H``, ``V3`` and the gyrator's ``L``, ``Rs`` measured in ngspice on the deck's own
   library (:mod:`.characterise`); ``C0`` is the instance's ``c0``. The ``out`` pin is an ideal
   source ``kout * B(V)`` behind the measured output resistance.
-* ``X`` instances of memristor subcircuits whose body is, card for card, one of the bodies the
-  engine's equations implement (``zro2``, ``biolek``, ``pershin`` of ``memristors.lib``, frozen in
-  :mod:`.bodies`), whatever the subcircuit's name; the parameters are the instance's over its own
-  ``.subckt`` line's defaults. One state ``w`` each (the ``zro2`` temperature quasi-static: its
-  ``tauth`` = 1 us is far below any step the engine takes). A body that differs is refused,
-  naming the first line that differs.
+* ``X`` instances of two-pin ``p n`` subcircuits (memristors), by their **body**: a body equal,
+  card for card, to ``zro2``'s or ``biolek``'s in ``memristors.lib`` (frozen in :mod:`.bodies`)
+  runs on the integrator's hand-written equations, proven equal to the compiled text; any other
+  body (an edited ``zro2``, ``pershin``, the second-order devices, a user's own) is compiled
+  from its text (:mod:`.network`), or refused naming the card it cannot compile. The
+  parameters are the instance's over its own ``.subckt`` line's defaults.
+* ``E`` sources from a node to ground controlled by neuron pins (an unloaded ``out`` or a
+  ``mem``) - a path's terminal - and ``F`` sources into a membrane controlled by a path's
+  voltage source (``coupled_fhn_2nd.cir``'s interface).
 * Capacitors from a neuron's ``mem`` node to ground (added to its measured capacitance).
 * ``.temp`` and ``.options temp= tnom=``: into the neuron's characterisation (and its cache key).
 * Resistors, and independent voltage sources with a constant (DC) value, in series paths between
@@ -58,9 +61,13 @@ __all__ = [
 
 #: Neuron subcircuits the engine maps.
 NEURON_MODELS = frozenset({"fhn"})
-#: Memristor subcircuits whose hand-written equations the engine maps (by their body, see
-#: :mod:`.bodies`); other one-state bodies are compiled (:mod:`.behavioural`).
+#: Memristor bodies the engine recognises (:mod:`.bodies`).
 MEMRISTOR_MODELS = frozenset(KNOWN_BODIES)
+#: The known bodies that run on the integrator's hand-written equations, proven equal to the
+#: compiled text (tests/test_model_compile.py, tests/test_model_engine.py); every other two-pin
+#: body, ``pershin`` included (its hand-written update clips hard where its text limits
+#: smoothly), is compiled from its text (:mod:`.network`).
+HAND_WRITTEN = frozenset({"zro2", "biolek"})
 _GROUND = frozenset({"0", "gnd"})
 _DOT_OK = frozenset({".param", ".options", ".option", ".tran", ".ic", ".save", ".end", ".model",
                      ".title", ".global", ".temp", ".nodeset", ".csparam", ".probe", ".print",
@@ -397,7 +404,7 @@ def compile_deck(deck: PreparedDeck) -> ModelProgram:
                 params = {**defaults.get(model, {}), **assigned}
                 neurons.append(NeuronEq(low, model, nodes[0], nodes[1], params, None))
             elif model in subs and pins_of.get(model) == ("p", "n") and (
-                    known_body(subs[model])[0] is not None):
+                    known_body(subs[model])[0] in HAND_WRITTEN):
                 equations = str(known_body(subs[model])[0])
                 if len(nodes) != 2:
                     raise _refuse(card, head, f"a {model} instance has two pins (p n)")

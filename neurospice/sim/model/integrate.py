@@ -101,6 +101,63 @@ def _lin_g(w: float, model: int, prm: FloatArray, j: int) -> float:
     return 1.0 / (prm[j, _ROFF] - (prm[j, _ROFF] - prm[j, _RON]) * wc)
 
 
+@nb.njit(cache=True, fastmath=False)
+def _solve_compiled(code: NDArray[np.int64], blen: NDArray[np.int64], consts: FloatArray,
+                    xj: FloatArray, e: float, rt: float, sg: float, d0: float,
+                    chain: bool) -> tuple[float, float]:
+    """Current (A -> B) and device voltage ``d`` of a compiled device on a path of EMF ``e``
+    and series resistance ``rt``: ``d = e - rt i(d)`` (secant conductance through the origin,
+    the current is 0 at v = 0; exact at once for a current linear in v) or, for a series
+    chain whose voltage is explicit in its current, ``rt i + V(i) = e`` (Newton on ``i`` kept
+    in the bracket found so far). Leaves ``x[0]``, ``x[2]`` at the solution (p -> n)."""
+    prog = code[0, : blen[0]]
+    cst = consts[0]
+    d = d0
+    i = 0.0
+    if chain:
+        i = sg * xj[2]
+        lo = -1e300
+        hi = 1e300
+        for _ in range(60):
+            xj[2] = sg * i
+            vd = sg * evaluate_x(prog, cst, xj)
+            f = rt * i + vd - e
+            if f > 0.0:
+                hi = min(hi, i)
+            else:
+                lo = max(lo, i)
+            di = 1e-12 + 1e-7 * abs(i)
+            xj[2] = sg * (i + di)
+            df = rt + (sg * evaluate_x(prog, cst, xj) - vd) / di
+            i_new = i - f / df if df > 0.0 else lo
+            if not (i_new > lo and i_new < hi):
+                if lo > -1e299 and hi < 1e299:
+                    i_new = 0.5 * (lo + hi)
+                elif lo > -1e299:
+                    i_new = lo + 2.0 * abs(lo) + 1e-9
+                else:
+                    i_new = hi - 2.0 * abs(hi) - 1e-9
+            done = abs(i_new - i) <= 1e-12 * abs(i) + 1e-18
+            i = i_new
+            if done:
+                break
+        d = e - rt * i
+    else:
+        for _ in range(4):
+            vv = d if abs(d) > 1e-9 else 1e-6
+            xj[0] = sg * vv
+            g = sg * evaluate_x(prog, cst, xj) / vv
+            i = g * e / (1.0 + g * rt)
+            dn = e - rt * i
+            done = abs(dn - d) <= 1e-12 * (abs(d) + 1e-9)
+            d = dn
+            if done:
+                break
+    xj[0] = sg * d
+    xj[2] = sg * i
+    return i, d
+
+
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _branch_currents(
     vn: FloatArray, w: FloatArray, temp: FloatArray, kout: FloatArray, rser: FloatArray,
@@ -164,9 +221,8 @@ def _branch_currents(
             if refresh:
                 temp[j] = _zro2_temp(d * i, prm, j)
         elif m == DEV_COMPILED:
-            # the core voltage d (along A -> B; rt holds the body's series resistance) solves
-            # d = e - rt i(d): secant conductance through the origin (the current is 0 at
-            # v = 0), refined up to four times: exact at once for a current linear in v
+            # on its path (rt holds the body's series resistance; x[4], x[5] keep the path
+            # for the state's implicit step)
             sg = dev_sign[j]
             xj = xs[j]
             xj[3] = t
@@ -174,51 +230,10 @@ def _branch_currents(
             nq = dev_meta[j, 1]
             for c in range(dev_meta[j, 2]):
                 xj[X_STATE + ns + nq + c] = draws[j, c]
-            d = vdev[j]
-            i = 0.0
-            if dev_meta[j, 3] == 1:
-                # a series chain: its voltage is explicit in its current (x[2]); solve
-                # rt i + V(i) = e by Newton on i, kept inside the bracket found so far
-                i = sg * xj[2]
-                lo = -1e300  # no infinities: the kernel runs with fastmath
-                hi = 1e300
-                for _ in range(60):
-                    xj[2] = sg * i
-                    vd = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj)
-                    f = rt * i + vd - e
-                    if f > 0.0:
-                        hi = min(hi, i)
-                    else:
-                        lo = max(lo, i)
-                    di = 1e-12 + 1e-7 * abs(i)
-                    xj[2] = sg * (i + di)
-                    df = rt + (sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj)
-                               - vd) / di
-                    i_new = i - f / df if df > 0.0 else lo
-                    if not (i_new > lo and i_new < hi):
-                        if lo > -1e299 and hi < 1e299:
-                            i_new = 0.5 * (lo + hi)
-                        elif lo > -1e299:
-                            i_new = lo + 2.0 * abs(lo) + 1e-9
-                        else:
-                            i_new = hi - 2.0 * abs(hi) - 1e-9
-                    done = abs(i_new - i) <= 1e-12 * abs(i) + 1e-18
-                    i = i_new
-                    if done:
-                        break
-                xj[2] = sg * i
-                d = e - rt * i
-            else:
-                for _ in range(4):
-                    vv = d if abs(d) > 1e-9 else 1e-6
-                    xj[0] = sg * vv
-                    g = sg * evaluate_x(bcode[j, 0, : blen[j, 0]], bconst[j, 0], xj) / vv
-                    i = g * e / (1.0 + g * rt)
-                    dn = e - rt * i
-                    done = abs(dn - d) <= 1e-12 * (abs(d) + 1e-9)
-                    d = dn
-                    if done:
-                        break
+            xj[4] = e
+            xj[5] = rt
+            i, d = _solve_compiled(bcode[j], blen[j], bconst[j], xj, e, rt, sg, vdev[j],
+                                   dev_meta[j, 3] == 1)
             if refresh:  # quasi-static states from this solution
                 xj[0] = sg * d
                 for q in range(nq):
@@ -261,10 +276,24 @@ def _derivs(
 
 
 @nb.njit(cache=True, fastmath=False)
+def _rate_at(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slot: int, u: float,
+             dcode: NDArray[np.int64], dlen: NDArray[np.int64], dconst: FloatArray, sg: float,
+             chain: bool) -> float:
+    """The state's rate with ``x[slot] = u`` and the device re-solved on its path (EMF
+    ``x[4]``, series resistance ``x[5]``): the state's feedback through the device voltage."""
+    x[slot] = u
+    _solve_compiled(dcode, dlen, dconst, x, x[4], x[5], sg, sg * x[0], chain)
+    return evaluate_x(code, cst, x)
+
+
+@nb.njit(cache=True, fastmath=False)
 def _backward_euler(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slot: int,
-                    s: float, h: float, f0: float) -> float:
-    """Solve ``u = s + h f(u)`` for ``x[slot]`` (``f`` the program ``code``), bracketing the
-    root of ``g(u) = u - s - h f(u)`` from the explicit guess, then Newton kept in the bracket.
+                    s: float, h: float, f0: float, dcode: NDArray[np.int64],
+                    dlen: NDArray[np.int64], dconst: FloatArray, sg: float,
+                    chain: bool) -> float:
+    """Solve ``u = s + h f(u)`` for ``x[slot]`` (``f`` the program ``code``, the device
+    re-solved on its path at each ``u``: :func:`_rate_at`), bracketing the root of
+    ``g(u) = u - s - h f(u)`` from the explicit guess, then Newton kept in the bracket.
     Leaves ``x[slot] = u``; returns 0 when ``u`` is an equilibrium the state relaxes to faster
     than the step (``h df/du < -3``), else ``|u - s|`` (an inaccurate step)."""
     sgn = 1.0 if f0 > 0.0 else -1.0
@@ -274,8 +303,7 @@ def _backward_euler(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slo
     found = False
     for _ in range(80):
         u = s + step
-        x[slot] = u
-        g = u - s - h * evaluate_x(code, cst, x)
+        g = u - s - h * _rate_at(code, cst, x, slot, u, dcode, dlen, dconst, sg, chain)
         if g * sgn >= 0.0:
             hi = u
             found = True
@@ -283,19 +311,18 @@ def _backward_euler(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slo
         lo = u
         step *= 2.0
     if not found or not math.isfinite(hi):
-        x[slot] = s + h * f0
+        _rate_at(code, cst, x, slot, s + h * f0, dcode, dlen, dconst, sg, chain)
         return abs(h * f0)
     u = 0.5 * (lo + hi)
     for _ in range(100):
-        x[slot] = u
-        g = u - s - h * evaluate_x(code, cst, x)
+        g = u - s - h * _rate_at(code, cst, x, slot, u, dcode, dlen, dconst, sg, chain)
         if g * sgn >= 0.0:
             hi = u
         else:
             lo = u
         du = 1e-7 * (1.0 + abs(u))
-        x[slot] = u + du
-        dg = 1.0 - h * (evaluate_x(code, cst, x) - (u - s - g) / h) / du
+        dg = 1.0 - h * (_rate_at(code, cst, x, slot, u + du, dcode, dlen, dconst, sg,
+                                  chain) - (u - s - g) / h) / du
         u_new = u - g / dg if dg > 0.0 else 0.5 * (lo + hi)
         if not ((u_new - lo) * (u_new - hi) < 0.0):
             u_new = 0.5 * (lo + hi)
@@ -303,12 +330,9 @@ def _backward_euler(code: NDArray[np.int64], cst: FloatArray, x: FloatArray, slo
             u = u_new
             break
         u = u_new
-    x[slot] = u
     du = 1e-7 * (1.0 + abs(u))
-    fu = evaluate_x(code, cst, x)
-    x[slot] = u + du
-    jac = (evaluate_x(code, cst, x) - fu) / du
-    x[slot] = u
+    jac = _rate_at(code, cst, x, slot, u + du, dcode, dlen, dconst, sg, chain)
+    jac = (jac - _rate_at(code, cst, x, slot, u, dcode, dlen, dconst, sg, chain)) / du
     return 0.0 if h * jac < -3.0 else abs(u - s)
 
 
@@ -318,6 +342,7 @@ def _update_state(
     dev_model: NDArray[np.int64], prm: FloatArray, draws: FloatArray, h: float,
     skip_thr: FloatArray, bcode: NDArray[np.int64], blen: NDArray[np.int64],
     bconst: FloatArray, t: float, xs: FloatArray, dev_meta: NDArray[np.int64],
+    dev_sign: FloatArray,
 ) -> None:
     for j in range(w.shape[0]):
         m = dev_model[j]
@@ -357,7 +382,9 @@ def _update_state(
                     # a large step where the rate is flat (a speed limit): backward Euler,
                     # u = s + h f(u), lands on the equilibrium the state relaxes to within
                     # the step; x[1] keeps the largest step it cannot vouch for
-                    xj[1] = max(xj[1], _backward_euler(code, cst, xj, X_STATE + k, s, h, f))
+                    xj[1] = max(xj[1], _backward_euler(code, cst, xj, X_STATE + k, s, h, f,
+                                                       bcode[j], blen[j], bconst[j],
+                                                       dev_sign[j], dev_meta[j, 3] == 1))
             k = 1 + ns + dev_meta[j, 1]
             w[j] = evaluate_x(bcode[j, k, : blen[j, k]], bconst[j, k], xj)
         elif m == DEV_BIOLEK:
@@ -511,7 +538,7 @@ def integrate(
                     ipn[j] = dev_sign[j] * ib[dev_branch[j]]
                 _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
                               0.5 * h if step == 0 else h, skip_thr, bcode, blen, bconst_p, t, xs,
-                              dev_meta)
+                              dev_meta, dev_sign)
             _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                              dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                              ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,

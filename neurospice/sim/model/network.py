@@ -36,7 +36,8 @@ in card order), ``.func`` cards inlined; the expression language is :mod:`.behav
 equations must depend on the pins only through the device voltage (checked numerically).
 
 The result is a set of postfix programs over one variable vector per device
-(:func:`evaluate_x`): ``x[0]`` the core voltage (V), ``x[3]`` the time (s), then the states,
+(:func:`evaluate_x`): ``x[0]`` the core voltage (V), ``x[2]`` the device current (A, an input
+of a series chain's voltage), ``x[3]`` the time (s), then (from :data:`X_STATE`) the states,
 the quasi-static states and the noise inputs. Programs: the device current, each state's rate,
 each quasi-static state's value and the read-out of node ``w`` (the state the engine records).
 """
@@ -93,8 +94,9 @@ Program = tuple[IntArray, FloatArray]
 #: Time constant (s) below which a capacitor node is solved as quasi-static: a tenth of the
 #: engine's default step (50 us).
 QUASI_STATIC_TAU = 5e-6
-#: Index of the first state in the variable vector (0: v, 3: time; 1, 2 unused).
-X_STATE = 4
+#: Index of the first state in the variable vector (0: v, 2: i, 3: time; 1, 4, 5: the
+#: engine's: its largest unvouched step, the path's EMF and series resistance).
+X_STATE = 6
 #: Most agauss draws / trrandom sources per device (the shared noise's triples).
 MAX_DRAWS = 3
 _GROUND = frozenset({"0", "gnd"})
