@@ -8,12 +8,10 @@ the allow-list compiler and runs it in the sandboxed ngspice worker - the same p
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from neurospice.errors import UsageError
 from neurospice.sim.ngspice import run_prepared
@@ -22,6 +20,7 @@ from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck, prepare_text
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from neurospice.batch.corners import CornerReport
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
     from neurospice.report.bom import PartsList
     from neurospice.report.locking import PairAnalysis
 
-__all__ = ["Run", "simulate", "sweep", "monte_carlo", "build", "check", "load", "parts_list",
-           "snap", "corners", "stdp", "crossbar"]
+__all__ = ["Run", "prepare", "simulate", "sweep", "monte_carlo", "build", "check", "load",
+           "parts_list", "snap", "corners", "stdp", "crossbar"]
 
 DeckLike = str | Path
 
@@ -165,7 +164,7 @@ class Run:
         fig = Figure(figsize=(9, 1.8 + 1.6 * len(names)), layout="constrained")
         axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
         for ax, name in zip(axes, names, strict=True):
-            ax.plot(wf.scale, np.real(wf[name]), lw=0.8)
+            ax.plot(wf.scale, wf[name].real, lw=0.8)
             vector = wf.vector_of(name)
             ax.set_ylabel(f"{wf.name_of(vector)} ({wf.units.get(vector, '') or '-'})")
             ax.grid(True, alpha=0.3)
@@ -180,12 +179,13 @@ class Run:
 #: the :class:`RunOptions` fields each function takes as a keyword (``**settings``); the
 #: batch kind of a function is its own (``sweeps``, ``runs``, ``tols``, ``corners``), and the
 #: command's output files (format, raw file, plots) are the command's
-_COMMON = frozenset({"tstop", "seed", "timeout", "t_skip", "control", "max_points",
-                     "max_deck_bytes", "max_memory", "compat", "allow_negative"})
+_COMMON = frozenset({"tstop", "timeout", "t_skip", "control", "max_points", "max_deck_bytes",
+                     "max_memory", "compat", "allow_negative"})
 SETTINGS: dict[str, frozenset[str]] = {
-    "simulate": _COMMON | {"seeds", "spike_threshold", "energy"},
-    "sweep": _COMMON | {"seeds", "spike_threshold", "workers", "scheduler", "resume", "verify"},
-    "monte_carlo": _COMMON | {"seeds", "workers", "scheduler", "tol_dist"},
+    "simulate": _COMMON | {"seed", "seeds", "spike_threshold", "energy"},
+    "sweep": _COMMON | {"seed", "seeds", "spike_threshold", "workers", "scheduler", "resume",
+                        "verify"},
+    "monte_carlo": _COMMON | {"seed", "seeds", "workers", "scheduler", "tol_dist"},
     "corners": _COMMON | {"workers", "scheduler"},
     "snap": _COMMON | {"workers", "quiet"},
     "parts_list": _COMMON,
@@ -209,16 +209,42 @@ def run_options(function: str, options: RunOptions | None, settings: Mapping[str
     return o.replace(**{k: v for k, v in kind.items() if v is not None}).validate()
 
 
-def _prepare(deck: DeckLike | PreparedDeck, o: RunOptions, *,
-             params: Mapping[str, str | float] | None = None,
-             base_dir: str | Path | None = None) -> PreparedDeck:
-    """The compiled deck with the run's values, stop time and seed."""
+def prepare(deck: DeckLike | PreparedDeck, options: RunOptions | None = None, *,
+            params: Mapping[str, str | float] | None = None,
+            base_dir: str | Path | None = None,
+            warn: Callable[[str], object] | None = None) -> PreparedDeck:
+    """The compiled deck of a run, checked as ``simulate`` checks it before ngspice runs: the
+    deck (compiled with ``options``' ``.control`` handling and limits, see :func:`load`) with
+    ``params`` (a negative resistor refused unless ``options.allow_negative``) and
+    ``options.tstop``; what ``neurospice check`` refuses raises with file and line, its
+    warnings go to ``warn`` (default: the ``neurospice.check`` logger).
+
+    Raises
+    ------
+    UsageError
+        ``options.t_skip`` leaves nothing of the run to analyse.
+    """
+    from neurospice.spice.checks import preflight
+
+    o = options or RunOptions()
     d = deck if isinstance(deck, PreparedDeck) else load(deck, base_dir=base_dir, options=o)
     if params:
         d = d.with_values(dict(params), allow_negative=o.allow_negative)
     if o.tstop is not None:
         d = d.with_tstop(o.tstop)
-    return d.with_seed(o.seed) if o.seed is not None else d
+    for warning in preflight(d):  # unit traps, nodes with one connection
+        (warn or _log_warning)(warning)
+    tran = d.tran()
+    if o.t_skip and tran is not None and o.t_skip >= tran[1]:
+        raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
+                         "analyse; give less than the stop time")
+    return d
+
+
+def _log_warning(text: str) -> None:
+    import logging
+
+    logging.getLogger("neurospice.check").warning("%s", text)
 
 
 def simulate(deck: DeckLike, *, engine: str | None = None, options: RunOptions | None = None,
@@ -256,11 +282,13 @@ def simulate(deck: DeckLike, *, engine: str | None = None, options: RunOptions |
     Run
     """
     o = run_options("simulate", options, settings, engine=engine)
-    d = _prepare(deck, o, params=params, base_dir=base_dir)
+    d = prepare(deck, o, params=params, base_dir=base_dir)
+    if o.seed is not None:
+        d = d.with_seed(o.seed)
     if o.energy:
-        from neurospice.report.energy import prepare
+        from neurospice.report.energy import prepare as saving_currents
 
-        d = prepare(d)
+        d = saving_currents(d)
     plots = o.engine_obj.run(d, o)
     wf = next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1])
     run = Run(d, wf, analyses=plots)
@@ -310,7 +338,7 @@ def sweep(deck: DeckLike, grid: Mapping[str, Sequence[float] | str], *,
     axes = [parse_sweep(f"{name}={values}") if isinstance(values, str)
             else Axis(name.lower(), tuple(float(v) for v in values), "")
             for name, values in grid.items()]
-    d = _prepare(deck, o.replace(seed=None))  # the seed goes to every point
+    d = prepare(deck, o)  # the seed goes to every point
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(outdir) if outdir else Path(tmp)
         rows = run_sweep(d, axes, out, o.replace(quiet=True))
@@ -338,7 +366,7 @@ def monte_carlo(deck: DeckLike | PreparedDeck, runs: int, *, tol: Sequence[str] 
     o = run_options("monte_carlo", options, settings, engine=engine, runs=max(runs, 2),
                     tols=tuple(tol) or None)
     o = o.replace(runs=runs, seed=o.seed if o.seed is not None else 1, quiet=True)
-    d = _prepare(deck, o.replace(seed=None))  # each run has its own seed
+    d = prepare(deck, o)  # each run has its own seed
     if o.tols:
         from neurospice.batch.tolerance import parse_tolerance, run_tolerance
 
@@ -370,14 +398,7 @@ def check(deck: DeckLike, *, base_dir: str | Path | None = None,
     ``neurospice check``'s options: ``control``, ``max_points``, ``max_deck_bytes``,
     ``compat``.
     """
-    import logging
-
-    from neurospice.spice.checks import preflight
-
-    d = load(deck, base_dir=base_dir, options=run_options("check", options, settings))
-    for warning in preflight(d):  # as `neurospice check`: unit traps, nodes with one connection
-        logging.getLogger("neurospice.check").warning("%s", warning)
-    return d
+    return prepare(deck, run_options("check", options, settings), base_dir=base_dir)
 
 
 def parts_list(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str = "E12",
@@ -393,13 +414,13 @@ def parts_list(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series
     from neurospice.report.bom import PartsList, bom_rows, ratings_from_run
 
     o = run_options("parts_list", options, settings)
-    d = _prepare(deck, o)
+    d = prepare(deck, o)
     rows = bom_rows(d, series, cap_series)
     ratings = None
     if stress:
-        from neurospice.report.energy import prepare
+        from neurospice.report.energy import prepare as saving_currents
 
-        wf = run_prepared(prepare(d), limits=o.run_limits(), analysis="tran")
+        wf = run_prepared(saving_currents(d), limits=o.run_limits(), analysis="tran")
         ratings = ratings_from_run(d, wf)
     return PartsList(rows, series.upper(), cap_series.upper(), ratings)
 
@@ -413,7 +434,7 @@ def snap(deck: DeckLike | PreparedDeck, *, series: str = "E24", cap_series: str 
     from neurospice.batch.snap import snap_report_with_bar
 
     o = run_options("snap", options or RunOptions(quiet=True), settings)
-    return snap_report_with_bar(_prepare(deck, o), series, cap_series, o)
+    return snap_report_with_bar(prepare(deck, o), series, cap_series, o)
 
 
 def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *,
@@ -426,7 +447,7 @@ def corners(deck: DeckLike | PreparedDeck, tol: Sequence[str], *,
     from neurospice.batch.tolerance import parse_tolerance
 
     o = run_options("corners", options, settings, corners=True, tols=tuple(tol))
-    return run_corners(_prepare(deck, o), [parse_tolerance(t) for t in tol], o.replace(quiet=True))
+    return run_corners(prepare(deck, o), [parse_tolerance(t) for t in tol], o.replace(quiet=True))
 
 
 def stdp(protocol: str, grid: StdpGrid | Sequence[float], *, shape: SpikeShape | None = None,

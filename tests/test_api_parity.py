@@ -193,3 +193,17 @@ def test_the_api_compat_and_negative_values() -> None:
     assert ".param rc=-2 " in run.deck.text
     base = neurospice.simulate(TOY, tstop=0.02)  # the coupling reversed moves the slave
     assert abs(float(run["v(s)"][-1]) - float(base["v(s)"][-1])) > 1e-3
+
+
+def test_the_api_checks_the_deck_as_the_command_does(caplog: pytest.LogCaptureFixture) -> None:
+    """One preparation for both (``neurospice.api.prepare``): a ``t_skip`` that leaves nothing
+    to analyse is refused before anything runs, and the command's warnings (here the unit trap
+    '2M', 2 milli-ohm) reach the API caller's log."""
+    with pytest.raises(UsageError, match="--t-skip 0.05 s leaves nothing of a 0.02 s run"):
+        neurospice.simulate(TOY, tstop=0.02, t_skip=0.05)
+    with pytest.raises(UsageError, match="--t-skip"):
+        neurospice.sweep(TOY, {"rc": [1, 2]}, tstop=0.02, t_skip=0.05)
+    with caplog.at_level("WARNING", logger="neurospice.check"):
+        run = neurospice.simulate("trap\nV1 a 0 1\nR1 a 0 2M\n.op\n.end\n")
+    assert run.waveforms.analysis == "op"
+    assert any("2M" in r.getMessage() and "milli" in r.getMessage() for r in caplog.records)

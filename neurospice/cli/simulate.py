@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from neurospice.errors import UsageError
 from neurospice.files import (
     OutputLock,
     output_name,
@@ -152,24 +151,17 @@ def simulate_file(path: Path, options: RunOptions, *, output: Path | None = None
 
 def _load(path: Path, o: RunOptions, params: dict[str, str]) -> PreparedDeck:
     """The deck of ``path`` with the run's values and stop time, checked for this run."""
+    from neurospice.api import prepare
     from neurospice.network.loading import load_deck
 
     deck = load_deck(path, control=o.control, limits=o.deck_limits())
     _report_control(deck)
-    if params:
-        deck = deck.with_values(dict(params), allow_negative=o.allow_negative)
-    if o.tstop is not None:
-        deck = deck.with_tstop(o.tstop)
-    from neurospice.spice.checks import preflight
+    # the API's: what `neurospice check` refuses, with file and line, before ngspice
+    return prepare(deck, o, params=params, warn=_warn)
 
-    # what `neurospice check` refuses, with file and line, before ngspice; and its warnings
-    for warning in preflight(deck):
-        print(printable(f"warning: {warning}"), file=sys.stderr)
-    tran = deck.tran()
-    if o.t_skip and tran is not None and o.t_skip >= tran[1]:
-        raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
-                         "analyse; give less than the stop time")
-    return deck
+
+def _warn(text: str) -> None:
+    print(printable(f"warning: {text}"), file=sys.stderr)
 
 
 def _run_batch(job: _Job, deck: PreparedDeck) -> int:
