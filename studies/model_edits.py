@@ -83,6 +83,17 @@ def _own_body(d: Path) -> None:
     path.write_text(text.replace(".param r2=2k", sub + ".param r2=2k", 1))
 
 
+def _second_order_board(model: str) -> Edit:
+    """The board with the second-order device behind its interface (coupled_fhn_2nd.cir: a
+    VCVS onto the device, a CCCS into the slave), the device ``model``; it has no noise."""
+    def edit(d: Path) -> None:
+        text = (NETLISTS / "coupled_fhn_2nd.cir").read_text()
+        text = text.replace("Xm1 dpi 0 second_order ", f"Xm1 dpi 0 {model} ")
+        text = text.replace(" v(xm1.gap)", "") if model != "second_order" else text
+        (d / "coupled_fhn.cir").write_text(text.replace("\n.end", "\n.param c2c=0 mc=0\n.end"))
+    return edit
+
+
 #: (name, edit): edits of every kind the issue names; the engine follows them or refuses them.
 EDITS: list[tuple[str, Edit]] = [
     ("none (the shipped board)", lambda d: None),
@@ -116,6 +127,11 @@ EDITS: list[tuple[str, Edit]] = [
     ("a user's own memristor body (lindrift)", _own_body),
     ("the (G, T) second-order device instead of zro2", _board(
         _XM1, "Xm1 mn mp second_order_gt")),
+    ("pershin (threshold device) instead of zro2", _board(_XM1, "Xm1 mn mp pershin")),
+    ("biolek instead of zro2", _board(_XM1, "Xm1 mn mp biolek w0=0.5 roff=4k uv=1e-12")),
+    ("the second-order board (coupled_fhn_2nd.cir: second_order, VCVS and CCCS)",
+     _second_order_board("second_order")),
+    ("the second-order board with the (G, T) form", _second_order_board("second_order_gt")),
     ("R2 2k -> 3.3k", _board(".param r2=2k", ".param r2=3.3k")),
     ("Rn of fhn_cubic 0.5*r0 -> 0.52*r0 in lib/fhn.lib", _lib("fhn.lib", "Rn o1 mem {0.5*r0}",
                                                               "Rn o1 mem {0.52*r0}")),

@@ -14,7 +14,13 @@ Per step ``h`` (s):
   update is unconditionally stable and stays in [0, 1]); ``biolek``, ``pershin``: explicit Euler,
   clipped to [0, 1] (their windows stop the state there);
 * device temperature quasi-static: ``T = t0 + dtmax tanh(rth max(v i, 0) / dtmax)`` (``tauth`` =
-  1 us, far below ``h``).
+  1 us, far below ``h``);
+* compiled bodies (:mod:`.network`): the device is solved on its path (:func:`_solve_compiled`:
+  secant conductance, or Newton on the current of a series chain), its quasi-static states
+  refreshed with that solution; each state steps by exponential Euler with a difference
+  derivative (exact for a rate linear in the state), or, where the rate is flat over a large step,
+  by backward Euler with the device re-solved at each trial state (:func:`_backward_euler`); a
+  step neither can vouch for is recorded for the engine to refuse.
 
 Tables (``F``, ``H``, ``B`` on a uniform voltage grid) are interpolated linearly and extrapolated
 with their end slopes.
