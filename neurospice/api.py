@@ -224,6 +224,7 @@ def prepare(deck: DeckLike | PreparedDeck, options: RunOptions | None = None, *,
     UsageError
         ``options.t_skip`` leaves nothing of the run to analyse.
     """
+    from neurospice.sim.options import spelled
     from neurospice.spice.checks import preflight
 
     o = options or RunOptions()
@@ -236,8 +237,8 @@ def prepare(deck: DeckLike | PreparedDeck, options: RunOptions | None = None, *,
         (warn or _log_warning)(warning)
     tran = d.tran()
     if o.t_skip and tran is not None and o.t_skip >= tran[1]:
-        raise UsageError(f"--t-skip {o.t_skip:g} s leaves nothing of a {tran[1]:g} s run to "
-                         "analyse; give less than the stop time")
+        raise UsageError(f"{spelled('--t-skip')} {o.t_skip:g} s leaves nothing of a "
+                         f"{tran[1]:g} s run to analyse; give less than the stop time")
     return d
 
 

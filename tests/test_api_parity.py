@@ -162,7 +162,7 @@ def test_the_api_deck_limits() -> None:
     assert run.time[-1] == pytest.approx(0.02)
     with pytest.raises(DeckError, match="over the limit of 100"):  # the batches read it too
         neurospice.monte_carlo(TOY, 2, max_deck_bytes=100)
-    with pytest.raises(UsageError, match="--max-points 'x': not a number"):
+    with pytest.raises(UsageError, match="max_points='x': not a number"):
         neurospice.sweep(TOY, {"rc": [1, 2]}, max_points="x")
     with pytest.raises(DeckError, match="over the limit of 1e.03"):  # as `neurospice check`
         neurospice.check(TOY, max_points=1000)
@@ -175,7 +175,7 @@ def test_the_api_worker_memory() -> None:
     milli-not-mega hint hold for the API too."""
     with pytest.raises(SimulationError, match="could not be loaded|stopped abnormally"):
         neurospice.simulate(TOY, tstop=0.02, max_memory="20meg")
-    with pytest.raises(UsageError, match="'m' is milli"):
+    with pytest.raises(UsageError, match="^max_memory='500m': 0.5 bytes .*'m' is milli"):
         neurospice.simulate(TOY, tstop=0.02, max_memory="500m")
 
 
@@ -185,7 +185,7 @@ def test_the_api_compat_and_negative_values() -> None:
     (``--allow-negative``), refused otherwise."""
     assert neurospice.simulate(TOY, tstop=0.02, compat="LT").deck.compat == "lt"
     assert neurospice.simulate(TOY, tstop=0.02).deck.compat is None
-    with pytest.raises(UsageError, match="--compat: compatibility mode 'xyz'"):
+    with pytest.raises(UsageError, match="^compat: compatibility mode 'xyz'"):
         neurospice.simulate(TOY, tstop=0.02, compat="xyz")
     with pytest.raises(DeckError, match="negative resistor"):
         neurospice.simulate(TOY, tstop=0.02, params={"Rc": "-2"})
@@ -199,11 +199,26 @@ def test_the_api_checks_the_deck_as_the_command_does(caplog: pytest.LogCaptureFi
     """One preparation for both (``neurospice.api.prepare``): a ``t_skip`` that leaves nothing
     to analyse is refused before anything runs, and the command's warnings (here the unit trap
     '2M', 2 milli-ohm) reach the API caller's log."""
-    with pytest.raises(UsageError, match="--t-skip 0.05 s leaves nothing of a 0.02 s run"):
+    with pytest.raises(UsageError, match="^t_skip 0.05 s leaves nothing of a 0.02 s run"):
         neurospice.simulate(TOY, tstop=0.02, t_skip=0.05)
-    with pytest.raises(UsageError, match="--t-skip"):
+    with pytest.raises(UsageError, match="^t_skip "):
         neurospice.sweep(TOY, {"rc": [1, 2]}, tstop=0.02, t_skip=0.05)
     with caplog.at_level("WARNING", logger="neurospice.check"):
         run = neurospice.simulate("trap\nV1 a 0 1\nR1 a 0 2M\n.op\n.end\n")
     assert run.waveforms.analysis == "op"
     assert any("2M" in r.getMessage() and "milli" in r.getMessage() for r in caplog.records)
+
+
+def test_an_option_read_from_text_is_named_as_its_reader_spells_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One reader, two spellings: the command line names the flag (``--max-points 'x'``),
+    Python the keyword (``max_points='x'``), with the same reason."""
+    from neurospice.cli.main import main
+
+    status = main(["simulate", str(TOY), "-q", "--no-plot", "-o", str(tmp_path / "out"),
+                   "--max-points", "x"])
+    assert status == 2
+    assert "--max-points 'x': not a number" in capsys.readouterr().err
+    with pytest.raises(UsageError) as info:
+        neurospice.simulate(TOY, max_points="x")
+    assert str(info.value) == "max_points='x': not a number"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from neurospice.errors import UsageError
+from neurospice.errors import SPELLING, UsageError
 from neurospice.files import printable
 from neurospice.sim.engines import DEFAULT_ENGINE, ENGINES, Engine, get_engine
 from neurospice.spice.numbers import parse_si
@@ -235,9 +235,9 @@ class RunOptions:
         if self.verify < 0:
             raise UsageError("--verify K needs --engine model and K >= 1")
         if self.t_skip < 0:
-            raise UsageError(f"--t-skip must be >= 0 (got {self.t_skip:g})")
+            raise UsageError(f"{spelled('--t-skip')} must be >= 0 (got {self.t_skip:g})")
         if not 0 <= self.waveform_tol < 0.5:
-            raise UsageError(f"--waveform-tol {self.waveform_tol:g}: a fraction of each "
+            raise UsageError(f"{spelled('--waveform-tol', self.waveform_tol)}: a fraction of each "
                              "vector's range below 0.5 (0 keeps every point)")
         if self.tol_dist not in ("normal", "uniform"):
             raise UsageError(f"--tol-dist must be normal or uniform (got {self.tol_dist!r})")
@@ -321,6 +321,16 @@ class RunOptions:
 # ------------------------------------------------------------------ reading option values
 
 
+def spelled(option: str, text: object = None) -> str:
+    """An option (its command-line flag, ``--max-points``) as its reader spells it
+    (:data:`neurospice.errors.SPELLING`): ``--max-points '1x'`` on the command line,
+    ``max_points='1x'`` from Python; without ``text``, the flag or the keyword alone."""
+    if SPELLING.get() == "cli" or not option.startswith("--"):
+        return option if text is None else f"{option} {printable(str(text))!r}"
+    keyword = option[2:].replace("-", "_")
+    return keyword if text is None else f"{keyword}={printable(str(text))!r}"
+
+
 def positive(text: str | float, option: str, *, allow_zero: bool = False) -> float:
     """A positive (or, with ``allow_zero``, non-negative) finite number: SI suffixes allowed.
 
@@ -332,10 +342,10 @@ def positive(text: str | float, option: str, *, allow_zero: bool = False) -> flo
     try:
         value = parse_si(str(text))
     except ValueError:
-        raise UsageError(f"{option} {printable(str(text))!r}: not a number") from None
+        raise UsageError(f"{spelled(option, text)}: not a number") from None
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         what = "zero or a positive" if allow_zero else "a positive"
-        raise UsageError(f"{option} {printable(str(text))!r}: must be {what} finite number")
+        raise UsageError(f"{spelled(option, text)}: must be {what} finite number")
     return value
 
 
@@ -343,11 +353,11 @@ def byte_count(text: str | float, option: str, minimum: int = 1) -> int:
     """A byte count: SI suffixes, at least ``minimum``; ``m`` is milli (as in SPICE)."""
     value = positive(text, option)
     if value > MAX_BYTES:
-        raise UsageError(f"{option} {printable(str(text))!r}: at most {MAX_BYTES:g} bytes")
+        raise UsageError(f"{spelled(option, text)}: at most {MAX_BYTES:g} bytes")
     if value < minimum:
         hint = (" ('m' is milli, as in SPICE: write 500meg or 0.5g for 500 megabytes)"
                 if str(text).strip().lower().endswith("m") else "")
-        raise UsageError(f"{option} {printable(str(text))!r}: {value:g} bytes is below the "
+        raise UsageError(f"{spelled(option, text)}: {value:g} bytes is below the "
                          f"smallest useful value, {minimum:,}{hint}")
     return int(value)
 
@@ -356,7 +366,7 @@ def timeout_value(text: str | float, option: str = "--timeout") -> float:
     """A wall-clock limit (s), at most :data:`MAX_TIMEOUT`."""
     value = positive(text, option)
     if value > MAX_TIMEOUT:
-        raise UsageError(f"{option} {printable(str(text))!r}: at most {MAX_TIMEOUT:g} s "
+        raise UsageError(f"{spelled(option, text)}: at most {MAX_TIMEOUT:g} s "
                          "(11.6 days)")
     return value
 
@@ -366,10 +376,10 @@ def stop_time(text: str | float, option: str = "--tstop") -> float:
     try:
         value = parse_si(str(text))
     except ValueError:
-        raise UsageError(f"{option} {printable(str(text))!r}: not a time (examples: 2, 500m, "
+        raise UsageError(f"{spelled(option, text)}: not a time (examples: 2, 500m, "
                          "1.5)") from None
     if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{option} {printable(str(text))!r}: must be a positive finite time")
+        raise UsageError(f"{spelled(option, text)}: must be a positive finite time")
     return value
 
 
@@ -380,7 +390,7 @@ def compat_mode(text: str, option: str = "--compat") -> str:
     try:
         return check_compat(str(text))
     except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
+        raise UsageError(f"{spelled(option)}: {exc}") from None
 
 
 def thresholds(value: float | str | Mapping[str, float] | None) -> dict[str, float] | None:
@@ -394,7 +404,8 @@ def thresholds(value: float | str | Mapping[str, float] | None) -> dict[str, flo
         v = positive(level, "--spike-threshold", allow_zero=True) if isinstance(level, str) \
             else float(level)
         if not math.isfinite(v):
-            raise UsageError(f"--spike-threshold {level!r}: must be a finite voltage")
+            raise UsageError(f"{spelled('--spike-threshold', level)}: must be a finite "
+                             "voltage")
         out[str(name).strip().lower() or "*"] = v
     return out or None
 
