@@ -274,3 +274,49 @@ def test_pershin_is_compiled_and_its_threshold_stops_the_state_as_in_ngspice(tmp
         fm = _rate(np.asarray(wm.time), np.asarray(wm[f"v({node})"]))
         fs = _rate(np.asarray(ws.time), np.asarray(ws[f"v({node})"]))
         assert fm == pytest.approx(fs, rel=0.01)
+
+
+# ----------------------------------------------------------------- the HH channels
+
+
+def test_hh_channels_compile_with_the_librarys_rate_functions() -> None:
+    """hh_k and hh_na (lib/hh.lib, rate functions defined at the library's top level):
+    i = g w v with w = n^4 / m^3 h, the gates' rates those of Hodgkin-Huxley at V = v + e."""
+    import tempfile
+
+    from neurospice.sim.model.network import global_funcs
+
+    lib = ROOT / "netlists" / "lib" / "hh.lib"
+    text = f"* hh\n.include {lib}\nV1 a 0 dc 0\nXk a 0 hh_k\nXna a 0 hh_na\n.tran 1u 1m\n.end\n"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "d.cir").write_text(text)
+        d = prepare_deck(Path(tmp) / "d.cir")
+        subs, funcs = subckt_table(d), global_funcs(d.cards)
+
+    def xe(x: float) -> float:
+        return 1 + x / 2 + x * x / 12 if abs(x) < 1e-4 else x / (1 - math.exp(-x))
+
+    rates = {"n": (lambda u: 0.1 * xe((u + 55) / 10), lambda u: 0.125 * math.exp(-(u + 65) / 80)),
+             "m": (lambda u: xe((u + 40) / 10), lambda u: 4 * math.exp(-(u + 65) / 18)),
+             "h": (lambda u: 0.07 * math.exp(-(u + 65) / 20),
+                   lambda u: 1 / (1 + math.exp(-(u + 35) / 10)))}
+    rng = np.random.default_rng(11)
+    for name, gmax, rev, gates in (("hh_k", 36e-3, -77e-3, ("n",)),
+                                   ("hh_na", 120e-3, 50e-3, ("m", "h"))):
+        sub = subs[name]
+        dev = compile_network(sub, _defaults(sub), evaluate_in, funcs=funcs)
+        assert dev.states == tuple(f"g{g}" for g in gates)
+        for _ in range(40):
+            v = rng.uniform(-0.15, 0.15)
+            x_gates = rng.uniform(0, 1, len(gates))
+            x = dev.x(v, t=1.0, **{f"g{g}": float(val)
+                                   for g, val in zip(gates, x_gates, strict=True)})
+            w = x_gates[0] ** 4 if name == "hh_k" else x_gates[0] ** 3 * x_gates[1]
+            assert run(dev.readout, x) == pytest.approx(w, rel=1e-12)
+            assert run(dev.current, x) == pytest.approx(gmax * w * v, rel=1e-12, abs=1e-18)
+            u = 1000 * (v + rev)
+            for k, g in enumerate(gates):
+                a, b = rates[g][0](u), rates[g][1](u)
+                want = 1000 * (a * (1 - x_gates[k]) - b * x_gates[k])
+                assert run(dev.rates[k], x) == pytest.approx(want, rel=1e-9, abs=1e-9)

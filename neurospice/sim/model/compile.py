@@ -303,10 +303,11 @@ def _behavioural_refusal(deck: PreparedDeck, sub: Subckt, params: dict[str, str]
     """None when :mod:`.network` compiles ``sub`` with these parameters, else why (and the
     card's origin and text)."""
     from neurospice.sim.model.behavioural import NotCompilable
-    from neurospice.sim.model.network import compile_network
+    from neurospice.sim.model.network import compile_network, global_funcs
 
     try:
-        compile_network(sub, scalar_scope(deck, params), evaluate_in)
+        compile_network(sub, scalar_scope(deck, params), evaluate_in,
+                        funcs=global_funcs(deck.cards))
     except NotCompilable as exc:
         card = exc.card
         return str(exc), getattr(card, "origin", None), getattr(card, "text", None)

@@ -337,7 +337,7 @@ class CompiledModel:
         """Compile device ``j``'s body (:mod:`.network`) with its draws; its noise table."""
         from neurospice.sim.model.behavioural import NotCompilable
         from neurospice.sim.model.compile import evaluate_in
-        from neurospice.sim.model.network import compile_network
+        from neurospice.sim.model.network import compile_network, global_funcs
         from neurospice.spice.flatten import subckt_table
 
         if not hasattr(self, "_subs"):
@@ -348,7 +348,8 @@ class CompiledModel:
             if not noise:  # the nominal device (every draw at its mean)
                 g, z = np.zeros_like(g), np.zeros_like(z)
             try:
-                dev = compile_network(self._subs[subckt], vals, evaluate_in, normals=list(g))
+                dev = compile_network(self._subs[subckt], vals, evaluate_in, normals=list(g),
+                                      funcs=global_funcs(self.deck.cards))
             except NotCompilable as exc:
                 raise ModelParameterError(f"{owner}: {exc}", path=self.deck.source) from None
             if dev.noise_hold is None or dev.noise_hold == hold:

@@ -354,9 +354,26 @@ def _subst_agauss(text: str, counter: list[int], card: Any) -> str:
     return re.sub(r"\bagauss\s*\(([^()]*)\)", repl, text, flags=re.IGNORECASE)
 
 
+def global_funcs(cards: Any) -> dict[str, tuple[list[str], str]]:
+    """The top-level ``.func`` definitions among ``cards`` (a library's, e.g. ``hh.lib``'s
+    rate functions), for :func:`compile_network`."""
+    out: dict[str, tuple[list[str], str]] = {}
+    for card in cards:
+        if getattr(card, "depth", 0) == 0 and card.head.lower() == ".func":
+            m = _FUNC.match(card.text)
+            if m is not None:
+                out[m.group(1).lower()] = ([a.strip().lower() for a in m.group(2).split(",")
+                                            if a.strip()], m.group(3).strip())
+    return out
+
+
+_FUNC = re.compile(r"\s*\.func\s+(\w+)\s*\(([^)]*)\)\s*=?\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
 def compile_network(sub: Any, params: dict[str, float], evaluate_param: Any, *,
                     normals: Sequence[float] | None = None,
-                    quasi_static_tau: float = QUASI_STATIC_TAU) -> NetworkDevice:
+                    quasi_static_tau: float = QUASI_STATIC_TAU,
+                    funcs: dict[str, tuple[list[str], str]] | None = None) -> NetworkDevice:
     """Compile ``sub`` (a :class:`~neurospice.spice.flatten.Subckt` with pins ``p n``) for the
     parameter values ``params`` (the instance's over the defaults, evaluated).
 
@@ -368,6 +385,8 @@ def compile_network(sub: Any, params: dict[str, float], evaluate_param: Any, *,
         The device's per-device standard normals (``agauss`` draws, in card order); default 0.
     quasi_static_tau
         Time constant (s) below which a capacitor node is solved algebraically.
+    funcs
+        ``.func`` definitions outside the body (:func:`global_funcs`), the body's own first.
 
     Raises
     ------
@@ -380,14 +399,18 @@ def compile_network(sub: Any, params: dict[str, float], evaluate_param: Any, *,
     scope = dict(params)
     for k in range(MAX_DRAWS):
         scope[f"nsg{k}"] = float(draws[k]) if k < len(draws) else 0.0
-    funcs: dict[str, tuple[list[str], str]] = {}
+    funcs = dict(funcs or {})
     counter = [0]
 
     def value(text: str, card: Any, what: str) -> float:
         try:
             out = float(evaluate_param(text, scope))
         except (ValueError, ZeroDivisionError, KeyError) as exc:
-            raise NotCompilable(f"{what} cannot be evaluated ({exc})", card) from None
+            try:  # with the .func definitions (the deck's evaluator knows none of a library's)
+                out = run(_program(_Parser(text, scope, funcs, {}, {}).parse()),
+                          np.zeros(X_STATE))
+            except NotCompilable:
+                raise NotCompilable(f"{what} cannot be evaluated ({exc})", card) from None
         if not math.isfinite(out):
             raise NotCompilable(f"{what} is not finite", card)
         return out
@@ -403,8 +426,7 @@ def compile_network(sub: Any, params: dict[str, float], evaluate_param: Any, *,
                 text = _subst_agauss(v.strip(), counter, card)
                 scope[k.strip().lower()] = value(text, card, f".param {k.strip()}")
         elif head == ".func":
-            m = re.match(r"\s*\.func\s+(\w+)\s*\(([^)]*)\)\s*=?\s*(.*)$", card.text,
-                         re.IGNORECASE | re.DOTALL)
+            m = _FUNC.match(card.text)
             if m is None:
                 raise NotCompilable("cannot read the .func", card)
             names = [a.strip().lower() for a in m.group(2).split(",") if a.strip()]
