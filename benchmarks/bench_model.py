@@ -390,10 +390,17 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     return out
 
 
-def bench_map(size: int, seeds: int, tstop: float, timeline: bool) -> dict[str, Any]:
+class _OutOfTime(Exception):
+    """The map's wall-time budget ran out (its partial figures are recorded)."""
+
+
+def bench_map(size: int, seeds: int, tstop: float, timeline: bool,
+              budget_s: float | None = None) -> dict[str, Any]:
     """A ``size`` x ``size`` map (amp 1.4-2.2 V x slave pot 0.54-0.58) of ``tstop`` s points
     with ``seeds`` noise draws each, on 2 worker processes with a progress bar; each run judged
-    online (``LockingRows``; ``timeline=False``: the verdict alone). P(mode) per point."""
+    online (``LockingRows``; ``timeline=False``: the verdict alone). P(mode) per point.
+    ``budget_s``: stop after that much wall time and record the runs done (the machine is
+    shared; CPU per run and CPU / 2 are the figures that do not depend on it)."""
     from tqdm import tqdm
 
     from neurospice.report.online import LockingRows
@@ -405,16 +412,43 @@ def bench_map(size: int, seeds: int, tstop: float, timeline: bool) -> dict[str, 
     points = [{"amp": float(a), "pots": float(p), "seed": s + 1}
               for p in pots for a in amps for s in range(seeds)]
     reduce = LockingRows(row=_row, t_skip=0.5, timeline=timeline)
+    # compile (or load) the kernels here first: the workers then load numba's cached code
+    t_warm = time.perf_counter()
+    map_model(deck, points[:1], reduce=reduce, workers=1, tstop=0.5)
+    print(f"  warm-up (numba's compile or cache, characterisation cache): "
+          f"{time.perf_counter() - t_warm:.1f} s")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
+    done = [0]
+
     with tqdm(total=len(points), desc=f"{size}x{size} map x {seeds} seeds, {tstop:g} s runs",
               unit="run") as bar:
-        rows = map_model(deck, points, reduce=reduce, workers=2, tstop=tstop,
-                         chunk=max(1, min(16, seeds)), progress=bar.update)
+        def progress(n: int) -> None:
+            bar.update(n)
+            done[0] += n
+            if budget_s is not None and time.perf_counter() - t0 > budget_s:
+                raise _OutOfTime
+        try:
+            rows = map_model(deck, points, reduce=reduce, workers=2, tstop=tstop,
+                             chunk=max(1, min(16, seeds)), progress=progress)
+        except _OutOfTime:
+            rows = []
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if not rows:  # stopped by the budget: the runs finished so far
+        n = max(done[0], 1)
+        out_t = {"size": size, "seeds": seeds, "runs": len(points), "runs_done": done[0],
+                 "tstop_s": tstop, "timeline": timeline, "workers": 2, "wall_s": wall,
+                 "stopped_by_budget_s": budget_s, "cpu_s_workers": cpu,
+                 "cpu_s_per_run": cpu / n,
+                 "projected_wall_s_on_2_free_cores": cpu / n * len(points) / 2,
+                 "load_average_before_after": [load0, os.getloadavg()[0]]}
+        print(f"  stopped after {wall:.0f} s: {done[0]} of {len(points)} runs, "
+              f"{cpu / n * 1e3:.0f} ms CPU per run -> {cpu / n * len(points) / 2:.0f} s on two "
+              "free cores for the whole map")
+        return out_t
     per_point: list[dict[str, Any]] = []
     for k in range(size * size):
         mine = rows[k * seeds:(k + 1) * seeds]
@@ -526,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--map-tstop", type=float, default=20.0)
     ap.add_argument("--map-verdict-only", action="store_true",
                     help="judge each map run without its timeline (default: the full analysis)")
+    ap.add_argument("--map-budget", type=float, default=None,
+                    help="stop the map after this many seconds of wall time (partial figures)")
     ap.add_argument("--tol-builds", type=int, default=100)
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
@@ -544,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
         board["ngspice_20s_point_s_estimate"] = _ngspice_point_cost(prepare_deck(BOARD))
     if "map" in parts:
         board["map_seeds"] = bench_map(args.map_size, args.map_seeds, args.map_tstop,
-                                       not args.map_verdict_only)
+                                       not args.map_verdict_only, args.map_budget)
     if "tolerance" in parts:
         results["tolerance"] = bench_tolerance(args.tol_builds)
     if "simplified" in parts:
