@@ -348,3 +348,15 @@ def test_a_compiled_zro2_body_draws_the_same_noise_as_the_hand_written_one(tmp_p
     assert same < 0.01 * other  # ... the same seed is the same device
     wa, wb = np.asarray(a["v(xm1.w)"]), np.asarray(b["v(xm1.w)"])
     assert np.max(np.abs(wa - wb)) < 1e-3
+
+
+def test_a_body_with_a_current_at_zero_volts_is_refused_naming_its_source() -> None:
+    sub = _subs()["biolek"]
+    from dataclasses import replace
+
+    body = list(sub.body)
+    k = next(i for i, c in enumerate(body) if c.head == "bi")
+    body[k] = replace(body[k], tokens=("Bi", "pi", "n", "I=1u+(v(pi)-v(n))/1k*v(w)"))
+    with pytest.raises(NotCompilable) as info:
+        compile_network(replace(sub, body=tuple(body)), _defaults(sub), evaluate_in)
+    assert "at 0 V" in str(info.value) and info.value.card.head == "bi"

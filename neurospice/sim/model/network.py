@@ -1025,6 +1025,8 @@ class _Network:
                             dev.voltage_mode)
         _check_invariant(dev, shifted, self.sub.card)
         self._check_linear(dev, fix)
+        if not dev.voltage_mode:
+            _check_pinched(dev, self.core_els[0].card if self.core_els else self.sub.card)
         return dev
 
     def _check_linear(self, dev: NetworkDevice, fix: Any) -> None:
@@ -1079,6 +1081,29 @@ class _Network:
             for k in range(len(self.quasi)):
                 x[X_STATE + len(self.states) + k] = run(dev.quasi[k], x)
         return x
+
+
+def _check_pinched(dev: NetworkDevice, card: Any) -> None:
+    """The engine solves a device's current with its conductance through the origin: the
+    current must vanish at 0 V (a memristor's pinched loop), whatever the states."""
+    rng = np.random.default_rng(2)
+    for _ in range(16):
+        x = dev.x0.copy()
+        x[VAR_T] = 1.0
+        for k in range(len(dev.states)):
+            x[X_STATE + k] = dev.x0[X_STATE + k] * rng.uniform(0.5, 1.5) + rng.uniform(0, 1)
+        scale = max(abs(run(dev.current, _at(x, 1.0))), abs(run(dev.current, _at(x, -1.0))))
+        i0 = run(dev.current, _at(x, 0.0))
+        if not abs(i0) <= 1e-9 * scale + 1e-18:
+            raise NotCompilable(f"its current at 0 V is {i0:.3g} A, not 0 (the engine solves a "
+                                "memristor's current through the origin; a device with a "
+                                "source inside is not compiled)", card)
+
+
+def _at(x: FloatArray, v: float) -> FloatArray:
+    out = x.copy()
+    out[VAR_V] = v
+    return out
 
 
 def _check_invariant(dev: NetworkDevice, shifted: list[Program], card: Any) -> None:
