@@ -120,15 +120,21 @@ def test_a_keyword_the_api_does_not_take_is_refused_naming_it() -> None:
 
 
 @pytest.mark.parametrize(("call", "names"), [
-    (lambda: neurospice.simulate(TOY, engine="model", energy=True), ("--energy", "--engine")),
-    (lambda: neurospice.monte_carlo(TOY, 3, seeds=2), ("--seeds", "--runs")),
-    (lambda: neurospice.sweep(TOY, {"rc": [1, 2]}, verify=2), ("--verify", "--engine")),
+    (lambda: neurospice.simulate(TOY, engine="model", energy=True),
+     ("energy needs", 'engine="spice"', 'engine="model" does not')),
+    (lambda: neurospice.monte_carlo(TOY, 3, seeds=2), ("seeds=2", "runs=3", "tol=")),
+    (lambda: neurospice.sweep(TOY, {"rc": [1, 2]}, verify=2),
+     ("verify needs", 'engine="model"', 'engine="spice" does not')),
     (lambda: neurospice.simulate(TOY, engine="xyce"), ("xyce", "spice")),
+    (lambda: neurospice.sweep(TOY, {"rc": [1, 2]}, workers=0), ("workers must be",)),
 ])
 def test_the_api_refuses_what_the_command_refuses(call: object, names: tuple[str, ...]) -> None:
+    """Refused as the command line refuses it, naming the keywords the caller wrote (no
+    command-line flags)."""
     with pytest.raises(UsageError) as info:
         call()  # type: ignore[operator]
     assert all(n in str(info.value) for n in names), str(info.value)
+    assert "--" not in str(info.value), str(info.value)
 
 
 def test_the_api_energy_report() -> None:

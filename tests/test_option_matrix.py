@@ -162,10 +162,19 @@ def test_the_matrix_refuses_and_honours_both() -> None:
                RunOptions(energy=True, sweeps=("a=1,2",)): ("--energy", "--sweep"),
                RunOptions(corners=True, tols=("R=5%",), seed=4): ("--seed", "--corners"),
                RunOptions(sweeps=("a=1,2",), runs=4): ("--sweep", "--runs")}
-    for o, names in refused.items():
-        with pytest.raises(UsageError) as info:
-            o.validate()
-        assert all(n in str(info.value) for n in names), str(info.value)
+    from neurospice.errors import SPELLING
+
+    token = SPELLING.set("cli")  # as the command line reads them: flags
+    try:
+        for o, names in refused.items():
+            with pytest.raises(UsageError) as info:
+                o.validate()
+            assert all(n in str(info.value) for n in names), str(info.value)
+    finally:
+        SPELLING.reset(token)
+    with pytest.raises(UsageError) as info:  # from Python: the keywords
+        RunOptions(engine="model", raw=True).validate()
+    assert str(info.value).startswith('raw needs engine="spice"'), str(info.value)
 
 
 def test_a_single_run_honours_its_output_options(tmp_path: Path) -> None:

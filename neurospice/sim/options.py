@@ -47,7 +47,24 @@ FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t
         "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine",
         "max_points": "--max-points", "max_deck_bytes": "--max-deck-bytes",
         "max_memory": "--max-memory", "compat": "--compat",
-        "allow_negative": "--allow-negative", "waveform_tol": "--waveform-tol"}
+        "allow_negative": "--allow-negative", "waveform_tol": "--waveform-tol",
+        "tol_dist": "--tol-dist"}
+#: the Python API's keyword of a field, where it is not the field's own name
+_KEYWORD = {"tols": "tol", "sweeps": "grid"}
+
+
+def _name(field: str) -> str:
+    """A field as its reader spells it (:data:`neurospice.errors.SPELLING`): the command
+    line's flag, or the API's keyword."""
+    return FLAG.get(field, field) if SPELLING.get() == "cli" else _KEYWORD.get(field, field)
+
+
+def _engines(names: list[str]) -> str:
+    """``--engine spice or model`` on the command line, ``engine="spice" or "model"`` from
+    Python."""
+    if SPELLING.get() == "cli":
+        return f"--engine {' or '.join(names) or 'of another kind'}"
+    return "engine=" + (" or ".join(f'"{n}"' for n in names) or "of another kind")
 
 #: the options each batch kind honours (beyond tstop, timeout, t_skip, engine, plot, quiet)
 HONOURED: dict[str, frozenset[str]] = {
@@ -226,23 +243,27 @@ class RunOptions:
         eng = self.engine_obj
         caps = eng.capabilities
         if not 1 <= self.runs <= MAX_RUNS:
-            raise UsageError(f"--runs must be between 1 and {MAX_RUNS} (got {self.runs})")
+            raise UsageError(f"{_name('runs')} must be between 1 and {MAX_RUNS} "
+                             f"(got {self.runs})")
         if not 1 <= self.seeds <= MAX_SEEDS:
-            raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS} (got {self.seeds})")
+            raise UsageError(f"{_name('seeds')} must be between 1 and {MAX_SEEDS} "
+                             f"(got {self.seeds})")
         if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
-            raise UsageError(f"--workers must be between 1 and {MAX_WORKERS} "
+            raise UsageError(f"{_name('workers')} must be between 1 and {MAX_WORKERS} "
                              f"(got {self.workers})")
         if self.verify < 0:
-            raise UsageError("--verify K needs --engine model and K >= 1")
+            raise UsageError(f"{_name('verify')} needs {_engines(['model'])} and "
+                             f"{'K' if SPELLING.get() == 'cli' else 'verify'} >= 1")
         if self.t_skip < 0:
             raise UsageError(f"{spelled('--t-skip')} must be >= 0 (got {self.t_skip:g})")
         if not 0 <= self.waveform_tol < 0.5:
             raise UsageError(f"{spelled('--waveform-tol', self.waveform_tol)}: a fraction of each "
                              "vector's range below 0.5 (0 keeps every point)")
         if self.tol_dist not in ("normal", "uniform"):
-            raise UsageError(f"--tol-dist must be normal or uniform (got {self.tol_dist!r})")
+            raise UsageError(f"{_name('tol_dist')} must be normal or uniform "
+                             f"(got {self.tol_dist!r})")
         if self.fmt not in ("auto", "csv", "parquet"):
-            raise UsageError(f"--format must be auto, csv or parquet (got {self.fmt!r})")
+            raise UsageError(f"{_name('fmt')} must be auto, csv or parquet (got {self.fmt!r})")
         if self.control not in ("refuse", "ignore", "allow"):
             raise UsageError(f"control must be refuse, ignore or allow (--ignore-control, "
                              f"--allow-control; got {self.control!r})")
@@ -269,11 +290,7 @@ class RunOptions:
             raise UsageError("--tol with --runs draws builds of one board: drop --sweep (or "
                              "--tol)")
         if self.seeds > 1 and self.runs > 1 and not self.tols:
-            raise UsageError(f"--seeds {self.seeds} with --runs {self.runs} and no --tol: the "
-                             "runs are already draws of the device noise (seeds S, S+1, ...). "
-                             "Use --runs N alone for N draws, --seeds N for P(mode) of one run, "
-                             "or --runs N --tol ... --seeds K for P(mode) of each build over K "
-                             "draws")
+            raise UsageError(self._seeds_with_runs())
         if self.sweeps and self.runs > 1:
             raise UsageError("--sweep runs each point once (--seeds N draws several): drop "
                              "--runs (or --sweep)")
@@ -289,14 +306,25 @@ class RunOptions:
                              f"{FLAG[name]} or add {needs}")
         return self
 
+    def _seeds_with_runs(self) -> str:
+        if SPELLING.get() == "cli":
+            return (f"--seeds {self.seeds} with --runs {self.runs} and no --tol: the runs are "
+                    "already draws of the device noise (seeds S, S+1, ...). Use --runs N alone "
+                    "for N draws, --seeds N for P(mode) of one run, or --runs N --tol ... "
+                    "--seeds K for P(mode) of each build over K draws")
+        return (f"seeds={self.seeds} with runs={self.runs} and no tol=: the runs are already "
+                "draws of the device noise (seeds S, S+1, ...). Use monte_carlo(deck, N) for N "
+                "draws, simulate(deck, seeds=N) for P(mode) of one run, or monte_carlo(deck, N, "
+                "tol=[...], seeds=K) for P(mode) of each build over K draws")
+
     @staticmethod
     def _engine_refusal(name: str, eng: Engine) -> str:
-        able = " or ".join(e.name for e in ENGINES.values()
-                           if getattr(e.capabilities, name if name != "tols" else "tolerances"))
-        return (f"{FLAG[name]} needs --engine {able or 'of another kind'}"
-                + (" and K >= 1" if name == "verify" else "")
-                + f": --engine {eng.name} does not do it; drop {FLAG[name]} or choose --engine "
-                f"{able}")
+        able = [e.name for e in ENGINES.values()
+                if getattr(e.capabilities, name if name != "tols" else "tolerances")]
+        k = ("" if name != "verify" else " and K >= 1" if SPELLING.get() == "cli"
+             else " and verify >= 1")
+        return (f"{_name(name)} needs {_engines(able)}{k}: {_engines([eng.name])} does not do "
+                f"it; drop {_name(name)} or choose {_engines(able)}")
 
     def run_limits(self) -> RunLimits:
         """The ngspice worker's :class:`~neurospice.sim.process.RunLimits` (timeout, memory)."""
