@@ -1008,7 +1008,7 @@ class _Network:
             return tuple(fix(c) if isinstance(c, tuple) else c for c in node)
 
         def prog(node: Ast) -> Program:
-            return _program(fix(node))
+            return _program(_fold(fix(node)))
 
         p0, p1 = progs[0.0], progs[1.7]
         dev = NetworkDevice(
@@ -1081,6 +1081,20 @@ class _Network:
             for k in range(len(self.quasi)):
                 x[X_STATE + len(self.states) + k] = run(dev.quasi[k], x)
         return x
+
+
+def _fold(node: Ast) -> Ast:
+    """Constant subexpressions evaluated once (parameters' arithmetic, a ``?:`` on a constant)."""
+    kind = node[0]
+    if kind in ("num", "var"):
+        return node
+    new = tuple(_fold(c) if isinstance(c, tuple) else c for c in node)
+    kids = [c for c in new[1:] if isinstance(c, tuple)]
+    if kind == "sel" and kids[0][0] == "num":
+        return kids[1] if kids[0][1] != 0.0 else kids[2]
+    if all(c[0] == "num" for c in kids):
+        return ("num", run(_program(new), np.zeros(X_STATE)))
+    return new
 
 
 def _check_pinched(dev: NetworkDevice, card: Any) -> None:
