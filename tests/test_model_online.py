@@ -178,3 +178,21 @@ def test_overflowing_detectors_fall_back_to_waveforms(monkeypatch) -> None:  # t
     rows = map_model(deck, points, reduce=LockingRows(t_skip=T_SKIP), workers=1, tstop=2.0)
     assert rows == ref
     assert rows[0]["cycles"] > 10
+
+
+def test_online_detection_on_a_coarser_record(model) -> None:  # type: ignore[no-untyped-def]
+    """record_step 0.2 ms (every 4th step): the detectors see the samples the waveform holds,
+    and the verdict is the offline one on that waveform."""
+    red = LockingRows(t_skip=T_SKIP)
+    vecs = _vectors(model)
+    pt = {"r2": 1e3, "amp": 1.8, **NOISE, "seed": 4}
+    d = model._point_deck(pt)
+    [wf] = model.run([pt], tstop=3.0, record_step=2e-4)
+    assert wf.time[1] - wf.time[0] == pytest.approx(2e-4)
+    [ev] = run_events(model, [pt], [red.detectors(d, vecs, pt)], tstop=3.0, record_step=2e-4)
+    ev.info["vectors"] = vecs
+    assert ev.sample_step == pytest.approx(2e-4)
+    off, on = analyse_run(d, wf, t_skip=T_SKIP).as_row(), red(d, pt, ev)
+    for key in ("mode", "cycles", "partial", "subthreshold", "slave_spike_count", "marginal"):
+        assert on[key] == off[key], key
+    assert on["f_slave_hz"] == pytest.approx(off["f_slave_hz"], rel=1e-3)
