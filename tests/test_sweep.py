@@ -29,7 +29,7 @@ def test_parse_sweep_with_si_suffixes() -> None:
 
 @pytest.mark.parametrize("spec", ["r2", "r2=1k:2k", "r2=a:b:3", "r2=1:2:0"])
 def test_bad_sweep_specs_are_input_errors(spec: str) -> None:
-    with pytest.raises(NeurospiceInputError, match="--sweep"):
+    with pytest.raises(NeurospiceInputError, match=f"^grid '{spec}': "):  # the API's grid=
         parse_sweep(spec)
 
 

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
 from neurospice.files import atomic_write, printable
-from neurospice.sim.options import RunOptions
+from neurospice.sim.options import RunOptions, option_name
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, series_values
@@ -93,13 +93,14 @@ def parse_sweep(spec: str) -> Axis:
     UsageError
         A malformed spec, a non-finite value or a count outside 1..1,000,000.
     """
+    what = f"{option_name('sweeps')} {spec!r}"
     name, sep, rng = spec.partition("=")
     name = name.strip().lower()
     example = "e.g. r2=1k:20k:8, r2=log:1k:100k:5, r2=E24:1k:10k or r2=1k,2k,5k"
     if not sep or not name or not rng.strip():
-        raise UsageError(f"--sweep {spec!r}: expected NAME=START:STOP:COUNT ({example})")
+        raise UsageError(f"{what}: expected NAME=START:STOP:COUNT ({example})")
     if not _NAME_RE.fullmatch(name):
-        raise UsageError(f"--sweep {spec!r}: '{name}' is not a parameter or instance name")
+        raise UsageError(f"{what}: '{name}' is not a parameter or instance name")
     body = rng.strip()
     parts = body.split(":")
     try:
@@ -110,26 +111,26 @@ def parse_sweep(spec: str) -> Axis:
             _check_count(spec, count)
             if parts[0].lower() == "log":
                 if start <= 0 or stop <= 0:
-                    raise UsageError(f"--sweep {spec!r}: a log sweep needs positive ends")
+                    raise UsageError(f"{what}: a log sweep needs positive ends")
                 values = [float(v) for v in np.geomspace(start, stop, count)]
             else:
                 values = [float(v) for v in np.linspace(start, stop, count)]
         elif parts[0].upper() in E_SERIES and len(parts) == 3:
             values = series_values(parts[0], spice_number(parts[1]), spice_number(parts[2]))
             if not values:
-                raise UsageError(f"--sweep {spec!r}: no {parts[0].upper()} value in the range")
+                raise UsageError(f"{what}: no {parts[0].upper()} value in the range")
         elif len(parts) == 3:
             start, stop, count = spice_number(parts[0]), spice_number(parts[1]), int(parts[2])
             _check_count(spec, count)
             values = [float(v) for v in np.linspace(start, stop, count)]
         else:
-            raise UsageError(f"--sweep {spec!r}: expected NAME=START:STOP:COUNT ({example})")
+            raise UsageError(f"{what}: expected NAME=START:STOP:COUNT ({example})")
     except ValueError as exc:
-        raise UsageError(f"--sweep {spec!r}: {exc} ({example})") from None
+        raise UsageError(f"{what}: {exc} ({example})") from None
     if not values:
-        raise UsageError(f"--sweep {spec!r}: no values")
+        raise UsageError(f"{what}: no values")
     if not all(math.isfinite(v) for v in values):
-        raise UsageError(f"--sweep {spec!r}: values must be finite numbers")
+        raise UsageError(f"{what}: values must be finite numbers")
     _check_count(spec, len(values))
     return Axis(name, tuple(values), spec)
 
@@ -138,8 +139,9 @@ _NAME_RE = re.compile(r"[a-z_][\w.]*")
 
 
 def _check_count(spec: str, count: int) -> None:
+    what = f"{option_name('sweeps')} {spec!r}"
     if not 1 <= count <= MAX_POINTS:
-        raise UsageError(f"--sweep {spec!r}: COUNT must be between 1 and {MAX_POINTS} "
+        raise UsageError(f"{what}: COUNT must be between 1 and {MAX_POINTS} "
                          f"(got {count})")
 
 
@@ -264,14 +266,14 @@ def read_table(path: Path) -> list[dict[str, str]]:
         return []
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UsageError(f"--resume: {printable(path)} is a link; a table that came with "
-                             "the deck is not followed - remove it") from None
+            raise UsageError(f"{option_name('resume')}: {printable(path)} is a link; a table "
+                             "that came with the deck is not followed - remove it") from None
         return []
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TABLE_BYTES:
-            raise UsageError(f"--resume: {printable(path)} is not a regular file of at most "
-                             f"{MAX_TABLE_BYTES:,} bytes; remove it")
+            raise UsageError(f"{option_name('resume')}: {printable(path)} is not a regular "
+                             f"file of at most {MAX_TABLE_BYTES:,} bytes; remove it")
         with os.fdopen(fd, newline="", encoding="utf-8") as fh:
             fd = -1
             return list(csv.DictReader(fh))
@@ -370,11 +372,13 @@ def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], o: RunOptions
     seed, seeds, spike_threshold = o.seed, o.seeds, o.spike_threshold
     total = math.prod(a.count for a in axes)
     if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
-        raise UsageError(f"--sweep: {' x '.join(str(a.count) for a in axes)} = {total:,} "
-                         f"points, over the limit of {MAX_POINTS:,}")
+        counts = " x ".join(str(a.count) for a in axes)
+        raise UsageError(f"{option_name('sweeps')}: {counts} = {total:,} points, over the limit "
+                         f"of {MAX_POINTS:,}")
     points = grid(axes)
     if seed is not None and "seed" not in deck.params():
-        raise DeckError("--seed needs a top-level '.param seed=...' in the deck", path=deck.source)
+        raise DeckError(f"{option_name('seed')} needs a top-level '.param seed=...' in the "
+                        "deck", path=deck.source)
     prepared = []
     for i, p in enumerate(points):
         overrides: dict[str, str | float] = dict(p)

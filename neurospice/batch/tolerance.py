@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
 from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.sim.options import RunOptions
+from neurospice.sim.options import RunOptions, option_name
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
@@ -65,21 +65,22 @@ def parse_tolerance(spec: str) -> Tolerance:
     UsageError
         A malformed spec or a tolerance outside (0, 100 %).
     """
+    what = f"{option_name('tols')} {spec!r}"
     name, sep, value = spec.partition("=")
     name = name.strip()
     value = value.strip()
     if not sep or not name or not value:
-        raise UsageError(f"--tol {spec!r}: expected CLASS=PERCENT% or NAME=PERCENT% "
+        raise UsageError(f"{what}: expected CLASS=PERCENT% or NAME=PERCENT% "
                          "(e.g. R=5%, C=10%, xmaster.c0=1%)")
     try:
         frac = float(value[:-1]) / 100 if value.endswith("%") else float(value)
     except ValueError:
-        raise UsageError(f"--tol {spec!r}: {value!r} is not a percentage") from None
+        raise UsageError(f"{what}: {value!r} is not a percentage") from None
     if not (math.isfinite(frac) and 0 < frac < 1):
-        raise UsageError(f"--tol {spec!r}: a tolerance is between 0 and 100 %")
+        raise UsageError(f"{what}: a tolerance is between 0 and 100 %")
     target = name.upper() if name.upper() in ("R", "C", "L", "POTS") else name.lower()
     if not re.fullmatch(r"[A-Za-z_][\w.]*", target):
-        raise UsageError(f"--tol {spec!r}: '{name}' is not a component class or instance path")
+        raise UsageError(f"{what}: '{name}' is not a component class or instance path")
     return Tolerance(target, frac)
 
 
@@ -237,15 +238,17 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance],
     from neurospice.sim.pool import job_map
 
     if o.tol_dist not in ("normal", "uniform"):
-        raise UsageError(f"--tol-dist must be normal or uniform (got {o.tol_dist!r})")
+        raise UsageError(f"{option_name('tol_dist')} must be normal or uniform "
+                         f"(got {o.tol_dist!r})")
     first = o.seed if o.seed is not None else 1
     seeds = [first + k for k in range(o.runs)]
     slots = component_slots(deck)
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
         if not t.is_class and t.target not in paths:
-            raise UsageError(f"--tol {t.target}: no resistor, capacitor or inductor of that "
-                             f"name on the board (e.g. {', '.join(sorted(paths)[:6])})")
+            raise UsageError(f"{option_name('tols')} {t.target}: no resistor, capacitor or "
+                             "inductor of that name on the board (e.g. "
+                             f"{', '.join(sorted(paths)[:6])})")
     if o.engine_obj.capabilities.point_maps:
         return _run_model_builds(deck, slots, tols, seeds, o)
     rows: dict[int, dict[str, Any]] = {}

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from neurospice.sim.process import RunLimits
     from neurospice.spice.compiler import ControlMode, Limits
 
-__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS", "positive",
+__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS", "option_name",
+           "positive",
            "byte_count", "timeout_value", "stop_time", "thresholds"]
 
 MAX_WORKERS = 256
@@ -53,7 +54,7 @@ FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t
 _KEYWORD = {"tols": "tol", "sweeps": "grid"}
 
 
-def _name(field: str) -> str:
+def option_name(field: str) -> str:
     """A field as its reader spells it (:data:`neurospice.errors.SPELLING`): the command
     line's flag, or the API's keyword."""
     return FLAG.get(field, field) if SPELLING.get() == "cli" else _KEYWORD.get(field, field)
@@ -243,16 +244,16 @@ class RunOptions:
         eng = self.engine_obj
         caps = eng.capabilities
         if not 1 <= self.runs <= MAX_RUNS:
-            raise UsageError(f"{_name('runs')} must be between 1 and {MAX_RUNS} "
+            raise UsageError(f"{option_name('runs')} must be between 1 and {MAX_RUNS} "
                              f"(got {self.runs})")
         if not 1 <= self.seeds <= MAX_SEEDS:
-            raise UsageError(f"{_name('seeds')} must be between 1 and {MAX_SEEDS} "
+            raise UsageError(f"{option_name('seeds')} must be between 1 and {MAX_SEEDS} "
                              f"(got {self.seeds})")
         if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
-            raise UsageError(f"{_name('workers')} must be between 1 and {MAX_WORKERS} "
+            raise UsageError(f"{option_name('workers')} must be between 1 and {MAX_WORKERS} "
                              f"(got {self.workers})")
         if self.verify < 0:
-            raise UsageError(f"{_name('verify')} needs {_engines(['model'])} and "
+            raise UsageError(f"{option_name('verify')} needs {_engines(['model'])} and "
                              f"{'K' if SPELLING.get() == 'cli' else 'verify'} >= 1")
         if self.t_skip < 0:
             raise UsageError(f"{spelled('--t-skip')} must be >= 0 (got {self.t_skip:g})")
@@ -260,10 +261,11 @@ class RunOptions:
             raise UsageError(f"{spelled('--waveform-tol', self.waveform_tol)}: a fraction of each "
                              "vector's range below 0.5 (0 keeps every point)")
         if self.tol_dist not in ("normal", "uniform"):
-            raise UsageError(f"{_name('tol_dist')} must be normal or uniform "
+            raise UsageError(f"{option_name('tol_dist')} must be normal or uniform "
                              f"(got {self.tol_dist!r})")
         if self.fmt not in ("auto", "csv", "parquet"):
-            raise UsageError(f"{_name('fmt')} must be auto, csv or parquet (got {self.fmt!r})")
+            raise UsageError(f"{option_name('fmt')} must be auto, csv or parquet "
+                             f"(got {self.fmt!r})")
         if self.control not in ("refuse", "ignore", "allow"):
             raise UsageError(f"control must be refuse, ignore or allow (--ignore-control, "
                              f"--allow-control; got {self.control!r})")
@@ -323,8 +325,8 @@ class RunOptions:
                 if getattr(e.capabilities, name if name != "tols" else "tolerances")]
         k = ("" if name != "verify" else " and K >= 1" if SPELLING.get() == "cli"
              else " and verify >= 1")
-        return (f"{_name(name)} needs {_engines(able)}{k}: {_engines([eng.name])} does not do "
-                f"it; drop {_name(name)} or choose {_engines(able)}")
+        return (f"{option_name(name)} needs {_engines(able)}{k}: {_engines([eng.name])} does "
+                f"not do it; drop {option_name(name)} or choose {_engines(able)}")
 
     def run_limits(self) -> RunLimits:
         """The ngspice worker's :class:`~neurospice.sim.process.RunLimits` (timeout, memory)."""
