@@ -40,7 +40,8 @@ def test_grid_is_the_cartesian_product() -> None:
 
 
 def test_sweeping_an_unknown_param_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(DeckError, match=r"nosuch\W{0,3}: the deck has no top-level .param or component"):
+    with pytest.raises(DeckError,
+                       match=r"nosuch\W{0,3}: the deck has no top-level .param or component"):
         run_sweep(prepare_deck(TOY), [parse_sweep("nosuch=1:2:2")], tmp_path,
                   RunOptions(quiet=True))
 
