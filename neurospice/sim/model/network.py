@@ -332,7 +332,10 @@ def _num(x: float) -> Ast:
     return ("num", float(x))
 
 
-class _Resolving(Exception):
+class _Resolving(NotCompilable):
+    """A node met again while its own value is being resolved (an implicit equation): caught
+    by the parser, which names the source card."""
+
     def __init__(self, node: str) -> None:
         super().__init__(node)
         self.node = node
