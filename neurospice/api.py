@@ -273,7 +273,7 @@ def simulate(deck: DeckLike, *, engine: str | None = None, options: RunOptions |
         spike and locking analysis), ``control`` (``"refuse"``, ``"ignore"`` or ``"allow"``
         ``.control`` blocks), ``spike_threshold`` (V for every neuron, or ``{neuron: V}``),
         ``seeds`` (noise draws: each locking pair gets P(mode) with 95 % Wilson intervals),
-        ``energy`` (the energy report in ``summary["extra"]["energy"]``; ngspice only),
+        ``energy`` (the energy report in ``summary["energy"]``; ngspice only),
         ``max_points``, ``max_deck_bytes``, ``max_memory`` (bytes of the ngspice worker),
         ``compat`` (ngspice's compatibility mode), ``allow_negative`` (let ``params`` make a
         resistor negative).
@@ -295,6 +295,11 @@ def simulate(deck: DeckLike, *, engine: str | None = None, options: RunOptions |
     run = Run(d, wf, analyses=plots)
     if wf.analysis == "tran":
         run.summary, run.locking = _analyse(d, wf, o)
+        from neurospice.report.summary import run_json, run_record
+
+        source = d.source if d.source is not None else Path("<deck text>")
+        run.summary["run"] = run_json(run_record(source, d, wf, o, params={
+            k: str(v) for k, v in (params or {}).items()}))
     return run
 
 

@@ -187,3 +187,19 @@ def test_one_vector_name_set_across_csv_parquet_and_dataframe(tmp_path: Path) ->
     assert run.units["i(vsense)"] == "A" and run.units["master.mem"] == "V"
     with pytest.raises(KeyError, match="slave.mem"):
         run["no.such"]
+
+
+def test_a_run_from_python_records_how_to_repeat_it(tmp_path: Path) -> None:
+    """Run.summary from the API has the shape of summary.json, with the ``run`` record and the
+    command that repeats the run; that command writes the same verdict."""
+    run = neurospice.simulate(TOY, tstop=0.05, params={"rc": "11k"})
+    doc = copy.deepcopy(run.summary)
+    errors = [e.message for e in VALIDATOR.iter_errors(doc)]
+    assert not errors, errors
+    record = doc["run"]
+    assert record["engine"] == "spice" and record["params"] == {"rc": "11k"}
+    assert "--tstop 0.05" in record["command"] and "--param rc=11k" in record["command"]
+    argv = record["command"].split()[1:]
+    assert main(["simulate", *argv, "--no-plot", "-q", "-o", str(tmp_path)]) == 0
+    again = _summary(tmp_path)
+    assert doc["pairs"] and [p["mode"] for p in again["pairs"]] == [p["mode"] for p in doc["pairs"]]

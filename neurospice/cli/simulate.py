@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
-import shlex
 import sys
 import threading
 import time
@@ -28,7 +26,7 @@ from neurospice.files import (
     printable,
     safe_replace,
 )
-from neurospice.sim.engines import DEFAULT_ENGINE, SpiceEngine
+from neurospice.sim.engines import SpiceEngine
 from neurospice.sim.ngspice import Worker, run_all
 from neurospice.sim.options import RunOptions
 from neurospice.sim.waveforms import Waveforms
@@ -204,6 +202,7 @@ def _run_single(job: _Job, deck: PreparedDeck, worker: Worker | None) -> int:
     log.info("sandbox: %s", wf.sandbox)
     if wf.analysis != "tran":
         from neurospice.report.analyses import report_analyses
+        from neurospice.report.summary import run_record
 
         return report_analyses(deck, plots, job.path, job.outdir, plot=o.plot,
                                run=run_record(job.path, deck, wf, o, params=job.params,
@@ -236,6 +235,7 @@ def _report_transient(job: _Job, deck: PreparedDeck, seed_deck: PreparedDeck,
     from neurospice.report.summary import (
         format_summary,
         plot_run_traces,
+        run_record,
         run_title,
         start_table,
         summarise,
@@ -315,53 +315,6 @@ def set_aside_stale(outdir: Path, since: float) -> list[Path]:
             # never through a link planted in the folder (previous/ leading out of it)
             moved.append(safe_replace(old, outdir / "previous" / old.name))
     return moved
-
-
-_NGSPICE_RE = re.compile(r"ngspice-(\d+[\w.+-]*)")
-
-
-def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, options: RunOptions, *,
-               params: dict[str, str], command: Sequence[str] | None = None
-               ) -> dict[str, object]:
-    """What ``summary.json`` needs to repeat the run: inputs, settings and versions.
-
-    ``command``: the command line as typed (every option kept); without it (a run from
-    Python) the command that repeats the run is built from the settings."""
-    from neurospice.meta import __version__
-
-    ngspice = next((m.group(1) for line in wf.stdout for m in [_NGSPICE_RE.search(line)] if m),
-                   None)
-    tran = deck.tran()
-    return {
-        "deck": str(path),
-        "params": dict(params),
-        "seed": options.seed,
-        "tstop": tran[1] if tran else None,
-        "t_skip": options.t_skip,
-        "engine": options.engine,
-        "neurospice": __version__,
-        "ngspice": ngspice,
-        "control": deck.control_mode,
-        "command": shlex.join(command if command is not None
-                              else _command(path, deck, options, params)),
-    }
-
-
-def _command(path: Path, deck: PreparedDeck, o: RunOptions, params: dict[str, str]
-             ) -> list[str]:
-    """The ``simulate`` command that repeats a run made from Python."""
-    command = ["simulate", str(path)]
-    for k, v in params.items():
-        command += ["--param", f"{k}={v}"]
-    for flag, value, given in (("--seed", o.seed, o.seed is not None),
-                               ("--tstop", o.tstop, o.tstop is not None),
-                               ("--t-skip", o.t_skip, bool(o.t_skip)),
-                               ("--engine", o.engine, o.engine != DEFAULT_ENGINE)):
-        if given:
-            command += [flag, value if isinstance(value, str) else repr(value)]
-    if deck.control_mode != "refuse":
-        command.append(f"--{deck.control_mode}-control")
-    return command
 
 
 def _report_control(deck: PreparedDeck) -> None:

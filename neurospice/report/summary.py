@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from neurospice.analysis.spikes import (
 from neurospice.files import atomic_write, atomic_write_text
 from neurospice.report.jobs import ForkJob
 from neurospice.report.resolution import DEFAULT_TOL, reduce_rows
+from neurospice.sim.engines import DEFAULT_ENGINE
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import Instance, PreparedDeck
 
@@ -929,3 +931,50 @@ def crossbar_summary(result: Mapping[str, Any], *, settings: Mapping[str, object
                   "neurospice": __version__,
                   "command": _command_text(command, ["neurospice", "crossbar"], settings)}
     return doc
+
+
+_NGSPICE_RE = re.compile(r"ngspice-(\d+[\w.+-]*)")
+
+
+def run_record(path: Path, deck: PreparedDeck, wf: Waveforms, options: RunOptions, *,
+               params: dict[str, str], command: Sequence[str] | None = None
+               ) -> dict[str, object]:
+    """What ``summary.json`` needs to repeat the run: inputs, settings and versions.
+
+    ``command``: the command line as typed (every option kept); without it (a run from
+    Python) the command that repeats the run is built from the settings."""
+    from neurospice.meta import __version__
+
+    ngspice = next((m.group(1) for line in wf.stdout for m in [_NGSPICE_RE.search(line)] if m),
+                   None)
+    tran = deck.tran()
+    return {
+        "deck": str(path),
+        "params": dict(params),
+        "seed": options.seed,
+        "tstop": tran[1] if tran else None,
+        "t_skip": options.t_skip,
+        "engine": options.engine,
+        "neurospice": __version__,
+        "ngspice": ngspice,
+        "control": deck.control_mode,
+        "command": shlex.join(command if command is not None
+                              else _command(path, deck, options, params)),
+    }
+
+
+def _command(path: Path, deck: PreparedDeck, o: RunOptions, params: dict[str, str]
+             ) -> list[str]:
+    """The ``simulate`` command that repeats a run made from Python."""
+    command = ["simulate", str(path)]
+    for k, v in params.items():
+        command += ["--param", f"{k}={v}"]
+    for flag, value, given in (("--seed", o.seed, o.seed is not None),
+                               ("--tstop", o.tstop, o.tstop is not None),
+                               ("--t-skip", o.t_skip, bool(o.t_skip)),
+                               ("--engine", o.engine, o.engine != DEFAULT_ENGINE)):
+        if given:
+            command += [flag, value if isinstance(value, str) else repr(value)]
+    if deck.control_mode != "refuse":
+        command.append(f"--{deck.control_mode}-control")
+    return command
