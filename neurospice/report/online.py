@@ -194,7 +194,7 @@ def locking_row(deck: PreparedDeck, point: dict[str, Any], analysis: RunAnalysis
     return {**point, **analysis.as_row()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LockingRows:
     """A map reducer: ``row(point_deck, point, analysis)`` of each point's locking analysis.
 
@@ -203,10 +203,11 @@ class LockingRows:
     ``detectors(point_deck, vectors)`` tells the engine what to detect (None: waveforms).
 
     ``fast`` (default) runs the verdict and the timeline by :mod:`.fast_timeline` (the same
-    steps as :func:`analyse_run`, the phase-locking test and shape distance compiled: ~4x
-    cheaper, equal to rounding); ``timeline=False`` gives the verdict alone (mode, margins, frequencies, cycle counts) without
-    the sliding-window timeline, which is ~85 % of the analysis of a 20 s point: the record is
-    then judged as one window, and ``locked_fraction`` is left empty in the row."""
+    steps as :func:`analyse_run`, the phase-locking test and shape distance compiled: ~5x
+    cheaper, equal to rounding). ``timeline=False`` gives the verdict alone (mode, margins,
+    frequencies, cycle counts) without the sliding-window timeline (~85 % of the analysis of a
+    20 s point): the record is then judged as one window, and ``locked_fraction`` is left empty
+    in the row."""
 
     row: Callable[[PreparedDeck, dict[str, Any], RunAnalysis], dict[str, Any]] = locking_row
     t_skip: float = 0.0
@@ -215,7 +216,7 @@ class LockingRows:
     online: bool = True
     timeline: bool = True
     fast: bool = True
-    _plans: dict[Any, Plan | None] = field(default_factory=dict, compare=False, repr=False)
+    _plans: dict[Any, Plan | None] = field(default_factory=dict, init=False, repr=False)
 
     def _key(self, deck: PreparedDeck, point: dict[str, Any] | None,
              vectors: Sequence[str]) -> Any:
