@@ -476,24 +476,23 @@ _LINDRIFT = (".subckt lindrift p n params: ron=2k roff=200k k=50 w0=0.5\nVs p pi
 
 
 def test_a_behavioural_body_is_compiled_from_its_text() -> None:
-    from neurospice.sim.model.behavioural import compile_body, evaluate
     from neurospice.sim.model.compile import evaluate_in
+    from neurospice.sim.model.network import compile_network, run
     from neurospice.spice.flatten import subckt_table
 
     deck = _board_text(_LINDRIFT, replace=("mp zro2 w0={w0} c2c={c2c} tc2c={tc2c} mc={mc}",
                                            "mp lindrift"))
     sub = subckt_table(deck)["lindrift"]
-    dev = compile_body(sub, {"ron": 2e3, "roff": 2e5, "k": 50.0, "w0": 0.25}, evaluate_in)
-    assert dev.w0 == 0.25
-    code, consts = dev.current
+    dev = compile_network(sub, {"ron": 2e3, "roff": 2e5, "k": 50.0, "w0": 0.25}, evaluate_in)
+    assert dev.states == ("w",) and dev.x0[-1] == 0.25
     for v, w in ((1.0, 0.25), (-2.5, 0.9)):
-        assert evaluate(code, consts, v, w, 0.0, 1.0) == pytest.approx(
+        assert run(dev.current, dev.x(v=v, t=1.0, w=w)) == pytest.approx(
             v / (2e3 * w + 2e5 * (1 - w)), rel=1e-12)
-    code, consts = dev.state
-    # 50 * i * 1k * w (1 - w) plus the operating-point leak (w0 - w)/1e9
-    assert evaluate(code, consts, 0.3, 0.4, 2e-4, 1.0) == pytest.approx(
-        50 * 2e-4 * 1e3 * 0.4 * 0.6 + (0.25 - 0.4) / 1e9, rel=1e-12)
-    assert evaluate(code, consts, 0.3, 0.4, 2e-4, 0.0) == pytest.approx((0.25 - 0.4) / 1e9)
+    # 50 * i * 1k * w (1 - w) plus the operating-point leak (w0 - w)/1e9, i(Vs) the device's
+    i = 3.0 / (2e3 * 0.4 + 2e5 * 0.6)
+    assert run(dev.rates[0], dev.x(v=3.0, t=1.0, w=0.4)) == pytest.approx(
+        50 * i * 1e3 * 0.4 * 0.6 + (0.25 - 0.4) / 1e9, rel=1e-12)
+    assert run(dev.rates[0], dev.x(v=3.0, t=0.0, w=0.4)) == pytest.approx((0.25 - 0.4) / 1e9)
     model = compile_model(deck)
     assert model.program.devices[0].model == "compiled:lindrift"
 
@@ -514,23 +513,24 @@ def test_a_compiled_memristor_follows_ngspice_on_the_board() -> None:
 
 
 def test_hand_written_biolek_equals_its_compiled_text() -> None:
-    from neurospice.sim.model.behavioural import compile_body, evaluate
     from neurospice.sim.model.compile import evaluate_in
+    from neurospice.sim.model.network import compile_network, run
     from neurospice.spice.flatten import subckt_table
 
     sub = subckt_table(prepare_deck(BOARD))["biolek"]
     prm = {"ron": 100.0, "roff": 16e3, "d": 10e-9, "uv": 10e-15, "p": 1.0, "w0": 0.5}
-    dev = compile_body(sub, prm, evaluate_in)
+    dev = compile_network(sub, prm, evaluate_in)
     kmob = prm["uv"] * prm["ron"] / prm["d"] ** 2  # the kernel's P.KMOB
     rng = np.random.default_rng(3)
     for _ in range(50):
-        v, w, i = rng.uniform(-3, 3), rng.uniform(0, 1), rng.uniform(-2e-3, 2e-3)
+        v, w = rng.uniform(-3, 3), rng.uniform(0, 1)
         g = 1.0 / (prm["ron"] * w + prm["roff"] * (1 - w))  # integrate._lin_g
-        assert evaluate(*dev.current, v, w, 0.0, 1.0) == pytest.approx(g * v, rel=1e-12)
+        i = run(dev.current, dev.x(v=v, t=1.0, w=w))
+        assert i == pytest.approx(g * v, rel=1e-12)
         win = 1.0 - (w - (1.0 if i <= 0 else 0.0)) ** 2  # integrate._update_state, p = 1
         leak = (0.5 - w) / 1e9  # the body's operating-point pin, absent from the kernel
-        assert evaluate(*dev.state, v, w, i, 1.0) - leak == pytest.approx(kmob * i * win,
-                                                                          rel=1e-9, abs=1e-12)
+        rate = run(dev.rates[0], dev.x(v=v, t=1.0, w=w))
+        assert rate - leak == pytest.approx(kmob * i * win, rel=1e-9, abs=1e-12)
 
 
 def test_a_compiled_body_too_fast_for_the_step_is_refused() -> None:

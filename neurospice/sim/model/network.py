@@ -1,8 +1,8 @@
 """Compile a two-pin behavioural subcircuit (a memristor body) from its node network.
 
-:mod:`.behavioural` compiles the one-state shape (a conduction source and a state capacitor);
-this module compiles the node-network pattern the bodies of ``netlists/lib/memristors.lib`` use,
-so that a body runs in the model engine from its text whatever its arrangement:
+This module compiles the node-network pattern the bodies of ``netlists/lib/memristors.lib`` use
+(the one-state shape - a conduction source and a state capacitor - is its simplest case), so
+that a body runs in the model engine from its text whatever its arrangement:
 
 **The device's pins.** Nodes joined by ``0`` V sources (``Vs p pi dc 0``: sense sources, their
 ``i(Vs)`` is the current they carry) form one group. The *core* is the group from which the
