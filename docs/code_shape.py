@@ -136,7 +136,7 @@ def stage_of(name: str) -> str:
     parts = name.split(".")
     if len(parts) > 1 and parts[1] in STAGES:
         return parts[1]  # neurospice.api is a stage of its own: the orchestrator
-    if parts[-1] in ("errors", "files", "meta"):
+    if parts[-1] in ("errors", "files", "meta", "schema"):
         return "foundation"
     return "facade"
 

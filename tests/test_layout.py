@@ -15,7 +15,7 @@ PKG = Path(__file__).resolve().parents[1] / "neurospice"
 #: before report and batch (which compare with them and run them). The Python API (api.py)
 #: orchestrates every stage below it; the command line is a shell over the API.
 STAGES = ["spice", "network", "sim", "analysis", "reference", "report", "batch", "api", "cli"]
-FOUNDATION = {"errors", "files", "meta"}
+FOUNDATION = {"errors", "files", "meta", "schema"}  # schema: the JSON Schema of the outputs
 #: The package's __init__ only names the API's functions (loaded on first use).
 FACADE = {"__init__"}
 
