@@ -16,6 +16,9 @@ Parts
     :func:`parts_list` (what to buy: series values, ratings from a run's stresses),
     :func:`snap` (what moving every part to its series value changes), :func:`corners`
     (worst case over part tolerances)
+Synapses
+    :func:`stdp` (a spike-timing protocol on the second-order synapse -> rows of ``stdp.csv``),
+    :func:`crossbar` (the crossbar experiment, map or ngspice, Proposition 1 beside it)
 Decks and networks
     :func:`check` (compile and resolve names), :func:`build` (network file -> SPICE deck),
     :func:`load` (compile only)
