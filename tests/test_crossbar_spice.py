@@ -11,6 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neurospice.batch.crossbar_spice import (
+    SPICE_MAX_N,
+    crossbar_network,
+    simulate_crossbar_spice,
+)
 from neurospice.cli.crossbar import add_crossbar_arguments, crossbar_command
 from neurospice.errors import UsageError
 from neurospice.network import compile_network
@@ -19,11 +24,6 @@ from neurospice.network.loading import load_deck
 from neurospice.reference.crossbar import (
     CrossbarConfig,
     simulate_crossbar,
-)
-from neurospice.batch.crossbar_spice import (
-    SPICE_MAX_N,
-    crossbar_network,
-    simulate_crossbar_spice,
 )
 from neurospice.reference.second_order import SecondOrderParams
 from neurospice.sim.ngspice import run_all
