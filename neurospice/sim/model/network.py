@@ -765,26 +765,11 @@ class _Network:
 
     def sense_ast(self, name: str, shift: float) -> Ast:
         el = self.senses[name]
-        a, b = el.nodes[0], el.nodes[1]
+        side = self._side(el)  # the nodes on the n- side of this source
         if self.voltage_mode:
-            side = self._side(el)
             if (self.attach in side) == ("p" in side):
                 return _num(0.0)
             return ("var", VAR_I) if self.attach in side else ("neg", ("var", VAR_I))
-        # the core's nodes on b's side of this source (through the other sense sources)
-        side = {b}
-        todo = [b]
-        while todo:
-            node = todo.pop()
-            for other in self.senses.values():
-                if other is el or node not in other.nodes:
-                    continue
-                nxt = other.nodes[1] if other.nodes[0] == node else other.nodes[0]
-                if nxt == a:
-                    raise NotCompilable("a loop of 0 V sources", el.card)
-                if nxt not in side:
-                    side.add(nxt)
-                    todo.append(nxt)
         entry_b = self.entry in side
         members = [el2 for el2 in self.core_els
                    if (el2.nodes[0] in side or el2.nodes[1] in side) != entry_b]
