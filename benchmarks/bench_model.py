@@ -498,30 +498,11 @@ def _ngspice_point_cost(deck: PreparedDeck) -> float | None:
     return 20 * cpu
 
 
-def _build_row(point_deck: PreparedDeck, point: dict[str, Any], analysis: Any
-               ) -> dict[str, Any]:
-    """A tolerance build's row as ``simulate --runs N --tol ... --engine model`` writes it."""
-    try:
-        from neurospice.batch.tolerance import build_row  # type: ignore[attr-defined]
-    except ImportError:
-        build_row = None
-    if build_row is not None:
-        return dict(build_row(point_deck, point, analysis))
-    row: dict[str, Any] = {"seed": point.get("seed", ""), "engine": "model"}
-    for name, train in analysis.trains.items():
-        row[f"f_{name[1:] if name.startswith('x') else name}_hz"] = train.frequency_hz
-    row.update(analysis.as_row())
-    row["status"] = "ok"
-    for path, f in (point.get("tol") or {}).items():
-        row[f"d:{path}"] = round(f - 1.0, 6)
-    return row
-
-
 def bench_tolerance(builds: int) -> dict[str, Any]:
     """Tolerance builds of 3 s in the model engine (``--tol R=5% --tol C=10%``, ``mc=1``), one
     process: CPU per build through the waveforms (as before) and online, and the projection to
     1,000 builds on 2 cores (target <= 30 s)."""
-    from neurospice.batch.tolerance import draw_factors, parse_tolerance
+    from neurospice.batch.tolerance import build_row, draw_factors, parse_tolerance
     from neurospice.report.online import LockingRows
     from neurospice.sim.model.maps import map_model
     from neurospice.spice.tolerances import component_slots
@@ -533,7 +514,7 @@ def bench_tolerance(builds: int) -> dict[str, Any]:
     out: dict[str, Any] = {"builds": builds, "tstop_s": 3.0}
     modes = {}
     for name, online in (("waveforms", False), ("online", True)):
-        reduce = LockingRows(row=_build_row, t_skip=0.5, online=online)
+        reduce = LockingRows(row=build_row, t_skip=0.5, online=online)
         map_model(deck, points[:1], reduce=reduce, workers=1)  # caches, first-call costs
         t0 = time.process_time()
         rows = map_model(deck, points, reduce=reduce, workers=1)
