@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from neurospice.sim.options import RunOptions
 
 __all__ = ["PairAnalysis", "RunAnalysis", "lock_pairs", "analyse_run", "add_locking",
-           "MIN_SLAVE_SPIKES"]
+           "with_master_margin", "MIN_SLAVE_SPIKES"]
 
 #: Fewest slave spikes (after t_skip) on which a locking mode is reported; a shorter record
 #: is reported as "inconclusive" (a ratio from a handful of spikes says little).
@@ -226,6 +226,18 @@ def lock_pairs(deck: PreparedDeck) -> list[tuple[Instance, Instance]]:
     return pairs
 
 
+def with_master_margin(j: Judgement, master: str, responses: Responses | None) -> Judgement:
+    """The verdict ``j`` marked marginal when the master's own spikes do not hold: its nearest
+    peak lies within one margin step of its spike level."""
+    if responses is None or not responses.n_spikes:
+        return j
+    near = float(np.min(np.abs(responses.peaks - responses.thresholds.spike_v)))
+    if near >= margin_step(responses.thresholds.spike_v):
+        return j
+    return Judgement(j.verdict, True, j.flips + (
+        (f"{master} spike_v", near, "the master's spikes change"),))
+
+
 def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
                 window: float | None = None,
                 trains: dict[str, SpikeTrain] | None = None,
@@ -283,13 +295,7 @@ def analyse_run(deck: PreparedDeck, wf: Waveforms, *, t_skip: float = 0.0,
             vb = np.asarray(wf[vecs[b.name]])
             sh = shifted_responses(t, vb, rb.thresholds, rb, t_skip=t_skip)
         j = judge(ta, t, vb, rb.thresholds, t_skip=t_skip, responses=rb, shifted=sh)
-        # the master's own spikes must hold too: its nearest peak within a step is marginal
-        ma = resp.get(a.name)
-        if ma is not None and ma.n_spikes:
-            near = float(np.min(np.abs(ma.peaks - ma.thresholds.spike_v)))
-            if near < margin_step(ma.thresholds.spike_v):
-                j = Judgement(j.verdict, True, j.flips + (
-                    (f"{a.name[1:]} spike_v", near, "the master's spikes change"),))
+        j = with_master_margin(j, a.name[1:], resp.get(a.name))
         used = rb.train() if " partial" in j.mode or j.verdict.spikes < 2 else tb
         overall = j.verdict.lock or classify_locking(ta, used)
         timeline = None

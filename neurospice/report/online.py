@@ -23,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from neurospice.analysis.spikes import Responses, Thresholds, margin_step
-from neurospice.report.locking import RunAnalysis, analyse_run, lock_pairs
+from neurospice.report.locking import (
+    RunAnalysis,
+    analyse_run,
+    lock_pairs,
+    with_master_margin,
+)
 from neurospice.report.summary import neuron_thresholds
 from neurospice.sim.model.online import DetectorSpec, Events
 from neurospice.sim.waveforms import Waveforms
@@ -146,7 +151,6 @@ def _analyse_fast(deck: PreparedDeck, resp: dict[str, Responses], ths: dict[str,
     the timeline by :mod:`neurospice.report.fast_timeline` (``window`` >= ``_ONE_WINDOW``: no
     timeline)."""
     from neurospice.analysis.locking import classify_locking
-    from neurospice.analysis.modes import Judgement
     from neurospice.report.fast_timeline import judge, locking_timeline
     from neurospice.report.locking import PairAnalysis
 
@@ -169,13 +173,7 @@ def _analyse_fast(deck: PreparedDeck, resp: dict[str, Responses], ths: dict[str,
         rb = after[b.name]
         sh = shifted.get(vec_of[b.name], [])
         j = judge(ta, rb, sh)
-        # the master's own spikes must hold too: its nearest peak within a step is marginal
-        ma = after.get(a.name)
-        if ma is not None and ma.n_spikes:
-            near = float(np.min(np.abs(ma.peaks - ma.thresholds.spike_v)))
-            if near < margin_step(ma.thresholds.spike_v):
-                j = Judgement(j.verdict, True, j.flips + (
-                    (f"{a.name[1:]} spike_v", near, "the master's spikes change"),))
+        j = with_master_margin(j, a.name[1:], after.get(a.name))
         used = rb.train() if " partial" in j.mode or j.verdict.spikes < 2 else tb
         overall = j.verdict.lock or classify_locking(ta, used)
         timeline = None
