@@ -45,6 +45,7 @@ __all__ = [
     "SimulationTimeout",
     "source_context",
     "option",
+    "FLAGS",
     "SPELLING",
 ]
 
@@ -53,12 +54,20 @@ __all__ = [
 #: a message below the API names what its reader typed.
 SPELLING: contextvars.ContextVar[str] = contextvars.ContextVar("neurospice_spelling",
                                                                default="api")
-_FLAGS = {"max_deck_bytes": ("--max-deck-bytes", "max_deck_bytes"),
-          "max_points": ("--max-points", "max_points"),
-          "ignore_control": ("--ignore-control", 'control="ignore"'),
-          "allow_control": ("--allow-control", 'control="allow"'),
-          "allow_negative": ("--allow-negative", "allow_negative=True"),
-          "tstop": ("--tstop", "tstop"), "timeout": ("--timeout", "timeout")}
+#: The command-line flag of each option (by its RunOptions field or deck-layer name).
+FLAGS = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t-skip",
+         "timeout": "--timeout", "workers": "--workers", "scheduler": "--scheduler",
+         "energy": "--energy", "raw": "--raw", "fmt": "--format", "resume": "--resume",
+         "verify": "--verify K", "spike_threshold": "--spike-threshold", "corners": "--corners",
+         "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine",
+         "max_points": "--max-points", "max_deck_bytes": "--max-deck-bytes",
+         "max_memory": "--max-memory", "compat": "--compat",
+         "allow_negative": "--allow-negative", "waveform_tol": "--waveform-tol",
+         "tol_dist": "--tol-dist", "ignore_control": "--ignore-control",
+         "allow_control": "--allow-control"}
+#: The Python API's spelling of an option, where it is not the name itself.
+_KEYWORDS = {"tols": "tol", "sweeps": "grid", "ignore_control": 'control="ignore"',
+             "allow_control": 'control="allow"', "allow_negative": "allow_negative=True"}
 
 
 def option(name: str, key: object = None) -> str:
@@ -68,8 +77,7 @@ def option(name: str, key: object = None) -> str:
     cli = SPELLING.get() == "cli"
     if name == "param":
         return f"--param {key}" if cli else f'params["{key}"]'
-    flag, keyword = _FLAGS[name]
-    return flag if cli else keyword
+    return FLAGS.get(name, name) if cli else _KEYWORDS.get(name, name)
 
 
 

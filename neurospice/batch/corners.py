@@ -27,8 +27,8 @@ from typing import Any
 from tqdm import tqdm
 
 from neurospice.batch.tolerance import Tolerance, tolerance_of
-from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.sim.options import RunOptions, option_name
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError, option
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.tolerances import component_slots, with_factors
 
@@ -166,12 +166,12 @@ def _tolerances(deck: PreparedDeck, tols: Sequence[Tolerance]) -> dict[str, floa
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
         if not t.is_class and t.target not in paths:
-            raise UsageError(f"{option_name('tols')} {t.target}: no resistor, capacitor or "
+            raise UsageError(f"{option('tols')} {t.target}: no resistor, capacitor or "
                              "inductor of that name on the board")
     tol = {e.path: tolerance_of(e, tols) for e in slots}
     tol = {p: f for p, f in tol.items() if f > 0}
     if not tol:
-        raise UsageError(f"{option_name('corners')} needs {option_name('tols')} (e.g. R=5%, "
+        raise UsageError(f"{option('corners')} needs {option('tols')} (e.g. R=5%, "
                          "C=10%): no part of the board has a tolerance")
     return tol
 

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError, option
 from neurospice.files import atomic_write, printable
-from neurospice.sim.options import RunOptions, option_name
+from neurospice.sim.options import RunOptions
 from neurospice.sim.pool import job_map
 from neurospice.spice.deck import DeckError, PreparedDeck, spice_number
 from neurospice.spice.numbers import E_SERIES, series_values
@@ -93,7 +93,7 @@ def parse_sweep(spec: str) -> Axis:
     UsageError
         A malformed spec, a non-finite value or a count outside 1..1,000,000.
     """
-    what = f"{option_name('sweeps')} {spec!r}"
+    what = f"{option('sweeps')} {spec!r}"
     name, sep, rng = spec.partition("=")
     name = name.strip().lower()
     example = "e.g. r2=1k:20k:8, r2=log:1k:100k:5, r2=E24:1k:10k or r2=1k,2k,5k"
@@ -139,7 +139,7 @@ _NAME_RE = re.compile(r"[a-z_][\w.]*")
 
 
 def _check_count(spec: str, count: int) -> None:
-    what = f"{option_name('sweeps')} {spec!r}"
+    what = f"{option('sweeps')} {spec!r}"
     if not 1 <= count <= MAX_POINTS:
         raise UsageError(f"{what}: COUNT must be between 1 and {MAX_POINTS} "
                          f"(got {count})")
@@ -266,13 +266,13 @@ def read_table(path: Path) -> list[dict[str, str]]:
         return []
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UsageError(f"{option_name('resume')}: {printable(path)} is a link; a table "
+            raise UsageError(f"{option('resume')}: {printable(path)} is a link; a table "
                              "that came with the deck is not followed - remove it") from None
         return []
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_TABLE_BYTES:
-            raise UsageError(f"{option_name('resume')}: {printable(path)} is not a regular "
+            raise UsageError(f"{option('resume')}: {printable(path)} is not a regular "
                              f"file of at most {MAX_TABLE_BYTES:,} bytes; remove it")
         with os.fdopen(fd, newline="", encoding="utf-8") as fh:
             fd = -1
@@ -373,11 +373,11 @@ def _prepare_points(deck: PreparedDeck, axes: Sequence[Axis], o: RunOptions
     total = math.prod(a.count for a in axes)
     if total > MAX_POINTS:  # before the grid is built: two axes of 1e6 points are 1e12 dicts
         counts = " x ".join(str(a.count) for a in axes)
-        raise UsageError(f"{option_name('sweeps')}: {counts} = {total:,} points, over the limit "
+        raise UsageError(f"{option('sweeps')}: {counts} = {total:,} points, over the limit "
                          f"of {MAX_POINTS:,}")
     points = grid(axes)
     if seed is not None and "seed" not in deck.params():
-        raise DeckError(f"{option_name('seed')} needs a top-level '.param seed=...' in the "
+        raise DeckError(f"{option('seed')} needs a top-level '.param seed=...' in the "
                         "deck", path=deck.source)
     prepared = []
     for i, p in enumerate(points):

@@ -32,8 +32,8 @@ import numpy as np
 from tqdm import tqdm
 
 from neurospice.analysis.statistics import rank_effects, significant_effects, wilson_interval
-from neurospice.errors import NeurospiceInputError, SimulationError, UsageError
-from neurospice.sim.options import RunOptions, option_name
+from neurospice.errors import NeurospiceInputError, SimulationError, UsageError, option
+from neurospice.sim.options import RunOptions
 from neurospice.spice.deck import PreparedDeck
 from neurospice.spice.flatten import FlatElement
 from neurospice.spice.tolerances import component_slots, with_factors
@@ -65,7 +65,7 @@ def parse_tolerance(spec: str) -> Tolerance:
     UsageError
         A malformed spec or a tolerance outside (0, 100 %).
     """
-    what = f"{option_name('tols')} {spec!r}"
+    what = f"{option('tols')} {spec!r}"
     name, sep, value = spec.partition("=")
     name = name.strip()
     value = value.strip()
@@ -238,7 +238,7 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance],
     from neurospice.sim.pool import job_map
 
     if o.tol_dist not in ("normal", "uniform"):
-        raise UsageError(f"{option_name('tol_dist')} must be normal or uniform "
+        raise UsageError(f"{option('tol_dist')} must be normal or uniform "
                          f"(got {o.tol_dist!r})")
     first = o.seed if o.seed is not None else 1
     seeds = [first + k for k in range(o.runs)]
@@ -246,7 +246,7 @@ def run_tolerance(deck: PreparedDeck, tols: Sequence[Tolerance],
     paths = {e.path for e in slots} | {e.name for e in slots}
     for t in tols:
         if not t.is_class and t.target not in paths:
-            raise UsageError(f"{option_name('tols')} {t.target}: no resistor, capacitor or "
+            raise UsageError(f"{option('tols')} {t.target}: no resistor, capacitor or "
                              "inductor of that name on the board (e.g. "
                              f"{', '.join(sorted(paths)[:6])})")
     if o.engine_obj.capabilities.point_maps:

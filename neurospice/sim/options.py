@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from neurospice.errors import SPELLING, UsageError
+from neurospice.errors import FLAGS, SPELLING, UsageError, option
 from neurospice.files import printable
 from neurospice.sim.engines import DEFAULT_ENGINE, ENGINES, Engine, get_engine
 from neurospice.spice.numbers import parse_si
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from neurospice.sim.process import RunLimits
     from neurospice.spice.compiler import ControlMode, Limits
 
-__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS", "option_name",
+__all__ = ["RunOptions", "HONOURED", "MAX_RUNS", "MAX_SEEDS", "MAX_WORKERS",
            "positive",
            "byte_count", "timeout_value", "stop_time", "thresholds"]
 
@@ -39,26 +39,6 @@ MIN_MEMORY = 16 << 20
 MAX_TIMEOUT = 1e6
 #: the largest byte count an option takes (1 PB): beyond it an rlimit overflows
 MAX_BYTES = 10**15
-
-#: the command-line spelling of each option (for messages)
-FLAG = {"tstop": "--tstop", "seed": "--seed", "seeds": "--seeds", "t_skip": "--t-skip",
-        "timeout": "--timeout", "workers": "--workers", "scheduler": "--scheduler",
-        "energy": "--energy", "raw": "--raw", "fmt": "--format", "resume": "--resume",
-        "verify": "--verify K", "spike_threshold": "--spike-threshold", "corners": "--corners",
-        "tols": "--tol", "runs": "--runs", "sweeps": "--sweep", "engine": "--engine",
-        "max_points": "--max-points", "max_deck_bytes": "--max-deck-bytes",
-        "max_memory": "--max-memory", "compat": "--compat",
-        "allow_negative": "--allow-negative", "waveform_tol": "--waveform-tol",
-        "tol_dist": "--tol-dist"}
-#: the Python API's keyword of a field, where it is not the field's own name
-_KEYWORD = {"tols": "tol", "sweeps": "grid"}
-
-
-def option_name(field: str) -> str:
-    """A field as its reader spells it (:data:`neurospice.errors.SPELLING`): the command
-    line's flag, or the API's keyword."""
-    return FLAG.get(field, field) if SPELLING.get() == "cli" else _KEYWORD.get(field, field)
-
 
 def _engines(names: list[str]) -> str:
     """``--engine spice or model`` on the command line, ``engine="spice" or "model"`` from
@@ -190,7 +170,7 @@ class RunOptions:
         values = dict(settings)
         for name, read in _READERS.items():
             if values.get(name) is not None:
-                values[name] = read(values[name], FLAG.get(name, name))
+                values[name] = read(values[name], FLAGS.get(name, name))
         for name in ("tols", "sweeps"):
             if name in values:
                 values[name] = (values[name],) if isinstance(values[name], str) \
@@ -244,16 +224,16 @@ class RunOptions:
         eng = self.engine_obj
         caps = eng.capabilities
         if not 1 <= self.runs <= MAX_RUNS:
-            raise UsageError(f"{option_name('runs')} must be between 1 and {MAX_RUNS} "
+            raise UsageError(f"{option('runs')} must be between 1 and {MAX_RUNS} "
                              f"(got {self.runs})")
         if not 1 <= self.seeds <= MAX_SEEDS:
-            raise UsageError(f"{option_name('seeds')} must be between 1 and {MAX_SEEDS} "
+            raise UsageError(f"{option('seeds')} must be between 1 and {MAX_SEEDS} "
                              f"(got {self.seeds})")
         if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
-            raise UsageError(f"{option_name('workers')} must be between 1 and {MAX_WORKERS} "
+            raise UsageError(f"{option('workers')} must be between 1 and {MAX_WORKERS} "
                              f"(got {self.workers})")
         if self.verify < 0:
-            raise UsageError(f"{option_name('verify')} needs {_engines(['model'])} and "
+            raise UsageError(f"{option('verify')} needs {_engines(['model'])} and "
                              f"{'K' if SPELLING.get() == 'cli' else 'verify'} >= 1")
         if self.t_skip < 0:
             raise UsageError(f"{spelled('--t-skip')} must be >= 0 (got {self.t_skip:g})")
@@ -261,10 +241,10 @@ class RunOptions:
             raise UsageError(f"{spelled('--waveform-tol', self.waveform_tol)}: a fraction of each "
                              "vector's range below 0.5 (0 keeps every point)")
         if self.tol_dist not in ("normal", "uniform"):
-            raise UsageError(f"{option_name('tol_dist')} must be normal or uniform "
+            raise UsageError(f"{option('tol_dist')} must be normal or uniform "
                              f"(got {self.tol_dist!r})")
         if self.fmt not in ("auto", "csv", "parquet"):
-            raise UsageError(f"{option_name('fmt')} must be auto, csv or parquet "
+            raise UsageError(f"{option('fmt')} must be auto, csv or parquet "
                              f"(got {self.fmt!r})")
         if self.control not in ("refuse", "ignore", "allow"):
             raise UsageError(f"control must be refuse, ignore or allow (--ignore-control, "
@@ -272,7 +252,7 @@ class RunOptions:
         for name, read in _READERS.items():  # the command line's ranges and messages
             value = getattr(self, name)
             if value is not None and name not in ("t_skip", "waveform_tol"):
-                read(value, FLAG.get(name, name))
+                read(value, FLAGS.get(name, name))
         # what the engine cannot do
         for name, able in (("verify", caps.verify), ("energy", caps.energy), ("raw", caps.raw),
                            ("corners", caps.corners), ("scheduler", caps.scheduler),
@@ -301,11 +281,11 @@ class RunOptions:
             if name in HONOURED[kind]:
                 continue
             if kind != "single":
-                raise UsageError(f"{FLAG[name]} is not used by {_KIND_FLAG[kind]}: drop "
-                                 f"{FLAG[name]} (or {_KIND_FLAG[kind]})")
+                raise UsageError(f"{FLAGS[name]} is not used by {_KIND_FLAG[kind]}: drop "
+                                 f"{FLAGS[name]} (or {_KIND_FLAG[kind]})")
             needs = " or ".join(_KIND_FLAG[k] for k in HONOURED if name in HONOURED[k])
-            raise UsageError(f"{FLAG[name]} needs {needs}: a single run does not use it; drop "
-                             f"{FLAG[name]} or add {needs}")
+            raise UsageError(f"{FLAGS[name]} needs {needs}: a single run does not use it; drop "
+                             f"{FLAGS[name]} or add {needs}")
         return self
 
     def _seeds_with_runs(self) -> str:
@@ -325,8 +305,8 @@ class RunOptions:
                 if getattr(e.capabilities, name if name != "tols" else "tolerances")]
         k = ("" if name != "verify" else " and K >= 1" if SPELLING.get() == "cli"
              else " and verify >= 1")
-        return (f"{option_name(name)} needs {_engines(able)}{k}: {_engines([eng.name])} does "
-                f"not do it; drop {option_name(name)} or choose {_engines(able)}")
+        return (f"{option(name)} needs {_engines(able)}{k}: {_engines([eng.name])} does "
+                f"not do it; drop {option(name)} or choose {_engines(able)}")
 
     def run_limits(self) -> RunLimits:
         """The ngspice worker's :class:`~neurospice.sim.process.RunLimits` (timeout, memory)."""
@@ -351,14 +331,15 @@ class RunOptions:
 # ------------------------------------------------------------------ reading option values
 
 
-def spelled(option: str, text: object = None) -> str:
-    """An option (its command-line flag, ``--max-points``) as its reader spells it
-    (:data:`neurospice.errors.SPELLING`): ``--max-points '1x'`` on the command line,
+def spelled(flag: str, text: object = None) -> str:
+    """An option given by its command-line flag (``--max-points``) as its reader spells it
+    (:func:`neurospice.errors.option`): ``--max-points '1x'`` on the command line,
     ``max_points='1x'`` from Python; without ``text``, the flag or the keyword alone."""
-    if SPELLING.get() == "cli" or not option.startswith("--"):
-        return option if text is None else f"{option} {printable(str(text))!r}"
-    keyword = option[2:].replace("-", "_")
-    return keyword if text is None else f"{keyword}={printable(str(text))!r}"
+    if SPELLING.get() == "cli" or not flag.startswith("--"):
+        name = flag
+    else:
+        name = option(flag[2:].replace("-", "_"))
+    return name if text is None else f"{name}{' ' if name == flag else '='}{printable(str(text))!r}"
 
 
 def positive(text: str | float, option: str, *, allow_zero: bool = False) -> float:
