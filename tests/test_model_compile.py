@@ -172,7 +172,9 @@ def test_a_compiled_zro2_body_runs_as_the_hand_written_one(tmp_path) -> None:
     m1, m2 = compile_model(edited), compile_model(param)
     assert m1.program.devices[0].model == "compiled:zro2"
     assert m2.program.devices[0].model == "zro2"
-    [a], [b] = m1.run([{}], tstop=2.0), m2.run([{}], tstop=2.0)
+    # the same (fixed) steps for both: the compiled body runs at fixed steps, the hand-written
+    # device by default at adaptive ones (CompiledModel.adaptive)
+    [a], [b] = m1.run([{}], tstop=2.0, dt=5e-5), m2.run([{}], tstop=2.0, dt=5e-5)
     wa, wb = np.asarray(a["v(xm1.w)"]), np.asarray(b["v(xm1.w)"])
     assert wa.min() < 0.05 and wb.min() < 0.05  # it switches (the default device does not)
     assert np.max(np.abs(wa - wb)) < 0.05
@@ -337,8 +339,8 @@ def test_a_compiled_zro2_body_draws_the_same_noise_as_the_hand_written_one(tmp_p
     m1, m2 = compile_model(edited), compile_model(plain)
     assert m1.program.devices[0].model == "compiled:zro2"
     assert m2.program.devices[0].model == "zro2"
-    [a], [b] = m1.run([{"seed": 3}], tstop=1.5), m2.run([{"seed": 3}], tstop=1.5)
-    [c] = m2.run([{"seed": 4}], tstop=1.5)
+    [a], [b] = m1.run([{"seed": 3}], tstop=1.5), m2.run([{"seed": 3}], tstop=1.5, dt=5e-5)
+    [c] = m2.run([{"seed": 4}], tstop=1.5, dt=5e-5)
     t = np.asarray(a.time)
     fa, fb, fc = (_rate(t, np.asarray(wf["v(smem)"])) for wf in (a, b, c))
     assert fa == pytest.approx(fb, rel=1e-4) and fc != fb

@@ -24,11 +24,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::numba.NumbaPerformanceWarning")
 BOARD = ROOT / "netlists" / "coupled_fhn.cir"
 T_SKIP = 0.5
 NOISE = {"mc": 1, "c2c": 1, "tc2c": 0.25}
-#: points of different modes (5 s, offline verdicts in the comments), two of them noisy
+#: points of different modes (5 s, offline verdicts in the comments), two of them noisy (in
+#: the irregular regime, where the mode depends on the run's every detail)
 POINTS = [
-    {},                                                # 1:1 partial
+    {},                                                # 1:1 partial (period 2)
     {"amp": 2.0, **NOISE, "seed": 3},                  # noisy
-    {"r2": 1e3, "amp": 1.8, **NOISE, "seed": 4},       # 3:1 + partial, noisy
+    {"r2": 1e3, "amp": 1.8, **NOISE, "seed": 4},       # noisy
     {"r2": 300, "amp": 2.0},                           # 2:1 partial
     {"amp": 1.6, "pots": 0.54},                        # 2:1
     {"r2": 1e3, "amp": 2.2},                           # unlocked, the slave toggling
@@ -69,8 +70,9 @@ def test_online_verdict_equals_offline(runs) -> None:  # type: ignore[no-untyped
         for key in ("f_master_hz", "f_slave_hz"):
             assert math.isclose(on[key], off[key], rel_tol=1e-3), (pt, key)
         assert on["locked_fraction"] == pytest.approx(off["locked_fraction"], abs=1e-6)
-    # the points cover locked, partial, alternating-free and unlocked verdicts
-    assert {"2:1", "3:1 + partial", "unlocked"} <= modes
+    # the points cover 1:1 partial, 2:1, 2:1 partial and unlocked verdicts
+    assert {"2:1", "2:1 partial", "unlocked"} <= modes
+    assert any(m.startswith("1:1 partial") for m in modes)
 
 
 def test_compiled_timeline_equals_the_offline_code(runs) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from neurospice.sim.model.characterise import NeuronTables, cache_dir, characterise_fhn
     from neurospice.sim.model.compile import ModelProgram, UnmappableElementError, compile_deck
     from neurospice.sim.model.engine import (
+        DEFAULT_HMAX,
+        DEFAULT_RTOL,
         DEFAULT_STEP,
         CompiledModel,
         ModelParameterError,
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEFAULT_HMAX",
+    "DEFAULT_RTOL",
     "DEFAULT_STEP",
     "CompiledModel",
     "ModelParameterError",
@@ -53,6 +57,7 @@ __all__ = [
 _HOME = {
     "NeuronTables": "characterise", "cache_dir": "characterise", "characterise_fhn": "characterise",
     "ModelProgram": "compile", "UnmappableElementError": "compile", "compile_deck": "compile",
+    "DEFAULT_HMAX": "engine", "DEFAULT_RTOL": "engine",
     "DEFAULT_STEP": "engine", "CompiledModel": "engine", "ModelParameterError": "engine",
     "compile_model": "engine", "iter_model": "engine", "run_model": "engine",
 }

@@ -50,13 +50,17 @@ from neurospice.sim.model.integrate import (
     NPRM,
     P,
     integrate,
+    spline_table,
 )
 from neurospice.sim.noise import deck_seed, intervals, standard_normals
 from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = [
+    "DEFAULT_HMAX",
+    "DEFAULT_RTOL",
     "DEFAULT_STEP",
+    "DEFAULT_WTOL",
     "Span",
     "BoundPoints",
     "CompiledModel",
@@ -72,8 +76,15 @@ IntArray = NDArray[np.int64]
 #: ``progress(points_done, points_total)``, called after each chunk.
 ProgressFn = Callable[[int, int], None]
 
-#: Default integration step (s): spike times within 0.1 % of a 4x finer step (docs/model_engine.md).
+#: Fixed integration step (s) where a run asks for fixed steps without giving one, and the
+#: shortest default record spacing (docs/model_engine.md).
 DEFAULT_STEP = 50e-6
+#: Default relative tolerance of the adaptive steps (docs/model_engine.md, "Steps").
+DEFAULT_RTOL = 3e-5
+#: Default longest adaptive step (s).
+DEFAULT_HMAX = 2e-3
+#: Default tolerance of a memristor state per adaptive step (absolute; w is in [0, 1]).
+DEFAULT_WTOL = 1e-3
 #: Points integrated per call of the compiled kernel (bounds the recorded arrays' memory).
 DEFAULT_CHUNK = 16
 _DEV_CODE = {"zro2": DEV_ZRO2, "biolek": DEV_BIOLEK, "pershin": DEV_PERSHIN}
@@ -98,6 +109,31 @@ class BoundPoints:
     seeds: list[int]
     draw_tab: FloatArray
     extra: list[dict[str, Any]] = field(default_factory=list)
+    #: Relative tolerance of the adaptive steps; 0: fixed steps of ``h``.
+    rtol: float = 0.0
+    #: Longest adaptive step (s).
+    hmax: float = DEFAULT_HMAX
+    #: A memristor state's tolerance per adaptive step.
+    wtol: float = 0.0
+
+    @property
+    def times(self) -> FloatArray:
+        """The record's sample times (s): every ``rec_every h`` from 0 to ``nsteps h``."""
+        nrec = self.nsteps // self.rec_every + 1
+        return np.arange(nrec, dtype=np.float64) * (self.rec_every * self.h)
+
+    def describe_steps(self, counts: Any = None) -> str:
+        """The steps in words, for a run's log; ``counts``: the kernel's step counts of one
+        point (taken, rejected for their error, for a memristor state's move)."""
+        taken = ""
+        if counts is not None:
+            n, e, w = (int(x) for x in counts)
+            taken = f": {n} steps" + (f" ({e} + {w} rejected)" if self.rtol > 0 else "")
+        if self.rtol > 0:
+            return (f"adaptive steps (Dormand-Prince 5(4), rtol {self.rtol:g}, wtol "
+                    f"{self.wtol:g}, at most {self.hmax:g} s){taken}, record every "
+                    f"{self.rec_every * self.h:g} s")
+        return f"step {self.h:g} s{taken}"
 
 
 def _deck_seed(deck: PreparedDeck) -> int:
@@ -116,20 +152,34 @@ class Span:
     seed
         Default seed of the draws (see the module docstring); a point's ``"seed"`` wins.
     dt
-        Integration step (s); default :data:`DEFAULT_STEP` (or the deck's max step if smaller).
+        A fixed integration step (s); default none: steps chosen by their error (``rtol``),
+        or :data:`DEFAULT_STEP` where the deck's memristors need fixed steps
+        (:attr:`CompiledModel.adaptive`).
     record_step
-        Spacing of the returned samples (s), rounded to a multiple of ``dt``; default the
-        deck's ``.tran`` step.
+        Spacing of the returned samples (s); default the deck's ``.tran`` step, at least
+        :data:`DEFAULT_STEP` (or the deck's max step if smaller). With a fixed ``dt`` it is
+        rounded to a multiple of ``dt``.
+    rtol
+        Relative tolerance of the adaptive steps (the absolute one: ``rtol`` x 1 V on a
+        membrane); default :data:`DEFAULT_RTOL`. Ignored with a fixed ``dt``.
+    hmax
+        Longest adaptive step (s); default :data:`DEFAULT_HMAX`.
+    wtol
+        A memristor state's tolerance per adaptive step (its splitting error, absolute);
+        default :data:`DEFAULT_WTOL`.
     """
 
     tstop: float | None = None
     seed: int | None = None
     dt: float | None = None
     record_step: float | None = None
+    rtol: float | None = None
+    hmax: float | None = None
+    wtol: float | None = None
 
     def with_settings(self, settings: dict[str, Any]) -> Span:
-        """This span with ``settings`` (``tstop=``, ``seed=``, ``dt=``, ``record_step=``; the
-        ``None`` ones left as they are)."""
+        """This span with ``settings`` (``tstop=``, ``seed=``, ``dt=``, ``record_step=``,
+        ``rtol=``, ``hmax=``; the ``None`` ones left as they are)."""
         return replace(self, **{k: v for k, v in settings.items() if v is not None})
 
 
@@ -187,6 +237,16 @@ class CompiledModel:
                 environment=self.program.environment)
         return self._sens[key].apply(nominal, factors)
 
+    @property
+    def adaptive(self) -> bool:
+        """Whether the deck runs with adaptive steps by default: when its memristors (if any)
+        are all the hand-written ``zro2`` (an exact update of its state). Compiled bodies and
+        the explicit ``biolek``/``pershin`` updates run at the fixed step :data:`DEFAULT_STEP`:
+        under adaptive steps their state's error is not bounded (a 2 kOhm contact resistor
+        in the zro2 body: slave 27.28 Hz against 26.59 Hz at fixed steps and ngspice's 26.61;
+        docs/model_engine.md, "Steps")."""
+        return all(d.model == "zro2" for d in self.program.devices)
+
     # ------------------------------------------------------------------ binding
     def _table(self, subckt: str, static: dict[str, float]) -> NeuronTables:
         key = tuple(sorted(static.items()))
@@ -220,10 +280,25 @@ class CompiledModel:
         t_end = float(tstop if tstop is not None else tstop_deck)
         if not t_end > 0:
             raise ModelParameterError(f"tstop must be positive (got {t_end:g} s)")
-        h = float(dt) if dt is not None else min(DEFAULT_STEP, tmax if tmax > 0 else DEFAULT_STEP)
-        nsteps = int(math.ceil(t_end / h - 1e-9))
-        rec = record_step if record_step is not None else tstep
-        rec_every = max(1, int(round(rec / h)))
+        base = min(DEFAULT_STEP, tmax if tmax > 0 else DEFAULT_STEP)
+        rec = float(record_step if record_step is not None else max(tstep, base))
+        if dt is None and not self.adaptive:
+            dt = base
+        rtol = 0.0 if dt is not None else float(sp.rtol if sp.rtol is not None else DEFAULT_RTOL)
+        hmax = float(sp.hmax if sp.hmax is not None else DEFAULT_HMAX)
+        wtol = float(sp.wtol if sp.wtol is not None else DEFAULT_WTOL)
+        if not (rtol >= 0 and hmax > 0 and rec > 0 and (wtol > 0 or rtol == 0)):
+            raise ModelParameterError(
+                f"the model engine's steps need rtol >= 0, hmax > 0, wtol > 0 and a record step "
+                f"> 0 (got {rtol:g}, {hmax:g}, {wtol:g}, {rec:g})")
+        if dt is not None:
+            h = float(dt)
+            nsteps = int(math.ceil(t_end / h - 1e-9))
+            rec_every = max(1, int(round(rec / h)))
+        else:  # adaptive: h is the record's spacing, the largest that ends on t_end
+            nsteps = int(math.ceil(t_end / rec - 1e-9))
+            h = t_end / nsteps
+            rec_every = 1
         npts, nn, nbr, nd = len(points), len(prog.neurons), len(prog.branches), len(prog.devices)
         a: dict[str, Any] = {
             "v_init": np.zeros((npts, nn)), "il_init": np.zeros((npts, nn)),
@@ -329,7 +404,8 @@ class CompiledModel:
                                     for f in prog.cccs] for pt in points]).reshape(npts, -1)
         for j, devs in x0s.items():
             a["w_init"][:, j] = [_readout(d) for d in devs]
-        return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra)
+        return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra, rtol, hmax,
+                           wtol)
 
     def _compiled(self, subckt: str, vals: dict[str, float], owner: str, h: float,
                   prm: FloatArray, seed: int, j: int, t_end: float,
@@ -452,28 +528,44 @@ class CompiledModel:
         nn, nbr, nd = len(prog.neurons), len(prog.branches), len(prog.devices)
         nrec = bound.nsteps // bound.rec_every + 1 if waveforms else 0
         recs = {"v": np.zeros((npts, 2 * nn, nrec)), "w": np.zeros((npts, nd, nrec)),
-                "i": np.zeros((npts, nbr, nrec)), "vd": np.zeros((npts, nd, nrec))}
+                "i": np.zeros((npts, nbr, nrec)), "vd": np.zeros((npts, nd, nrec)),
+                "steps": np.zeros((npts, 3), dtype=np.int64)}
         det = detectors if detectors is not None else detector_arrays(npts)
         recs.update({k: det[k] for k in ("ev_t", "ev_pk", "ev_tr", "ev_n")})
         tab = bound.tables
         ends = _ends(prog)
         x_final = a["dev_x0"].copy()
         integrate(
-            bound.nsteps, bound.h, bound.rec_every, a["dev_meta"], x_final,
+            bound.nsteps, bound.h, bound.rec_every, bound.rtol, bound.hmax, bound.wtol,
+            a["dev_meta"],
+            x_final,
             ends["vcvs_ctl"], a["vcvs_gain"], ends["cccs_idx"], a["cccs_gain"],
             a["v_init"], a["il_init"], a["w_init"],
             a["c0"], a["lval"], a["rs"], a["v3"], a["kout"], a["tab_of"],
-            np.stack([t.f_cubic for t in tab]), np.stack([t.h_ref for t in tab]),
-            np.stack([t.b_out for t in tab]), np.array([t.rout for t in tab]),
+            self._splines(tab, "f_cubic"), self._splines(tab, "h_ref"),
+            self._splines(tab, "b_out"), np.array([t.rout for t in tab]),
             float(tab[0].v_grid[0]), float(tab[0].v_grid[1] - tab[0].v_grid[0]),
             a["rser"], a["emf"], ends["kind"], ends["idx"], ends["dev"], ends["dev_branch"],
             ends["dev_sign"], ends["dev_model"], a["prm"], bound.draw_tab,
             recs["v"], recs["w"], recs["i"], recs["vd"], a["bcode"], a["blen"], a["bconst"],
             det["nrn"], det["k0"], det["on"], det["off"], det["ev_t"], det["ev_pk"],
-            det["ev_tr"], det["ev_n"],
+            det["ev_tr"], det["ev_n"], recs["steps"],
         )
         self._check_steps(bound, x_final)
         return recs
+
+    def _splines(self, tables: list[NeuronTables], name: str) -> FloatArray:
+        """Table ``name`` of each of ``tables`` as the kernel reads it (cached)."""
+        if not hasattr(self, "_spline_cache"):
+            self._spline_cache: dict[tuple[str, str], FloatArray] = {}
+        out = []
+        for tb in tables:
+            key = (tb.key, name)
+            if key not in self._spline_cache:
+                self._spline_cache[key] = spline_table(getattr(tb, name),
+                                                       float(tb.v_grid[1] - tb.v_grid[0]))
+            out.append(self._spline_cache[key])
+        return np.stack(out)
 
     def _check_steps(self, bound: BoundPoints, x_final: FloatArray) -> None:
         """Refuse a compiled device whose state took an explicit step of more than 0.05."""
@@ -484,8 +576,8 @@ class CompiledModel:
             if not jump <= 0.05:
                 raise ModelParameterError(
                     f"{dev.name}: a state of its body ({dev.model.split(':', 1)[1]}) moved by "
-                    f"{jump:.3g} in one explicit step of {bound.h * 1e6:g} us: too fast for the "
-                    "engine's step of a compiled body (a smaller --dt, or --engine spice)",
+                    f"{jump:.3g} in one explicit step ({bound.describe_steps()}): too fast for "
+                    "the engine's step of a compiled body (--engine spice)",
                     path=self.deck.source)
 
     def _waveforms(self, bound: BoundPoints, recs: dict[str, FloatArray], i: int) -> Waveforms:
@@ -493,7 +585,7 @@ class CompiledModel:
         a = bound.arrays
         nn = len(prog.neurons)
         nrec = recs["v"].shape[2]
-        t: FloatArray = np.arange(nrec, dtype=np.float64) * (bound.rec_every * bound.h)
+        t: FloatArray = bound.times[:nrec]
         vec: dict[str, FloatArray] = {}
         units: dict[str, str] = {}
         out_v: dict[str, FloatArray] = {}
@@ -569,8 +661,8 @@ class CompiledModel:
             missing = [key for key in saves if key not in vec]
             if missing:
                 log.append(f"model engine: not computed: {', '.join(missing)}")
-        log.insert(0, f"model engine: {self.program.describe()}; step {bound.h:g} s, "
-                      f"seed {bound.seeds[i]}")
+        log.insert(0, f"model engine: {self.program.describe()}; "
+                      f"{bound.describe_steps(recs['steps'][i])}, seed {bound.seeds[i]}")
         return Waveforms("tran", "tran1", "time", t, vec, {k: units[k] for k in vec}, None, log)
 
     def _read_r(self, model: str, bound: BoundPoints, i: int, j: int, w: FloatArray,
@@ -703,8 +795,9 @@ def run_model(
     span, **settings
         The run's :class:`Span`, and its fields as keywords: ``tstop`` (run length, s; default
         the deck's ``.tran`` stop time), ``seed`` (of the memristors' draws, see the module
-        docstring), ``dt`` (integration step, s; default :data:`DEFAULT_STEP`),
-        ``record_step`` (sample spacing, s; default the deck's ``.tran`` step).
+        docstring), ``dt`` (a fixed integration step, s; default adaptive steps),
+        ``record_step`` (sample spacing, s; default the deck's ``.tran`` step), ``rtol``,
+        ``hmax`` (the adaptive steps' tolerance and longest step).
     progress
         Called as ``progress(points_done, points_total)``.
 

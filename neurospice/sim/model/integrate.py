@@ -22,8 +22,8 @@ Per step ``h`` (s):
   by backward Euler with the device re-solved at each trial state (:func:`_backward_euler`); a
   step neither can vouch for is recorded for the engine to refuse.
 
-Tables (``F``, ``H``, ``B`` on a uniform voltage grid) are interpolated linearly and extrapolated
-with their end slopes.
+Tables (``F``, ``H``, ``B`` on a uniform voltage grid) are cubic splines through the measured
+samples (:func:`spline_table`), extrapolated with their end slopes.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from numpy.typing import NDArray
 from neurospice.sim.model.network import X_STATE, evaluate_x
 from neurospice.sim.model.online import BIG, RING, detect_finish, detect_sample
 
-__all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P", "integrate"]
+__all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "DW_MAX", "NPRM", "P",
+           "integrate", "spline_table"]
 
 FloatArray = NDArray[np.float64]
 
@@ -62,17 +63,41 @@ _RON, _ROFF, _KMOB, _PEXP = 0, 1, 2, 3
 _PALPHA, _PBETA, _VTH, _DLIM = 2, 3, 4, 5
 
 
+def spline_table(y: FloatArray, dv: float) -> FloatArray:
+    """A table on a uniform grid of ``dv`` as the kernel reads it: per cell the coefficients of
+    ``u**0 .. u**3`` (``u`` the voltage above the cell's start) of the not-a-knot cubic spline
+    through the samples (scipy's ``CubicSpline``), between two cells that continue the ends
+    along their slopes. A spline, not the straight lines between samples: the adaptive steps'
+    error estimate needs a right-hand side with continuous derivatives."""
+    from scipy.interpolate import CubicSpline
+
+    y = np.asarray(y, dtype=np.float64)
+    x = np.arange(y.size) * dv
+    cs = CubicSpline(x, y)
+    out = np.zeros((y.size + 1, 4))
+    out[1:-1] = cs.c[::-1].T
+    out[0, :2] = y[0], cs(x[0], 1)
+    out[-1, :2] = y[-1], cs(x[-1], 1)
+    return out
+
+
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _interp(tab: FloatArray, row: int, x: float, vmin: float, inv_dv: float) -> float:
-    n = tab.shape[1]
+    """Table ``row`` of ``tab`` (:func:`spline_table`) at ``x`` (grid from ``vmin``, step
+    ``1 / inv_dv``)."""
+    n = tab.shape[1] - 2  # cells inside the grid
     s = (x - vmin) * inv_dv
     i = int(math.floor(s))
     if i < 0:
-        i = 0
-    elif i > n - 2:
-        i = n - 2
-    f = s - i
-    return tab[row, i] + f * (tab[row, i + 1] - tab[row, i])
+        c = 0
+        u = s / inv_dv
+    elif i >= n:
+        c = n + 1
+        u = (s - n) / inv_dv
+    else:
+        c = i + 1
+        u = (s - i) / inv_dv
+    return ((tab[row, c, 3] * u + tab[row, c, 2]) * u + tab[row, c, 1]) * u + tab[row, c, 0]
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -218,10 +243,11 @@ def _branch_currents(
             continue
         m = dev_model[j]
         if m == DEV_ZRO2:
-            if refresh:
-                gpf[j] = _zro2_gpf(vdev[j], draws[j, 1], temp[j], prm, j)
             wc = min(max(w[j], 0.0), 1.0)
-            g = wc * prm[j, _AREA] / (draws[j, 2] * prm[j, _LAM]) + (1.0 - wc) * gpf[j]
+            g_lin = wc * prm[j, _AREA] / (draws[j, 2] * prm[j, _LAM])
+            if refresh:  # from the last device voltage and temperature
+                gpf[j] = _zro2_gpf(vdev[j], draws[j, 1], temp[j], prm, j)
+            g = g_lin + (1.0 - wc) * gpf[j]
             i = g * e / (1.0 + g * rt)
             d = e - rt * i
             if refresh:
@@ -407,9 +433,78 @@ def _update_state(
             w[j] = min(max(w[j] - h * f / (prm[j, _ROFF] - prm[j, _RON]), 0.0), 1.0)
 
 
+# Dormand-Prince 5(4) (Dormand & Prince 1980; the tableau of scipy's RK45, which
+# tests/test_model_step.py compares with these): stage times, stage weights, the fifth-order
+# weights and the error weights (fifth minus fourth order, the seventh stage at the new point)
+_C = np.array([0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0])
+_A = np.array([
+    [0.0, 0.0, 0.0, 0.0, 0.0],
+    [1 / 5, 0.0, 0.0, 0.0, 0.0],
+    [3 / 40, 9 / 40, 0.0, 0.0, 0.0],
+    [44 / 45, -56 / 15, 32 / 9, 0.0, 0.0],
+    [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0.0],
+    [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
+])
+_B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
+_E = np.array([-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
+#: Largest change of a memristor state in one step (adaptive steps; the state's update is
+#: first order in the step, so this bounds the error of a switching instant).
+DW_MAX = 0.02
+#: Smallest adaptive step (s): a step this short is taken whatever its error.
+H_MIN = 1e-9
+#: Step controller (Hairer, Norsett & Wanner, Solving ODEs I, sec. II.4, and their DOPRI5):
+#: ``h *= 0.9 err**-(1/5 - 0.75 beta) err_prev**beta``; ``beta`` 0.08, the value they give for
+#: problems where the step is bounded by stability (here the neurons' fast branch, -F'(V)/C up
+#: to ~2000 /s, bounds it), where 0.04 and the plain controller (0) reject more steps.
+_BETA = 0.08
+_EXP1 = 0.2 - 0.75 * _BETA
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _set_draws(t: float, nd: int, dev_model: NDArray[np.int64], prm_p: FloatArray,
+               draw_tab_p: FloatArray, draws: FloatArray) -> None:
+    """The draws in force at time ``t`` (the hold interval containing it)."""
+    ni = draw_tab_p.shape[1]
+    for j in range(nd):
+        if dev_model[j] == DEV_ZRO2 or dev_model[j] == DEV_COMPILED:
+            tc = prm_p[j, _TC2C]
+            td = prm_p[j, _TD2C]
+            q = 0
+            if t >= td and tc > 0.0:
+                q = int((t - td) / tc)
+            if q > ni - 1:
+                q = ni - 1
+            draws[j, 0] = draw_tab_p[j, q, 0]
+            draws[j, 1] = draw_tab_p[j, q, 1]
+            draws[j, 2] = draw_tab_p[j, q, 2]
+
+
+@nb.njit(cache=True, fastmath=True, inline="always")
+def _next_boundary(t: float, nd: int, dev_model: NDArray[np.int64], prm_p: FloatArray,
+                   ni: int) -> float:
+    """The first change of the held draws after ``t`` (``BIG`` when none follows)."""
+    tb = BIG
+    for j in range(nd):
+        if dev_model[j] == DEV_ZRO2 or dev_model[j] == DEV_COMPILED:
+            tc = prm_p[j, _TC2C]
+            td = prm_p[j, _TD2C]
+            if tc <= 0.0:
+                continue
+            q = 0
+            if t >= td:
+                q = int((t - td) / tc) + 1
+            if q > ni - 1:
+                continue  # the last interval lasts to the end
+            tq = td + q * tc
+            if tq <= t * (1.0 + 1e-12) + 1e-15:
+                tq += tc
+            tb = min(tb, tq)
+    return tb
+
+
 @nb.njit(cache=True, fastmath=True, parallel=True)
 def integrate(
-    nsteps: int, h: float, rec_every: int,
+    nsteps: int, h: float, rec_every: int, rtol: float, hmax: float, wtol: float,
     dev_meta: NDArray[np.int64], dev_x0: FloatArray,
     vcvs_ctl: NDArray[np.int64], vcvs_gain: FloatArray, cccs_idx: NDArray[np.int64],
     cccs_gain: FloatArray,
@@ -424,11 +519,23 @@ def integrate(
     bcode: NDArray[np.int64], blen: NDArray[np.int64], bconst: FloatArray,
     det_nrn: NDArray[np.int64], det_k0: NDArray[np.int64], det_on: FloatArray,
     det_off: FloatArray, ev_t: FloatArray, ev_pk: FloatArray, ev_tr: FloatArray,
-    ev_n: NDArray[np.int64],
+    ev_n: NDArray[np.int64], nstep_out: NDArray[np.int64],
 ) -> None:
-    """Integrate every point over ``nsteps`` steps of ``h`` seconds, recording every
-    ``rec_every`` steps (record 0 is the initial state), and run the online response detectors
-    (:mod:`.online`) on the same samples.
+    """Integrate every point over ``[0, nsteps h]`` and record it on the grid of
+    ``rec_every h`` seconds (record 0 is the initial state), running the online response
+    detectors (:mod:`.online`) on the same samples.
+
+    Steps: Dormand-Prince 5(4). With ``rtol > 0`` each step is chosen by its error (the RMS
+    over the neurons' ``V`` and ``I_L`` of the error over ``atol + rtol |y|``, ``atol`` =
+    ``rtol`` x 1 V for ``V`` and that over the neuron's ``sqrt(L / C)`` for ``I_L``), at most
+    ``hmax``, a memristor state moving by at most :data:`DW_MAX`, and ending on every change
+    of the held draws; the record is the steps' cubic Hermite interpolant. With ``rtol == 0``
+    every step is ``h``. ``wtol``: a memristor state's tolerance per adaptive step: a step is
+    rejected where the moves of its two half steps differ by more (the splitting's error grows
+    with that difference: the rates, exponential in the device voltage, change over the step).
+    The memristor states advance by half a step before the stages and half
+    a step after, each with the rates at the step's end it starts from (Strang splitting; with
+    a fixed step, the staggered scheme: ``w`` at half steps).
 
     Compiled devices (:mod:`.network`): ``dev_meta`` (nd, 4: states, quasi-static states,
     noise inputs, 1 for a series chain solved for its current), ``dev_x0`` (npts, nd, nvars:
@@ -443,14 +550,15 @@ def integrate(
     ``w_init`` (npts, nd); ``rser, emf`` (npts, nb); ``prm`` (npts, nd, NPRM); ``draw_tab``
     (npts, nd, ni, 3): Em (eV), Eb (eV), rho (ohm m) in force in each hold interval of
     ``prm[TC2C]`` seconds after ``prm[TD2C]`` (interval 0 before it). Shared: tables
-    ``tab_f, tab_h, tab_b`` (ntab, ngrid) on ``vmin + dv*k`` (V), ``rout`` (ntab), the branch
+    ``tab_f, tab_h, tab_b`` (ntab, ngrid + 1, 4: :func:`spline_table`) on ``vmin + dv*k`` (V), ``rout`` (ntab), the branch
     ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and ``end_idx`` (neuron), ``dev`` (nb:
     device or -1), ``dev_branch``, ``dev_sign`` (+1: the branch enters at pin p), ``dev_model``.
     Outputs: ``rec_v`` (npts, 2*nn: V then I_L, nrec), ``rec_w`` (npts, nd, nrec), ``rec_i``
     (npts, nb, nrec), ``rec_vd`` (npts, nd, nrec: v(p) - v(n)); ``nrec`` may be 0 (no
     waveforms). Detectors (``ndet``, may be 0): ``det_nrn`` (neuron), ``det_k0`` (first sample),
     ``det_on``/``det_off`` (npts, ndet: V); outputs ``ev_t``/``ev_pk``/``ev_tr`` (npts, ndet,
-    maxev) and the counts ``ev_n`` (npts, ndet).
+    maxev) and the counts ``ev_n`` (npts, ndet). ``nstep_out`` (npts, 3): steps taken, steps
+    rejected for their error, and for a memristor state's move.
     """
     npts = v_init.shape[0]
     nn = v_init.shape[1]
@@ -459,6 +567,10 @@ def integrate(
     ni = draw_tab.shape[2]
     inv_dv = 1.0 / dv
     nrec = rec_v.shape[2]
+    adaptive = rtol > 0.0
+    t_end = nsteps * h
+    dt_rec = rec_every * h
+    k_last = nsteps // rec_every
     for p in nb.prange(npts):
         vn = v_init[p].copy()
         il = il_init[p].copy()
@@ -472,24 +584,23 @@ def integrate(
         gpf = np.zeros(nd)
         vpn = np.zeros(nd)
         ipn = np.zeros(nd)
-        k1v = np.empty(nn)
-        k1i = np.empty(nn)
-        k2v = np.empty(nn)
-        k2i = np.empty(nn)
-        k3v = np.empty(nn)
-        k3i = np.empty(nn)
-        k4v = np.empty(nn)
-        k4i = np.empty(nn)
+        kv = np.zeros((7, nn))
+        ki = np.zeros((7, nn))
         sv = np.empty(nn)
         si = np.empty(nn)
+        v_new = np.empty(nn)
+        il_new = np.empty(nn)
+        atol_i = np.empty(nn)
         prm_p = prm[p].copy()
+        draw_tab_p = draw_tab[p].copy()
         xs = dev_x0[p].copy()  # compiled devices' variables (network.py)
         vcvs_gain_p = vcvs_gain[p].copy()
         cccs_gain_p = cccs_gain[p].copy()
         skip_thr = np.empty(nd)
+        h_skip = hmax if adaptive else h
         for j in range(nd):
-            # exponent above which b0 * exp(-E/kT) * h < 1e-15
-            skip_thr[j] = math.log(max(prm_p[j, _B0] * h, 1e-300)) + 34.54
+            # exponent above which b0 * exp(-E/kT) * h < 1e-15 at the longest step
+            skip_thr[j] = math.log(max(prm_p[j, _B0] * h_skip, 1e-300)) + 34.54
         kout_p = kout[p].copy()
         rser_p = rser[p].copy()
         emf_p = emf[p].copy()
@@ -499,9 +610,21 @@ def integrate(
         v3_p = v3[p].copy()
         tab_p = tab_of[p].copy()
         bconst_p = bconst[p].copy()
+        for k in range(nn):
+            atol_i[k] = rtol / math.sqrt(lval_p[k] / c0_p[k])
+        # the state at the start of a step (a rejected step goes back to it)
+        w_sync = w.copy()
+        temp_s = temp.copy()
+        gpf_s = gpf.copy()
+        xs_s = xs.copy()
+        ib_s = ib.copy()
+        vdev_s = vdev.copy()
+        w_end = w.copy()
+        w_r = w.copy()  # a record's interpolated state and its branches
+        ib_r = ib.copy()
+        vdev_r = vdev.copy()
         # online detectors (one point's state)
         ndet = det_nrn.shape[0]
-        k_last = nsteps // rec_every
         ring = np.zeros((nn, RING))
         d_st = np.zeros(ndet, dtype=np.int64)
         d_kstart = np.zeros(ndet, dtype=np.int64)
@@ -514,95 +637,232 @@ def integrate(
         d_n = np.zeros(ndet, dtype=np.int64)
         on_p = det_on[p].copy()
         off_p = det_off[p].copy()
-        dt_rec = rec_every * h
-        r = 0
-        for step in range(nsteps + 1):
-            t = step * h
+        # the initial state: its branch currents, record 0
+        _set_draws(0.0, nd, dev_model, prm_p, draw_tab_p, draws)
+        _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                         dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                         ib, vdev, gpf, True, bcode, blen, bconst_p, 0.0, xs, dev_meta,
+                         dev_sign, vcvs_ctl, vcvs_gain_p)
+        if nrec > 0:
+            for k in range(nn):
+                rec_v[p, k, 0] = vn[k]
+                rec_v[p, nn + k, 0] = il[k]
             for j in range(nd):
-                if dev_model[j] == DEV_ZRO2 or dev_model[j] == DEV_COMPILED:
-                    tc = prm_p[j, _TC2C]
-                    td = prm_p[j, _TD2C]
-                    q = 0
-                    if t >= td and tc > 0.0:
-                        q = int((t - td) / tc)
-                    if q > ni - 1:
-                        q = ni - 1
-                    draws[j, 0] = draw_tab[p, j, q, 0]
-                    draws[j, 1] = draw_tab[p, j, q, 1]
-                    draws[j, 2] = draw_tab[p, j, q, 2]
-            if step == 0:
+                rec_w[p, j, 0] = w[j]
+                rec_vd[p, j, 0] = dev_sign[j] * vdev[j]
+            for b in range(nbr):
+                rec_i[p, b, 0] = ib[b]
+        if ndet > 0:
+            detect_sample(0, vn, ring, dt_rec, k_last, det_nrn, det_k0, on_p, off_p, d_st,
+                          d_kstart, d_kmax, d_vmax, d_done, d_rmin, d_rmax, d_trmin, d_n,
+                          ev_t[p], ev_pk[p], ev_tr[p])
+        r = 1  # the next record
+        t = 0.0
+        n_acc = 0
+        n_rej = 0
+        n_rej_w = 0
+        hh = h  # the step to try
+        fresh = False  # kv[6], ki[6] hold the derivatives at (vn, il) with the current w
+        rejected = False
+        err_old = 1e-4
+        while t_end - t > 1e-12 * t_end:
+            if adaptive:
+                hh = min(hh, hmax, t_end - t)
+                tb = _next_boundary(t, nd, dev_model, prm_p, ni)
+                if t + hh > tb:
+                    hh = tb - t
+                if t_end - (t + hh) < 1e-9 * hh:
+                    hh = t_end - t
+            else:
+                hh = min(h, t_end - t)
+            _set_draws(t + 0.5 * hh, nd, dev_model, prm_p, draw_tab_p, draws)
+            # memristor states: the first half step, with the rates at the step's start
+            for j in range(nd):
+                vpn[j] = dev_sign[j] * vdev[j]
+                ipn[j] = dev_sign[j] * ib[dev_branch[j]]
+            _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws, 0.5 * hh, skip_thr,
+                          bcode, blen, bconst_p, t, xs, dev_meta, dev_sign)
+            moved = 0.0
+            for j in range(nd):
+                moved = max(moved, abs(w[j] - w_sync[j]))
+            if adaptive and moved > 0.5 * DW_MAX and hh > H_MIN:
+                n_rej_w += 1
+                rejected = True
+                hh = max(H_MIN, hh * max(0.2, 0.9 * 0.5 * DW_MAX / moved))
+                for j in range(nd):
+                    w[j] = w_sync[j]
+                    for q in range(xs.shape[1]):
+                        xs[j, q] = xs_s[j, q]
+                continue
+            if moved > 0.0 or not fresh:
                 _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
                                  dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                                  ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
                                  dev_sign, vcvs_ctl, vcvs_gain_p)
-            # memristor state, staggered: w lives at half steps; advance it over h (h/2 at the
-            # start) with the rates at v(t) (the last evaluation, the previous step's end
-            # stage), then hold it through the RK4 stages of [t, t + h]
-            if nd > 0 and step < nsteps:
-                for j in range(nd):
-                    vpn[j] = dev_sign[j] * vdev[j]
-                    ipn[j] = dev_sign[j] * ib[dev_branch[j]]
-                _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws,
-                              0.5 * h if step == 0 else h, skip_thr, bcode, blen, bconst_p, t, xs,
-                              dev_meta, dev_sign)
-            _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign, vcvs_ctl, vcvs_gain_p)
-            if step % rec_every == 0 and r < nrec:
+                _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f,
+                        tab_h, tab_p, vmin, inv_dv, kv[0], ki[0], cccs_idx, cccs_gain_p)
+            else:
                 for k in range(nn):
-                    rec_v[p, k, r] = vn[k]
-                    rec_v[p, nn + k, r] = il[k]
-                for j in range(nd):
-                    rec_w[p, j, r] = w[j]
-                    rec_vd[p, j, r] = dev_sign[j] * vdev[j]
+                    kv[0, k] = kv[6, k]
+                    ki[0, k] = ki[6, k]
+            for s in range(1, 7):
+                for k in range(nn):
+                    av = 0.0
+                    ai = 0.0
+                    if s < 6:
+                        for q in range(s):
+                            av += _A[s, q] * kv[q, k]
+                            ai += _A[s, q] * ki[q, k]
+                        sv[k] = vn[k] + hh * av
+                        si[k] = il[k] + hh * ai
+                    else:
+                        for q in range(6):
+                            av += _B[q] * kv[q, k]
+                            ai += _B[q] * ki[q, k]
+                        v_new[k] = vn[k] + hh * av
+                        il_new[k] = il[k] + hh * ai
+                        sv[k] = v_new[k]
+                        si[k] = il_new[k]
+                ts = t + hh * (_C[s] if s < 6 else 1.0)
+                _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
+                                 dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
+                                 ib, vdev, gpf, True, bcode, blen, bconst_p, ts, xs, dev_meta,
+                                 dev_sign, vcvs_ctl, vcvs_gain_p)
+                _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f,
+                        tab_h, tab_p, vmin, inv_dv, kv[s], ki[s], cccs_idx, cccs_gain_p)
+            err = 0.0
+            if adaptive:
+                for k in range(nn):
+                    ev = 0.0
+                    ei = 0.0
+                    for q in range(7):
+                        ev += _E[q] * kv[q, k]
+                        ei += _E[q] * ki[q, k]
+                    sc = rtol + rtol * max(abs(vn[k]), abs(v_new[k]))
+                    x = hh * ev / sc
+                    err += x * x
+                    sc = atol_i[k] + rtol * max(abs(il[k]), abs(il_new[k]))
+                    x = hh * ei / sc
+                    err += x * x
+                err = math.sqrt(err / (2 * nn))
+            # the second half step of the states, with the rates at the new point
+            t_new = (n_acc + 1) * h if not adaptive else t + hh
+            if not adaptive or t_end - t_new < 1e-12 * t_end:
+                t_new = min(t_new, t_end)
+            for j in range(nd):
+                w_end[j] = w[j]
+                vpn[j] = dev_sign[j] * vdev[j]
+                ipn[j] = dev_sign[j] * ib[dev_branch[j]]
+            _update_state(w, vpn, ipn, temp, dev_model, prm_p, draws, 0.5 * hh, skip_thr,
+                          bcode, blen, bconst_p, t_new, xs, dev_meta, dev_sign)
+            # the splitting's error: the two half steps' moves differ as the rates change
+            # over the step
+            err_w = 0.0
+            for j in range(nd):
+                err_w = max(err_w, abs((w[j] - w_end[j]) - (w_end[j] - w_sync[j])))
+            err_w /= wtol if adaptive else 1.0
+            if adaptive and max(err, err_w) > 1.0 and hh > H_MIN:
+                if err > 1.0:
+                    n_rej += 1
+                else:
+                    n_rej_w += 1
+                rejected = True
+                fac = 0.2
+                if err > 1.0:
+                    fac = max(fac, 0.9 * err ** -_EXP1)
+                if err_w > 1.0:
+                    fac = max(0.2, min(fac if err > 1.0 else 1.0, 0.9 / math.sqrt(err_w)))
+                hh = max(H_MIN, hh * fac)
+                for j in range(nd):  # back to the step's start
+                    w[j] = w_sync[j]
+                    temp[j] = temp_s[j]
+                    gpf[j] = gpf_s[j]
+                    vdev[j] = vdev_s[j]
+                    for q in range(xs.shape[1]):
+                        xs[j, q] = xs_s[j, q]
                 for b in range(nbr):
-                    rec_i[p, b, r] = ib[b]
+                    ib[b] = ib_s[b]
+                fresh = False
+                continue
+            fresh = True
+            for j in range(nd):
+                if w[j] != w_end[j]:
+                    fresh = False
+            # the records in (t, t_new]: cubic Hermite between the step's ends
+            while r <= k_last and r * dt_rec <= t_new * (1.0 + 1e-12):
+                th = (r * dt_rec - t) / hh
+                if th > 1.0:
+                    th = 1.0
+                h00 = (1.0 + 2.0 * th) * (1.0 - th) * (1.0 - th)
+                h10 = th * (1.0 - th) * (1.0 - th)
+                h01 = th * th * (3.0 - 2.0 * th)
+                h11 = th * th * (th - 1.0)
+                for k in range(nn):
+                    sv[k] = (h00 * vn[k] + h10 * hh * kv[0, k] + h01 * v_new[k]
+                             + h11 * hh * kv[6, k])
+                if r < nrec:
+                    for k in range(nn):
+                        rec_v[p, k, r] = sv[k]
+                        rec_v[p, nn + k, r] = (h00 * il[k] + h10 * hh * ki[0, k]
+                                               + h01 * il_new[k] + h11 * hh * ki[6, k])
+                    for j in range(nd):
+                        w_r[j] = w_sync[j] + th * (w[j] - w_sync[j])
+                        vdev_r[j] = vdev[j]
+                    for b in range(nbr):
+                        ib_r[b] = ib[b]
+                    if th < 1.0:  # the branches at the interpolated state
+                        for k in range(nn):
+                            si[k] = rec_v[p, nn + k, r]
+                        _branch_currents(sv, w_r, temp, kout_p, rser_p, emf_p, end_kind,
+                                         end_idx, dev, dev_model, prm_p, draws, tab_b, rout,
+                                         tab_p, vmin, inv_dv, ib_r, vdev_r, gpf, False, bcode,
+                                         blen, bconst_p, r * dt_rec, xs, dev_meta, dev_sign,
+                                         vcvs_ctl, vcvs_gain_p)
+                    for j in range(nd):
+                        rec_w[p, j, r] = w_r[j]
+                        rec_vd[p, j, r] = dev_sign[j] * vdev_r[j]
+                    for b in range(nbr):
+                        rec_i[p, b, r] = ib_r[b]
+                if ndet > 0:
+                    detect_sample(r, sv, ring, dt_rec, k_last, det_nrn, det_k0, on_p, off_p,
+                                  d_st, d_kstart, d_kmax, d_vmax, d_done, d_rmin, d_rmax,
+                                  d_trmin, d_n, ev_t[p], ev_pk[p], ev_tr[p])
                 r += 1
-            if ndet > 0 and step % rec_every == 0:
-                detect_sample(step // rec_every, vn, ring, dt_rec, k_last, det_nrn, det_k0,
-                              on_p, off_p, d_st, d_kstart, d_kmax, d_vmax, d_done, d_rmin,
-                              d_rmax, d_trmin, d_n, ev_t[p], ev_pk[p], ev_tr[p])
-            if step == nsteps:
-                break
-            _derivs(vn, il, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k1v, k1i, cccs_idx, cccs_gain_p)
             for k in range(nn):
-                sv[k] = vn[k] + 0.5 * h * k1v[k]
-                si[k] = il[k] + 0.5 * h * k1i[k]
-            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign, vcvs_ctl, vcvs_gain_p)
-            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k2v, k2i, cccs_idx, cccs_gain_p)
-            for k in range(nn):
-                sv[k] = vn[k] + 0.5 * h * k2v[k]
-                si[k] = il[k] + 0.5 * h * k2i[k]
-            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, False, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign, vcvs_ctl, vcvs_gain_p)
-            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k3v, k3i, cccs_idx, cccs_gain_p)
-            for k in range(nn):
-                sv[k] = vn[k] + h * k3v[k]
-                si[k] = il[k] + h * k3i[k]
-            _branch_currents(sv, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
-                             dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
-                             ib, vdev, gpf, True, bcode, blen, bconst_p, t, xs, dev_meta,
-                             dev_sign, vcvs_ctl, vcvs_gain_p)
-            _derivs(sv, si, ib, end_kind, end_idx, c0_p, lval_p, rs_p, v3_p, tab_f, tab_h,
-                    tab_p, vmin, inv_dv, k4v, k4i, cccs_idx, cccs_gain_p)
-            for k in range(nn):
-                vn[k] += h / 6.0 * (k1v[k] + 2.0 * k2v[k] + 2.0 * k3v[k] + k4v[k])
-                il[k] += h / 6.0 * (k1i[k] + 2.0 * k2i[k] + 2.0 * k3i[k] + k4i[k])
+                vn[k] = v_new[k]
+                il[k] = il_new[k]
+            t = t_new
+            n_acc += 1
+            for j in range(nd):
+                w_sync[j] = w[j]
+                temp_s[j] = temp[j]
+                gpf_s[j] = gpf[j]
+                vdev_s[j] = vdev[j]
+                for q in range(xs.shape[1]):
+                    xs_s[j, q] = xs[j, q]
+            for b in range(nbr):
+                ib_s[b] = ib[b]
+            if adaptive:  # the PI controller of Hairer's DOPRI5 (Gustafsson's, stabilised)
+                e_now = max(err, 1e-10)
+                fac = min(10.0, max(0.2, 0.9 * e_now ** -_EXP1 * err_old ** _BETA))
+                err_old = max(err, 1e-4)
+                if rejected:
+                    fac = min(fac, 1.0)
+                if moved > 0.0:  # nor grow past the memristor states' bound
+                    fac = min(fac, max(1.0, 0.9 * 0.5 * DW_MAX / moved))
+                if err_w > 1e-10:  # nor past their splitting's (second-order) error
+                    fac = min(fac, max(0.2, 0.9 / math.sqrt(err_w)))
+                hh *= fac
+                rejected = False
         if ndet > 0:
             detect_finish(k_last, ring, dt_rec, det_nrn, det_k0, on_p, off_p, d_st, d_kstart,
                           d_kmax, d_vmax, d_done, d_rmin, d_rmax, d_trmin, d_n, ev_t[p],
                           ev_pk[p], ev_tr[p])
             for d in range(ndet):
                 ev_n[p, d] = d_n[d]
+        nstep_out[p, 0] = n_acc
+        nstep_out[p, 1] = n_rej
+        nstep_out[p, 2] = n_rej_w
         for j in range(nd):  # compiled devices' final variables (x[1]: largest explicit step)
             for q in range(xs.shape[1]):
                 dev_x0[p, j, q] = xs[j, q]

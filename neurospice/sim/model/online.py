@@ -326,14 +326,14 @@ def run_events(model: Any, points: list[dict[str, Any]],
     """Integrate ``points`` with ``model`` (a :class:`~neurospice.sim.model.engine.CompiledModel`)
     and return each point's events (no waveforms are recorded)."""
     bound = model.bind(points, tstop=tstop, seed=seed, dt=dt, record_step=record_step)
-    nrec = bound.nsteps // bound.rec_every + 1
-    times = np.arange(nrec, dtype=np.float64) * (bound.rec_every * bound.h)
+    times = bound.times
     det = detector_arrays(len(points), specs, times, float(times[-1]))
     recs = model.integrate(bound, det, waveforms=False)
     out = []
     for p in range(len(points)):
         ev = events_of(recs, det, specs[p], times, p)
-        ev.info["log"] = (f"model engine: {model.program.describe()}; step {bound.h:g} s, "
-                          f"seed {bound.seeds[p]}; online analysis (no waveforms)")
+        ev.info["log"] = (f"model engine: {model.program.describe()}; "
+                          f"{bound.describe_steps(recs['steps'][p])}, seed {bound.seeds[p]}; "
+                          "online analysis (no waveforms)")
         out.append(ev)
     return out
