@@ -326,7 +326,7 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
 
     from neurospice.report.locking import analyse_run
     from neurospice.report.online import LockingRows
-    from neurospice.sim.model import DEFAULT_STEP, compile_model
+    from neurospice.sim.model import compile_model
     from neurospice.sim.model.maps import _vectors
     from neurospice.sim.model.online import run_events
 
@@ -335,7 +335,7 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     t0 = time.perf_counter()
     model = compile_model(deck)
     model.run([{}], tstop=0.01)
-    out: dict[str, Any] = {"tstop_s": tstop, "step_s": DEFAULT_STEP,
+    out: dict[str, Any] = {"tstop_s": tstop,
                            "compile_and_first_run_s": time.perf_counter() - t0}
     point: dict[str, Any] = {}
     pdeck = model._point_deck(point)
@@ -344,8 +344,11 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     specs = full.detectors(pdeck, vecs, point)
     run_events(model, [point], [specs], tstop=0.01)  # first-call costs
     bound = model.bind([point], tstop=tstop)
-    steps = bound.nsteps
-    out["integration_cpu_s"], _ = _cpu(lambda: model.integrate(bound, waveforms=False))
+    out["integration_cpu_s"], recs = _cpu(lambda: model.integrate(bound, waveforms=False))
+    taken, rej_err, rej_w = (int(x) for x in recs["steps"][0])
+    out["steps"] = bound.describe_steps(recs["steps"][0])
+    out["steps_taken_rejected"] = [taken, rej_err + rej_w]
+    steps = taken + rej_err + rej_w
     out["integration_ns_per_step"] = 1e9 * out["integration_cpu_s"] / steps
     out["integration_with_detectors_cpu_s"], evs = _cpu(
         lambda: run_events(model, [point], [specs], tstop=tstop))
@@ -373,8 +376,9 @@ def bench_point(tstop: float = 20.0) -> dict[str, Any]:
     out["analysis_share_offline"] = out["analysis_offline_cpu_s"] / out["point_offline_cpu_s"]
     print(f"board point, {tstop:g} s (CPU s, one thread, best of 3; target <= 0.020 incl. "
           "analysis):")
-    print(f"  integration {out['integration_cpu_s']:.3f} ({out['integration_ns_per_step']:.0f} "
-          f"ns per step of {DEFAULT_STEP * 1e6:g} us), + {len(specs)} online detectors "
+    print(f"  integration {out['integration_cpu_s']:.3f} ({out['steps']}; "
+          f"{out['integration_ns_per_step']:.0f} ns per step tried), + {len(specs)} online "
+          "detectors "
           f"{out['detection_cpu_s']:+.3f}, with waveforms instead "
           f"{out['integration_with_waveforms_cpu_s']:.3f} ({out['waveform_vectors_mb']:.0f} MB)")
     print(f"  analysis: offline {out['analysis_offline_cpu_s']:.3f}, online "

@@ -1,18 +1,21 @@
-"""The compiled integrator: many parameter points of one board at once (numba, fixed step).
+"""The compiled integrator: many parameter points of one board at once (numba).
 
 One call integrates ``npts`` independent copies of the compiled board (each its own parameters,
 random draws and initial state), in parallel over points (``numba.prange``; threads, no GIL).
 
-Per step ``h`` (s):
+Each step (of ``h`` s, fixed, or chosen by its error: :func:`integrate`):
 
-* neurons (``V``, ``I_L``): classical Runge-Kutta 4; every stage re-solves each branch's current
-  (algebraic: ``i = G E / (1 + G R)`` for a device of conductance ``G`` in series with ``R``, two
-  fixed-point passes for the Poole-Frenkel conductance and the device temperature);
-* memristor state ``w``: held during the stage evaluations, then advanced over ``h`` with the rates
-  of the mid-step stage. ``zro2``: exactly, ``w -> w_inf + (w - w_inf) exp(-(k_set + k_reset) h)``
-  (the two-rate equation is linear in ``w``; rates up to ``b0`` = 1e6 /s make it stiff, and this
-  update is unconditionally stable and stays in [0, 1]); ``biolek``, ``pershin``: explicit Euler,
-  clipped to [0, 1] (their windows stop the state there);
+* neurons (``V``, ``I_L``): Dormand-Prince 5(4) (7 stages, the last at the new point); every
+  stage re-solves each branch's current (algebraic: ``i = G E / (1 + G R)`` for a device of
+  conductance ``G`` in series with ``R``; the Poole-Frenkel conductance and the device
+  temperature from the previous stage's device voltage);
+* memristor state ``w``: held during the stage evaluations; advanced by ``h/2`` before them with
+  the rates at the step's start and by ``h/2`` after them with the rates at its end (Strang
+  splitting; at a fixed step, ``w`` lives at half steps). ``zro2``: exactly,
+  ``w -> w_inf + (w - w_inf) exp(-(k_set + k_reset) h/2)`` (the two-rate equation is linear in
+  ``w``; rates up to ``b0`` = 1e6 /s make it stiff, and this update is unconditionally stable and
+  stays in [0, 1]); ``biolek``, ``pershin``: explicit Euler, clipped to [0, 1] (their windows
+  stop the state there);
 * device temperature quasi-static: ``T = t0 + dtmax tanh(rth max(v i, 0) / dtmax)`` (``tauth`` =
   1 us, far below ``h``);
 * compiled bodies (:mod:`.network`): the device is solved on its path (:func:`_solve_compiled`:
@@ -550,9 +553,10 @@ def integrate(
     ``w_init`` (npts, nd); ``rser, emf`` (npts, nb); ``prm`` (npts, nd, NPRM); ``draw_tab``
     (npts, nd, ni, 3): Em (eV), Eb (eV), rho (ohm m) in force in each hold interval of
     ``prm[TC2C]`` seconds after ``prm[TD2C]`` (interval 0 before it). Shared: tables
-    ``tab_f, tab_h, tab_b`` (ntab, ngrid + 1, 4: :func:`spline_table`) on ``vmin + dv*k`` (V), ``rout`` (ntab), the branch
-    ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and ``end_idx`` (neuron), ``dev`` (nb:
-    device or -1), ``dev_branch``, ``dev_sign`` (+1: the branch enters at pin p), ``dev_model``.
+    ``tab_f, tab_h, tab_b`` (ntab, ngrid + 1, 4: :func:`spline_table`) on ``vmin + dv*k``
+    (V), ``rout`` (ntab), the branch ends ``end_kind`` (nb, 2: 0 ground, 1 mem, 2 out) and
+    ``end_idx`` (neuron), ``dev`` (nb: device or -1), ``dev_branch``, ``dev_sign`` (+1: the
+    branch enters at pin p), ``dev_model``.
     Outputs: ``rec_v`` (npts, 2*nn: V then I_L, nrec), ``rec_w`` (npts, nd, nrec), ``rec_i``
     (npts, nb, nrec), ``rec_vd`` (npts, nd, nrec: v(p) - v(n)); ``nrec`` may be 0 (no
     waveforms). Detectors (``ndet``, may be 0): ``det_nrn`` (neuron), ``det_k0`` (first sample),
