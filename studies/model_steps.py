@@ -1,7 +1,7 @@
 """How close are the model engine's adaptive steps to a fine fixed step? (issue 21, item 6)
 
-Twelve board points, 5 s each (the reference board, four in the 2:1 and toggling regimes, one
-noisy point in the irregular regime, seven random points of the benchmark map's range amp
+Forty board points, 5 s each (the reference board, four in the 2:1 and toggling regimes, one
+noisy point in the irregular regime, 35 random points of the benchmark map's range amp
 1.4-2.2 V x pots 0.54-0.58 with random seeds), are run at a fixed step of 5 us (the reference)
 and at each step setting below. Per setting: how many verdicts equal the reference's, the
 largest difference of the slave's frequency on the locked points, and the integration's CPU
@@ -9,7 +9,7 @@ time per 20 s of board (mean over the points, one thread).
 
 Usage::
 
-    nice -n 10 python studies/model_steps.py      # ~3 min of CPU; writes studies/model_steps.json
+    nice -n 10 python studies/model_steps.py      # ~6 min of CPU; writes studies/model_steps.json
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from neurospice.spice.deck import prepare_deck
 
 ROOT = Path(__file__).resolve().parents[1]
 T = 5.0
+N_RANDOM = 35
 NOISE = {"mc": 1, "c2c": 1, "tc2c": 0.25}
 SETTINGS: list[dict[str, Any]] = [
     {"dt": 5e-5, "record_step": 7e-5},  # the fixed step of the previous engine
-    {},  # the defaults (DEFAULT_RTOL, DEFAULT_WTOL, DEFAULT_HMAX)
-    {"rtol": 1e-4, "wtol": 1e-3},
-    {"rtol": 1e-4, "wtol": 1e-2},
-    {"rtol": 1e-5, "wtol": 1e-3},
+    {"rtol": 3e-5, "wtol": 1e-3, "dwmax": 0.04},
+    {"rtol": 3e-5, "wtol": 3e-3, "dwmax": 0.1},
+    {},  # the defaults (DEFAULT_RTOL, DEFAULT_WTOL, DEFAULT_DWMAX, DEFAULT_HMAX)
+    {"rtol": 3e-5, "wtol": 1e-3, "dwmax": 0.02},
+    {"rtol": 1e-5, "wtol": 3e-4, "dwmax": 0.04},
 ]
 
 
@@ -44,8 +46,8 @@ def points() -> list[dict[str, Any]]:
                                  {"r2": 1e3, "amp": 2.2},
                                  {"r2": 1e3, "amp": 1.8, **NOISE, "seed": 4}]
     pts += [{"amp": float(a), "pots": float(p), "seed": int(s)}
-            for a, p, s in zip(rng.uniform(1.4, 2.2, 7), rng.uniform(0.54, 0.58, 7),
-                               rng.integers(1, 100, 7), strict=True)]
+            for a, p, s in zip(rng.uniform(1.4, 2.2, N_RANDOM), rng.uniform(0.54, 0.58, N_RANDOM),
+                               rng.integers(1, 100, N_RANDOM), strict=True)]
     return pts
 
 

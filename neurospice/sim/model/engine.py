@@ -57,6 +57,7 @@ from neurospice.sim.waveforms import Waveforms
 from neurospice.spice.deck import PreparedDeck
 
 __all__ = [
+    "DEFAULT_DWMAX",
     "DEFAULT_HMAX",
     "DEFAULT_RTOL",
     "DEFAULT_STEP",
@@ -80,11 +81,13 @@ ProgressFn = Callable[[int, int], None]
 #: shortest default record spacing (docs/model_engine.md).
 DEFAULT_STEP = 50e-6
 #: Default relative tolerance of the adaptive steps (docs/model_engine.md, "Steps").
-DEFAULT_RTOL = 3e-5
+DEFAULT_RTOL = 1e-4
 #: Default longest adaptive step (s).
 DEFAULT_HMAX = 2e-3
 #: Default tolerance of a memristor state per adaptive step (absolute; w is in [0, 1]).
-DEFAULT_WTOL = 1e-3
+DEFAULT_WTOL = 3e-3
+#: Default largest move of a memristor state in one adaptive step.
+DEFAULT_DWMAX = 0.1
 #: Points integrated per call of the compiled kernel (bounds the recorded arrays' memory).
 DEFAULT_CHUNK = 16
 _DEV_CODE = {"zro2": DEV_ZRO2, "biolek": DEV_BIOLEK, "pershin": DEV_PERSHIN}
@@ -115,6 +118,8 @@ class BoundPoints:
     hmax: float = DEFAULT_HMAX
     #: A memristor state's tolerance per adaptive step.
     wtol: float = 0.0
+    #: A memristor state's largest move in one adaptive step.
+    dwmax: float = 0.0
 
     @property
     def times(self) -> FloatArray:
@@ -167,6 +172,8 @@ class Span:
     wtol
         A memristor state's tolerance per adaptive step (its splitting error, absolute);
         default :data:`DEFAULT_WTOL`.
+    dwmax
+        A memristor state's largest move in one adaptive step; default :data:`DEFAULT_DWMAX`.
     """
 
     tstop: float | None = None
@@ -176,6 +183,7 @@ class Span:
     rtol: float | None = None
     hmax: float | None = None
     wtol: float | None = None
+    dwmax: float | None = None
 
     def with_settings(self, settings: dict[str, Any]) -> Span:
         """This span with ``settings`` (``tstop=``, ``seed=``, ``dt=``, ``record_step=``,
@@ -287,10 +295,11 @@ class CompiledModel:
         rtol = 0.0 if dt is not None else float(sp.rtol if sp.rtol is not None else DEFAULT_RTOL)
         hmax = float(sp.hmax if sp.hmax is not None else DEFAULT_HMAX)
         wtol = float(sp.wtol if sp.wtol is not None else DEFAULT_WTOL)
-        if not (rtol >= 0 and hmax > 0 and rec > 0 and (wtol > 0 or rtol == 0)):
+        dwmax = float(sp.dwmax if sp.dwmax is not None else DEFAULT_DWMAX)
+        if not (rtol >= 0 and hmax > 0 and rec > 0 and (min(wtol, dwmax) > 0 or rtol == 0)):
             raise ModelParameterError(
-                f"the model engine's steps need rtol >= 0, hmax > 0, wtol > 0 and a record step "
-                f"> 0 (got {rtol:g}, {hmax:g}, {wtol:g}, {rec:g})")
+                f"the model engine's steps need rtol >= 0, hmax > 0, wtol > 0, dwmax > 0 and a "
+                f"record step > 0 (got {rtol:g}, {hmax:g}, {wtol:g}, {dwmax:g}, {rec:g})")
         if dt is not None:
             h = float(dt)
             nsteps = int(math.ceil(t_end / h - 1e-9))
@@ -405,7 +414,7 @@ class CompiledModel:
         for j, devs in x0s.items():
             a["w_init"][:, j] = [_readout(d) for d in devs]
         return BoundPoints(nsteps, h, rec_every, a, tables, seeds, draw_tab, extra, rtol, hmax,
-                           wtol)
+                           wtol, dwmax)
 
     def _compiled(self, subckt: str, vals: dict[str, float], owner: str, h: float,
                   prm: FloatArray, seed: int, j: int, t_end: float,
@@ -537,7 +546,7 @@ class CompiledModel:
         x_final = a["dev_x0"].copy()
         integrate(
             bound.nsteps, bound.h, bound.rec_every, bound.rtol, bound.hmax, bound.wtol,
-            a["dev_meta"],
+            bound.dwmax, a["dev_meta"],
             x_final,
             ends["vcvs_ctl"], a["vcvs_gain"], ends["cccs_idx"], a["cccs_gain"],
             a["v_init"], a["il_init"], a["w_init"],

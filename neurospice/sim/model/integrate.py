@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from neurospice.sim.model.network import X_STATE, evaluate_x
 from neurospice.sim.model.online import BIG, RING, detect_finish, detect_sample
 
-__all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "DW_MAX", "NPRM", "P",
+__all__ = ["DEV_BIOLEK", "DEV_COMPILED", "DEV_PERSHIN", "DEV_ZRO2", "NPRM", "P",
            "integrate", "spline_table"]
 
 FloatArray = NDArray[np.float64]
@@ -124,7 +124,13 @@ def _zro2_gpf(v: float, eb: float, temp: float, prm: FloatArray, j: int) -> floa
 def _zro2_temp(p_el: float, prm: FloatArray, j: int) -> float:
     if p_el <= 0.0:
         return prm[j, _T0]
-    return prm[j, _T0] + prm[j, _DTMAX] * math.tanh(prm[j, _RTH] * p_el / prm[j, _DTMAX])
+    x = prm[j, _RTH] * p_el / prm[j, _DTMAX]
+    if x < 0.02:  # tanh's series (the next term, 17 x^7 / 315, is < 1e-13 x here)
+        x2 = x * x
+        th = x * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0)))
+    else:
+        th = math.tanh(x)
+    return prm[j, _T0] + prm[j, _DTMAX] * th
 
 
 @nb.njit(cache=True, fastmath=True, inline="always")
@@ -450,9 +456,6 @@ _A = np.array([
 ])
 _B = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84])
 _E = np.array([-71 / 57600, 0.0, 71 / 16695, -71 / 1920, 17253 / 339200, -22 / 525, 1 / 40])
-#: Largest change of a memristor state in one step (adaptive steps; the state's update is
-#: first order in the step, so this bounds the error of a switching instant).
-DW_MAX = 0.02
 #: Smallest adaptive step (s): a step this short is taken whatever its error.
 H_MIN = 1e-9
 #: Step controller (Hairer, Norsett & Wanner, Solving ODEs I, sec. II.4, and their DOPRI5):
@@ -508,7 +511,7 @@ def _next_boundary(t: float, nd: int, dev_model: NDArray[np.int64], prm_p: Float
 @nb.njit(cache=True, fastmath=True, parallel=True)
 def integrate(
     nsteps: int, h: float, rec_every: int, rtol: float, hmax: float, wtol: float,
-    dev_meta: NDArray[np.int64], dev_x0: FloatArray,
+    dwmax: float, dev_meta: NDArray[np.int64], dev_x0: FloatArray,
     vcvs_ctl: NDArray[np.int64], vcvs_gain: FloatArray, cccs_idx: NDArray[np.int64],
     cccs_gain: FloatArray,
     v_init: FloatArray, il_init: FloatArray, w_init: FloatArray,
@@ -531,13 +534,14 @@ def integrate(
     Steps: Dormand-Prince 5(4). With ``rtol > 0`` each step is chosen by its error (the RMS
     over the neurons' ``V`` and ``I_L`` of the error over ``atol + rtol |y|``, ``atol`` =
     ``rtol`` x 1 V for ``V`` and that over the neuron's ``sqrt(L / C)`` for ``I_L``), at most
-    ``hmax``, a memristor state moving by at most :data:`DW_MAX`, and ending on every change
+    ``hmax``, a memristor state moving by at most ``dwmax``, and ending on every change
     of the held draws; the record is the steps' cubic Hermite interpolant. With ``rtol == 0``
-    every step is ``h``. ``wtol``: a memristor state's tolerance per adaptive step: a step is
-    rejected where the moves of its two half steps differ by more (the splitting's error grows
-    with that difference: the rates, exponential in the device voltage, change over the step).
-    The memristor states advance by half a step before the stages and half
-    a step after, each with the rates at the step's end it starts from (Strang splitting; with
+    every step is ``h``. ``dwmax``: the largest move of a memristor state in one adaptive step
+    (its update is first order in the step). ``wtol``: a memristor state's tolerance per
+    adaptive step: a step is rejected where the moves of its two half steps differ by more (the
+    splitting's error grows with that difference: the rates, exponential in the device voltage,
+    change over the step). The memristor states advance by half a step before the stages and
+    half a step after, each with the rates at the step's end it starts from (Strang splitting; with
     a fixed step, the staggered scheme: ``w`` at half steps).
 
     Compiled devices (:mod:`.network`): ``dev_meta`` (nd, 4: states, quasi-static states,
@@ -689,10 +693,10 @@ def integrate(
             moved = 0.0
             for j in range(nd):
                 moved = max(moved, abs(w[j] - w_sync[j]))
-            if adaptive and moved > 0.5 * DW_MAX and hh > H_MIN:
+            if adaptive and moved > 0.5 * dwmax and hh > H_MIN:
                 n_rej_w += 1
                 rejected = True
-                hh = max(H_MIN, hh * max(0.2, 0.9 * 0.5 * DW_MAX / moved))
+                hh = max(H_MIN, hh * max(0.2, 0.9 * 0.5 * dwmax / moved))
                 for j in range(nd):
                     w[j] = w_sync[j]
                     for q in range(xs.shape[1]):
@@ -853,7 +857,7 @@ def integrate(
                 if rejected:
                     fac = min(fac, 1.0)
                 if moved > 0.0:  # nor grow past the memristor states' bound
-                    fac = min(fac, max(1.0, 0.9 * 0.5 * DW_MAX / moved))
+                    fac = min(fac, max(1.0, 0.9 * 0.5 * dwmax / moved))
                 if err_w > 1e-10:  # nor past their splitting's (second-order) error
                     fac = min(fac, max(0.2, 0.9 / math.sqrt(err_w)))
                 hh *= fac
