@@ -82,6 +82,7 @@ def test_compiled_timeline_equals_the_offline_code(runs) -> None:  # type: ignor
     red, items = runs
     slow = LockingRows(t_skip=T_SKIP, fast=False)
     assert red.fast
+    locked_windows = 0
     for pt, d, _wf, ev in items:
         a, b = slow.analyse(d, ev, pt), red.analyse(d, ev, pt)
         pa, pb = a.pairs[0], b.pairs[0]
@@ -95,7 +96,9 @@ def test_compiled_timeline_equals_the_offline_code(runs) -> None:  # type: ignor
             for key in ("ratio", "sync_index", "drift", "margin_v"):
                 u, v = getattr(x, key), getattr(y, key)
                 assert (math.isnan(u) and math.isnan(v)) or abs(u - v) < 1e-9, (pt, key)
-        assert len(wa) > 10 and any(w.locked for w in wa)
+        assert len(wa) > 10
+        locked_windows += sum(w.locked for w in wa)
+    assert locked_windows > 10  # the windows compared include locked ones
 
 
 def test_verdict_without_timeline(runs) -> None:  # type: ignore[no-untyped-def]
