@@ -84,6 +84,22 @@ def _interp(x: float, xp: FloatArray) -> float:
     return slope * (x - xp[lo]) + _TWO_PI * lo
 
 
+@nb.njit(cache=True, inline="always")
+def _interp_walk(x: float, xp: FloatArray, lo: int) -> tuple[float, int]:
+    """:func:`_interp` for an ``x`` not below the previous call's, starting the search at that
+    call's segment ``lo`` (a walk instead of a bisection: the same segment, the same value);
+    returns the value and the segment."""
+    n = xp.shape[0]
+    if not (xp[0] <= x <= xp[n - 1]):
+        return math.nan, lo
+    if x == xp[n - 1]:
+        return _TWO_PI * (n - 1), lo
+    while lo + 1 < n - 1 and xp[lo + 1] <= x:
+        lo += 1
+    slope = (_TWO_PI * (lo + 1) - _TWO_PI * lo) / (xp[lo + 1] - xp[lo])
+    return slope * (x - xp[lo]) + _TWO_PI * lo, lo
+
+
 @nb.njit(cache=True)
 def _phase_locking(a: FloatArray, b: FloatArray, n: int, m: int, t0: float, t1: float,
                    min_index: float, max_drift: float) -> tuple[float, float, float, float,
@@ -114,9 +130,13 @@ def _phase_locking(a: FloatArray, b: FloatArray, n: int, m: int, t0: float, t1: 
     pmin = math.inf
     psi = np.empty(k)
     xs = np.empty(k)
+    seg_a = 0
+    seg_b = 0
     for i in range(k):
         g = i * step + lo if i < k - 1 else hi
-        p = m * _interp(g, a) - n * _interp(g, b)
+        pa, seg_a = _interp_walk(g, a, seg_a)
+        pb, seg_b = _interp_walk(g, b, seg_b)
+        p = m * pa - n * pb
         psi[i] = p
         xs[i] = g - lo
         sc += math.cos(p)
