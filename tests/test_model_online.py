@@ -201,3 +201,20 @@ def test_online_detection_on_a_coarser_record(model) -> None:  # type: ignore[no
     for key in ("mode", "cycles", "partial", "subthreshold", "slave_spike_count", "marginal"):
         assert on[key] == off[key], key
     assert on["f_slave_hz"] == pytest.approx(off["f_slave_hz"], rel=1e-3)
+
+
+def test_seed_modes_judge_online_as_offline() -> None:
+    """--seeds with the model engine (report.locking.seed_modes) judges each seed inside the
+    integration: the same mode words as analyse_run on each seed's waveform."""
+    from neurospice.report.locking import seed_modes
+    from neurospice.sim.options import RunOptions
+
+    deck = prepare_deck(BOARD).with_params({"amp": 2.0}).with_tstop(3.0)
+    seeds = [1, 2, 3, 4]
+    got = seed_modes(deck, seeds, RunOptions(engine="model", t_skip=T_SKIP))
+    wfs = compile_model(deck).run([{"seed": s} for s in seeds])
+    want = [{(p.master, p.slave): p.mode
+             for p in analyse_run(deck.with_seed(s), wf, t_skip=T_SKIP).pairs}
+            for s, wf in zip(seeds, wfs, strict=True)]
+    assert got == want
+    assert len({m for row in got for m in row.values()}) >= 2  # the seeds differ (amp 2.0)

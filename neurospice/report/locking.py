@@ -468,16 +468,23 @@ def mode_probabilities(modes: list[str]) -> dict[str, tuple[float, float, float]
 def seed_modes(deck: PreparedDeck, seeds: list[int], options: RunOptions | None = None
                ) -> list[dict[tuple[str, str], str]]:
     """The mode word of every pair for each seed in ``seeds`` (one run each, in
-    ``options.engine`` within its limits; the model engine runs them all in one batch):
+    ``options.engine`` within its limits; the model engine runs them all in one batch and
+    judges them inside the integration, :class:`~neurospice.report.online.LockingRows`):
     ``[{(master, slave): mode}, ...]`` in the order of ``seeds``. ``options.t_skip`` and
     ``options.spike_threshold`` shape the analysis."""
     from neurospice.sim.options import RunOptions
 
     o = options or RunOptions()
-    if get_engine(o.engine).capabilities.point_maps:
-        from neurospice.sim.model import compile_model
+    thresholds = dict(o.spike_threshold or {}) or None
+    if get_engine(o.engine).capabilities.point_maps:  # one batch, judged inside the integration
+        from neurospice.report.online import LockingRows
+        from neurospice.sim.model.maps import map_model
 
-        wfs = compile_model(deck).run([{"seed": s} for s in seeds])
+        reduce = LockingRows(row=_pair_modes, t_skip=o.t_skip, spike_threshold=thresholds,
+                             timeline=False)
+        rows = map_model(deck, [{"seed": s} for s in seeds], reduce=reduce, workers=1,
+                         chunk=max(1, len(seeds)))
+        return [row["modes"] for row in rows]
     else:
         from neurospice.sim.ngspice import run_all
         from neurospice.sim.noise import with_shared_noise
@@ -488,10 +495,15 @@ def seed_modes(deck: PreparedDeck, seeds: list[int], options: RunOptions | None 
             wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
     out = []
     for s, wf in zip(seeds, wfs, strict=True):
-        a = analyse_run(deck.with_seed(s), wf, t_skip=o.t_skip,
-                        spike_threshold=dict(o.spike_threshold or {}) or None)
-        out.append({(p.master, p.slave): p.mode for p in a.pairs})
+        a = analyse_run(deck.with_seed(s), wf, t_skip=o.t_skip, spike_threshold=thresholds)
+        out.append(_pair_modes(deck, {}, a)["modes"])
     return out
+
+
+def _pair_modes(_deck: PreparedDeck, _point: dict[str, Any],
+                analysis: RunAnalysis) -> dict[str, Any]:
+    """A run's mode word per (master, slave) pair, as a map row."""
+    return {"modes": {(p.master, p.slave): p.mode for p in analysis.pairs}}
 
 
 def add_probabilities(deck: PreparedDeck, analysis: RunAnalysis, seed: int,
