@@ -620,7 +620,8 @@ def integrate(
         bconst_p = bconst[p].copy()
         for k in range(nn):
             atol_i[k] = rtol / math.sqrt(lval_p[k] / c0_p[k])
-        # the state at the start of a step (a rejected step goes back to it)
+        # the state at the start of a step (a rejected step goes back to it; set below, after
+        # the initial state's branch currents)
         w_sync = w.copy()
         temp_s = temp.copy()
         gpf_s = gpf.copy()
@@ -651,6 +652,14 @@ def integrate(
                          dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                          ib, vdev, gpf, True, bcode, blen, bconst_p, 0.0, xs, dev_meta,
                          dev_sign, vcvs_ctl, vcvs_gain_p)
+        for j in range(nd):
+            temp_s[j] = temp[j]
+            gpf_s[j] = gpf[j]
+            vdev_s[j] = vdev[j]
+            for q in range(xs.shape[1]):
+                xs_s[j, q] = xs[j, q]
+        for b in range(nbr):
+            ib_s[b] = ib[b]
         if nrec > 0:
             for k in range(nn):
                 rec_v[p, k, 0] = vn[k]
