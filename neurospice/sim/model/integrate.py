@@ -466,6 +466,23 @@ _BETA = 0.08
 _EXP1 = 0.2 - 0.75 * _BETA
 
 
+@nb.njit(cache=True, inline="always")
+def _copy_state(w: FloatArray, temp: FloatArray, gpf: FloatArray, vdev: FloatArray,
+                xs: FloatArray, ib: FloatArray, w_to: FloatArray, temp_to: FloatArray,
+                gpf_to: FloatArray, vdev_to: FloatArray, xs_to: FloatArray,
+                ib_to: FloatArray) -> None:
+    """Copy the state an adaptive step starts from (the memristor states, the quasi-static
+    device temperature and conductance, the last device voltages, the compiled devices'
+    variables, the branch currents) into the second set of arrays: kept when a step is
+    accepted, restored when one is rejected."""
+    w_to[:] = w
+    temp_to[:] = temp
+    gpf_to[:] = gpf
+    vdev_to[:] = vdev
+    xs_to[:, :] = xs
+    ib_to[:] = ib
+
+
 @nb.njit(cache=True, fastmath=True, inline="always")
 def _set_draws(t: float, nd: int, dev_model: NDArray[np.int64], prm_p: FloatArray,
                draw_tab_p: FloatArray, draws: FloatArray) -> None:
@@ -652,14 +669,7 @@ def integrate(
                          dev_model, prm_p, draws, tab_b, rout, tab_p, vmin, inv_dv,
                          ib, vdev, gpf, True, bcode, blen, bconst_p, 0.0, xs, dev_meta,
                          dev_sign, vcvs_ctl, vcvs_gain_p)
-        for j in range(nd):
-            temp_s[j] = temp[j]
-            gpf_s[j] = gpf[j]
-            vdev_s[j] = vdev[j]
-            for q in range(xs.shape[1]):
-                xs_s[j, q] = xs[j, q]
-        for b in range(nbr):
-            ib_s[b] = ib[b]
+        _copy_state(w, temp, gpf, vdev, xs, ib, w_sync, temp_s, gpf_s, vdev_s, xs_s, ib_s)
         if nrec > 0:
             for k in range(nn):
                 rec_v[p, k, 0] = vn[k]
@@ -706,10 +716,7 @@ def integrate(
                 n_rej_w += 1
                 rejected = True
                 hh = max(H_MIN, hh * max(0.2, 0.9 * 0.5 * dwmax / moved))
-                for j in range(nd):
-                    w[j] = w_sync[j]
-                    for q in range(xs.shape[1]):
-                        xs[j, q] = xs_s[j, q]
+                _copy_state(w_sync, temp_s, gpf_s, vdev_s, xs_s, ib_s, w, temp, gpf, vdev, xs, ib)
                 continue
             if moved > 0.0 or not fresh:
                 _branch_currents(vn, w, temp, kout_p, rser_p, emf_p, end_kind, end_idx, dev,
@@ -784,21 +791,11 @@ def integrate(
                 else:
                     n_rej_w += 1
                 rejected = True
-                fac = 0.2
-                if err > 1.0:
-                    fac = max(fac, 0.9 * err ** -_EXP1)
-                if err_w > 1.0:
-                    fac = max(0.2, min(fac if err > 1.0 else 1.0, 0.9 / math.sqrt(err_w)))
-                hh = max(H_MIN, hh * fac)
-                for j in range(nd):  # back to the step's start
-                    w[j] = w_sync[j]
-                    temp[j] = temp_s[j]
-                    gpf[j] = gpf_s[j]
-                    vdev[j] = vdev_s[j]
-                    for q in range(xs.shape[1]):
-                        xs[j, q] = xs_s[j, q]
-                for b in range(nbr):
-                    ib[b] = ib_s[b]
+                f_err = 0.9 * err ** -_EXP1 if err > 1.0 else 1.0
+                f_w = 0.9 / math.sqrt(err_w) if err_w > 1.0 else 1.0
+                hh = max(H_MIN, hh * max(0.2, min(f_err, f_w)))
+                # back to the step's start
+                _copy_state(w_sync, temp_s, gpf_s, vdev_s, xs_s, ib_s, w, temp, gpf, vdev, xs, ib)
                 fresh = False
                 continue
             fresh = True
@@ -850,15 +847,7 @@ def integrate(
                 il[k] = il_new[k]
             t = t_new
             n_acc += 1
-            for j in range(nd):
-                w_sync[j] = w[j]
-                temp_s[j] = temp[j]
-                gpf_s[j] = gpf[j]
-                vdev_s[j] = vdev[j]
-                for q in range(xs.shape[1]):
-                    xs_s[j, q] = xs[j, q]
-            for b in range(nbr):
-                ib_s[b] = ib[b]
+            _copy_state(w, temp, gpf, vdev, xs, ib, w_sync, temp_s, gpf_s, vdev_s, xs_s, ib_s)
             if adaptive:  # the PI controller of Hairer's DOPRI5 (Gustafsson's, stabilised)
                 e_now = max(err, 1e-10)
                 fac = min(10.0, max(0.2, 0.9 * e_now ** -_EXP1 * err_old ** _BETA))
