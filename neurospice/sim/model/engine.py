@@ -211,6 +211,7 @@ class CompiledModel:
         self._tables: dict[tuple[tuple[str, float], ...], NeuronTables] = {}
         self._sens: dict[tuple[tuple[str, float], ...], NeuronSensitivity] = {}
         self._slot_defs: tuple[str, dict[str, list[str]]] | None = None
+        self._spline_cache: dict[tuple[str, str], FloatArray] = {}
 
     def _slots(self) -> tuple[str, dict[str, list[str]]]:
         """The library text with tolerance slots, and each neuron's slot parameters."""
@@ -565,8 +566,6 @@ class CompiledModel:
 
     def _splines(self, tables: list[NeuronTables], name: str) -> FloatArray:
         """Table ``name`` of each of ``tables`` as the kernel reads it (cached)."""
-        if not hasattr(self, "_spline_cache"):
-            self._spline_cache: dict[tuple[str, str], FloatArray] = {}
         out = []
         for tb in tables:
             key = (tb.key, name)
