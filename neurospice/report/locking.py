@@ -485,14 +485,13 @@ def seed_modes(deck: PreparedDeck, seeds: list[int], options: RunOptions | None 
         rows = map_model(deck, [{"seed": s} for s in seeds], reduce=reduce, workers=1,
                          chunk=max(1, len(seeds)))
         return [row["modes"] for row in rows]
-    else:
-        from neurospice.sim.ngspice import run_all
-        from neurospice.sim.noise import with_shared_noise
+    from neurospice.sim.ngspice import run_all
+    from neurospice.sim.noise import with_shared_noise
 
-        wfs = []
-        for s in seeds:  # the model engine's draws for each seed (one noise for both engines)
-            plots = run_all(with_shared_noise(deck.with_seed(s)), limits=o.run_limits())
-            wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
+    wfs = []
+    for s in seeds:  # the model engine's draws for each seed (one noise for both engines)
+        plots = run_all(with_shared_noise(deck.with_seed(s)), limits=o.run_limits())
+        wfs.append(next((w for w in reversed(plots) if w.analysis == "tran"), plots[-1]))
     out = []
     for s, wf in zip(seeds, wfs, strict=True):
         a = analyse_run(deck.with_seed(s), wf, t_skip=o.t_skip, spike_threshold=thresholds)
